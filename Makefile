@@ -1,0 +1,26 @@
+# Every target does its own set-up: a fresh clone needs nothing but python3.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test bench schemas clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/churnwatch demo
+
+test: install
+	$(PY) -m pytest
+
+schemas: install
+	$(PY) -m schemas.generate
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
