@@ -1,0 +1,140 @@
+"""What a detector returns, and the small statistics the detectors share.
+
+Every detector reports a `Signal` with a `strength` in [0, 1] on one common scale:
+
+* 0.5 is the detector's own alarm threshold: at or above it the signal *fires* and can
+  carry a warning on its own;
+* 1.0 is evidence as strong as the detector ever reports ("certain" within its model);
+* below 0.5 the signal is still reported so the risk score stays continuous (it ranks
+  customers even when nothing fires), but it raises no warning alone.
+
+Keeping one scale lets `detectors.warning` combine signals without knowing their units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FIRE = 0.5
+
+SIGNAL_KINDS = (
+    "purchase_frequency_drop",
+    "order_value_drop",
+    "activity_drop",
+    "complaint_increase",
+    "competitor_pressure",
+    "silence",
+)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One piece of evidence, in the customer's own numbers.
+
+    kind: one of SIGNAL_KINDS (part of the warning contract: consumers route on it).
+    strength: 0..1 on the common scale above.
+    current / baseline: the figure now and the customer's usual figure, in `unit`.
+    window_days: the window `current` was measured over.
+    detail: one sentence a retention team can read.
+    """
+
+    kind: str
+    strength: float
+    current: float
+    baseline: float
+    unit: str
+    window_days: float
+    detail: str
+
+    @property
+    def fires(self) -> bool:
+        return self.strength >= FIRE
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "strength": round(self.strength, 4),
+            "current": round(self.current, 4),
+            "baseline": round(self.baseline, 4),
+            "unit": self.unit,
+            "window_days": round(self.window_days, 2),
+            "detail": self.detail,
+        }
+
+
+def ratio_strength(x: float, threshold: float, full: float) -> float:
+    """Strength of a "bigger is worse" measure: 0.5 at `threshold`, 1.0 at `full`.
+
+    Linear from 0 at x=0 up to 0.5 at the threshold, then linear up to 1.0 at `full`.
+
+    >>> ratio_strength(14, 14, 28), ratio_strength(28, 14, 28), ratio_strength(7, 14, 28)
+    (0.5, 1.0, 0.25)
+    """
+    if x <= 0 or threshold <= 0:
+        return 0.0
+    if x < threshold:
+        return 0.5 * x / threshold
+    if full <= threshold:
+        return 1.0
+    return min(1.0, 0.5 + 0.5 * (x - threshold) / (full - threshold))
+
+
+def pvalue_strength(p: float, p_fire: float, p_full: float) -> float:
+    """Strength of a tail probability: 0.5 at `p_fire`, 1.0 at `p_full`, log-linear between.
+
+    >>> pvalue_strength(0.01, 0.01, 0.0001), pvalue_strength(0.0001, 0.01, 0.0001)
+    (0.5, 1.0)
+    >>> pvalue_strength(1.0, 0.01, 0.0001)
+    0.0
+    """
+    p = min(max(p, 1e-300), 1.0)
+    if p >= p_fire:
+        # 0 at p = 1, 0.5 at p_fire, log-linear
+        return abs(0.5 * math.log(p) / math.log(p_fire)) if p_fire < 1 else 0.0
+    return min(1.0, 0.5 + 0.5 * math.log(p_fire / p) / math.log(p_fire / p_full))
+
+
+def poisson_cdf(k: int, mu: float) -> float:
+    """P(X <= k) for X ~ Poisson(mu).
+
+    >>> round(poisson_cdf(1, 3.0), 4)
+    0.1991
+    """
+    if k < 0:
+        return 0.0
+    if mu <= 0:
+        return 1.0
+    term = math.exp(-mu)
+    total = term
+    for i in range(1, k + 1):
+        term *= mu / i
+        total += term
+    return min(1.0, total)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty list.
+
+    >>> quantile([1, 2, 3, 4], 0.5)
+    2.5
+    """
+    xs = sorted(values)
+    if len(xs) == 1:
+        return float(xs[0])
+    pos = q * (len(xs) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def noisy_or(strengths: list[float]) -> float:
+    """Probability-style union of independent pieces of evidence.
+
+    >>> noisy_or([0.5, 0.5])
+    0.75
+    """
+    acc = 1.0
+    for s in strengths:
+        acc *= 1.0 - min(max(s, 0.0), 1.0)
+    return 1.0 - acc

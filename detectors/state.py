@@ -1,0 +1,335 @@
+"""Per-customer state: the explicit, bounded memory every detector reads.
+
+One `CustomerState` per customer holds what the signals need, in event time:
+
+* daily activity buckets (logins, page views, dwell seconds, bounce-like short visits)
+  for the last `StateParams.history_days`;
+* the gaps between the customer's active days (their own rhythm, for silence);
+* their last `max_orders` order events (time, amount, currency, status, items, category);
+* their last `max_complaints` complaints with status and timestamps;
+* the ids of recent events, so a re-delivered event is applied once;
+* the warning lifecycle (current level, signal kinds, episode) and `next_due`, the event
+  time at which a sweep should look at the customer again if nothing arrives.
+
+Times inside the state are integer epoch seconds (UTC); days are integer epoch days.
+`encode`/`decode` turn the state into compact bytes (orjson over positional lists): this is
+what the `customers` table holds and what its changelog carries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+import orjson
+
+DAY = 86_400
+STATE_FORMAT = 1
+
+# Order status codes kept in the state (compact ints, stable on the changelog).
+PLACED, CANCELLED, RETURNED = 0, 1, 2
+ORDER_STATUS = {"placed": PLACED, "cancelled": CANCELLED, "returned": RETURNED}
+
+# Complaint status codes.
+OPENED, ESCALATED, RESOLVED, REOPENED = 0, 1, 2, 3
+COMPLAINT_STATUS = {"opened": OPENED, "escalated": ESCALATED, "resolved": RESOLVED, "reopened": REOPENED}
+SEVERITY = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass(frozen=True)
+class StateParams:
+    """Bounds of the per-customer state.
+
+    history_days: days of daily activity buckets kept (26 weeks: an 8-week baseline and a
+        4-week current window fit with room for seasonal lulls).
+    max_orders: order events kept (64 covers five years of a monthly buyer).
+    max_complaints: complaints kept (open ones are never evicted before closed ones).
+    max_gaps: active-day gaps kept for the customer's own rhythm.
+    dedup_seconds: how far back (event time, behind the customer's newest event) event ids
+        are remembered; match it to the lateness allowance, since older events are refused
+        as late anyway.
+    max_dedup: cap on remembered event ids per customer.
+    bounce_seconds: a page view shorter than this counts as a bounce-like visit.
+    """
+
+    history_days: int = 182
+    max_orders: int = 64
+    max_complaints: int = 32
+    max_gaps: int = 32
+    dedup_seconds: int = DAY
+    max_dedup: int = 256
+    bounce_seconds: float = 10.0
+
+
+@dataclass
+class CustomerState:
+    """Everything Churnwatch remembers about one customer (see module docstring)."""
+
+    customer_id: str
+    partition: int = -1
+    first_seen: int = 0
+    last_event: int = 0
+    last_active: int = 0
+    last_active_day: int = -1
+    # Daily activity buckets, ascending by day: parallel lists.
+    days: list[int] = field(default_factory=list)
+    logins: list[int] = field(default_factory=list)
+    views: list[int] = field(default_factory=list)
+    dwell: list[int] = field(default_factory=list)
+    bounces: list[int] = field(default_factory=list)
+    # Gaps in days between consecutive active days, oldest first.
+    gaps: list[int] = field(default_factory=list)
+    # Orders, ascending by time: [t, amount, currency, status, items, category, order_id_hash]
+    orders: list[list] = field(default_factory=list)
+    # Complaints: [id_hash, opened_at, category, severity, status, updated_at, escalations, reopenings]
+    complaints: list[list] = field(default_factory=list)
+    # Recently seen events: [t, id_hash], ascending by t.
+    seen: list[list] = field(default_factory=list)
+    # Warning lifecycle.
+    level: int = 0
+    kinds: list[str] = field(default_factory=list)
+    episode: int = 0
+    raised_at: int = 0
+    next_due: int = 0
+    # Count of events applied (all kinds); handy for verification and metrics.
+    applied: int = 0
+
+    def copy(self) -> "CustomerState":
+        """A copy whose lists can be changed without touching this state."""
+        return replace(
+            self,
+            days=list(self.days),
+            logins=list(self.logins),
+            views=list(self.views),
+            dwell=list(self.dwell),
+            bounces=list(self.bounces),
+            gaps=list(self.gaps),
+            orders=[list(o) for o in self.orders],
+            complaints=[list(c) for c in self.complaints],
+            seen=[list(s) for s in self.seen],
+            kinds=list(self.kinds),
+        )
+
+
+_FIELDS = (
+    "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
+    "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
+    "level", "kinds", "episode", "raised_at", "next_due", "applied",
+)
+
+
+def encode(state: CustomerState) -> bytes:
+    """Compact bytes for the table and its changelog.
+
+    Examples
+    --------
+    >>> s = CustomerState("c1", first_seen=10)
+    >>> decode(encode(s)) == s
+    True
+    """
+    return orjson.dumps([STATE_FORMAT, *(getattr(state, f) for f in _FIELDS)])
+
+
+def decode(data: bytes) -> CustomerState:
+    """Inverse of `encode`; raises ValueError on bytes that are not a state record."""
+    values = orjson.loads(data)
+    if not isinstance(values, list) or not values or values[0] != STATE_FORMAT:
+        raise ValueError("not a Churnwatch customer state record (format %r)" % (values[:1],))
+    if len(values) != len(_FIELDS) + 1:
+        raise ValueError(f"customer state record has {len(values) - 1} fields, expected {len(_FIELDS)}")
+    return CustomerState(**dict(zip(_FIELDS, values[1:])))
+
+
+def epoch(ts: datetime) -> int:
+    """Epoch seconds of an aware datetime.
+
+    >>> epoch(datetime(1970, 1, 2, tzinfo=timezone.utc))
+    86400
+    """
+    return int(ts.timestamp())
+
+
+def to_datetime(t: int) -> datetime:
+    """Aware UTC datetime of epoch seconds.
+
+    >>> to_datetime(86400).isoformat()
+    '1970-01-02T00:00:00+00:00'
+    """
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+def id_hash(value: str) -> int:
+    """A stable 63-bit hash of an id (Python's `hash` is salted per process).
+
+    >>> id_hash("evt-1") == id_hash("evt-1")
+    True
+    """
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big") >> 1
+
+
+# --------------------------------------------------------------------------- observation
+
+
+def is_duplicate(state: CustomerState | None, event_id: str) -> bool:
+    """True when this event id was already applied to the customer's state."""
+    if state is None:
+        return False
+    h = id_hash(event_id)
+    return any(s[1] == h for s in state.seen)
+
+
+def observe(state: CustomerState | None, event, params: StateParams = StateParams(), *, partition: int = -1) -> CustomerState:
+    """Apply one validated customer event (Login, PageView, Order or Complaint) and return the new state.
+
+    The input state is not changed. Callers check `is_duplicate` and lateness first;
+    `observe` applies whatever it is given.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as E
+    >>> t = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+    >>> login = E(kind="login", event_id="e1", customer_id="c1", occurred_at=t, success=True)
+    >>> s = observe(None, login)
+    >>> s.logins, s.last_active == epoch(t)
+    ([1], True)
+    """
+    kind = _kind_of(event)
+    t = epoch(event.occurred_at)
+    if state is None:
+        s = CustomerState(event.customer_id, partition=partition, first_seen=t)
+    else:
+        s = state.copy()
+        if partition >= 0:
+            s.partition = partition
+        s.first_seen = min(s.first_seen, t) if s.first_seen else t
+    s.applied += 1
+    s.last_event = max(s.last_event, t)
+    _remember(s, t, event.event_id, params)
+
+    if kind == "login":
+        _bump(s, t, params, logins=1)
+        _activity(s, t, params)
+    elif kind == "page_view":
+        bounce = 1 if event.dwell_seconds < params.bounce_seconds else 0
+        _bump(s, t, params, views=1, dwell=int(round(event.dwell_seconds)), bounces=bounce)
+        _activity(s, t, params)
+    elif kind == "order":
+        _order(s, t, event, params)
+        _activity(s, t, params)
+    elif kind == "complaint":
+        status = COMPLAINT_STATUS[event.status]
+        _complaint(s, t, event, status, params)
+        if status != RESOLVED:  # a resolution comes from the seller, not the customer
+            _activity(s, t, params)
+    else:  # pragma: no cover - programming error
+        raise TypeError(f"observe() got an unsupported event {type(event).__name__}")
+    return s
+
+
+def _kind_of(event) -> str:
+    kind = getattr(event, "kind", None)
+    if kind in ("login", "page_view", "order", "complaint"):
+        return kind
+    name = type(event).__name__
+    return {"Login": "login", "PageView": "page_view", "Order": "order", "Complaint": "complaint"}.get(name, name)
+
+
+def _remember(s: CustomerState, t: int, event_id: str, p: StateParams) -> None:
+    entry = [t, id_hash(event_id)]
+    bisect.insort(s.seen, entry)
+    horizon = s.last_event - p.dedup_seconds
+    drop = 0
+    while drop < len(s.seen) and (s.seen[drop][0] < horizon or len(s.seen) - drop > p.max_dedup):
+        drop += 1
+    if drop:
+        del s.seen[:drop]
+
+
+def _bump(s: CustomerState, t: int, p: StateParams, *, logins=0, views=0, dwell=0, bounces=0) -> None:
+    day = t // DAY
+    i = bisect.bisect_left(s.days, day)
+    if i == len(s.days) or s.days[i] != day:
+        s.days.insert(i, day)
+        s.logins.insert(i, 0)
+        s.views.insert(i, 0)
+        s.dwell.insert(i, 0)
+        s.bounces.insert(i, 0)
+    s.logins[i] += logins
+    s.views[i] += views
+    s.dwell[i] += dwell
+    s.bounces[i] += bounces
+    _trim_days(s, (s.last_event // DAY) - p.history_days)
+
+
+def _trim_days(s: CustomerState, oldest_day: int) -> None:
+    k = bisect.bisect_left(s.days, oldest_day)
+    if k:
+        for lst in (s.days, s.logins, s.views, s.dwell, s.bounces):
+            del lst[:k]
+
+
+def _activity(s: CustomerState, t: int, p: StateParams) -> None:
+    """Track last activity and the gaps between active days (the customer's rhythm)."""
+    day = t // DAY
+    if s.last_active_day >= 0 and day > s.last_active_day:
+        s.gaps.append(day - s.last_active_day)
+        if len(s.gaps) > p.max_gaps:
+            del s.gaps[: len(s.gaps) - p.max_gaps]
+    # An out-of-order event older than the last active day falls inside a gap already
+    # recorded; splitting that gap would need every active day kept, so it is left whole.
+    if day > s.last_active_day:
+        s.last_active_day = day
+    s.last_active = max(s.last_active, t)
+
+
+def _order(s: CustomerState, t: int, event, p: StateParams) -> None:
+    status = ORDER_STATUS[event.status]
+    entry = [t, float(event.amount), event.currency, status, int(event.items), event.category, id_hash(event.order_id)]
+    bisect.insort(s.orders, entry, key=lambda o: o[0])
+    if len(s.orders) > p.max_orders:
+        del s.orders[: len(s.orders) - p.max_orders]
+
+
+def _complaint(s: CustomerState, t: int, event, status: int, p: StateParams) -> None:
+    h = id_hash(event.complaint_id)
+    for c in s.complaints:
+        if c[0] == h:
+            if t >= c[5]:  # an older update arriving late does not overwrite a newer one
+                c[4] = status
+                c[5] = t
+            c[6] += status == ESCALATED
+            c[7] += status == REOPENED
+            c[3] = max(c[3], SEVERITY[event.severity])
+            return
+    # First sighting of this complaint, whatever its status: it was opened at `t` at the latest.
+    s.complaints.append([h, t, event.category, SEVERITY[event.severity], status, t,
+                         int(status == ESCALATED), int(status == REOPENED)])
+    s.complaints.sort(key=lambda c: c[1])
+    while len(s.complaints) > p.max_complaints:
+        # evict the oldest resolved complaint first, else the oldest
+        idx = next((i for i, c in enumerate(s.complaints) if c[4] == RESOLVED), 0)
+        del s.complaints[idx]
+
+
+# --------------------------------------------------------------------------- queries used by detectors
+
+
+def placed_orders(s: CustomerState) -> list[list]:
+    """Order events with status placed, ascending by time."""
+    return [o for o in s.orders if o[3] == PLACED]
+
+
+def window_sum(s: CustomerState, series: list[int], start_day: int, end_day: int) -> int:
+    """Sum of a daily series over days in [start_day, end_day)."""
+    i = bisect.bisect_left(s.days, start_day)
+    j = bisect.bisect_left(s.days, end_day)
+    return sum(series[i:j])
+
+
+def active_days(s: CustomerState, start_day: int, end_day: int) -> int:
+    """Days in [start_day, end_day) with any login or page view."""
+    i = bisect.bisect_left(s.days, start_day)
+    j = bisect.bisect_left(s.days, end_day)
+    return sum(1 for k in range(i, j) if s.logins[k] or s.views[k])
