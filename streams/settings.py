@@ -1,0 +1,479 @@
+"""Churnwatch settings: one frozen object, built once from ``CHURNWATCH_*`` variables.
+
+Every setting is a field of :class:`Settings`, declared with its default, its unit and what
+it means; the environment variable is ``CHURNWATCH_`` plus the field name in capitals
+(``partitions`` is ``CHURNWATCH_PARTITIONS``). :meth:`Settings.from_env` is the only place in
+the project that reads the environment; everything else is handed a ``Settings``.
+
+A bad value fails at start-up with a message naming the variable and what was expected, so
+an operator sees the typo instead of a worker that misbehaves an hour later.
+
+Example:
+    >>> s = Settings.from_env({"CHURNWATCH_PARTITIONS": "8", "CHURNWATCH_TOPIC_PREFIX": "t1-"})
+    >>> s.partitions, s.logins_topic, s.bootstrap_servers
+    (8, 't1-logins', ['127.0.0.1:9092'])
+    >>> Settings.from_env({"CHURNWATCH_PARTITIONS": "two"})
+    Traceback (most recent call last):
+    ...
+    streams.settings.SettingsError: CHURNWATCH_PARTITIONS='two': expected a whole number >= 1, e.g. 4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import ChurnwatchError
+
+#: Every environment variable that configures Churnwatch starts with this.
+ENV_PREFIX = "CHURNWATCH_"
+
+
+class SettingsError(ChurnwatchError):
+    """A setting has a value Churnwatch cannot use; the message names the variable."""
+
+
+# --- value kinds ---------------------------------------------------------------------------
+# A kind turns the text of an environment variable into a value and says what it accepts.
+# The same `valid` check runs on values given in Python (tests, with_overrides), so a
+# Settings object that exists is always a valid one.
+
+
+@dataclass(frozen=True)
+class _Kind:
+    expect: str  # completes "expected ...", e.g. "a whole number >= 1"
+    parse: Callable[[str], Any]  # raises ValueError on text it cannot read
+    valid: Callable[[Any], bool]
+    render: Callable[[Any], str] = str  # back to environment-variable text
+
+
+def _whole(minimum: int, maximum: int | None = None) -> _Kind:
+    bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[+]?[0-9]+", text.strip()):
+            raise ValueError(text)
+        return int(text)
+
+    def valid(value: Any) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= minimum
+            and (maximum is None or value <= maximum)
+        )
+
+    return _Kind(f"a whole number {bounds}", parse, valid)
+
+
+def _seconds(minimum: float, *, inclusive: bool) -> _Kind:
+    relation = ">=" if inclusive else ">"
+
+    def parse(text: str) -> float:
+        value = float(text)  # raises ValueError on "ten"
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+
+    def valid(value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        return value >= minimum if inclusive else value > minimum
+
+    return _Kind(f"a number of seconds {relation} {minimum:g}", parse, valid, lambda v: f"{v:g}")
+
+
+def _parse_flag(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("true", "1", "yes"):
+        return True
+    if word in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
+_FLAG = _Kind(
+    "true or false (also 1/0, yes/no)",
+    _parse_flag,
+    lambda v: isinstance(v, bool),
+    lambda v: "true" if v else "false",
+)
+
+# Kafka's rule for topic names: at most 249 of [a-zA-Z0-9._-]. The application id becomes
+# part of changelog topic names and the consumer group id, so it follows the same rule.
+_TOPIC_CHARS = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+def _topic_text(*, allow_empty: bool) -> _Kind:
+    def valid(value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        if value == "":
+            return allow_empty
+        return len(value) <= 200 and _TOPIC_CHARS.fullmatch(value) is not None and value not in (".", "..")
+
+    what = "letters, digits, '.', '_' or '-', at most 200 characters"
+    return _Kind(f"{'empty or ' if allow_empty else ''}{what}", str.strip, valid)
+
+
+_HOST_PORT = re.compile(r"(?P<host>[^\s:,]+|\[[0-9a-fA-F:]+\]):(?P<port>[0-9]{1,5})")
+
+
+def _valid_host_port(item: str) -> bool:
+    match = _HOST_PORT.fullmatch(item)
+    return match is not None and 1 <= int(match["port"]) <= 65535
+
+
+_BROKERS = _Kind(
+    "a comma-separated list of host:port",
+    lambda text: ",".join(part.strip() for part in text.split(",")),
+    lambda v: isinstance(v, str) and all(_valid_host_port(part) for part in v.split(",")),
+)
+
+_HOST = _Kind(
+    "a host name or IP address",
+    str.strip,
+    lambda v: isinstance(v, str) and re.fullmatch(r"[^\s/:]+|\[[0-9a-fA-F:]+\]", v) is not None,
+)
+
+
+def _choice(*options: str) -> _Kind:
+    return _Kind(
+        "one of " + ", ".join(options),
+        lambda text: text.strip().lower(),
+        lambda v: v in options,
+    )
+
+
+_PATH = _Kind("a directory path", lambda text: Path(text.strip()), lambda v: isinstance(v, Path) and str(v) != "")
+
+
+def _setting(default: Any, kind: _Kind, doc: str) -> Any:
+    return field(default=default, metadata={"kind": kind, "doc": doc})
+
+
+# --- the settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Churnwatch can be configured with; build it with :meth:`from_env`.
+
+    Each field's environment variable is ``CHURNWATCH_<FIELD NAME IN CAPITALS>``.
+    """
+
+    # Kafka connection and application identity.
+    broker: str = _setting("127.0.0.1:9092", _BROKERS, "Kafka bootstrap servers, comma-separated host:port")
+    app_id: str = _setting(
+        "churnwatch",
+        _topic_text(allow_empty=False),
+        "Faust application id: consumer group id and prefix of the table changelog topics",
+    )
+    client_timeout_seconds: float = _setting(
+        5.0,
+        _seconds(0, inclusive=False),
+        "seconds a command waits for the broker to answer before it gives up",
+    )
+
+    # Topics. Every customer topic, the tick topic, warnings and dead letters share one
+    # partition count, so partition p of each lands on the same worker together with
+    # partition p of the table changelogs (co-partitioning).
+    topic_prefix: str = _setting(
+        "", _topic_text(allow_empty=True), "prepended to every topic name (isolates tests and environments)"
+    )
+    partitions: int = _setting(
+        4, _whole(1), "partition count of every customer topic, clock-ticks, warnings, dead letters and changelogs"
+    )
+    market_partitions: int = _setting(1, _whole(1), "partition count of the market-events topic")
+    replication_factor: int = _setting(1, _whole(1), "replication factor of every topic Churnwatch creates")
+    topic_logins: str = _setting("logins", _topic_text(allow_empty=False), "topic of Login events")
+    topic_page_views: str = _setting("page-views", _topic_text(allow_empty=False), "topic of PageView events")
+    topic_orders: str = _setting("orders", _topic_text(allow_empty=False), "topic of Order events")
+    topic_complaints: str = _setting("complaints", _topic_text(allow_empty=False), "topic of Complaint events")
+    topic_market_events: str = _setting(
+        "market-events", _topic_text(allow_empty=False), "topic of market events (key: category)"
+    )
+    topic_clock_ticks: str = _setting(
+        "clock-ticks", _topic_text(allow_empty=False), "topic of event-time ticks, one message per partition"
+    )
+    topic_warnings: str = _setting(
+        "churn-warnings", _topic_text(allow_empty=False), "output topic of ChurnWarning events"
+    )
+    topic_dead_letters: str = _setting(
+        "churn-dead-letters", _topic_text(allow_empty=False), "output topic of DeadLetter records"
+    )
+
+    # Input handling and event time.
+    max_event_bytes: int = _setting(
+        65536, _whole(1), "bytes: larger messages are dead-lettered as oversize without being parsed"
+    )
+    lateness_seconds: int = _setting(
+        86400,
+        _whole(0),
+        "seconds of event time: events older than stream time minus this are dead-lettered as late_event",
+    )
+    sweep_interval_seconds: int = _setting(
+        21600, _whole(1), "seconds of event time between sweeps that re-evaluate quiet customers"
+    )
+    live_ticks: bool = _setting(
+        False, _FLAG, "send wall-clock ticks so quiet partitions move in live use; keep off for replay and demo"
+    )
+    live_tick_interval_seconds: float = _setting(
+        60.0, _seconds(0, inclusive=False), "wall-clock seconds between live ticks"
+    )
+
+    # Worker state and servers.
+    store: str = _setting("memory://", _choice("memory://", "rocksdb://"), "Faust table store")
+    data_dir: Path = _setting(
+        Path("./.churnwatch-data"), _PATH, "directory for worker data (RocksDB files, logs)"
+    )
+    web_host: str = _setting("127.0.0.1", _HOST, "address the worker's web server binds to")
+    web_port: int = _setting(6066, _whole(1, 65535), "port of the worker's web server")
+    metrics_host: str = _setting("127.0.0.1", _HOST, "address the Prometheus metrics endpoint binds to")
+    metrics_port: int = _setting(9108, _whole(0, 65535), "port of the Prometheus metrics endpoint; 0 turns it off")
+
+    # Consumer group and producer behaviour.
+    session_timeout_seconds: float = _setting(
+        30.0,
+        _seconds(0, inclusive=False),
+        "seconds without heartbeat before a worker's partitions move to another (failover time)",
+    )
+    rebalance_timeout_seconds: float = _setting(
+        30.0, _seconds(0, inclusive=False), "seconds the group waits for members to rejoin during a rebalance"
+    )
+    heartbeat_interval_seconds: float = _setting(
+        3.0, _seconds(0, inclusive=False), "seconds between consumer heartbeats; below the session timeout"
+    )
+    producer_max_batch_size: int = _setting(
+        16384,
+        _whole(1),
+        "bytes per producer batch; the embedded Tansu broker needs 1 for exact table recovery",
+    )
+    producer_linger_seconds: float = _setting(
+        0.01, _seconds(0, inclusive=True), "seconds the producer waits to fill a batch"
+    )
+    shutdown_timeout_seconds: float = _setting(
+        20.0, _seconds(0, inclusive=False), "seconds a worker may take to stop after SIGTERM before it exits anyway"
+    )
+    log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
+
+    # Detector thresholds: their own CHURNWATCH_* variables, parsed into the detectors'
+    # *Params dataclasses and attached here by from_env. Not an environment variable itself.
+    detectors: object | None = None
+
+    def __post_init__(self) -> None:
+        errors = [
+            _message(f, getattr(self, f.name))
+            for f in _declared_fields()
+            if not f.metadata["kind"].valid(getattr(self, f.name))
+        ]
+        if not errors:
+            errors = self._cross_field_errors()
+        if errors:
+            raise SettingsError("; ".join(errors))
+
+    def _cross_field_errors(self) -> list[str]:
+        errors = []
+        if self.heartbeat_interval_seconds >= self.session_timeout_seconds:
+            errors.append(
+                f"{env_name('heartbeat_interval_seconds')}={self.heartbeat_interval_seconds:g}: expected less "
+                f"than {env_name('session_timeout_seconds')} ({self.session_timeout_seconds:g})"
+            )
+        if self.metrics_port != 0 and self.metrics_port == self.web_port and self.metrics_host == self.web_host:
+            errors.append(
+                f"{env_name('metrics_port')}={self.metrics_port}: expected a port other than "
+                f"{env_name('web_port')} ({self.web_port}) on the same host, or 0 to turn metrics off"
+            )
+        names = [getattr(self, name) for name in _TOPIC_FIELDS.values()]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            errors.append(f"topic names must differ, but {', '.join(duplicates)} is used twice")
+        return errors
+
+    # --- building ---------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``CHURNWATCH_*`` variables (``os.environ`` when not given).
+
+        Unset and empty variables take the default. All bad values are reported together.
+
+        Example:
+            >>> Settings.from_env({"CHURNWATCH_LIVE_TICKS": "yes", "CHURNWATCH_WEB_PORT": ""}).live_ticks
+            True
+            >>> Settings.from_env({"CHURNWATCH_WEB_PORT": "0", "CHURNWATCH_STORE": "redis://"})
+            Traceback (most recent call last):
+            ...
+            streams.settings.SettingsError: CHURNWATCH_STORE='redis://': expected one of memory://, rocksdb://, e.g. memory://; CHURNWATCH_WEB_PORT='0': expected a whole number from 1 to 65535, e.g. 6066
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        for f in _declared_fields():
+            text = environ.get(env_name(f.name), "")
+            if text.strip() == "":
+                continue
+            kind: _Kind = f.metadata["kind"]
+            try:
+                value = kind.parse(text)
+            except ValueError:
+                value = _INVALID
+            if value is _INVALID or not kind.valid(value):
+                errors.append(_message(f, text))
+            else:
+                values[f.name] = value
+        if errors:
+            raise SettingsError("; ".join(errors))
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, validated like the original.
+
+        Example:
+            >>> Settings().with_overrides(partitions=2).partitions
+            2
+            >>> Settings().with_overrides(partitions=0)
+            Traceback (most recent call last):
+            ...
+            streams.settings.SettingsError: CHURNWATCH_PARTITIONS=0: expected a whole number >= 1, e.g. 4
+        """
+        return dataclasses.replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``CHURNWATCH_*`` variables that rebuild these settings in another process.
+
+        Example:
+            >>> env = Settings(partitions=2, live_ticks=True).to_env()
+            >>> env["CHURNWATCH_PARTITIONS"], env["CHURNWATCH_LIVE_TICKS"]
+            ('2', 'true')
+            >>> Settings.from_env(env) == Settings(partitions=2, live_ticks=True)
+            True
+        """
+        return {env_name(f.name): f.metadata["kind"].render(getattr(self, f.name)) for f in _declared_fields()}
+
+    # --- derived values ---------------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker list as ``host:port`` strings, in the order given."""
+        return self.broker.split(",")
+
+    def topic(self, name: str) -> str:
+        """A topic name with :attr:`topic_prefix` in front.
+
+        Example:
+            >>> Settings(topic_prefix="test7-").topic("logins")
+            'test7-logins'
+        """
+        return self.topic_prefix + name
+
+    @property
+    def logins_topic(self) -> str:
+        return self.topic(self.topic_logins)
+
+    @property
+    def page_views_topic(self) -> str:
+        return self.topic(self.topic_page_views)
+
+    @property
+    def orders_topic(self) -> str:
+        return self.topic(self.topic_orders)
+
+    @property
+    def complaints_topic(self) -> str:
+        return self.topic(self.topic_complaints)
+
+    @property
+    def market_events_topic(self) -> str:
+        return self.topic(self.topic_market_events)
+
+    @property
+    def clock_ticks_topic(self) -> str:
+        return self.topic(self.topic_clock_ticks)
+
+    @property
+    def warnings_topic(self) -> str:
+        return self.topic(self.topic_warnings)
+
+    @property
+    def dead_letters_topic(self) -> str:
+        return self.topic(self.topic_dead_letters)
+
+    @property
+    def customer_topics(self) -> tuple[str, ...]:
+        """The four customer event topics (prefixed), keyed by customer id.
+
+        Example:
+            >>> Settings().customer_topics
+            ('logins', 'page-views', 'orders', 'complaints')
+        """
+        return (self.logins_topic, self.page_views_topic, self.orders_topic, self.complaints_topic)
+
+    def topic_for_event_type(self, event_type: str) -> str:
+        """The (prefixed) topic an event of a replay ``type`` belongs on.
+
+        Example:
+            >>> Settings(topic_prefix="x-").topic_for_event_type("page_view")
+            'x-page-views'
+        """
+        try:
+            return self.topic(getattr(self, _TOPIC_FIELDS[event_type]))
+        except KeyError:
+            known = ", ".join(name for name in _TOPIC_FIELDS if name in _EVENT_TYPE_TOPICS)
+            raise SettingsError(f"no topic for event type {event_type!r}; expected one of {known}") from None
+
+
+# Event type (as written in replay files, see schemas.events.EVENT_TYPES) -> topic field.
+_EVENT_TYPE_TOPICS = {
+    "login": "topic_logins",
+    "page_view": "topic_page_views",
+    "order": "topic_orders",
+    "complaint": "topic_complaints",
+    "market_event": "topic_market_events",
+}
+_TOPIC_FIELDS = {
+    **_EVENT_TYPE_TOPICS,
+    "clock_tick": "topic_clock_ticks",
+    "warning": "topic_warnings",
+    "dead_letter": "topic_dead_letters",
+}
+
+_INVALID = object()
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a settings field.
+
+    Example:
+        >>> env_name("lateness_seconds")
+        'CHURNWATCH_LATENESS_SECONDS'
+    """
+    return ENV_PREFIX + field_name.upper()
+
+
+def _declared_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Settings) if "kind" in f.metadata]
+
+
+def _message(f: dataclasses.Field, value: Any) -> str:
+    kind: _Kind = f.metadata["kind"]
+    shown = repr(value) if isinstance(value, str) else repr(str(value)) if isinstance(value, Path) else value
+    return f"{env_name(f.name)}={shown}: expected {kind.expect}, e.g. {kind.render(f.default)}"
+
+
+def reference() -> list[tuple[str, str, str]]:
+    """``(variable, default, meaning)`` for every setting, for documentation and ``--help``.
+
+    Example:
+        >>> [row for row in reference() if row[0] == "CHURNWATCH_PARTITIONS"][0][1]
+        '4'
+    """
+    return [
+        (env_name(f.name), f.metadata["kind"].render(f.default), f.metadata["doc"]) for f in _declared_fields()
+    ]
