@@ -1,0 +1,261 @@
+"""The ``churnwatch`` command.
+
+Scripts drive these commands, so each one takes ``--broker HOST:PORT`` (default
+``CHURNWATCH_BROKER``, else ``127.0.0.1:9092``), prints results on stdout and diagnostics
+on stderr, and when it cannot do its job exits non-zero with one line saying why (no
+traceback): 1 for a failure, 2 for a bad setting or option.
+
+Commands that need the Faust worker import it only when they run, so ``replay`` and
+``tail`` start quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from kafka.errors import KafkaError
+
+from schemas.errors import ChurnwatchError
+from streams.settings import Settings, SettingsError, reference
+
+#: Bad lines of a replay file shown before the rest are only counted.
+SHOWN_INVALID_LINES = 20
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _ConfigError(click.ClickException):
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """Turns the errors a command can expect into one line and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`churnwatch tail | head`): that ends the job, quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except SettingsError as error:
+            raise _ConfigError(_one_line(str(error))) from None
+        except ChurnwatchError as error:
+            raise click.ClickException(_one_line(str(error))) from None
+        except KafkaError as error:
+            raise click.ClickException(f"Kafka: {_one_line(str(error)) or type(error).__name__}") from None
+        except OSError as error:
+            raise click.ClickException(_one_line(str(error)) or type(error).__name__) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Churnwatch: streaming churn warnings from customer behaviour, in event time.
+
+    Every setting is a CHURNWATCH_* environment variable; `churnwatch settings` lists them.
+    """
+
+
+def broker_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--broker",
+        metavar="HOST:PORT",
+        default=None,
+        help="Kafka bootstrap server(s), comma-separated [default: CHURNWATCH_BROKER or 127.0.0.1:9092].",
+    )(command)
+
+
+def load_settings(broker: str | None) -> Settings:
+    """Settings from the environment, with ``--broker`` on top; quiets kafka-python's logs.
+
+    kafka-python logs every failed connection attempt; the command reports the outcome in
+    one line instead, unless CHURNWATCH_LOG_LEVEL=debug asks for everything.
+    """
+    settings = Settings.from_env()
+    if broker is not None:
+        settings = settings.with_overrides(broker=broker)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "debug":
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    return settings
+
+
+def _echo(line: str) -> None:
+    click.echo(line)
+    sys.stdout.flush()
+
+
+# --- broker and topics ---------------------------------------------------------------------
+
+
+@main.command()
+@broker_option
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: the port of --broker].")
+@click.option("--host", help="Address to listen on and advertise [default: the host of --broker].")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Broker log file [default: CHURNWATCH_DATA_DIR/broker-PORT.log].")
+def broker(broker: str | None, port: int | None, host: str | None, log_path: Path | None) -> None:
+    """Run the embedded Kafka-compatible broker (Tansu) in the foreground.
+
+    Creates every topic with its partition count, prints the address, and runs until
+    Ctrl-C or SIGTERM. Data lives in memory only: it is gone when the broker stops.
+    """
+    from streams.broker import BrokerError, EmbeddedBroker, ensure_topics
+
+    settings = load_settings(broker)
+    default_host, _, default_port = settings.bootstrap_servers[0].rpartition(":")
+    host = host or default_host
+    port = port or int(default_port)
+    log_path = log_path or settings.data_dir / f"broker-{port}.log"
+
+    stopping: list[int] = []
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    embedded = EmbeddedBroker(port=port, host=host, log_path=log_path)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        embedded.start()
+        created = ensure_topics(settings.with_overrides(broker=embedded.address))
+        _echo(f"broker ready at {embedded.address}")
+        click.echo(
+            f"topics: {sum(1 for v in created.values() if v == 'created')} created, "
+            f"{sum(1 for v in created.values() if v == 'exists')} already there; "
+            f"log: {embedded.log_path}; in memory only: data is lost when it stops; Ctrl-C stops it",
+            err=True,
+        )
+        while not stopping:
+            code = embedded.wait(timeout=0.5)
+            if code is not None:
+                raise BrokerError(f"embedded broker exited unexpectedly (code {code}): {embedded.log_tail()}")
+    finally:
+        embedded.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("broker stopped", err=True)
+
+
+@main.command()
+@broker_option
+def topics(broker: str | None) -> None:
+    """Create every Churnwatch topic with its partition count, or check the existing ones."""
+    from streams.broker import ensure_topics, expected_topics
+
+    settings = load_settings(broker)
+    outcome = ensure_topics(settings)
+    counts = expected_topics(settings)
+    for name in sorted(outcome):
+        _echo(f"{name}\t{counts[name]} partitions\t{outcome[name]}")
+
+
+# --- replay and tail ----------------------------------------------------------------------
+
+
+@main.command()
+@broker_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--advance-to", "advance_to", metavar="TS",
+              help="After publishing, move event time of every partition to TS (RFC 3339, e.g. 2025-03-31T00:00:00Z).")
+@click.option("--no-sort", is_flag=True, help="Publish in file order instead of by occurred_at.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="EVENTS_PER_S",
+              help="Pace publishing to this many events per second [default: as fast as the broker takes them].")
+@click.option("--skip-invalid", is_flag=True, help="Publish the valid lines even when some are invalid.")
+def replay(broker: str | None, file: Path, advance_to: str | None, no_sort: bool, rate: float | None,
+           skip_invalid: bool) -> None:
+    """Publish a JSON Lines file (optionally gzipped) of events to their topics.
+
+    Each line is {"type": login|page_view|order|complaint|market_event, ...contract fields}.
+    A file with an invalid line publishes nothing (unless --skip-invalid); every invalid
+    line is reported with its number. An empty file with --advance-to only moves time.
+    """
+    from streams.replay import ProgressLine, advance_event_time, load_replay_lines, parse_timestamp, publish, read_lines
+
+    settings = load_settings(broker)
+    advance = parse_timestamp(advance_to) if advance_to is not None else None
+    loaded = load_replay_lines(read_lines(file), settings, sort=not no_sort)
+    for invalid in loaded.invalid[:SHOWN_INVALID_LINES]:
+        click.echo(f"{file}:{invalid.line_number}: {invalid.message}", err=True)
+    if len(loaded.invalid) > SHOWN_INVALID_LINES:
+        click.echo(f"{file}: ... and {len(loaded.invalid) - SHOWN_INVALID_LINES} more invalid lines", err=True)
+    if loaded.invalid and not skip_invalid:
+        raise click.ClickException(
+            f"{len(loaded.invalid)} invalid line{'s' if len(loaded.invalid) != 1 else ''} in {file}; "
+            "nothing was published (--skip-invalid publishes the valid ones)"
+        )
+    result = publish(settings, loaded.records, rate=rate, progress=ProgressLine(len(loaded.records)))
+    per_topic = ", ".join(f"{topic} {count}" for topic, count in sorted(result.published.items()))
+    speed = f" ({result.total / result.seconds:,.0f} events/s)" if result.seconds > 0 else ""
+    _echo(f"published {result.total} events in {result.seconds:.1f} s{speed}" + (f": {per_topic}" if per_topic else ""))
+    if loaded.invalid:
+        _echo(f"skipped {len(loaded.invalid)} invalid lines")
+    if advance is not None:
+        ticks = advance_event_time(settings, advance)
+        _echo(f"advanced event time of {ticks} partitions of {settings.clock_ticks_topic} to "
+              f"{advance.isoformat().replace('+00:00', 'Z')}")
+
+
+@main.command()
+@broker_option
+@click.option("--from-beginning", is_flag=True, help="Print every warning on the topic, not only new ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print warnings as JSON lines, as they are on the topic.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="Exit after S seconds without a new warning [default: follow until Ctrl-C].")
+@click.option("--max", "max_warnings", type=click.IntRange(min=1), metavar="N", help="Exit after N warnings.")
+def tail(broker: str | None, from_beginning: bool, as_json: bool, idle_timeout: float | None,
+         max_warnings: int | None) -> None:
+    """Follow the churn-warnings topic and print each warning."""
+    from streams.tail import follow
+
+    settings = load_settings(broker)
+    try:
+        follow(settings, _echo, from_beginning=from_beginning, as_json=as_json, idle_timeout=idle_timeout,
+               max_warnings=max_warnings)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how one stops following; not an error
+
+
+# --- the worker and what reads its state --------------------------------------------------
+
+
+@main.command()
+@broker_option
+def worker(broker: str | None) -> None:
+    """Run a Churnwatch worker (Faust) until SIGTERM or Ctrl-C."""
+    from streams.worker import run_worker
+
+    run_worker(load_settings(broker))
+
+
+@main.command()
+@broker_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file [default: stdout].")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              metavar="S", help="Seconds to wait for the workers to process everything already published.")
+def snapshot(broker: str | None, out: str | None, timeout: float) -> None:
+    """Write one JSON line per tracked customer, as of the workers' event-time clock."""
+    from streams.snapshot import write_snapshot
+
+    write_snapshot(load_settings(broker), None if out in (None, "-") else out, timeout)
+
+
+@main.command("settings")
+@broker_option
+def show_settings(broker: str | None) -> None:
+    """Print every setting's variable, effective value and meaning."""
+    current = load_settings(broker).to_env()
+    for name, default, doc in reference():
+        _echo(f"{name}={current[name]}\t# {doc} (default: {default or 'empty'})")
+
+
+if __name__ == "__main__":  # python -m streams.cli, as the tests start workers
+    main(prog_name="churnwatch")

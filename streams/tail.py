@@ -1,0 +1,165 @@
+"""Follow the churn-warnings topic and print each warning, readably or as JSON lines.
+
+``tail`` reads with kafka-python outside any consumer group: it assigns itself every
+partition, commits nothing and so never disturbs the workers or another ``tail``.
+
+Example:
+    >>> print(format_warning({
+    ...     "occurred_at": "2025-03-04T10:00:00Z", "state": "raised", "level": "warning",
+    ...     "customer_id": "cust-42", "segment": "core", "risk_score": 0.714,
+    ...     "signals": [{"kind": "silence", "current": 41, "baseline": 12, "unit": "days"}],
+    ...     "suggested_actions": [{"action": "personal_call", "reason": "silent core customer"}]}))
+    2025-03-04T10:00Z  RAISED  warning  cust-42  core  risk=0.71  silence: 41 days vs usual 12 days  → personal_call
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from kafka import TopicPartition
+from kafka.errors import KafkaError
+
+from streams.kafka_clients import broker_unreachable, consumer, partition_count
+from streams.settings import Settings
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def _minute(text: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(str(text)).astimezone(timezone.utc)
+    except ValueError:
+        return str(text)
+    return moment.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def format_signal(signal: dict[str, Any]) -> str:
+    """``kind: current unit vs usual baseline unit``.
+
+    Example:
+        >>> format_signal({"kind": "order_value_drop", "current": 18.5, "baseline": 62, "unit": "EUR"})
+        'order_value_drop: 18.5 EUR vs usual 62 EUR'
+        >>> format_signal({"kind": "purchase_frequency_drop", "current": 0.5, "baseline": 3, "unit": "orders_per_30_days"})
+        'purchase_frequency_drop: 0.5 orders per 30 days vs usual 3 orders per 30 days'
+    """
+    unit = str(signal.get("unit", "")).replace("_", " ")
+    current, baseline = _number(signal.get("current")), _number(signal.get("baseline"))
+    return f"{signal.get('kind', '?')}: {current} {unit} vs usual {baseline} {unit}".replace("  ", " ").strip()
+
+
+def format_warning(warning: dict[str, Any]) -> str:
+    """One readable line: time, state, level, customer, segment, risk, evidence, actions.
+
+    Fields a reader does not know are ignored and missing ones shown as ``?``, so warnings
+    of a later release still print.
+
+    Example:
+        >>> format_warning({"occurred_at": "2025-03-09T06:00:00Z", "state": "cleared", "level": "watch",
+        ...                 "customer_id": "c-7", "segment": "new", "risk_score": 0.05,
+        ...                 "signals": [], "suggested_actions": []})
+        '2025-03-09T06:00Z  CLEARED  watch  c-7  new  risk=0.05'
+    """
+    parts = [
+        _minute(warning.get("occurred_at", "?")),
+        str(warning.get("state", "?")).upper(),
+        str(warning.get("level", "?")),
+        str(warning.get("customer_id", "?")),
+        str(warning.get("segment", "?")),
+        f"risk={warning['risk_score']:.2f}" if isinstance(warning.get("risk_score"), (int, float)) else "risk=?",
+    ]
+    signals = [format_signal(s) for s in warning.get("signals") or [] if isinstance(s, dict)]
+    if signals:
+        parts.append("; ".join(signals))
+    actions = [str(a.get("action")) for a in warning.get("suggested_actions") or [] if isinstance(a, dict)]
+    if actions:
+        parts.append("→ " + ", ".join(actions))
+    return "  ".join(parts)
+
+
+def render(value: bytes | None, *, as_json: bool) -> str:
+    """The line to print for one record of the warnings topic.
+
+    JSON mode prints the warning exactly as it is on the topic. A record that is not a
+    JSON object is shown, not skipped: ``tail`` is a diagnostic tool.
+
+    Example:
+        >>> render(b'{"customer_id":"c-1"}', as_json=True)
+        '{"customer_id":"c-1"}'
+        >>> render(b"\\xff", as_json=False)
+        "unreadable warning: b'\\\\xff'"
+    """
+    raw = value or b""
+    if as_json:
+        return raw.decode("utf-8", errors="backslashreplace").strip()
+    try:
+        warning = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        warning = None
+    if not isinstance(warning, dict):
+        return f"unreadable warning: {raw[:200]!r}"
+    return format_warning(warning)
+
+
+@dataclass
+class TailResult:
+    printed: int
+    reason: str  # "idle", "max" or "interrupted"
+
+
+def follow(
+    settings: Settings,
+    emit: Callable[[str], None],
+    *,
+    from_beginning: bool = False,
+    as_json: bool = False,
+    idle_timeout: float | None = None,
+    max_warnings: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> TailResult:
+    """Print warnings from the warnings topic until idle or ``max_warnings`` are printed.
+
+    Parameters:
+        emit: receives each printed line.
+        from_beginning: start at the oldest warning; otherwise only new ones are printed.
+        idle_timeout: return after this many seconds without a new warning; ``None``
+            follows until interrupted.
+        max_warnings: return after printing this many.
+    """
+    reader = consumer(settings)
+    try:
+        topic = settings.warnings_topic
+        partitions = [TopicPartition(topic, p) for p in range(partition_count(reader, settings, topic))]
+        reader.assign(partitions)
+        if from_beginning:
+            reader.seek_to_beginning(*partitions)
+        else:
+            reader.seek_to_end(*partitions)
+        printed = 0
+        last_seen = clock()
+        while True:
+            if max_warnings is not None and printed >= max_warnings:
+                return TailResult(printed, "max")
+            if idle_timeout is not None and clock() - last_seen >= idle_timeout:
+                return TailResult(printed, "idle")
+            wait = 0.5 if idle_timeout is None else min(0.5, max(idle_timeout - (clock() - last_seen), 0.01))
+            batches = reader.poll(timeout_ms=int(wait * 1000))
+            for records in batches.values():
+                for record in records:
+                    if max_warnings is not None and printed >= max_warnings:
+                        break
+                    emit(render(record.value, as_json=as_json))
+                    printed += 1
+                    last_seen = clock()
+    except KafkaError as error:
+        raise broker_unreachable(settings, error) from error
+    finally:
+        reader.close()
