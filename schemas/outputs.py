@@ -84,7 +84,7 @@ class Signal(BaseModel):
         max_length=64,
         description="Unit of `current` and `baseline`, e.g. orders_per_30_days, EUR, days.",
     )
-    window_days: int = Field(ge=0, description="Length of the recent window, in days.")
+    window_days: Finite = Field(ge=0, description="Length of the recent window, in days (fractional when the window is a span of quiet).")
     detail: str = Field(max_length=1024, description="One sentence a retention agent can read.")
     strength: UnitInterval | None = Field(
         default=None,
