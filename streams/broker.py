@@ -128,7 +128,7 @@ def check_topics(settings: Settings, topics: list[str]) -> None:
         if missing:
             raise BrokerError(
                 f"topic{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing on {settings.broker}; "
-                "create them with `churnwatch topics`"
+                "create the topics with `churnwatch topics`"
             )
         _check_partition_counts(settings, admin, {name: wanted[name] for name in topics})
     except KafkaError as error:
@@ -199,9 +199,11 @@ class EmbeddedBroker:
         startup_timeout: seconds to wait until it answers a metadata request.
 
     Example:
-        >>> with EmbeddedBroker() as broker:  # doctest: +SKIP
-        ...     print(broker.address)
-        127.0.0.1:40123
+        >>> with EmbeddedBroker() as broker:
+        ...     broker.running(), broker.address.startswith("127.0.0.1:")
+        (True, True)
+        >>> broker.running()
+        False
     """
 
     def __init__(
