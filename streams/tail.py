@@ -139,10 +139,17 @@ def follow(
         topic = settings.warnings_topic
         partitions = [TopicPartition(topic, p) for p in range(partition_count(reader, settings, topic))]
         reader.assign(partitions)
+        # Partitions still at records written before we started (see below).
+        catching_up: set[TopicPartition] = set()
         if from_beginning:
             reader.seek_to_beginning(*partitions)
         else:
             reader.seek_to_end(*partitions)
+            # The embedded broker reports an end offset that is too low when the newest
+            # batch held several records, so "the end" may still show a few old warnings.
+            # Skip records stamped before we started until a partition shows a new one.
+            catching_up = set(partitions)
+        started_ms = int(time.time() * 1000)
         printed = 0
         last_seen = clock()
         while True:
@@ -152,8 +159,12 @@ def follow(
                 return TailResult(printed, "idle")
             wait = 0.5 if idle_timeout is None else min(0.5, max(idle_timeout - (clock() - last_seen), 0.01))
             batches = reader.poll(timeout_ms=int(wait * 1000))
-            for records in batches.values():
+            for partition, records in batches.items():
                 for record in records:
+                    if partition in catching_up:
+                        if record.timestamp < started_ms:
+                            continue
+                        catching_up.discard(partition)
                     if max_warnings is not None and printed >= max_warnings:
                         break
                     emit(render(record.value, as_json=as_json))

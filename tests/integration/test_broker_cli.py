@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaProducer
 
 from schemas.events import ChurnWarning, to_json_bytes
 from streams.broker import expected_topics, free_port
@@ -294,14 +294,28 @@ def test_tail_prints_readable_lines_and_stops_after_max(settings_factory, run_cl
     ]
 
 
-def test_tail_without_from_beginning_shows_only_new_warnings(settings_factory, run_cli, produce):
+def test_tail_without_from_beginning_shows_only_new_warnings(settings_factory, run_cli, produce, tmp_path):
     settings = settings_factory()
-    produce(settings, settings.warnings_topic, _warning("old"), key="old", partition=0)
+    # Old warnings in one multi-record batch: the embedded broker then reports the end
+    # offset as if only the first record were there.
+    batching = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, batch_size=65536, linger_ms=100)
+    for customer in ("old-1", "old-2", "old-3"):
+        batching.send(settings.warnings_topic, _warning(customer), key=customer.encode(), partition=0)
+    batching.flush()
+    batching.close()
+    out = tmp_path / "tail.out"
 
-    result = run_cli(settings, "tail", "--json", "--idle-timeout", "1")
+    with open(out, "w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "tail", "--json", "--idle-timeout", "4"],
+            stdout=sink, stderr=subprocess.PIPE, text=True,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("CHURNWATCH_")}, **settings.to_env()},
+        )
+        time.sleep(2)  # let tail position itself at the end before the new warning
+        produce(settings, settings.warnings_topic, _warning("new"), key="new", partition=0)
+        assert process.wait(timeout=20) == 0, process.stderr.read()
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    assert [json.loads(line)["customer_id"] for line in out.read_text().splitlines()] == ["new"]
 
 
 # --- an unreachable broker ----------------------------------------------------------------
