@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench schemas clean
+.PHONY: install run test bench schemas clean prometheus
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,8 +16,13 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/churnwatch demo
 
-test: install
+test: install prometheus
 	$(PY) -m pytest
+
+# Debian's Prometheus server and promtool, for the alert-rule tests and the real-scrape test;
+# installed only when missing, and its system service is never started.
+prometheus:
+	sh deploy/prometheus/install-prometheus.sh
 
 schemas: install
 	$(PY) -m schemas.generate
