@@ -22,6 +22,7 @@ Defaults, and why:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from detectors.signal import Signal, quantile, ratio_strength
@@ -99,7 +100,7 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     for lv in levels:
         # invert ratio_strength above the threshold: quiet = thr * (1 + 2 * (lv - 0.5))
         quiet_days = thr * (1 + 2 * (lv - 0.5)) if lv >= 0.5 else thr * lv / 0.5
-        t = state.last_active + int(round(quiet_days * DAY))
+        t = state.last_active + math.ceil(quiet_days * DAY)  # ceil: at t the level is reached
         if t > now:
             return t
     return None

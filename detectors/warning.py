@@ -1,0 +1,276 @@
+"""From signals to a warning a retention team can act on.
+
+`assess` runs every detector on one customer at one event time and combines them:
+
+* **risk score** (0–1): a noisy-OR of the signal strengths, each weighted by how directly
+  its kind predicts leaving. It is continuous for every customer (also when nothing fires),
+  so it ranks customers in a snapshot.
+* **level**: `watch` < `warning` < `critical`, from the risk score against the thresholds of
+  the customer's value segment (core customers reach higher levels sooner). A level needs at
+  least one firing signal: several faint hints never raise a warning on their own.
+* **suggested actions** fitted to the cause and the customer's value, each with its reason.
+
+`decide` runs the lifecycle: `raised` when a level first appears, `escalated` when it rises
+above the highest level of the episode, `cleared` when no signal fires and the risk has
+fallen below `clear_below`. Nothing is emitted while nothing changes. Warning ids are
+derived from (customer, episode, transition, level, event time), so the same input gives
+the same ids and consumers can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from detectors import activity, complaints, competitor_pressure, order_value, purchase_frequency, silence
+from detectors.segment import SegmentParams, ValueFigures, value_figures
+from detectors.signal import FIRE, Signal, noisy_or
+from detectors.state import DAY, CustomerState, StateParams
+
+LEVELS = ("none", "watch", "warning", "critical")
+MODEL_VERSION = "rules-1"
+
+
+@dataclass(frozen=True)
+class WarningParams:
+    # Risk at which each level starts (watch, warning, critical), per segment.
+    # Core and growth customers are worth more, so the same evidence escalates sooner.
+    thresholds: tuple[tuple[str, tuple[float, float, float]], ...] = (
+        ("default", (0.5, 0.7, 0.85)),
+        ("core", (0.5, 0.6, 0.75)),
+        ("growth", (0.5, 0.65, 0.8)),
+    )
+    clear_below: float = 0.4          # risk under which an open warning clears (hysteresis)
+    # How directly each kind predicts leaving (multiplies its strength in the risk score).
+    weights: tuple[tuple[str, float], ...] = (
+        ("silence", 1.0), ("purchase_frequency_drop", 1.0), ("complaint_increase", 0.95),
+        ("activity_drop", 0.9), ("order_value_drop", 0.9), ("competitor_pressure", 0.8),
+    )
+    recheck_days: float = 1.0         # re-evaluate a customer with an open warning this often
+    recheck_critical_days: float = 7.0
+    loyalty_tenure_days: int = 365    # tenure that earns a loyalty-points suggestion
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Every detector threshold in one place (built from settings at start-up)."""
+
+    state: StateParams = field(default_factory=StateParams)
+    silence: silence.SilenceParams = field(default_factory=silence.SilenceParams)
+    purchase_frequency: purchase_frequency.PurchaseFrequencyParams = field(
+        default_factory=purchase_frequency.PurchaseFrequencyParams)
+    order_value: order_value.OrderValueParams = field(default_factory=order_value.OrderValueParams)
+    activity: activity.ActivityParams = field(default_factory=activity.ActivityParams)
+    complaints: complaints.ComplaintParams = field(default_factory=complaints.ComplaintParams)
+    competitor: competitor_pressure.CompetitorParams = field(default_factory=competitor_pressure.CompetitorParams)
+    segment: SegmentParams = field(default_factory=SegmentParams)
+    warning: WarningParams = field(default_factory=WarningParams)
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"action": self.action, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    customer_id: str
+    now: int
+    risk_score: float
+    level: int
+    value: ValueFigures
+    signals: tuple[Signal, ...]       # every signal with a baseline, strongest first
+    actions: tuple[Action, ...]
+
+    @property
+    def segment(self) -> str:
+        return self.value.segment
+
+    @property
+    def firing(self) -> tuple[Signal, ...]:
+        return tuple(s for s in self.signals if s.fires)
+
+    @property
+    def level_name(self) -> str:
+        return LEVELS[self.level]
+
+
+@dataclass(frozen=True)
+class Transition:
+    state: str          # raised | escalated | cleared
+    level: int          # level announced (for cleared: the level that was open)
+    warning_id: str
+
+
+def assess(state: CustomerState, now: int, params: DetectorParams = DetectorParams(),
+           market: Mapping[str, competitor_pressure.MarketPressure] | None = None) -> Assessment:
+    """Run every detector at event time `now` and combine them into risk, level and actions."""
+    found: list[Signal] = []
+    for sig in (
+        silence.evaluate(state, now, params.silence),
+        purchase_frequency.evaluate(state, now, params.purchase_frequency),
+        order_value.evaluate(state, now, params.order_value),
+        activity.evaluate(state, now, params.activity),
+        complaints.evaluate(state, now, params.complaints),
+    ):
+        if sig is not None:
+            found.append(sig)
+    decline = max((s.strength for s in found), default=0.0)
+    if market:
+        comp = competitor_pressure.evaluate(state, now, params.competitor, market, decline)
+        if comp is not None:
+            found.append(comp)
+    found.sort(key=lambda s: (-s.strength, s.kind))
+    weights = dict(params.warning.weights)
+    risk = noisy_or([weights.get(s.kind, 1.0) * s.strength for s in found])
+    value = value_figures(state, now, params.segment)
+    level = _level(risk, value.segment, params.warning) if any(s.fires for s in found) else 0
+    acts = suggest_actions(state, now, found, level, value, params.warning)
+    return Assessment(state.customer_id, now, round(risk, 4), level, value, tuple(found), acts)
+
+
+def _level(risk: float, segment: str, p: WarningParams) -> int:
+    table = dict(p.thresholds)
+    thr = table.get(segment, table["default"])
+    level = 0
+    for i, t in enumerate(thr, start=1):
+        if risk >= t:
+            level = i
+    return level
+
+
+def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level: int,
+                    value: ValueFigures, p: WarningParams = WarningParams()) -> tuple[Action, ...]:
+    """Retention actions for the firing signals, most specific first, each with its reason."""
+    if level == 0:
+        return ()
+    firing = {s.kind: s for s in signals if s.strength >= FIRE}
+    out: list[Action] = []
+    if "complaint_increase" in firing:
+        out.append(Action("service_recovery",
+                          f"{firing['complaint_increase'].detail}: apologise, fix the cause and offer compensation"))
+    if value.segment in ("core", "growth") and level >= 2:
+        out.append(Action("personal_call",
+                          f"{value.segment} customer ({value.orders_365d} orders, {value.value_365d:,.0f} in 12 months): "
+                          "an account manager should call in person"))
+    if "order_value_drop" in firing:
+        out.append(Action("targeted_offer",
+                          f"{firing['order_value_drop'].detail}: offer a discount on their usual basket"))
+    if "competitor_pressure" in firing:
+        out.append(Action("targeted_offer",
+                          f"{firing['competitor_pressure'].detail}: match the rival's offer for this customer"))
+    for kind in ("silence", "purchase_frequency_drop", "activity_drop"):
+        if kind in firing:
+            out.append(Action("win_back", f"{firing[kind].detail}: send a win-back message with an incentive"))
+            break
+    if value.tenure_days >= p.loyalty_tenure_days and level >= 2:
+        years = value.tenure_days / 365
+        out.append(Action("loyalty_points", f"customer for {years:.1f} years: reward their loyalty with points"))
+    if not out:
+        out.append(Action("monitor", "early signs only: watch the next weeks before acting"))
+    seen: set[str] = set()
+    unique = []
+    for a in out:
+        if a.action not in seen:
+            seen.add(a.action)
+            unique.append(a)
+    return tuple(unique)
+
+
+def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams()) -> Transition | None:
+    """The lifecycle step for this assessment, or None when nothing changed.
+
+    Examples
+    --------
+    >>> from detectors.segment import ValueFigures
+    >>> v = ValueFigures("regular", 0.0, 0, 400.0)
+    >>> s = CustomerState("c")
+    >>> hot = Assessment("c", 100, 0.72, 2, v, (), ())
+    >>> decide(s, hot).state
+    'raised'
+    >>> s = apply(s, hot, decide(s, hot))
+    >>> decide(s, hot) is None
+    True
+    >>> calm = Assessment("c", 200, 0.1, 0, v, (), ())
+    >>> decide(s, calm).state
+    'cleared'
+    """
+    prev = state.level
+    if prev == 0 and a.level > 0:
+        return Transition("raised", a.level, warning_id(state.customer_id, state.episode + 1, "raised", a.level, a.now))
+    if prev > 0 and a.level > prev:
+        return Transition("escalated", a.level, warning_id(state.customer_id, state.episode, "escalated", a.level, a.now))
+    if prev > 0 and a.level == 0 and a.risk_score < p.clear_below:
+        return Transition("cleared", prev, warning_id(state.customer_id, state.episode, "cleared", prev, a.now))
+    return None
+
+
+def apply(state: CustomerState, a: Assessment, t: Transition | None) -> CustomerState:
+    """The state's lifecycle fields after transition `t` (a changed copy; input untouched)."""
+    if t is None:
+        return state
+    s = state.copy()
+    if t.state == "raised":
+        s.episode += 1
+        s.raised_at = a.now
+        s.level = t.level
+        s.kinds = [x.kind for x in a.firing]
+    elif t.state == "escalated":
+        s.level = t.level
+        s.kinds = sorted(set(s.kinds) | {x.kind for x in a.firing})
+    else:
+        s.level = 0
+        s.kinds = []
+    return s
+
+
+def warning_id(customer_id: str, episode: int, transition: str, level: int, now: int) -> str:
+    """Stable id: the same evidence at the same event time gives the same id.
+
+    >>> warning_id("c1", 1, "raised", 2, 1000) == warning_id("c1", 1, "raised", 2, 1000)
+    True
+    """
+    raw = f"{customer_id}|{episode}|{transition}|{level}|{now}".encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorParams()) -> int:
+    """Event time at which a sweep should look at this customer again if nothing arrives.
+
+    0 means never (no baseline and nothing open).
+    """
+    candidates = [
+        silence.next_change(state, now, params.silence),
+        purchase_frequency.next_change(state, now, params.purchase_frequency),
+        complaints.next_change(state, now, params.complaints),
+    ]
+    if state.level > 0:
+        days = params.warning.recheck_critical_days if state.level >= 3 else params.warning.recheck_days
+        candidates.append(now + int(days * DAY))
+    due = [c for c in candidates if c is not None and c > now]
+    return min(due) if due else 0
+
+
+def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION) -> dict:
+    """The churn-warning contract fields known to the detectors (the stream adds `emitted_at`)."""
+    from detectors.state import to_datetime
+
+    shown = [s for s in a.signals if s.fires] or list(a.signals[:1])
+    return {
+        "warning_id": t.warning_id,
+        "customer_id": state.customer_id,
+        "state": t.state,
+        "level": LEVELS[t.level],
+        "risk_score": min(1.0, max(0.0, a.risk_score)),
+        "occurred_at": to_datetime(a.now),
+        "segment": a.segment,
+        "signals": [s.as_dict() for s in shown],
+        "suggested_actions": [x.as_dict() for x in a.actions] if t.state != "cleared" else [],
+        "model_version": model_version,
+        "schema_version": 1,
+    }

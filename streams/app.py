@@ -1,0 +1,187 @@
+"""The Faust application: topics, tables and agents, built from one `Settings`.
+
+Faust code here only moves bytes and state; every decision is in `streams.processing`
+(and below it, `detectors`). Messages are consumed as raw bytes and decoded by our own
+code, so a malformed message becomes a dead letter instead of crashing the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import faust
+
+from detectors.warning import DetectorParams
+from streams import metrics
+from streams.processing import Processor
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Churnwatch:
+    """The built application and the handles tests and the worker need."""
+
+    settings: Settings
+    app: faust.App
+    processor: Processor
+    customers: faust.Table
+    clocks: faust.Table
+
+
+class _IntTable:
+    """`clocks` as a plain mapping (Faust tables need the current event for writes)."""
+
+    def __init__(self, table: faust.Table) -> None:
+        self._t = table
+
+    def get(self, key, default=None):
+        return self._t.get(key, default)
+
+    def __setitem__(self, key, value) -> None:
+        self._t[key] = value
+
+    def __getitem__(self, key):
+        return self._t[key]
+
+
+def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
+    """Build the Faust app for `settings` (nothing connects until the worker starts)."""
+    params = params or getattr(settings, "detectors", None) or DetectorParams()
+    store = "memory://" if settings.store == "memory://" else "rocksdb://"
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{b}" for b in settings.bootstrap_servers],
+        store=store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        # Faust would otherwise name the group after the app id too; explicit for operators.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_rebalance_timeout=settings.rebalance_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_interval_seconds,
+        broker_request_timeout=max(40.0, settings.session_timeout_seconds + 10),
+        producer_max_batch_size=settings.producer_max_batch_size,
+        producer_linger=settings.producer_linger_seconds,
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_enabled=True,
+        table_standby_replicas=0 if settings.store == "memory://" else 1,
+        consumer_auto_offset_reset="earliest",
+        # The env prefix keeps stray FAUST-style variables (BROKER_URL...) from overriding us.
+        env_prefix="CHURNWATCH_FAUST_",
+        logging_config=None,
+    )
+
+    raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    customer_topic = app.topic(*settings.customer_topics, settings.clock_ticks_topic,
+                               partitions=settings.partitions, **raw)
+    market_topic_name = settings.market_events_topic
+    warnings_topic = app.topic(settings.warnings_topic, partitions=settings.partitions, **raw)
+    dead_letters_topic = app.topic(settings.dead_letters_topic, partitions=settings.partitions, **raw)
+    outputs = {settings.warnings_topic: warnings_topic, settings.dead_letters_topic: dead_letters_topic}
+
+    customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
+    # State records are our own compact bytes (detectors.state.encode): no JSON around them.
+    customers.key_serializer = "raw"
+    customers.value_serializer = "raw"
+    clocks = app.Table("clocks", default=None, partitions=settings.partitions, key_type=str, value_type=int)
+    processor = Processor(settings, params, customers, _IntTable(clocks))
+
+    def caught_up(topic: str, partition: int, next_offset: int | None) -> bool:
+        tp = faust.types.TP(topic, partition)
+        highwater = app.consumer.highwater(tp)
+        if highwater is None:
+            # Unknown until the partition's first fetch answers; empty partitions may stay
+            # unknown. Treated as read: a sweep only looks at customers due before the
+            # watermark minus the lateness allowance, which absorbs a first fetch.
+            return True
+        if next_offset is None:
+            next_offset = app.consumer._committed_offset.get(tp) or 0
+        return next_offset >= highwater
+
+    processor.caught_up = caught_up
+
+    @app.agent(customer_topic, name="process")
+    async def process(stream):
+        async for event in stream.events():
+            msg = event.message
+            with metrics.PROCESSING_SECONDS.time():
+                outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value)
+            metrics.observe_outcome(msg.topic, outcome)
+            for out in outcome.outputs:
+                await outputs[out.topic].send(key=out.key, value=out.value)
+
+    market_topic = app.topic(market_topic_name, partitions=settings.market_partitions, **raw)
+
+    @app.agent(market_topic, name="check_market_events")
+    async def check_market_events(stream):
+        # The group member owning a market partition dead-letters its bad records once;
+        # the per-worker reader below applies the good ones everywhere.
+        async for event in stream.events():
+            msg = event.message
+            outcome = processor.check_market(msg.topic, msg.partition, msg.offset, event.key, event.value)
+            metrics.observe_outcome(msg.topic, outcome)
+            for out in outcome.outputs:
+                await outputs[out.topic].send(key=out.key, value=out.value)
+
+    @app.task
+    async def follow_market_events():
+        await _follow_market(settings, market_topic_name, processor)
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
+        processor.forget_partitions()
+
+    if settings.live_ticks:
+        @app.timer(settings.live_tick_interval_seconds, on_leader=True)
+        async def live_ticks():
+            await _send_live_ticks(settings, app)
+
+    return Churnwatch(settings, app, processor, customers, clocks)
+
+
+async def _follow_market(settings: Settings, topic: str, processor: Processor) -> None:
+    """Every worker reads every market-event partition itself (no consumer group):
+    market events are few, keyed by category, and every customer partition needs them."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from schemas.errors import InvalidEvent
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set(range(settings.market_partitions))
+        consumer.assign([TopicPartition(topic, p) for p in parts])
+        await consumer.seek_to_beginning()
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for tp, records in batch.items():
+                for rec in records:
+                    try:
+                        processor.handle_market(rec.value or b"", rec.key)
+                    except InvalidEvent:
+                        pass  # dead-lettered once by the `check_market_events` agent
+    except asyncio.CancelledError:
+        raise
+    finally:
+        await consumer.stop()
+
+
+async def _send_live_ticks(settings: Settings, app: faust.App) -> None:
+    """Wall-clock ticks for quiet partitions in live use (event time ~ wall time)."""
+    from datetime import datetime, timedelta, timezone
+
+    from schemas.events import to_json_bytes
+    from schemas.outputs import ClockTick
+
+    at = datetime.now(timezone.utc) - timedelta(seconds=settings.lateness_seconds)
+    topic = app.topic(settings.clock_ticks_topic, key_serializer="raw", value_serializer="raw")
+    for p in range(settings.partitions):
+        await topic.send(key=str(p).encode(), value=to_json_bytes(ClockTick(partition=p, occurred_at=at)), partition=p)

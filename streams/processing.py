@@ -1,0 +1,298 @@
+"""The per-message step, independent of Faust: decode, guard, apply, assess, emit.
+
+`Processor.handle` takes one raw Kafka message and returns what must be sent (warnings,
+dead letters). It reads and writes state through two plain mappings, so the same code runs
+inside the Faust agent (backed by changelogged tables), in stream tests (backed by dicts)
+and in a bulk bootstrap.
+
+State it keeps per partition of the customer topics:
+
+* `customers[customer_id] -> bytes`: the encoded `CustomerState`;
+* `clocks[partition] -> int`: stream time (largest event time seen, epoch seconds), stored
+  only when it crosses a sweep boundary or a tick arrives, to keep table writes per event at one;
+* an in-memory due index (`partition -> heap of (next_due, customer)`), rebuilt from the
+  customer table after a rebalance, that tells sweeps which quiet customers to look at.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, MutableMapping
+
+from detectors import warning as warn
+from detectors.competitor_pressure import MarketPressure, update_market
+from detectors.state import CustomerState, decode, encode, epoch, is_duplicate, observe, to_datetime
+from schemas.errors import InvalidEvent
+from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
+from schemas.outputs import ChurnWarning, ClockTick
+
+log = logging.getLogger(__name__)
+
+# Bound on exact re-evaluations in one sweep for one customer (each moves event time
+# forward to the next moment the evidence changes); more would mean a detector bug.
+_MAX_STEPS_PER_SWEEP = 16
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass
+class Outcome:
+    """What one message did: for metrics and tests."""
+
+    outputs: list[Output] = field(default_factory=list)
+    applied: bool = False
+    duplicate: bool = False
+    dead_letter_reason: str | None = None
+    event_time: int | None = None
+    warnings: list[dict] = field(default_factory=list)
+
+
+class Processor:
+    """Decode, apply and assess one message at a time (see module docstring)."""
+
+    def __init__(
+        self,
+        settings,
+        params: warn.DetectorParams,
+        customers: MutableMapping,
+        clocks: MutableMapping,
+        *,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.settings = settings
+        self.params = params
+        self.customers = customers
+        self.clocks = clocks
+        self.wall_clock = wall_clock
+        self.market: dict[str, MarketPressure] = {}
+        self._model_of_topic = {
+            settings.logins_topic: Login,
+            settings.page_views_topic: PageView,
+            settings.orders_topic: Order,
+            settings.complaints_topic: Complaint,
+        }
+        self._ticks_topic = settings.clock_ticks_topic
+        self._stream_time: dict[int, int] = {}
+        self._tp_time: dict[tuple[str, int], int] = {}
+        self._tp_next: dict[tuple[str, int], int] = {}
+        self._tick: dict[int, int] = {}
+        # Set by the Faust layer: has this topic-partition been read up to its end?
+        # (stream tests leave it at "yes": everything given has been read).
+        self.caught_up: Callable[[str, int, int | None], bool] = lambda topic, partition, next_offset: True
+        self._due: dict[int, list[tuple[int, str]]] = {}
+        self._due_of: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ entry points
+
+    def handle(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Outcome:
+        """Process one message from a customer topic or the clock-ticks topic."""
+        out = Outcome()
+        payload = value if value is not None else b""
+        try:
+            if topic == self._ticks_topic:
+                tick = parse_event(ClockTick, payload, max_bytes=self.settings.max_event_bytes)
+                out.event_time = epoch(tick.occurred_at)
+                self._tick[partition] = max(self._tick.get(partition, 0), out.event_time)
+                self._advance(partition, out, persist=True)
+                out.applied = True
+                return out
+            model = self._model_of_topic.get(topic)
+            if model is None:
+                raise InvalidEvent("processing_error", None, f"no handler for topic {topic!r}")
+            self._tp_next[(topic, partition)] = offset + 1
+            event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
+            self._apply(event, topic, partition, out)
+        except InvalidEvent as err:
+            self._dead_letter(out, topic, partition, offset, key, payload, err)
+        except Exception as exc:  # a bug must not stop the stream: dead-letter it, keep going
+            log.exception("processing failed at %s[%d]@%d", topic, partition, offset)
+            err = InvalidEvent("processing_error", None, f"{type(exc).__name__}: {exc}"[:1000])
+            self._dead_letter(out, topic, partition, offset, key, payload, err)
+        if out.dead_letter_reason and topic in self._model_of_topic:
+            try:
+                self._advance(partition, out, persist=False)  # a bad last message must not hold the clock
+            except Exception:  # pragma: no cover - defensive: never let the clock kill the agent
+                log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
+        return out
+
+    def handle_market(self, value: bytes, key: bytes | None = None) -> MarketEvent:
+        """Apply a market event (read by every worker from all market partitions)."""
+        event = parse_event(MarketEvent, value, max_bytes=self.settings.max_event_bytes, key=key)
+        self.market = update_market(self.market, event)
+        return event
+
+    def check_market(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Outcome:
+        """Validate a market event for the dead-letter topic (applying it is `handle_market`'s job)."""
+        out = Outcome()
+        payload = value if value is not None else b""
+        try:
+            event = parse_event(MarketEvent, payload, max_bytes=self.settings.max_event_bytes, key=key)
+            out.event_time = epoch(event.occurred_at)
+            out.applied = True
+        except InvalidEvent as err:
+            self._dead_letter(out, topic, partition, offset, key, payload, err)
+        return out
+
+    def stream_time(self, partition: int) -> int:
+        """The partition's watermark: event time up to which every input has been read."""
+        if partition not in self._stream_time:
+            self._stream_time[partition] = int(self.clocks.get(str(partition), 0) or 0)
+        return self._stream_time[partition]
+
+    def _topic_time(self, topic: str, partition: int) -> int:
+        key = (topic, partition)
+        if key not in self._tp_time:
+            self._tp_time[key] = int(self.clocks.get(f"{partition}/{topic}", 0) or 0)
+        return self._tp_time[key]
+
+    def forget_partitions(self) -> None:
+        """Drop in-memory indexes after a rebalance; they are rebuilt from the tables on use."""
+        self._stream_time.clear()
+        self._tp_time.clear()
+        self._tp_next.clear()
+        self._tick.clear()
+        self._due.clear()
+        self._due_of.clear()
+
+    # ------------------------------------------------------------------ customer events
+
+    def _apply(self, event, topic: str, partition: int, out: Outcome) -> None:
+        t = epoch(event.occurred_at)
+        out.event_time = t
+        cid = event.customer_id
+        raw = self.customers.get(cid)
+        state = decode(raw) if raw is not None else None
+        if is_duplicate(state, event.event_id):
+            out.duplicate = True  # a re-delivery (e.g. after a crash): applied once already
+            return
+        # Lateness is judged per input topic: topics are read at different speeds, so an
+        # order may be read long after a login of a later day without being late.
+        ref = max(self._topic_time(topic, partition), self.stream_time(partition))
+        if ref and t < ref - self.settings.lateness_seconds:
+            raise InvalidEvent(
+                "late_event", "occurred_at",
+                f"occurred_at: expected at most {self.settings.lateness_seconds} s behind the stream time "
+                f"{to_datetime(ref).isoformat()} of {topic}[{partition}], got {ref - t} s behind",
+            )
+        state = observe(state, event, self.params.state, partition=partition)
+        now = max(t, state.last_event)
+        state = self._assess(state, now, out)
+        self.customers[cid] = encode(state)
+        self._index(partition, cid, state.next_due)
+        out.applied = True
+        if t > self._topic_time(topic, partition):
+            self._tp_time[(topic, partition)] = t
+        self._advance(partition, out, persist=False)
+
+    def _assess(self, state: CustomerState, now: int, out: Outcome) -> CustomerState:
+        a = warn.assess(state, now, self.params, self.market)
+        t = warn.decide(state, a, self.params.warning)
+        if t is not None:
+            state = warn.apply(state, a, t)
+            payload = warn.warning_payload(state if t.state != "cleared" else state, a, t)
+            payload["emitted_at"] = self.wall_clock()
+            value = to_json_bytes(ChurnWarning(**payload))
+            out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
+            out.warnings.append(payload)
+        state.next_due = warn.next_due(state, now, self.params)
+        return state
+
+    # ------------------------------------------------------------------ event-time clock and sweeps
+
+    def _watermark(self, partition: int) -> int:
+        """Event time up to which every customer topic of `partition` has been read.
+
+        A topic still behind its end holds the watermark at its own stream time; a topic
+        read to its end does not hold it back (it may simply be quiet). A clock tick counts
+        once every topic has been read to its end, since it was sent after the events.
+        """
+        floor = self.stream_time(partition)
+        times, lagging = [], []
+        for topic in self._model_of_topic:
+            key = (topic, partition)
+            tt = self._topic_time(topic, partition)
+            times.append(tt)
+            if not self.caught_up(topic, partition, self._tp_next.get(key)):
+                lagging.append(tt)
+        if lagging:
+            return max(floor, min(lagging)) if all(lagging) else floor
+        return max(floor, self._tick.get(partition, 0), *times)
+
+    def _advance(self, partition: int, out: Outcome, *, persist: bool) -> None:
+        old = self.stream_time(partition)
+        new = self._watermark(partition)
+        every = self.settings.sweep_interval_seconds
+        crossed = new > old and (old == 0 or new // every != old // every)
+        if new > old:
+            self._stream_time[partition] = new
+        if crossed or persist:
+            self.clocks[str(partition)] = new
+            for (topic, p), tt in self._tp_time.items():
+                if p == partition:
+                    self.clocks[f"{p}/{topic}"] = tt
+            # Only customers due before the watermark minus the lateness allowance are swept:
+            # every event that can still be applied to them is newer, so the verdict is final.
+            self._sweep(partition, new - self.settings.lateness_seconds, out)
+
+    def _sweep(self, partition: int, now: int, out: Outcome) -> None:
+        heap = self._heap(partition)
+        while heap and heap[0][0] <= now:
+            due, cid = heapq.heappop(heap)
+            if self._due_of.get(cid) != due:
+                continue  # stale entry: the customer was re-indexed since
+            del self._due_of[cid]
+            raw = self.customers.get(cid)
+            if raw is None:
+                continue
+            state = decode(raw)
+            steps = 0
+            while 0 < state.next_due <= now and steps < _MAX_STEPS_PER_SWEEP:
+                # Evaluate exactly when the evidence changes, not when the sweep happens to run:
+                # the warning's event time does not depend on the sweep interval.
+                state = self._assess(state, state.next_due, out)
+                steps += 1
+            self.customers[cid] = encode(state)
+            self._index(partition, cid, state.next_due)
+
+    def _heap(self, partition: int) -> list[tuple[int, str]]:
+        heap = self._due.get(partition)
+        if heap is None:
+            heap = []
+            for key, raw in list(self.customers.items()):
+                try:
+                    state = decode(raw)
+                except ValueError:
+                    continue
+                if state.partition == partition and state.next_due > 0:
+                    heap.append((state.next_due, state.customer_id))
+                    self._due_of[state.customer_id] = state.next_due
+            heapq.heapify(heap)
+            self._due[partition] = heap
+        return heap
+
+    def _index(self, partition: int, cid: str, due: int) -> None:
+        heap = self._heap(partition)
+        if due > 0:
+            if self._due_of.get(cid) != due:
+                self._due_of[cid] = due
+                heapq.heappush(heap, (due, cid))
+        else:
+            self._due_of.pop(cid, None)
+
+    # ------------------------------------------------------------------ dead letters
+
+    def _dead_letter(self, out, topic, partition, offset, key, payload, err: InvalidEvent) -> None:
+        dl = make_dead_letter(
+            source_topic=topic, partition=partition, offset=offset, key=key, payload=payload,
+            error=err, max_payload_bytes=self.settings.max_event_bytes, now=self.wall_clock(),
+        )
+        out.dead_letter_reason = err.reason
+        out.outputs.append(Output(self.settings.dead_letters_topic, key, to_json_bytes(dl)))

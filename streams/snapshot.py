@@ -1,0 +1,134 @@
+"""`churnwatch snapshot`: every tracked customer's risk as of the workers' event-time clock.
+
+The snapshot is read from Kafka, not from a worker: the `customers` and `clocks` table
+changelogs hold every worker's state, so one command covers any number of workers.
+
+Before reading, it waits until the consumer group has committed offsets at or past the end
+of every input partition as they were when the command started ("everything already
+published has been processed"). The changelogs are then read until they stay idle, not
+up to their reported end offsets: the embedded broker reports end offsets too low when a
+produce batch held several records (see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Iterator
+
+import orjson
+from kafka import TopicPartition
+from kafka.errors import KafkaError
+
+from detectors import warning as warn
+from detectors.state import decode, to_datetime
+from schemas.errors import ChurnwatchError
+from streams import kafka_clients
+from streams.broker import changelog_topic_names
+from streams.settings import Settings
+
+
+class SnapshotError(ChurnwatchError):
+    """The snapshot could not be taken."""
+
+
+def wait_until_processed(settings: Settings, timeout: float) -> None:
+    """Block until the worker group has committed past everything published so far."""
+    consumer = kafka_clients.consumer(settings)
+    admin = kafka_clients.admin_client(settings)
+    try:
+        topics = [*settings.customer_topics, settings.clock_ticks_topic]
+        tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
+        ends = consumer.end_offsets(tps)
+        wanted = {tp: off for tp, off in ends.items() if off > 0}
+        deadline = time.monotonic() + timeout
+        while True:
+            committed = admin.list_consumer_group_offsets(settings.app_id)
+            behind = {tp: off for tp, off in wanted.items()
+                      if committed.get(tp) is None or committed[tp].offset < off}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                lag = sum(off - (committed[tp].offset if committed.get(tp) else 0) for tp, off in behind.items())
+                raise SnapshotError(
+                    f"workers of group {settings.app_id!r} have not processed {lag} published events after "
+                    f"{timeout:g} s; is a worker running (`churnwatch worker`)?")
+            time.sleep(0.5)
+    except KafkaError as err:
+        raise kafka_clients.broker_unreachable(settings, err) from err
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) -> dict[bytes, bytes]:
+    """Latest value per key of a changelog topic, read until no record arrives for `idle_seconds`."""
+    consumer = kafka_clients.consumer(settings)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            return {}
+        consumer.assign([TopicPartition(topic, p) for p in parts])
+        consumer.seek_to_beginning()
+        latest: dict[bytes, bytes] = {}
+        last = time.monotonic()
+        while time.monotonic() - last < idle_seconds:
+            batch = consumer.poll(timeout_ms=200, max_records=10_000)
+            for records in batch.values():
+                for rec in records:
+                    if rec.value is None:
+                        latest.pop(rec.key, None)
+                    else:
+                        latest[rec.key] = rec.value
+                last = time.monotonic()
+        return latest
+    except KafkaError as err:
+        raise kafka_clients.broker_unreachable(settings, err) from err
+    finally:
+        consumer.close()
+
+
+def snapshot_rows(states: dict[bytes, bytes], clocks: dict[int, int],
+                  params: warn.DetectorParams = warn.DetectorParams(), market=None) -> Iterator[dict]:
+    """One row per customer, assessed at their partition's stream time."""
+    for raw in states.values():
+        state = decode(raw)
+        now = max(clocks.get(state.partition, 0), state.last_event)
+        a = warn.assess(state, now, params, market)
+        yield {
+            "customer_id": state.customer_id,
+            "as_of": to_datetime(now).isoformat().replace("+00:00", "Z"),
+            "risk_score": a.risk_score,
+            "rule_score": a.risk_score,
+            "level": a.level_name,
+            "open_warning_level": warn.LEVELS[state.level],
+            "segment": a.segment,
+            "signals": [s.as_dict() for s in a.signals],
+            "suggested_actions": [x.as_dict() for x in a.actions],
+            "last_active_at": to_datetime(state.last_active).isoformat().replace("+00:00", "Z") if state.last_active else None,
+            "events_applied": state.applied,
+        }
+
+
+def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 60.0) -> int:
+    """Wait for the workers, then write one JSON line per customer to `out` (stdout when None)."""
+    wait_until_processed(settings, timeout)
+    customers_topic, clocks_topic = changelog_topic_names(settings)
+    states = read_changelog(settings, customers_topic)
+    clocks = {}
+    for k, v in read_changelog(settings, clocks_topic).items():
+        name = orjson.loads(k)
+        if "/" not in name:  # "<partition>" is the watermark; "<partition>/<topic>" a topic's time
+            clocks[int(name)] = int(orjson.loads(v))
+    params = settings.detectors or warn.DetectorParams()
+    rows = sorted(snapshot_rows(states, clocks, params), key=lambda r: (-r["risk_score"], r["customer_id"]))
+    sink: IO[bytes] = open(out, "wb") if out else sys.stdout.buffer
+    try:
+        for row in rows:
+            sink.write(orjson.dumps(row) + b"\n")
+    finally:
+        if out:
+            sink.close()
+        else:
+            sink.flush()
+    return len(rows)

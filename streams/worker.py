@@ -1,0 +1,71 @@
+"""Run a Churnwatch worker with a bounded shutdown.
+
+A Faust worker can hang on SIGTERM (seen with the broker down and a batch in flight), so
+the first SIGTERM/SIGINT starts Faust's orderly stop (stop consuming, flush the producer,
+commit offsets) and arms a watchdog: if the process is still alive after
+`CHURNWATCH_SHUTDOWN_TIMEOUT_SECONDS`, it exits with status 75 and says why. A second
+signal exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+import faust
+
+from streams.settings import Settings
+
+log = logging.getLogger("churnwatch.worker")
+
+EXIT_SHUTDOWN_TIMEOUT = 75
+
+
+class BoundedWorker(faust.Worker):
+    """faust.Worker whose shutdown cannot outlive a deadline."""
+
+    def __init__(self, *args, shutdown_timeout: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._shutdown_timeout = shutdown_timeout
+        self._watchdog: threading.Timer | None = None
+
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
+        if self._watchdog is not None:
+            sys.stderr.write(f"churnwatch worker: second {signum.name}, exiting now\n")
+            os._exit(EXIT_SHUTDOWN_TIMEOUT)
+        self._watchdog = threading.Timer(self._shutdown_timeout, self._give_up, args=(signum,))
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        super()._schedule_shutdown(signum)
+
+    def _give_up(self, signum: signal.Signals) -> None:
+        sys.stderr.write(
+            f"churnwatch worker: still stopping {self._shutdown_timeout:g} s after {signum.name}; exiting "
+            f"(uncommitted events will be re-read and de-duplicated by event_id)\n"
+        )
+        sys.stderr.flush()
+        os._exit(EXIT_SHUTDOWN_TIMEOUT)
+
+
+def run_worker(settings: Settings) -> None:
+    """Start a worker for `settings` and block until it stops."""
+    from streams.app import create_app
+
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    cw = create_app(settings)
+    worker = BoundedWorker(
+        cw.app,
+        loglevel=settings.log_level,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
+        quiet=True,
+    )
+    worker.execute_from_commandline()

@@ -1,0 +1,110 @@
+"""The per-message step with in-memory tables: what a worker does, without a broker."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from detectors.silence import threshold_days as silence_threshold_days
+from detectors.state import decode
+from detectors.warning import DetectorParams
+from streams.processing import Processor
+from streams.settings import Settings
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+WALL = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def make_processor(**overrides) -> Processor:
+    settings = Settings(**overrides)
+    return Processor(settings, DetectorParams(), {}, {}, wall_clock=lambda: WALL)
+
+
+def login(cid: str, at: datetime, eid: str | None = None) -> bytes:
+    return json.dumps({
+        "event_id": eid or f"{cid}-{at.isoformat()}", "customer_id": cid,
+        "occurred_at": at.isoformat(), "channel": "web",
+    }).encode()
+
+
+def tick(p: int, at: datetime) -> bytes:
+    return json.dumps({"partition": p, "occurred_at": at.isoformat()}).encode()
+
+
+def feed_weekly_logins(proc: Processor, cid: str, weeks: int, partition: int = 0) -> int:
+    offset = 0
+    for w in range(weeks):
+        at = T0 + timedelta(days=7 * w)
+        out = proc.handle("logins", partition, offset, cid.encode(), login(cid, at))
+        assert out.applied, out.outputs
+        offset += 1
+    return offset
+
+
+def warnings_of(outcome) -> list[dict]:
+    return [orjson.loads(o.value) for o in outcome.outputs if o.topic == "churn-warnings"]
+
+
+def test_silent_customer_is_raised_by_the_clock_then_cleared_on_return():
+    proc = make_processor()
+    n = feed_weekly_logins(proc, "c1", weeks=12)
+    last = T0 + timedelta(days=7 * 11)
+    threshold = silence_threshold_days(decode(proc.customers["c1"]))
+    # Nothing from c1; event time moves on through ticks only.
+    quiet = proc.handle("clock-ticks", 0, 0, b"0", tick(0, last + timedelta(days=60)))
+    raised = warnings_of(quiet)
+    assert [w["state"] for w in raised][:1] == ["raised"]
+    first = raised[0]
+    assert first["customer_id"] == "c1"
+    silence = next(s for s in first["signals"] if s["kind"] == "silence")
+    assert silence["baseline"] == pytest.approx(7.0)
+    # Raised exactly when the quiet crossed the customer's own threshold, not at the tick.
+    assert threshold < 60
+    expected = last + timedelta(seconds=math.ceil(threshold * 86400))
+    assert first["occurred_at"] == expected.isoformat().replace("+00:00", "Z")
+    # Coming back clears it.
+    back = proc.handle("logins", 0, n, b"c1", login("c1", last + timedelta(days=61)))
+    assert [w["state"] for w in warnings_of(back)] == ["cleared"]
+
+
+def test_steady_customer_gets_no_warning_as_time_passes():
+    proc = make_processor()
+    feed_weekly_logins(proc, "c1", weeks=20)
+    last = T0 + timedelta(days=7 * 19)
+    out = proc.handle("clock-ticks", 0, 0, b"0", tick(0, last + timedelta(days=6)))
+    assert warnings_of(out) == []
+
+
+def test_bad_message_is_dead_lettered_with_reason_and_state_untouched():
+    proc = make_processor()
+    feed_weekly_logins(proc, "c1", weeks=3)
+    before = dict(proc.customers)
+    out = proc.handle("logins", 0, 99, b"c1", b'{"event_id": "x", "customer_id": "c1"')
+    assert out.dead_letter_reason == "malformed_json"
+    (dl,) = [orjson.loads(o.value) for o in out.outputs]
+    assert dl["source_topic"] == "logins" and dl["offset"] == 99 and dl["reason"] == "malformed_json"
+    assert proc.customers == before
+    nxt = proc.handle("logins", 0, 100, b"c1", login("c1", T0 + timedelta(days=30)))
+    assert nxt.applied
+
+
+def test_key_mismatch_and_late_events_are_dead_lettered():
+    proc = make_processor(lateness_seconds=3600)
+    feed_weekly_logins(proc, "c1", weeks=3)
+    wrong_key = proc.handle("logins", 0, 10, b"c2", login("c1", T0 + timedelta(days=15)))
+    assert wrong_key.dead_letter_reason == "key_mismatch"
+    late = proc.handle("logins", 0, 11, b"c1", login("c1", T0 + timedelta(days=1), eid="old"))
+    assert late.dead_letter_reason == "late_event"
+
+
+def test_duplicate_event_id_is_applied_once():
+    proc = make_processor()
+    payload = login("c1", T0, eid="same")
+    first = proc.handle("logins", 0, 0, b"c1", payload)
+    again = proc.handle("logins", 0, 1, b"c1", payload)
+    assert first.applied and again.duplicate and not again.applied
+    assert decode(proc.customers["c1"]).logins == [1]
