@@ -16,8 +16,10 @@ from typing import IO, Any
 
 import orjson
 
+from schemas.errors import ChurnwatchError
 
-class JsonLinesError(ValueError):
+
+class JsonLinesError(ChurnwatchError, ValueError):
     """A line of a JSON Lines file is not a JSON object."""
 
 

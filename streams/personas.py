@@ -56,6 +56,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from schemas.errors import ChurnwatchError
+
 #: Persona names, in the order the default mix lists them.
 PERSONAS: tuple[str, ...] = (
     "steady",
@@ -125,7 +127,7 @@ COMPLAINT_CATEGORIES: tuple[str, ...] = ("product", "logistics", "service", "bil
 COMPLAINT_SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 
 
-class SimulationConfigError(ValueError):
+class SimulationConfigError(ChurnwatchError, ValueError):
     """A simulation setting (mix, rates, period) is out of range."""
 
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schemas.errors import ChurnwatchError
 from streams.jsonl_io import open_binary_writer, open_text_reader
 
 TRUTH_COLUMNS = (
@@ -46,7 +47,7 @@ TRUTH_COLUMNS = (
 )
 
 
-class TruthFileError(ValueError):
+class TruthFileError(ChurnwatchError, ValueError):
     """A ground-truth file or row is missing a column or holds a value that does not parse."""
 
 

@@ -1,0 +1,464 @@
+"""Convert a plain orders CSV (a shop's export) into a replay file of ``order`` events.
+
+So that users can replay their own history. The CSV needs a header row with at least a
+customer, a date and an amount column; names are matched case-insensitively, ignoring
+spaces, ``_`` and ``-``, and common aliases are understood (:data:`COLUMN_ALIASES`), among
+them the UCI *Online Retail* layout: ``InvoiceNo, StockCode, Description, Quantity,
+InvoiceDate, UnitPrice, CustomerID, Country`` (and *Online Retail II*'s ``Invoice``,
+``Price``, ``Customer ID``). Without an amount column, amount = quantity x unit price.
+
+Rules:
+
+* Lines with the same customer and order id are one order: amounts and quantities are
+  summed (items = total quantity, or the number of lines without a quantity column), the
+  time is the earliest line's, the category the most frequent one. Without an order id
+  column every line is an order of its own (``order_id`` = ``line-N``).
+* Status: an explicit ``status`` column wins (``canceled``/``void`` -> cancelled,
+  ``refunded``/``return`` -> returned, ``completed``/``shipped``/... -> placed). Otherwise
+  an order id like ``C536379`` (``C`` + digits, the UCI cancellation invoice) is
+  ``cancelled`` and any other order with a negative total is ``returned``. Amounts are
+  written as absolute values.
+* Dates: ISO 8601 with or without time and offset by default; naive times are taken as
+  UTC. For ``12/1/2010 8:26`` style dates say which is first: ``date_format="monthfirst"``
+  or ``"dayfirst"``, or give a ``strptime`` format such as ``"%d.%m.%Y %H:%M"``.
+* Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
+  through a spreadsheet as a float) becomes ``17850``.
+* Rows that cannot be used (no customer id, a date or amount that does not parse, an
+  unknown status or currency) are skipped and counted by reason in the returned
+  :class:`ConvertStats`, with the first few line numbers. Nothing is dropped silently;
+  if no row at all can be used the conversion fails with the first reason.
+* Event ids are ``ord-`` + a hash of customer id, order id and status, so converting the
+  same file twice gives the same ids and replaying it twice is idempotent.
+
+The output is sorted by event time (ties by event id), JSON Lines, gzipped if the name
+ends in ``.gz``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from schemas.errors import ChurnwatchError
+from streams.jsonl_io import write_jsonl
+
+#: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
+                    "customernumber", "customerno", "accountid"),
+    "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
+             "purchasedate", "transactiondate", "orderdatetime", "time"),
+    "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
+               "grandtotal", "linetotal", "totalprice"),
+    "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
+                 "transactionid", "receiptid"),
+    "quantity": ("quantity", "qty", "items", "itemcount", "units"),
+    "unit_price": ("unitprice", "price", "priceeach", "itemprice"),
+    "currency": ("currency", "currencycode"),
+    "category": ("category", "productcategory", "categoryname"),
+    "status": ("status", "orderstatus"),
+}
+
+_STATUS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("placed", "complete", "completed", "shipped", "delivered", "paid", "processing",
+                     "fulfilled", "ok", "new", "open", "pending", "closed"), "placed"),
+    **dict.fromkeys(("cancelled", "canceled", "cancel", "void", "voided"), "cancelled"),
+    **dict.fromkeys(("returned", "return", "refunded", "refund"), "returned"),
+}
+_MISSING = {"", "nan", "null", "none", "na", "n/a"}
+_UCI_CANCELLATION = re.compile(r"^C\d+$")
+_FLOAT_INTEGER_ID = re.compile(r"^(\d+)\.0+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_NUMERIC_DATE = re.compile(
+    r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?\s*$"
+)
+#: Skipped rows listed by line number in the stats; the rest are only counted.
+EXAMPLES_KEPT = 10
+
+
+class ConvertError(ChurnwatchError, ValueError):
+    """The CSV cannot be converted: a required column is missing, or no row is usable."""
+
+
+@dataclass
+class ConvertStats:
+    """What a conversion read, wrote and skipped."""
+
+    rows_read: int = 0
+    orders_written: int = 0
+    customers: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    examples: list[str] = field(default_factory=list)  # "line 7: missing_customer_id (...)"
+    columns: dict[str, str] = field(default_factory=dict)  # role -> header used
+    statuses: dict[str, int] = field(default_factory=dict)  # order events per status
+    first_at: str = ""
+    last_at: str = ""
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        """One paragraph for a person.
+
+        Example:
+            >>> ConvertStats(rows_read=3, orders_written=1, customers=1, skipped={"bad_date": 2}).summary()
+            '3 rows read, 1 orders for 1 customers written; 2 rows skipped (bad_date: 2)'
+        """
+        text = f"{self.rows_read} rows read, {self.orders_written} orders for {self.customers} customers written"
+        if self.skipped:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
+            text += f"; {self.rows_skipped} rows skipped ({reasons})"
+        return text
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+def map_columns(header: list[str]) -> dict[str, int]:
+    """Role -> column index for a CSV header; raises :class:`ConvertError` when the customer,
+    date or amount (or quantity and unit price) columns are missing.
+
+    Example:
+        >>> sorted(map_columns(["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]).items())
+        [('customer_id', 5), ('date', 3), ('order_id', 0), ('quantity', 2), ('unit_price', 4)]
+    """
+    normalised = [_normalise_header(h) for h in header]
+    roles: dict[str, int] = {}
+    for role, aliases in COLUMN_ALIASES.items():
+        for alias in aliases:  # aliases are in order of preference
+            if alias in normalised and normalised.index(alias) not in roles.values():
+                roles[role] = normalised.index(alias)
+                break
+    missing = [r for r in ("customer_id", "date") if r not in roles]
+    if "amount" not in roles and not ("quantity" in roles and "unit_price" in roles):
+        missing.append("amount (or quantity and unit price)")
+    if missing:
+        raise ConvertError(
+            f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)} "
+            f"(accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
+            f"or Quantity and UnitPrice)"
+        )
+    return roles
+
+
+def _parse_number(text: str) -> Decimal:
+    """``12.50``, ``-3``, ``1,234.50``, ``12,50`` (decimal comma), ``€ 9.99``."""
+    cleaned = re.sub(r"[\s€$£¥]", "", text)
+    if "," in cleaned and "." in cleaned:
+        # The last separator is the decimal one: 1,234.50 and 1.234,50.
+        if cleaned.rfind(",") > cleaned.rfind("."):
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:
+            cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    value = Decimal(cleaned)  # raises InvalidOperation
+    if not value.is_finite():
+        raise InvalidOperation(text)
+    return value
+
+
+class DateParser:
+    """Parse order dates into aware UTC datetimes, as configured by ``date_format``.
+
+    ``None``: ISO 8601 only. ``"dayfirst"`` / ``"monthfirst"``: numeric dates such as
+    ``1/12/2010 08:26`` (a four-digit first part is always year-month-day). Anything else:
+    a ``strptime`` format. Naive results are UTC; results with an offset are converted.
+
+    Example:
+        >>> DateParser("monthfirst")("12/1/2010 8:26")
+        datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
+        >>> DateParser(None)("2010-12-01T09:26:00+01:00")
+        datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
+        >>> DateParser(None)("12/1/2010 8:26")
+        Traceback (most recent call last):
+        ...
+        ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it: date_format 'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'
+    """
+
+    def __init__(self, date_format: str | None) -> None:
+        self.date_format = date_format
+        self._cache: dict[str, datetime] = {}
+
+    def __call__(self, text: str) -> datetime:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        value = self._parse(text.strip())
+        if len(self._cache) > 200_000:  # exports with unique timestamps: keep memory bounded
+            self._cache.clear()
+        self._cache[text] = value
+        return value
+
+    def _parse(self, text: str) -> datetime:
+        fmt = self.date_format
+        if fmt in (None, "", "iso"):
+            try:
+                value = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"{text!r} is not an ISO 8601 date; say how to read it: date_format 'dayfirst', "
+                    f"'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'"
+                ) from None
+        elif fmt in ("dayfirst", "monthfirst"):
+            value = self._numeric(text, dayfirst=fmt == "dayfirst")
+        else:
+            try:
+                value = datetime.strptime(text, fmt)
+            except ValueError:
+                raise ValueError(f"{text!r} does not match date_format {fmt!r}") from None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @staticmethod
+    def _numeric(text: str, *, dayfirst: bool) -> datetime:
+        match = _NUMERIC_DATE.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a numeric date like 1/12/2010 or 1/12/2010 08:26")
+        a, b, c, hour, minute, second, ampm = match.groups()
+        if len(a) == 4:
+            year, month, day = int(a), int(b), int(c)
+        else:
+            day, month = (int(a), int(b)) if dayfirst else (int(b), int(a))
+            year = int(c)
+            if len(c) <= 2:
+                year += 2000 if year < 70 else 1900
+        h = int(hour or 0)
+        if ampm:
+            if not 1 <= h <= 12:
+                raise ValueError(f"{text!r}: hour {h} with {ampm}")
+            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+        try:
+            return datetime(year, month, day, h, int(minute or 0), int(second or 0))
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _open_csv(path: Path, encoding: str) -> IO[str]:
+    raw: IO[bytes] = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+@dataclass
+class _Order:
+    customer_id: str
+    order_id: str
+    status: str | None  # from a status column, else None
+    at: datetime
+    total: Decimal = Decimal(0)
+    items: Decimal = Decimal(0)
+    lines: int = 0
+    currency: str = ""
+    categories: Counter[str] = field(default_factory=Counter)
+
+
+def _event_id(customer_id: str, order_id: str, status: str) -> str:
+    digest = hashlib.sha256(f"{customer_id}\x1f{order_id}\x1f{status}".encode()).hexdigest()
+    return "ord-" + digest[:24]
+
+
+def _amount_json(value: Decimal) -> float:
+    # Decimal sums are exact; the float of their text is the nearest double, so 15.3 stays
+    # 15.3 in the JSON instead of 15.299999999999999.
+    return float(value)
+
+
+def convert_orders_csv(
+    in_path: str | Path,
+    out_path: str | Path,
+    *,
+    date_format: str | None = None,
+    default_currency: str = "EUR",
+    encoding: str = "utf-8-sig",
+    delimiter: str | None = None,
+) -> ConvertStats:
+    """Convert an orders CSV into a sorted replay file of ``order`` events.
+
+    Parameters:
+        in_path: the CSV (``.gz`` is read compressed).
+        out_path: the replay file to write (``.gz`` is written compressed).
+        date_format: how to read dates: ``None`` (ISO 8601), ``"dayfirst"``,
+            ``"monthfirst"``, or a ``strptime`` format.
+        default_currency: ISO 4217 code for rows without a currency column or value.
+        encoding: text encoding of the CSV (``latin-1`` for some older exports).
+        delimiter: field separator; ``None`` picks the most frequent of ``, ; tab |`` in
+            the header line.
+
+    Returns:
+        :class:`ConvertStats`: counts of rows, orders, customers and skipped rows by reason.
+
+    Example:
+        >>> import os, tempfile, json
+        >>> d = tempfile.mkdtemp()
+        >>> _ = open(os.path.join(d, "o.csv"), "w").write(
+        ...     "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\\n"
+        ...     "536365,6,12/1/2010 8:26,2.55,17850\\n536365,2,12/1/2010 8:26,3.39,17850\\n"
+        ...     "C536379,-1,12/1/2010 9:41,27.5,14527\\n536380,1,12/1/2010 9:41,1.0,\\n")
+        >>> stats = convert_orders_csv(os.path.join(d, "o.csv"), os.path.join(d, "o.jsonl"), date_format="monthfirst")
+        >>> stats.summary()
+        '4 rows read, 2 orders for 2 customers written; 1 rows skipped (missing_customer_id: 1)'
+        >>> [(e["order_id"], e["amount"], e["items"], e["status"]) for e in map(json.loads, open(os.path.join(d, "o.jsonl")))]
+        [('536365', 22.08, 8, 'placed'), ('C536379', 27.5, 1, 'cancelled')]
+    """
+    in_path, out_path = Path(in_path), Path(out_path)
+    default_currency = default_currency.strip().upper()
+    if not _CURRENCY.match(default_currency):
+        raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConvertError(f"encoding={encoding!r}: not a text encoding Python knows (e.g. utf-8, latin-1)") from None
+    parse_date = DateParser(date_format)
+    stats = ConvertStats()
+    skipped: Counter[str] = Counter()
+    orders: dict[tuple[str, str, str | None], _Order] = {}
+
+    def skip(line: int, reason: str, detail: str) -> None:
+        skipped[reason] += 1
+        if len(stats.examples) < EXAMPLES_KEPT:
+            stats.examples.append(f"line {line}: {reason} ({detail})")
+
+    try:
+        with _open_csv(in_path, encoding) as f:
+            header_line = f.readline()
+            if not header_line.strip():
+                raise ConvertError(f"{in_path}: empty file, expected a header row")
+            sep = delimiter or _sniff_delimiter(header_line)
+            header = next(csv.reader([header_line], delimiter=sep))
+            roles = map_columns(header)
+            stats.columns = {role: header[i] for role, i in roles.items()}
+            col = roles.get
+            c_cust, c_date, c_amount = col("customer_id"), col("date"), col("amount")
+            c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
+            c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
+            for line, row in enumerate(csv.reader(f, delimiter=sep), start=2):
+                if not row or all(not v.strip() for v in row):
+                    continue
+                stats.rows_read += 1
+                if len(row) < len(header):
+                    row = row + [""] * (len(header) - len(row))
+                customer = row[c_cust].strip()
+                if customer.lower() in _MISSING:
+                    skip(line, "missing_customer_id", "no customer id")
+                    continue
+                if m := _FLOAT_INTEGER_ID.match(customer):
+                    customer = m.group(1)
+                if len(customer) > 128:
+                    skip(line, "bad_customer_id", f"{len(customer)} characters, at most 128")
+                    continue
+                try:
+                    at = parse_date(row[c_date])
+                except ValueError as exc:
+                    skip(line, "bad_date", str(exc))
+                    continue
+                try:
+                    quantity = _parse_number(row[c_qty]) if c_qty is not None and row[c_qty].strip() else None
+                    if c_amount is not None:
+                        amount = _parse_number(row[c_amount])
+                    else:
+                        assert c_price is not None
+                        amount = (quantity if quantity is not None else Decimal(1)) * _parse_number(row[c_price])
+                except (InvalidOperation, ValueError):
+                    skip(line, "bad_amount", f"amount {row[c_amount if c_amount is not None else c_price]!r}, "
+                         f"quantity {row[c_qty] if c_qty is not None else ''!r}")
+                    continue
+                currency = row[c_cur].strip().upper() if c_cur is not None and row[c_cur].strip() else default_currency
+                if not _CURRENCY.match(currency):
+                    skip(line, "bad_currency", f"{currency!r} is not an ISO 4217 code")
+                    continue
+                status = None
+                if c_status is not None:
+                    # With a status column, a blank status is an ordinary placed order.
+                    status = _STATUS_WORDS.get(row[c_status].strip().lower() or "placed")
+                    if status is None:
+                        skip(line, "unknown_status", f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
+                        continue
+                order_id = row[c_order].strip() if c_order is not None else ""
+                if not order_id or len(order_id) > 128:
+                    order_id = f"line-{line}"
+                key = (customer, order_id, status)
+                order = orders.get(key)
+                if order is None:
+                    order = orders[key] = _Order(customer, order_id, status, at, currency=currency)
+                elif order.currency != currency:
+                    skip(line, "mixed_currency", f"order {order_id} is in {order.currency}, this line in {currency}")
+                    continue
+                order.at = min(order.at, at)
+                order.total += amount
+                order.items += abs(quantity) if quantity is not None else Decimal(1)
+                order.lines += 1
+                if c_cat is not None and row[c_cat].strip():
+                    order.categories[row[c_cat].strip()[:128]] += 1
+    except UnicodeDecodeError as exc:
+        raise ConvertError(
+            f"{in_path}: not valid {encoding} text near byte {exc.start}; pass the file's encoding, e.g. latin-1"
+        ) from None
+    except csv.Error as exc:
+        raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
+
+    stats.skipped = dict(sorted(skipped.items()))
+    if not orders:
+        first = stats.examples[0] if stats.examples else "the file has a header but no rows"
+        raise ConvertError(f"{in_path}: no usable order rows; first problem: {first}")
+
+    events = [_order_event(o) for o in orders.values()]
+    # A placed order with a negative total becomes "returned" and can meet the same order's
+    # explicit return: keep ids unique, deterministically (file order).
+    seen: Counter[str] = Counter()
+    for event in events:
+        seen[event["event_id"]] += 1
+        if seen[event["event_id"]] > 1:
+            event["event_id"] += f"-{seen[event['event_id']]}"
+    events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
+    stats.orders_written = write_jsonl(out_path, events)
+    stats.customers = len({o.customer_id for o in orders.values()})
+    stats.statuses = dict(sorted(Counter(e["status"] for e in events).items()))
+    stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
+    return stats
+
+
+def _order_event(order: _Order) -> dict[str, Any]:
+    if order.status is not None:
+        status = "returned" if order.status == "placed" and order.total < 0 else order.status
+    elif _UCI_CANCELLATION.match(order.order_id):
+        status = "cancelled"
+    elif order.total < 0:
+        status = "returned"
+    else:
+        status = "placed"
+    category = None
+    if order.categories:
+        # Most frequent; ties go to the first seen (Counter keeps insertion order).
+        category = max(order.categories.items(), key=lambda kv: kv[1])[0]
+    return {
+        "type": "order",
+        "schema_version": 1,
+        "event_id": _event_id(order.customer_id, order.order_id, status),
+        "customer_id": order.customer_id,
+        "occurred_at": order.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "order_id": order.order_id,
+        "amount": _amount_json(abs(order.total)),
+        "currency": order.currency,
+        "status": status,
+        "items": max(1, int(order.items.to_integral_value())),
+        "category": category,
+    }

@@ -1,0 +1,181 @@
+"""Orders CSV -> replay file: users can replay their own exports, including the UCI layout."""
+
+from __future__ import annotations
+
+import doctest
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+import streams.convert
+from schemas.events import parse_replay_line
+from streams.convert import ConvertError, convert_orders_csv
+
+UCI = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
+536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom
+536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850.0,United Kingdom
+536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047,United Kingdom
+C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527,United Kingdom
+536380,22961,JAM MAKING SET PRINTED,24,12/1/2010 9:41,1.45,,United Kingdom
+536381,22139,RETROSPOT TEA SET CERAMIC 11 PC ,1,12/2/2010 10:03,4.95,15311,United Kingdom
+"""
+
+
+def _events(path: Path) -> list[dict]:
+    raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    lines = raw.splitlines()
+    for line in lines:
+        parse_replay_line(line)  # every line honours the contract
+    return [json.loads(line) for line in lines]
+
+
+def _write(tmp_path: Path, text: str, name: str = "orders.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_uci_layout_groups_invoice_lines_and_marks_cancellations(tmp_path: Path):
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, UCI), out, date_format="monthfirst", default_currency="GBP")
+    events = _events(out)
+    summary = [(e["customer_id"], e["order_id"], e["occurred_at"], e["amount"], e["items"], e["status"])
+               for e in events]
+    assert summary == [
+        # 6 x 2.55 + 6 x 3.39 = 35.64, 12 items, one order for two lines
+        ("17850", "536365", "2010-12-01T08:26:00Z", 35.64, 12, "placed"),
+        ("17850", "536366", "2010-12-01T08:28:00Z", 11.1, 6, "placed"),  # "17850.0" is 17850
+        ("13047", "536367", "2010-12-01T08:34:00Z", 54.08, 32, "placed"),
+        ("14527", "C536379", "2010-12-01T09:41:00Z", 27.5, 1, "cancelled"),
+        ("15311", "536381", "2010-12-02T10:03:00Z", 4.95, 1, "placed"),
+    ]
+    assert {e["currency"] for e in events} == {"GBP"}
+    assert stats.rows_read == 7 and stats.orders_written == 5 and stats.customers == 4
+    assert stats.skipped == {"missing_customer_id": 1}
+    assert stats.examples == ["line 7: missing_customer_id (no customer id)"]
+    assert stats.statuses == {"cancelled": 1, "placed": 4}
+
+
+def test_online_retail_ii_header_is_understood(tmp_path: Path):
+    text = (
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        "489434,85048,15CM CHRISTMAS GLASS BALL,12,2009-12-01 07:45:00,6.95,13085.0,United Kingdom\n"
+        "489434,79323P,PINK CHERRY LIGHTS,12,2009-12-01 07:45:00,6.75,13085.0,United Kingdom\n"
+    )
+    out = tmp_path / "o.jsonl"
+    convert_orders_csv(_write(tmp_path, text), out)
+    [event] = _events(out)
+    assert (event["customer_id"], event["amount"], event["items"], event["occurred_at"]) == (
+        "13085", 164.4, 24, "2009-12-01T07:45:00Z")
+
+
+def test_plain_export_takes_iso_dates_with_offsets_and_one_order_per_line(tmp_path: Path):
+    text = (
+        "customer_id,date,amount,currency,category\n"
+        "a,2024-03-01T10:00:00+02:00,19.90,SEK,books\n"
+        "b,2024-03-01,5,,\n"
+        "a,2024-02-01 09:00,-7.5,,toys\n"
+    )
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, text), out)
+    events = _events(out)
+    assert [(e["customer_id"], e["occurred_at"], e["amount"], e["currency"], e["status"], e["category"])
+            for e in events] == [
+        ("a", "2024-02-01T09:00:00Z", 7.5, "EUR", "returned", "toys"),  # negative total: a return
+        ("b", "2024-03-01T00:00:00Z", 5.0, "EUR", "placed", None),  # naive: UTC
+        ("a", "2024-03-01T08:00:00Z", 19.9, "SEK", "placed", "books"),  # +02:00 -> UTC
+    ]
+    assert [e["order_id"] for e in events] == ["line-4", "line-3", "line-2"]
+    assert stats.skipped == {}
+
+
+def test_status_column_wins_and_unknown_statuses_are_counted_not_guessed(tmp_path: Path):
+    text = (
+        "CustomerID,OrderDate,Total,OrderID,Status\n"
+        "c1,2024-01-01,10,o1,Completed\n"
+        "c1,2024-01-02,10,o2,Canceled\n"
+        "c1,2024-01-20,10,o1,Refunded\n"
+        "c1,2024-01-03,10,o3,\n"
+        "c1,2024-01-04,10,o4,lost in space\n"
+    )
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, text), out)
+    events = _events(out)
+    assert [(e["order_id"], e["status"]) for e in events] == [
+        ("o1", "placed"), ("o2", "cancelled"), ("o3", "placed"), ("o1", "returned")]
+    assert len({e["event_id"] for e in events}) == 4
+    assert stats.skipped == {"unknown_status": 1}
+    assert "line 6: unknown_status ('lost in space'" in stats.examples[0]
+
+
+def test_ambiguous_dates_need_a_format_and_the_format_decides_day_or_month(tmp_path: Path):
+    text = "customer_id,date,amount\nc1,03/04/2024 18:30,10\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(ConvertError, match="not an ISO 8601 date; say how to read it: date_format 'dayfirst'"):
+        convert_orders_csv(path, tmp_path / "o.jsonl")
+    convert_orders_csv(path, tmp_path / "d.jsonl", date_format="dayfirst")
+    convert_orders_csv(path, tmp_path / "m.jsonl", date_format="monthfirst")
+    convert_orders_csv(path, tmp_path / "f.jsonl", date_format="%d/%m/%Y %H:%M")
+    assert _events(tmp_path / "d.jsonl")[0]["occurred_at"] == "2024-04-03T18:30:00Z"
+    assert _events(tmp_path / "m.jsonl")[0]["occurred_at"] == "2024-03-04T18:30:00Z"
+    assert _events(tmp_path / "f.jsonl")[0]["occurred_at"] == "2024-04-03T18:30:00Z"
+
+
+def test_bad_rows_are_skipped_and_counted_by_reason(tmp_path: Path):
+    text = (
+        "customer_id,date,amount,currency\n"
+        "c1,2024-01-01,ten,EUR\n"
+        "c1,yesterday,10,EUR\n"
+        "c1,2024-01-01,10,euro\n"
+        "NaN,2024-01-01,10,EUR\n"
+        "c2,2024-01-05,10,EUR\n"
+    )
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, text), out)
+    assert stats.skipped == {"bad_amount": 1, "bad_currency": 1, "bad_date": 1, "missing_customer_id": 1}
+    assert stats.rows_read == 5 and stats.orders_written == 1 and stats.rows_skipped == 4
+    assert [e["customer_id"] for e in _events(out)] == ["c2"]
+
+
+def test_missing_required_columns_are_named_with_what_was_found(tmp_path: Path):
+    with pytest.raises(ConvertError, match=r"lacks date, amount \(or quantity and unit price\); found columns: customer, note"):
+        convert_orders_csv(_write(tmp_path, "customer,note\nc1,x\n"), tmp_path / "o.jsonl")
+
+
+def test_a_file_with_no_usable_row_fails_with_the_first_reason(tmp_path: Path):
+    with pytest.raises(ConvertError, match="no usable order rows; first problem: line 2: missing_customer_id"):
+        convert_orders_csv(_write(tmp_path, "customer_id,date,amount\n,2024-01-01,1\n"), tmp_path / "o.jsonl")
+
+
+def test_semicolons_and_decimal_commas_of_european_exports(tmp_path: Path):
+    text = "customer;date;amount\nk1;2024-05-01;1.234,50\nk2;2024-05-02;12,5\n"
+    out = tmp_path / "o.jsonl"
+    convert_orders_csv(_write(tmp_path, text), out)
+    assert [e["amount"] for e in _events(out)] == [1234.5, 12.5]
+
+
+def test_gzipped_input_and_output_and_identical_output_on_a_second_run(tmp_path: Path):
+    src = tmp_path / "orders.csv.gz"
+    src.write_bytes(gzip.compress(UCI.encode()))
+    first, second = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    convert_orders_csv(src, first, date_format="monthfirst")
+    convert_orders_csv(src, second, date_format="monthfirst")
+    assert first.read_bytes() == second.read_bytes()
+    ids = [e["event_id"] for e in _events(first)]
+    assert len(set(ids)) == len(ids) == 5 and all(i.startswith("ord-") for i in ids)
+
+
+def test_a_latin1_file_is_refused_with_the_encoding_to_try_and_read_with_it(tmp_path: Path):
+    text = "customer_id,date,amount,category\nc1,2024-01-01,3,caf\u00e9\n"
+    path = _write(tmp_path, text, encoding="latin-1")
+    with pytest.raises(ConvertError, match="not valid utf-8-sig text.*e.g. latin-1"):
+        convert_orders_csv(path, tmp_path / "o.jsonl")
+    convert_orders_csv(path, tmp_path / "o.jsonl", encoding="latin-1")
+    assert _events(tmp_path / "o.jsonl")[0]["category"] == "caf\u00e9"
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(streams.convert).failed == 0
