@@ -30,7 +30,9 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from importlib import metadata
 from typing import Any, Protocol
@@ -144,6 +146,10 @@ class Metrics:
         # ---- the worker
         self.worker = Info(
             "churnwatch_worker", "Churnwatch version and mode (live: wall-clock ticks; replay)", registry=r)
+        # ---- Kafka: filled in at scrape time from Faust's monitor (see install_faust_sensor)
+        self.consumer_lag = ConsumerLagCollector()
+        r.register(self.consumer_lag)
+        _lag_collectors[r] = self.consumer_lag
         self._stream_time = 0.0
         self._level_keys: set[tuple[str, str]] = set()
 
@@ -343,7 +349,8 @@ class ConsumerLagCollector(Collector):
 
 # One Faust metric set and one lag collector per registry: Faust's `setup_prometheus_sensors`
 # would register its metrics again for every app built in the same process (tests build many).
-_faust_bindings: dict[int, tuple[Any, ConsumerLagCollector]] = {}
+_faust_metrics: weakref.WeakKeyDictionary[CollectorRegistry, Any] = weakref.WeakKeyDictionary()
+_lag_collectors: weakref.WeakKeyDictionary[CollectorRegistry, ConsumerLagCollector] = weakref.WeakKeyDictionary()
 
 
 def install_faust_sensor(app: Any, registry: CollectorRegistry = REGISTRY) -> Any:
@@ -367,12 +374,13 @@ def install_faust_sensor(app: Any, registry: CollectorRegistry = REGISTRY) -> An
     """
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
-    binding = _faust_bindings.get(id(registry))
-    if binding is None:
-        collector = ConsumerLagCollector()
+    faust_metrics = _faust_metrics.get(registry)
+    if faust_metrics is None:
+        faust_metrics = _faust_metrics[registry] = FaustMetrics.create(registry, FAUST_PREFIX)
+    collector = _lag_collectors.get(registry)
+    if collector is None:  # a registry without our Metrics: export the lag all the same
+        collector = _lag_collectors[registry] = ConsumerLagCollector()
         registry.register(collector)
-        binding = _faust_bindings[id(registry)] = (FaustMetrics.create(registry, FAUST_PREFIX), collector)
-    faust_metrics, collector = binding
     monitor = PrometheusMonitor(metrics=faust_metrics)
     app.monitor = monitor
     collector.monitor = monitor
@@ -422,4 +430,31 @@ def metric_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
             names.update(family.name + suffix for suffix in ("_bucket", "_sum", "_count"))
         elif family.type == "info":
             names.add(family.name + "_info")
+    return names
+
+
+_PROMQL_WORDS = {"and", "or", "unless", "offset", "bool", "by", "without", "on", "ignoring", "group_left",
+                 "group_right", "inf", "nan"}
+
+
+def metrics_in_promql(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (functions, keywords, labels and variables left out).
+
+    The dashboard and alert-rule tests use it to check every query against :func:`metric_names`.
+
+    Example:
+        >>> sorted(metrics_in_promql('sum by (le) (rate(a_bucket{x="y"}[$__rate_interval])) / on () b offset 1d'))
+        ['a_bucket', 'b']
+    """
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)  # string literals
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)  # label lists
+    text = re.sub(r"\$\w+", "", text)  # dashboard variables
+    text = re.sub(r"\b\d+(\.\d+)?([eE][+-]?\d+)?[smhdwy]?\b", "", text)  # numbers and durations
+    names = set()
+    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
+        called = re.match(r"\s*\(", text[match.end():])
+        if not called and match.group().lower() not in _PROMQL_WORDS:
+            names.add(match.group())
     return names
