@@ -113,7 +113,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             msg = event.message
             with metrics.PROCESSING_SECONDS.time():
                 outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value)
-            metrics.observe_outcome(msg.topic, outcome)
+            metrics.observe_outcome(msg.topic, outcome, tick=msg.topic == settings.clock_ticks_topic)
             for out in outcome.outputs:
                 await outputs[out.topic].send(key=out.key, value=out.value)
 
@@ -143,6 +143,9 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         async def live_ticks():
             await _send_live_ticks(settings, app)
 
+    # Faust's own Prometheus sensor (and consumer lag from it) on the registry the metrics endpoint serves.
+    metrics.install_faust_sensor(app)
+    metrics.set_worker_info(live=settings.live_ticks)
     return Churnwatch(settings, app, processor, customers, clocks)
 
 
