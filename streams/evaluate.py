@@ -1,0 +1,588 @@
+"""Score churn warnings (and a risk snapshot) against ground truth.
+
+Inputs: the warnings Churnwatch emitted (``ChurnWarning`` JSON, e.g. saved with
+``churnwatch tail --from-beginning --json``), the ground truth of a simulated population
+(:mod:`streams.truth`), optionally a snapshot (``churnwatch snapshot``), and the observed
+period ``[period_start, period_end]``.
+
+Definitions
+-----------
+
+Qualifying warning
+    A warning with ``state`` ``raised`` or ``escalated`` and ``level`` at or above
+    ``min_level`` (``watch`` < ``warning`` < ``critical``; default ``warning``), with
+    ``occurred_at`` inside the period. Repeated ``warning_id`` s are counted once (the id is
+    stable for the same evidence, so a replayed warning is not a new one).
+Warned customer
+    A customer with at least one qualifying warning.
+Precision
+    warned churners / warned customers.
+Recall
+    warned churners / churners.
+Lead time
+    ``last_active_at`` − ``occurred_at`` of the customer's first qualifying warning, in
+    days. Positive: the warning came while the customer was still active and could be
+    reached; negative: it came after they had gone quiet. Reported as a median over warned
+    churners, overall, per persona, per cause, and for *gradual* leavers (causes ``drift``,
+    ``trade_down``, ``unresolved_complaints``, ``competitor``).
+Abrupt leavers warned in time
+    Among churners with cause ``abrupt`` whose window ``last_active_at + 2 × usual_gap_days``
+    ends inside the period (*due*), the share whose first qualifying warning came before
+    the window ended. Leavers whose window reaches past the period end are reported as not
+    due rather than counted as misses.
+False warnings per 1,000 stayers per month
+    Raise episodes of non-churners × 1000 / (non-churners × months in the period), a month
+    being 365.25/12 days. An episode starts with a qualifying warning while the customer has
+    none open, and ends with ``cleared`` (or a warning below ``min_level``); escalations
+    inside an episode do not count again.
+Snapshot ROC AUC
+    Probability that a random churner has a higher snapshot ``risk_score`` than a random
+    non-churner, ties counting one half (the Mann-Whitney U statistic divided by the number
+    of pairs). Customers missing from the snapshot are left out and counted.
+By signal
+    For each signal kind, the number of warned churners and warned non-churners whose
+    qualifying warnings carried that kind.
+
+Targets (issue 5): recall ≥ 0.90, precision ≥ 0.80, median lead of gradual leavers ≥ 14
+days, abrupt leavers warned within twice their usual gap (we require a share ≥ 0.90 of the
+due ones), ≤ 5 false warnings per 1,000 stayers per month.
+
+Example:
+    >>> from streams.truth import TruthRow
+    >>> from datetime import datetime, UTC
+    >>> t = lambda d: datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=d)
+    >>> truth = [TruthRow("a", True, "drifter", t(100), t(150), "drift", 20.0),
+    ...          TruthRow("b", False, "steady", None, t(360), "", 30.0)]
+    >>> warnings = [{"warning_id": "w1", "customer_id": "a", "state": "raised", "level": "warning",
+    ...              "occurred_at": "2024-05-10T00:00:00Z", "signals": [{"kind": "purchase_frequency_drop"}]}]
+    >>> report = evaluate(warnings, truth, period_start=t(0), period_end=t(366))
+    >>> report["recall"], report["precision"], report["lead_time_days"]["median"]
+    (1.0, 1.0, 20.0)
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from schemas.errors import ChurnwatchError
+from streams.jsonl_io import read_jsonl
+from streams.truth import TruthRow, format_time, parse_time, read_truth_csv
+
+#: Warning levels, least urgent first.
+LEVELS: tuple[str, ...] = ("watch", "warning", "critical")
+#: Causes of leavers whose behaviour changes before they leave.
+GRADUAL_CAUSES: tuple[str, ...] = ("drift", "trade_down", "unresolved_complaints", "competitor")
+DAYS_PER_MONTH = 365.25 / 12
+
+#: Acceptance targets of issue 5: name -> (comparison, threshold).
+TARGETS: dict[str, tuple[str, float]] = {
+    "recall": (">=", 0.90),
+    "precision": (">=", 0.80),
+    "gradual_median_lead_days": (">=", 14.0),
+    "abrupt_share_in_time": (">=", 0.90),
+    "false_warnings_per_1000_stayers_per_month": ("<=", 5.0),
+}
+
+
+class EvaluationError(ChurnwatchError, ValueError):
+    """Inputs that cannot be scored: a bad level or period, a warning without its fields."""
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[bool | int]) -> float | None:
+    """ROC AUC by the Mann-Whitney statistic, ties counting one half; ``None`` without both
+    a positive and a negative.
+
+    Example:
+        >>> roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+        0.75
+        >>> roc_auc([0.5, 0.5, 0.9], [0, 1, 1])
+        0.75
+        >>> roc_auc([0.2, 0.3], [1, 1]) is None
+        True
+    """
+    if len(scores) != len(labels):
+        raise EvaluationError(f"roc_auc: {len(scores)} scores but {len(labels)} labels")
+    n_pos = sum(1 for y in labels if y)
+    n_neg = len(labels) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    rank_sum_pos = 0.0
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        average_rank = (i + j) / 2 + 1  # ranks i+1 .. j+1 share their mean
+        rank_sum_pos += average_rank * sum(1 for k in order[i:j + 1] if labels[k])
+        i = j + 1
+    return (rank_sum_pos - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float | None, float | None]:
+    if len(values) < 2:
+        return (_median(values), _median(values))
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return float(q[0]), float(q[2])
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _level_rank(level: str) -> int:
+    try:
+        return LEVELS.index(level)
+    except ValueError:
+        raise EvaluationError(f"level {level!r}: expected one of {', '.join(LEVELS)}") from None
+
+
+def _as_dict(item: Any) -> Mapping[str, Any]:
+    if isinstance(item, Mapping):
+        return item
+    if hasattr(item, "model_dump"):  # a pydantic ChurnWarning
+        return item.model_dump(mode="json")
+    raise EvaluationError(f"expected a warning as a JSON object, got {type(item).__name__}")
+
+
+@dataclass
+class _CustomerWarnings:
+    first_at: datetime | None = None
+    episodes: int = 0
+    kinds: set[str] = field(default_factory=set)
+
+
+def _collect_warnings(warnings: Iterable[Any], known: set[str], period_start: datetime, period_end: datetime,
+                      min_rank: int) -> tuple[dict[str, _CustomerWarnings], dict[str, int]]:
+    """Per customer: first qualifying warning, raise episodes, signal kinds."""
+    counts: Counter[str] = Counter()
+    seen_ids: set[str] = set()
+    per_customer: dict[str, list[tuple[datetime, int, str, int, list[str]]]] = defaultdict(list)
+    for position, item in enumerate(warnings):
+        w = _as_dict(item)
+        counts["warnings"] += 1
+        try:
+            warning_id, customer_id, state = str(w["warning_id"]), str(w["customer_id"]), str(w["state"])
+            at = parse_time(w["occurred_at"], field="occurred_at")
+            level = str(w.get("level") or "watch")
+        except KeyError as exc:
+            raise EvaluationError(f"warning #{position + 1} lacks the field {exc.args[0]!r}") from None
+        except ChurnwatchError as exc:
+            raise EvaluationError(f"warning #{position + 1}: {exc}") from None
+        if warning_id in seen_ids:
+            counts["duplicates"] += 1
+            continue
+        seen_ids.add(warning_id)
+        if at is None or not period_start <= at <= period_end:
+            counts["outside_period"] += 1
+            continue
+        if customer_id not in known:
+            counts["unknown_customers"] += 1
+            continue
+        if state not in ("raised", "escalated", "cleared"):
+            raise EvaluationError(f"warning {warning_id}: state {state!r}: expected raised, escalated or cleared")
+        kinds = [str(s.get("kind")) for s in w.get("signals") or () if isinstance(s, Mapping) and s.get("kind")]
+        per_customer[customer_id].append((at, position, state, _level_rank(level), kinds))
+
+    result: dict[str, _CustomerWarnings] = {}
+    for customer_id, items in per_customer.items():
+        cw = _CustomerWarnings()
+        active = False
+        for at, _, state, rank, kinds in sorted(items, key=lambda x: (x[0], x[1])):
+            qualifying = state in ("raised", "escalated") and rank >= min_rank
+            if qualifying:
+                counts["qualifying"] += 1
+                cw.kinds.update(kinds)
+                if cw.first_at is None:
+                    cw.first_at = at
+                if not active:
+                    cw.episodes += 1
+                active = True
+            else:
+                active = False
+        if cw.first_at is not None:
+            result[customer_id] = cw
+    for key in ("warnings", "duplicates", "outside_period", "unknown_customers", "qualifying"):
+        counts.setdefault(key, 0)
+    return result, dict(counts)
+
+
+def _days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86400.0
+
+
+def _group_stats(rows: list[TruthRow], warned: dict[str, _CustomerWarnings], months: float) -> dict[str, Any]:
+    churners = [r for r in rows if r.churned]
+    stayers = [r for r in rows if not r.churned]
+    warned_rows = [r for r in rows if r.customer_id in warned]
+    warned_churners = [r for r in warned_rows if r.churned]
+    leads = [
+        _days(r.last_active_at - warned[r.customer_id].first_at)  # type: ignore[operator]
+        for r in warned_churners if r.last_active_at is not None
+    ]
+    episodes = sum(warned[r.customer_id].episodes for r in stayers if r.customer_id in warned)
+    return {
+        "customers": len(rows),
+        "churners": len(churners),
+        "warned": len(warned_rows),
+        "warned_churners": len(warned_churners),
+        "recall": _ratio(len(warned_churners), len(churners)),
+        "precision": _ratio(len(warned_churners), len(warned_rows)),
+        "median_lead_days": _median(leads),
+        "false_warning_episodes": episodes,
+        "false_warnings_per_1000_per_month": _ratio(episodes * 1000.0, len(stayers) * months) if stayers else None,
+    }
+
+
+def evaluate(
+    warnings: Iterable[Any],
+    truth: Iterable[TruthRow | Mapping[str, Any]],
+    *,
+    snapshot: Iterable[Mapping[str, Any]] | None = None,
+    period_start: datetime,
+    period_end: datetime,
+    min_level: str = "warning",
+) -> dict[str, Any]:
+    """Score warnings (and optionally a snapshot) against ground truth; see the module
+    docstring for every definition.
+
+    Parameters:
+        warnings: ``ChurnWarning`` JSON objects (dicts) in any order.
+        truth: :class:`TruthRow` s or CSV-like mappings, one per customer.
+        snapshot: rows with ``customer_id`` and ``risk_score`` (and ``level``).
+        period_start, period_end: the observed period (aware datetimes).
+        min_level: lowest level that counts as a warning: watch, warning or critical.
+
+    Returns:
+        A JSON-ready dict; ``distributions`` holds the raw values behind the plots.
+
+    Example:
+        >>> from streams.truth import TruthRow
+        >>> from datetime import datetime, UTC
+        >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
+        >>> truth = [TruthRow("a", True, "abrupt", None, t0 + timedelta(days=100), "abrupt", 10.0)]
+        >>> late = {"warning_id": "w", "customer_id": "a", "state": "raised", "level": "critical",
+        ...         "occurred_at": "2024-04-25T00:00:00Z"}
+        >>> r = evaluate([late], truth, period_start=t0, period_end=t0 + timedelta(days=365))
+        >>> r["lead_time_days"]["median"], r["abrupt"]["share_in_time"]
+        (-15.0, 1.0)
+    """
+    if period_start.tzinfo is None or period_end.tzinfo is None:
+        raise EvaluationError("period_start and period_end must be timezone-aware (UTC)")
+    if period_end <= period_start:
+        raise EvaluationError(f"period_end {format_time(period_end)} is not after period_start {format_time(period_start)}")
+    min_rank = _level_rank(min_level)
+    rows = [r if isinstance(r, TruthRow) else TruthRow.from_mapping(r) for r in truth]
+    if not rows:
+        raise EvaluationError("the ground truth is empty")
+    by_id = {r.customer_id: r for r in rows}
+    if len(by_id) != len(rows):
+        raise EvaluationError("the ground truth lists a customer more than once")
+    months = _days(period_end - period_start) / DAYS_PER_MONTH
+    warned, input_counts = _collect_warnings(warnings, set(by_id), period_start, period_end, min_rank)
+
+    overall = _group_stats(rows, warned, months)
+    churners = [r for r in rows if r.churned]
+    stayers = [r for r in rows if not r.churned]
+    leads = {
+        r.customer_id: _days(r.last_active_at - warned[r.customer_id].first_at)  # type: ignore[operator]
+        for r in churners if r.customer_id in warned and r.last_active_at is not None
+    }
+    lead_values = sorted(leads.values())
+    gradual = [leads[r.customer_id] for r in churners if r.cause in GRADUAL_CAUSES and r.customer_id in leads]
+    q1, q3 = _quartiles(lead_values)
+
+    abrupt = [r for r in churners if r.cause == "abrupt" and r.last_active_at is not None
+              and math.isfinite(r.usual_gap_days)]
+    due = [r for r in abrupt if r.last_active_at + timedelta(days=2 * r.usual_gap_days) <= period_end]  # type: ignore[operator]
+    in_time = [
+        r for r in due if r.customer_id in warned
+        and warned[r.customer_id].first_at <= r.last_active_at + timedelta(days=2 * r.usual_gap_days)  # type: ignore[operator]
+    ]
+    abrupt_after = [-leads[r.customer_id] for r in abrupt if r.customer_id in leads]
+
+    by_signal: dict[str, dict[str, int]] = defaultdict(lambda: {"warned_churners": 0, "warned_stayers": 0})
+    for customer_id, cw in warned.items():
+        for kind in cw.kinds:
+            by_signal[kind]["warned_churners" if by_id[customer_id].churned else "warned_stayers"] += 1
+
+    def groups(key: str) -> dict[str, dict[str, Any]]:
+        grouped: dict[str, list[TruthRow]] = defaultdict(list)
+        for r in rows:
+            name = getattr(r, key)
+            if key == "cause" and not r.churned:
+                continue
+            grouped[name or "unknown"].append(r)
+        return {name: _group_stats(members, warned, months) for name, members in sorted(grouped.items())}
+
+    report: dict[str, Any] = {
+        "min_level": LEVELS[min_rank],
+        "period_start": format_time(period_start),
+        "period_end": format_time(period_end),
+        "months": round(months, 3),
+        "customers": len(rows),
+        "churners": len(churners),
+        "stayers": len(stayers),
+        "warned": overall["warned"],
+        "warned_churners": overall["warned_churners"],
+        "warned_stayers": overall["warned"] - overall["warned_churners"],
+        "precision": overall["precision"],
+        "recall": overall["recall"],
+        "lead_time_days": {"median": _median(lead_values), "p25": q1, "p75": q3, "n": len(lead_values)},
+        "gradual_lead_time_days": {
+            "median": _median(gradual),
+            "n": len(gradual),
+            "share_at_least_14": _ratio(sum(1 for v in gradual if v >= 14), len(gradual)),
+        },
+        "abrupt": {
+            "leavers": len(abrupt),
+            "due": len(due),
+            "not_due": len(abrupt) - len(due),
+            "warned_in_time": len(in_time),
+            "share_in_time": _ratio(len(in_time), len(due)),
+            "median_days_after_last_activity": _median(abrupt_after),
+        },
+        "false_warning_episodes": overall["false_warning_episodes"],
+        "false_warnings_per_1000_stayers_per_month": overall["false_warnings_per_1000_per_month"],
+        "snapshot": _snapshot_stats(snapshot, by_id, min_rank) if snapshot is not None else None,
+        "by_persona": groups("persona"),
+        "by_cause": groups("cause"),
+        "by_signal": {k: by_signal[k] for k in sorted(by_signal)},
+        "input": input_counts,
+    }
+    report["targets"] = _targets(report)
+    report["distributions"] = {
+        "lead_time_days": lead_values,
+        "lead_time_days_by_cause": {
+            cause: sorted(leads[r.customer_id] for r in churners if r.cause == cause and r.customer_id in leads)
+            for cause in sorted({r.cause for r in churners})
+        },
+        **(report["snapshot"] or {}).pop("_scores", {"risk_churned": [], "risk_stayers": []}),
+    }
+    return report
+
+
+def _snapshot_stats(snapshot: Iterable[Mapping[str, Any]], by_id: dict[str, TruthRow], min_rank: int) -> dict[str, Any]:
+    scores: dict[str, float] = {}
+    levels: dict[str, str] = {}
+    unknown = 0
+    for position, row in enumerate(snapshot):
+        try:
+            customer_id, score = str(row["customer_id"]), float(row["risk_score"])
+        except (KeyError, TypeError, ValueError):
+            raise EvaluationError(f"snapshot row #{position + 1}: expected customer_id and a numeric risk_score") from None
+        if customer_id not in by_id:
+            unknown += 1
+            continue
+        scores[customer_id] = score
+        levels[customer_id] = str(row.get("level") or "none")
+    matched = [by_id[c] for c in scores]
+    labels = [r.churned for r in matched]
+    values = [scores[r.customer_id] for r in matched]
+    flagged = [r for r in matched if levels[r.customer_id] in LEVELS and LEVELS.index(levels[r.customer_id]) >= min_rank]
+    churned_scores = sorted(v for v, y in zip(values, labels) if y)
+    stayer_scores = sorted(v for v, y in zip(values, labels) if not y)
+    return {
+        "customers": len(scores) + unknown,
+        "matched": len(matched),
+        "missing_from_snapshot": len(by_id) - len(matched),
+        "unknown_customers": unknown,
+        "roc_auc": roc_auc(values, labels),
+        "mean_risk_churned": statistics.fmean(churned_scores) if churned_scores else None,
+        "mean_risk_stayers": statistics.fmean(stayer_scores) if stayer_scores else None,
+        "level_precision": _ratio(sum(r.churned for r in flagged), len(flagged)),
+        "level_recall": _ratio(sum(r.churned for r in flagged), sum(labels)),
+        "_scores": {"risk_churned": churned_scores, "risk_stayers": stayer_scores},
+    }
+
+
+def _targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    values = {
+        "recall": report["recall"],
+        "precision": report["precision"],
+        "gradual_median_lead_days": report["gradual_lead_time_days"]["median"],
+        "abrupt_share_in_time": report["abrupt"]["share_in_time"],
+        "false_warnings_per_1000_stayers_per_month": report["false_warnings_per_1000_stayers_per_month"],
+    }
+    out = {}
+    for name, (op, threshold) in TARGETS.items():
+        value = values[name]
+        met = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
+        out[name] = {"value": value, "target": f"{op} {threshold:g}", "met": met}
+    return out
+
+
+def report_json(report: dict[str, Any], *, include_distributions: bool = False) -> bytes:
+    """The report as indented JSON; the raw distributions only when asked for."""
+    data = dict(report) if include_distributions else {k: v for k, v in report.items() if k != "distributions"}
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A readable plain-text table of the report.
+
+    Example:
+        >>> from streams.truth import TruthRow
+        >>> from datetime import datetime, UTC
+        >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
+        >>> r = evaluate([], [TruthRow("a", False, "steady", None, None, "", 9.0)],
+        ...              period_start=t0, period_end=t0 + timedelta(days=30))
+        >>> print(format_report(r).splitlines()[0])
+        Churn warning evaluation: level >= warning, 2024-01-01T00:00:00Z .. 2024-01-31T00:00:00Z (0.99 months)
+    """
+    lines = [
+        f"Churn warning evaluation: level >= {report['min_level']}, {report['period_start']} .. "
+        f"{report['period_end']} ({report['months']:.2f} months)",
+        f"customers {report['customers']}, churners {report['churners']}, warned {report['warned']} "
+        f"({report['warned_churners']} churners, {report['warned_stayers']} stayers)",
+        "",
+        f"{'measure':<52}{'value':>9}  {'target':<8} met",
+    ]
+    t = report["targets"]
+    abrupt = report["abrupt"]
+    measures = [
+        ("recall (warned churners / churners)", "recall", 3),
+        ("precision (warned churners / warned customers)", "precision", 3),
+        ("median lead time, gradual leavers (days)", "gradual_median_lead_days", 1),
+        (f"abrupt leavers warned within 2x usual gap ({abrupt['warned_in_time']}/{abrupt['due']} due)",
+         "abrupt_share_in_time", 3),
+        ("false warnings per 1,000 stayers per month", "false_warnings_per_1000_stayers_per_month", 2),
+    ]
+    for label, key, digits in measures:
+        met = {True: "yes", False: "NO", None: "-"}[t[key]["met"]]
+        lines.append(f"{label:<52}{_fmt(t[key]['value'], digits):>9}  {t[key]['target']:<8} {met}")
+    lead = report["lead_time_days"]
+    lines.append(f"{'median lead time, all warned churners (days)':<52}{_fmt(lead['median'], 1):>9}  "
+                 f"(p25 {_fmt(lead['p25'], 1)}, p75 {_fmt(lead['p75'], 1)})")
+    snap = report["snapshot"]
+    if snap is not None:
+        lines.append(f"{'snapshot ROC AUC (risk_score vs churned)':<52}{_fmt(snap['roc_auc']):>9}  "
+                     f"({snap['matched']} matched, {snap['missing_from_snapshot']} missing)")
+        lines.append(f"{'snapshot mean risk, churned / stayers':<52}"
+                     f"{_fmt(snap['mean_risk_churned'], 2) + ' / ' + _fmt(snap['mean_risk_stayers'], 2):>9}")
+
+    def table(title: str, groups: dict[str, dict[str, Any]]) -> None:
+        lines.extend(["", f"{title:<24}{'customers':>10}{'churners':>9}{'warned':>8}{'recall':>8}"
+                          f"{'precision':>10}{'lead d':>8}{'false/1k/mo':>12}"])
+        for name, g in groups.items():
+            lines.append(f"{name:<24}{g['customers']:>10}{g['churners']:>9}{g['warned']:>8}"
+                         f"{_fmt(g['recall'], 2):>8}{_fmt(g['precision'], 2):>10}{_fmt(g['median_lead_days'], 1):>8}"
+                         f"{_fmt(g['false_warnings_per_1000_per_month'], 2):>12}")
+
+    table("by persona", report["by_persona"])
+    table("by cause", report["by_cause"])
+    if report["by_signal"]:
+        lines.extend(["", f"{'by signal':<28}{'warned churners':>16}{'warned stayers':>16}"])
+        for kind, c in report["by_signal"].items():
+            lines.append(f"{kind:<28}{c['warned_churners']:>16}{c['warned_stayers']:>16}")
+    counts = report["input"]
+    lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
+                      f"{counts['duplicates']} repeated ids, {counts['outside_period']} outside the period, "
+                      f"{counts['unknown_customers']} for customers not in the truth"])
+    return "\n".join(lines)
+
+
+def replay_period(path: str | Path) -> tuple[datetime, datetime]:
+    """First and last ``occurred_at`` of a replay file: the observed period of a simulation.
+
+    Example:
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "e.jsonl")
+        >>> _ = open(p, "w").write('{"occurred_at": "2024-01-02T00:00:00Z"}\\n{"occurred_at": "2024-01-01T00:00:00Z"}\\n')
+        >>> [format_time(t) for t in replay_period(p)]
+        ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z']
+    """
+    first = last = None
+    for row in read_jsonl(path):
+        text = row.get("occurred_at")
+        if isinstance(text, str):
+            first = text if first is None or text < first else first
+            last = text if last is None or text > last else last
+    if first is None or last is None:
+        raise EvaluationError(f"{path}: no event with an occurred_at")
+    # Text order is time order only for one format: parse to be sure of the UTC instant.
+    return parse_time(first), parse_time(last)  # type: ignore[return-value]
+
+
+def evaluate_files(
+    warnings_path: str | Path,
+    truth_path: str | Path,
+    *,
+    snapshot_path: str | Path | None = None,
+    period_start: datetime,
+    period_end: datetime,
+    min_level: str = "warning",
+) -> dict[str, Any]:
+    """:func:`evaluate` on files: warnings and snapshot as JSON Lines, truth as CSV."""
+    snapshot = list(read_jsonl(snapshot_path)) if snapshot_path is not None else None
+    return evaluate(read_jsonl(warnings_path), read_truth_csv(truth_path), snapshot=snapshot,
+                    period_start=period_start, period_end=period_end, min_level=min_level)
+
+
+def write_plots(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """Write PNG plots (risk score distributions, lead time histogram) to ``out_dir``.
+
+    Needs matplotlib (``pip install 'churnwatch[plots]'``); returns the files written.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise EvaluationError("plots need matplotlib: pip install 'churnwatch[plots]'") from None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dist = report.get("distributions") or {}
+    written: list[Path] = []
+
+    churned, stayers = dist.get("risk_churned") or [], dist.get("risk_stayers") or []
+    if churned or stayers:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        bins = [i / 40 for i in range(41)]
+        ax.hist(stayers, bins=bins, alpha=0.6, label=f"stayed ({len(stayers)})", density=True)
+        ax.hist(churned, bins=bins, alpha=0.6, label=f"churned ({len(churned)})", density=True)
+        auc = (report.get("snapshot") or {}).get("roc_auc")
+        ax.set(title=f"Snapshot risk score (ROC AUC {_fmt(auc)})", xlabel="risk_score", ylabel="density")
+        ax.legend()
+        path = out_dir / "risk_score_distribution.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    by_cause = dist.get("lead_time_days_by_cause") or {}
+    if any(by_cause.values()):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        values = [v for v in by_cause.values() if v]
+        ax.hist(values, bins=30, stacked=True, label=[c for c, v in by_cause.items() if v])
+        ax.axvline(0, color="black", linewidth=1)
+        ax.axvline(14, color="grey", linestyle="--", linewidth=1)
+        ax.set(title="Lead time: last activity minus first warning", xlabel="days (positive: warned while active)",
+               ylabel="churners")
+        ax.legend()
+        path = out_dir / "lead_time_histogram.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
