@@ -252,8 +252,8 @@ def evaluate(
     truth: Iterable[TruthRow | Mapping[str, Any]],
     *,
     snapshot: Iterable[Mapping[str, Any]] | None = None,
-    period_start: datetime,
     period_end: datetime,
+    period_start: datetime | None = None,
     min_level: str = "warning",
 ) -> dict[str, Any]:
     """Score warnings (and optionally a snapshot) against ground truth; see the module
@@ -263,7 +263,9 @@ def evaluate(
         warnings: ``ChurnWarning`` JSON objects (dicts) in any order.
         truth: :class:`TruthRow` s or CSV-like mappings, one per customer.
         snapshot: rows with ``customer_id`` and ``risk_score`` (and ``level``).
-        period_start, period_end: the observed period (aware datetimes).
+        period_end: end of the observed period (aware datetime).
+        period_start: its start; when not given, one year (365 days, the simulator's
+            default period) before ``period_end``, and the report says it was assumed.
         min_level: lowest level that counts as a warning: watch, warning or critical.
 
     Returns:
@@ -280,6 +282,9 @@ def evaluate(
         >>> r["lead_time_days"]["median"], r["abrupt"]["share_in_time"]
         (-15.0, 1.0)
     """
+    assumed_start = period_start is None
+    if period_start is None:
+        period_start = period_end - timedelta(days=365)
     if period_start.tzinfo is None or period_end.tzinfo is None:
         raise EvaluationError("period_start and period_end must be timezone-aware (UTC)")
     if period_end <= period_start:
@@ -333,6 +338,7 @@ def evaluate(
         "period_start": format_time(period_start),
         "period_end": format_time(period_end),
         "months": round(months, 3),
+        "period_start_assumed": assumed_start,
         "customers": len(rows),
         "churners": len(churners),
         "stayers": len(stayers),
@@ -453,7 +459,8 @@ def format_report(report: dict[str, Any]) -> str:
     """
     lines = [
         f"Churn warning evaluation: level >= {report['min_level']}, {report['period_start']} .. "
-        f"{report['period_end']} ({report['months']:.2f} months)",
+        f"{report['period_end']} ({report['months']:.2f} months"
+        f"{'; start assumed one year before the end' if report.get('period_start_assumed') else ''})",
         f"customers {report['customers']}, churners {report['churners']}, warned {report['warned']} "
         f"({report['warned_churners']} churners, {report['warned_stayers']} stayers)",
         "",
@@ -530,8 +537,8 @@ def evaluate_files(
     truth_path: str | Path,
     *,
     snapshot_path: str | Path | None = None,
-    period_start: datetime,
     period_end: datetime,
+    period_start: datetime | None = None,
     min_level: str = "warning",
 ) -> dict[str, Any]:
     """:func:`evaluate` on files: warnings and snapshot as JSON Lines, truth as CSV."""

@@ -186,6 +186,13 @@ def test_a_lower_min_level_counts_watch_warnings(report):
     assert (high["warned"], high["warned_churners"], high["false_warning_episodes"]) == (2, 1, 1)
 
 
+def test_without_a_start_the_period_is_taken_as_the_year_before_its_end_and_said_so():
+    r = evaluate([], TRUTH, period_end=END)
+    assert r["period_start"] == "2024-01-01T06:00:00Z" and r["period_start_assumed"] is True
+    assert "start assumed one year before the end" in format_report(r).splitlines()[0]
+    assert evaluate([], TRUTH, period_start=START, period_end=END)["period_start_assumed"] is False
+
+
 def test_no_warnings_at_all_gives_zero_recall_and_no_precision():
     r = evaluate([], TRUTH, period_start=START, period_end=END)
     assert r["recall"] == 0.0 and r["precision"] is None and r["lead_time_days"]["median"] is None
