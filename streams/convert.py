@@ -462,3 +462,30 @@ def _order_event(order: _Order) -> dict[str, Any]:
         "items": max(1, int(order.items.to_integral_value())),
         "category": category,
     }
+
+
+def register(group: Any) -> None:
+    """Add ``churnwatch convert-orders`` to a click group (the ``churnwatch`` command)."""
+    import click
+
+    @group.command("convert-orders")
+    @click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--date-format", default=None, metavar="FORMAT",
+                  help="How to read dates: dayfirst, monthfirst or a strptime format such as '%d.%m.%Y %H:%M' "
+                       "[default: ISO 8601].")
+    @click.option("--currency", "default_currency", default="EUR", show_default=True,
+                  help="Currency of rows without one (UCI Online Retail: GBP).")
+    @click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the CSV.")
+    @click.option("--delimiter", default=None, help="Field separator [default: guessed from the header].")
+    def convert_orders_command(csv_path: Path, out_path: Path, date_format: str | None, default_currency: str,
+                               encoding: str, delimiter: str | None) -> None:
+        """Convert an orders CSV (customer_id, date, amount, ...) into a replay file."""
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        stats = convert_orders_csv(csv_path, out_path, date_format=date_format, default_currency=default_currency,
+                                   encoding=encoding, delimiter=delimiter)
+        click.echo(f"{stats.summary()} -> {out_path}")
+        click.echo(f"columns used: {', '.join(f'{role}={name}' for role, name in stats.columns.items())}; "
+                   f"orders from {stats.first_at} to {stats.last_at}", err=True)
+        for example in stats.examples:
+            click.echo(f"  skipped {example}", err=True)

@@ -593,3 +593,56 @@ def write_plots(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def register(group: Any) -> None:
+    """Add ``churnwatch evaluate`` to a click group (the ``churnwatch`` command)."""
+    import sys
+
+    import click
+
+    @group.command("evaluate")
+    @click.option("--warnings", "warnings_path", required=True, metavar="FILE",
+                  help="Warnings as JSON Lines (`churnwatch tail --from-beginning --json`); '-' reads stdin.")
+    @click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Ground-truth CSV of `churnwatch simulate`.")
+    @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Snapshot JSON Lines (`churnwatch snapshot`), for the ROC AUC of risk scores.")
+    @click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="The replay file: its first and last event times give the period.")
+    @click.option("--period-start", default=None, metavar="TIME", help="Start of the period (RFC 3339).")
+    @click.option("--period-end", default=None, metavar="TIME", help="End of the period (RFC 3339).")
+    @click.option("--min-level", type=click.Choice(LEVELS), default="warning", show_default=True,
+                  help="Lowest warning level that counts.")
+    @click.option("--json", "json_path", default=None, metavar="FILE",
+                  help="Also write the report as JSON ('-': JSON on stdout instead of the table).")
+    @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Write PNG plots to this directory (needs matplotlib: pip install 'churnwatch[plots]').")
+    def evaluate_command(warnings_path: str, truth_path: Path, snapshot_path: Path | None, events_path: Path | None,
+                         period_start: str | None, period_end: str | None, min_level: str, json_path: str | None,
+                         plots_dir: Path | None) -> None:
+        """Score warnings and a snapshot against ground truth: precision, recall, lead time, AUC."""
+        start = parse_time(period_start, field="--period-start") if period_start else None
+        end = parse_time(period_end, field="--period-end") if period_end else None
+        if events_path is not None and (start is None or end is None):
+            first, last = replay_period(events_path)
+            start, end = start or first, end or last
+        if end is None:
+            raise EvaluationError("give --period-end (or --events FILE to read the period from the replay file)")
+        if warnings_path == "-":
+            warnings: Iterable[Any] = (orjson.loads(line) for line in sys.stdin.buffer if line.strip())
+        else:
+            warnings = read_jsonl(warnings_path)
+        snapshot = list(read_jsonl(snapshot_path)) if snapshot_path is not None else None
+        report = evaluate(warnings, read_truth_csv(truth_path), snapshot=snapshot, period_start=start,
+                          period_end=end, min_level=min_level)
+        if json_path == "-":
+            sys.stdout.buffer.write(report_json(report))
+        else:
+            click.echo(format_report(report))
+            if json_path:
+                Path(json_path).write_bytes(report_json(report))
+                click.echo(f"report -> {json_path}", err=True)
+        if plots_dir is not None:
+            for path in write_plots(report, plots_dir):
+                click.echo(f"plot -> {path}", err=True)

@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -215,6 +215,35 @@ def parse_mix(text: str) -> dict[str, float]:
             raise SimulationConfigError(f"mix {part.strip()!r}: expected persona=share, e.g. steady=0.55") from None
     normalise_mix(mix)
     return mix
+
+
+def parse_rates(text: str) -> Rates:
+    """Parse ``"vacations_per_year=2, cross_border_share=0.2"`` into :class:`Rates`
+    (fields not named keep their defaults).
+
+    Example:
+        >>> parse_rates("vacations_per_year=2").vacations_per_year
+        2.0
+        >>> parse_rates("holidays=3")
+        Traceback (most recent call last):
+        ...
+        streams.personas.SimulationConfigError: unknown rate 'holidays': expected one of order_gap_median_days, order_gap_sigma, basket_median_eur, basket_sigma, visits_median_per_month, visits_sigma, vacations_per_year, lulls_per_year, bursts_per_year, complaints_per_year, noisy_complaints_per_year, return_share, cancel_share, cross_border_share, second_currency_share, never_engaged_share, market_events_per_category_year, history_days, tail_days
+    """
+    names = [f.name for f in fields(Rates)]
+    values: dict[str, Any] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if name not in names:
+            raise SimulationConfigError(f"unknown rate {name!r}: expected one of {', '.join(names)}")
+        try:
+            if not sep:
+                raise ValueError
+            values[name] = int(value) if name in ("history_days", "tail_days") else float(value)
+        except ValueError:
+            raise SimulationConfigError(f"rate {part.strip()!r}: expected name=number, e.g. vacations_per_year=2") from None
+    return Rates(**values)
 
 
 def persona_counts(n_customers: int, mix: Mapping[str, float]) -> dict[str, int]:

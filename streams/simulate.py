@@ -372,3 +372,41 @@ def write_simulation(
         last_at=summary["last_at"],
         seconds=time.perf_counter() - began,
     )
+
+
+def register(group: Any) -> None:
+    """Add ``churnwatch simulate`` to a click group (the ``churnwatch`` command)."""
+    import click
+
+    from streams.personas import parse_mix, parse_rates
+
+    @group.command("simulate")
+    @click.option("--customers", type=click.IntRange(1), default=10_000, show_default=True,
+                  help="Population size.")
+    @click.option("--days", type=click.IntRange(1), default=365, show_default=True, help="Length of the period.")
+    @click.option("--start", default="2024-01-01", show_default=True, help="First day of the period (UTC).")
+    @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same files, byte for byte.")
+    @click.option("--mix", default=None, metavar="PERSONA=SHARE,...",
+                  help="Persona shares, e.g. steady=0.6,drifter=0.1 (unnamed personas get 0) "
+                       "[default: steady 0.55, new 0.08, seasonal and drifter 0.06, the others 0.05].")
+    @click.option("--rates", default=None, metavar="NAME=VALUE,...",
+                  help="Behaviour rates to change, e.g. vacations_per_year=2,cross_border_share=0.2 "
+                       "(see streams.personas.Rates).")
+    @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+                  default=Path("out/sim/events.jsonl.gz"), show_default=True,
+                  help="Replay file to write (.gz: compressed).")
+    @click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Ground-truth CSV to write [default: truth.csv next to --out].")
+    def simulate_command(customers: int, days: int, start: str, seed: int, mix: str | None, rates: str | None,
+                         out_path: Path, truth_path: Path | None) -> None:
+        """Simulate customers with known outcomes: a replay file plus ground truth."""
+        truth_path = truth_path or out_path.parent / "truth.csv"
+        for path in (out_path, truth_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        stats = write_simulation(out_path, truth_path, customers, start, days, seed,
+                                 parse_mix(mix) if mix else None, parse_rates(rates) if rates else None)
+        end = _as_start(start) + timedelta(days=days)
+        click.echo(f"{stats.events} events for {stats.customers} customers ({stats.churners} churners) "
+                   f"from {stats.first_at} to {stats.last_at} -> {out_path}")
+        click.echo(f"ground truth -> {truth_path}; period end {end:%Y-%m-%dT%H:%M:%SZ}")
+        click.echo(f"generated in {stats.seconds:.1f} s ({stats.events_per_second:,.0f} events/s)", err=True)

@@ -179,3 +179,21 @@ def test_a_latin1_file_is_refused_with_the_encoding_to_try_and_read_with_it(tmp_
 
 def test_docstring_examples_run():
     assert doctest.testmod(streams.convert).failed == 0
+
+
+def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.convert.register(cli)
+    out = tmp_path / "out" / "orders.jsonl"
+    result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, UCI)), str(out),
+                                      "--date-format", "monthfirst", "--currency", "GBP"])
+    assert result.exit_code == 0, result.output
+    assert f"7 rows read, 5 orders for 4 customers written; 1 rows skipped (missing_customer_id: 1) -> {out}" in result.output
+    assert "skipped line 7: missing_customer_id" in result.output
+    assert len(_events(out)) == 5

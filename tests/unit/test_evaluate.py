@@ -272,3 +272,30 @@ def test_plots_are_written_when_matplotlib_is_there_and_explained_when_not(tmp_p
 
 def test_docstring_examples_run():
     assert doctest.testmod(streams.evaluate).failed == 0
+
+
+def test_evaluate_command_prints_the_table_or_json_and_needs_a_period(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.evaluate.register(cli)
+    (tmp_path / "w.jsonl").write_text("".join(json.dumps(w) + "\n" for w in WARNINGS))
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SNAPSHOT))
+    write_truth_csv(tmp_path / "truth.csv", TRUTH)
+    args = ["evaluate", "--warnings", str(tmp_path / "w.jsonl"), "--truth", str(tmp_path / "truth.csv"),
+            "--snapshot", str(tmp_path / "s.jsonl"), "--period-start", "2024-01-01T00:00:00Z",
+            "--period-end", "2024-12-31T06:00:00Z"]
+    table = CliRunner().invoke(cli, args)
+    assert table.exit_code == 0, table.output
+    assert "snapshot ROC AUC (risk_score vs churned)                0.729" in table.output
+    as_json = CliRunner().invoke(cli, [*args, "--json", "-"])
+    assert json.loads(as_json.output)["false_warnings_per_1000_stayers_per_month"] == pytest.approx(62.5)
+    piped = CliRunner().invoke(cli, ["evaluate", "--warnings", "-", *args[3:], "--json", "-"],
+                               input=(tmp_path / "w.jsonl").read_text())
+    assert json.loads(piped.output)["recall"] == pytest.approx(4 / 6)
+    missing = CliRunner().invoke(cli, args[:7])
+    assert missing.exit_code != 0 and "give --period-end" in str(missing.exception)

@@ -413,3 +413,24 @@ def test_mix_text_is_parsed_and_checked():
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)
     assert result.failed == 0
+
+
+def test_simulate_command_writes_both_files_and_says_what_it_made(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.simulate.register(cli)
+    out = tmp_path / "sim" / "events.jsonl.gz"
+    result = CliRunner().invoke(cli, ["simulate", "--customers", "50", "--seed", "9", "--out", str(out),
+                                      "--mix", "steady=0.8,abrupt=0.2", "--rates", "vacations_per_year=3"])
+    assert result.exit_code == 0, result.output
+    assert "for 50 customers (10 churners)" in result.output
+    assert f"ground truth -> {tmp_path / 'sim' / 'truth.csv'}; period end 2024-12-31T00:00:00Z" in result.output
+    assert len(read_truth_csv(tmp_path / "sim" / "truth.csv")) == 50
+    assert gzip.decompress(out.read_bytes()).count(b"\n") > 1000
+    bad = CliRunner().invoke(cli, ["simulate", "--rates", "holidays=2", "--out", str(out)])
+    assert bad.exit_code != 0 and "unknown rate 'holidays'" in str(bad.exception)
