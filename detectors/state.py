@@ -302,6 +302,11 @@ def _complaint(s: CustomerState, t: int, event, status: int, p: StateParams) -> 
             c[6] += status == ESCALATED
             c[7] += status == REOPENED
             c[3] = max(c[3], SEVERITY[event.severity])
+            if t < c[1]:
+                # a late event shows the complaint was open earlier than first seen: the
+                # response deadline runs from the earlier time
+                c[1] = t
+                s.complaints.sort(key=lambda c: c[1])
             return
     # First sighting of this complaint, whatever its status: it was opened at `t` at the latest.
     s.complaints.append([h, t, event.category, SEVERITY[event.severity], status, t,
