@@ -432,7 +432,12 @@ def _targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def report_json(report: dict[str, Any], *, include_distributions: bool = False) -> bytes:
-    """The report as indented JSON; the raw distributions only when asked for."""
+    """The report as indented JSON, keys sorted; the raw distributions only when asked for.
+
+    Example:
+        >>> report_json({"recall": 0.5, "distributions": {"lead_time_days": [3.0]}})
+        b'{\n  "recall": 0.5\n}\n'
+    """
     data = dict(report) if include_distributions else {k: v for k, v in report.items() if k != "distributions"}
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 

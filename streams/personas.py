@@ -143,8 +143,8 @@ class Rates:
     order_gap_sigma: float = 0.7  # log-normal spread over customers (0.7: ~13-125 days for 90 %)
     basket_median_eur: float = 60.0  # median over customers of their usual basket
     basket_sigma: float = 0.8  # log-normal spread of usual baskets over customers
-    visits_median_per_month: float = 1.8  # browsing sessions without an order, median over customers
-    visits_sigma: float = 0.9  # spread: a few per month to daily
+    visits_median_per_month: float = 1.5  # browsing sessions without an order, median over customers
+    visits_sigma: float = 1.1  # spread over customers: under one a month to near daily (99th percentile)
     vacations_per_year: float = 1.0  # 1-3 week breaks with no activity
     lulls_per_year: float = 0.6  # 3-7 week stretches at a fraction of the usual rates
     bursts_per_year: float = 1.5  # clusters of extra orders
@@ -309,6 +309,12 @@ def plan_market(rng: np.random.Generator, cal: Calendar, rates: Rates) -> list[M
     Every category gets at least two actions in the window where churners' declines can
     start, so competitor-lured customers always find one; the others fall anywhere, and most
     customers shrug them off (a small dip at most).
+
+    Example:
+        >>> cal = Calendar.build(datetime(2024, 1, 1, tzinfo=UTC), 365)
+        >>> actions = plan_market(np.random.default_rng(0), cal, Rates())
+        >>> {a.category for a in actions if 120 <= a.day <= 245} == set(range(len(CATEGORIES)))
+        True
     """
     actions: list[tuple[int, float, str, float, float]] = []
     years = cal.days / 365.0

@@ -28,6 +28,17 @@ k2    int8     product category (-1 = none) / complaint category
 k3    int8     login success / currency / complaint severity
 row   int32    customer's position in the batch
 ====  =======  ===================================================================
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from streams.personas import Calendar, Rates, plan_customer
+    >>> cal = Calendar.build(datetime(2024, 1, 1, tzinfo=UTC), 365)
+    >>> plans = [plan_customer(np.random.default_rng(i), i, f"c{i}", "steady", cal, Rates(), []) for i in range(3)]
+    >>> cols = batch_events(np.random.default_rng(0), plans, cal, Rates(), np.zeros((len(CATEGORIES), 365)))
+    >>> sorted(set(cols["row"].tolist())), bool(np.all(np.diff(cols["row"]) >= 0))
+    ([0, 1, 2], True)
+    >>> sorted(TYPE_NAMES[t] for t in set(cols["typ"].tolist()))[:3]
+    ['login', 'order', 'page_view']
 """
 
 from __future__ import annotations
