@@ -79,7 +79,7 @@ def _deadline_base(c: list) -> int:
 
 
 def evaluate(state: CustomerState, now: int, params: ComplaintParams = ComplaintParams()) -> Signal | None:
-    """The complaint signal at event time `now`, or None when there is nothing to report.
+    """The complaint signal at event time `now`, or None when no component has anything to say.
 
     Examples
     --------
@@ -163,7 +163,7 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
                      f"{'s' if friction > 1 else ''}"
                      + (f" (usually {usual_friction:.1f})" if usual_friction is not None else ""))
 
-    if not components and not recent and not friction:
+    if not components:
         return None
     count = len(recent) + friction
     head = f"{len(recent)} complaint{'s' if len(recent) != 1 else ''} in {p.repeat_days} days"

@@ -41,6 +41,9 @@ Defaults, and why:
   one pseudo-gap keeps a perfectly regular history from claiming certainty.
 * `max_ratio` 0.5: never fire unless the last j + 1 gaps took at least twice their usual
   time, however regular the customer: a 30-day buyer at day 45 is late, not leaving.
+* `floor_days` 28: nor before four weeks without the orders: a very regular weekly buyer
+  back from a two-week holiday has gone three weeks without an order, and that is not a
+  churn sign.
 * `max_trickle` 2: up to two orders in the window ("1 order in 6 months, usually 3").
 * strength 0.5 at the firing probability, 1.0 at a hundred times smaller.
 """
@@ -69,6 +72,7 @@ class PurchaseFrequencyParams:
     max_p_fire: float = 0.05               # never fire on a tail probability above this
     full_factor: float = 100.0             # strength 1.0 at p_fire / full_factor
     max_ratio: float = 0.5                 # fire only if (j + 1) x usual gap / T <= this
+    floor_days: float = 28.0               # ... and T is at least this many days
     max_trickle: int = 2                   # orders allowed inside the window (j = 0..max_trickle)
 
 
@@ -127,7 +131,8 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams) -> list[_Test]:
         window = max(0.0, (now - start) / DAY)
         usual = total / n
         tail = _betainc(n * k, (j + 1) * k, total / (total + window)) if window > 0 else 1.0
-        tests.append(_Test(j, window, usual, tail, window > 0 and (j + 1) * usual / window <= p.max_ratio))
+        ratio_ok = window >= p.floor_days and (j + 1) * usual / window <= p.max_ratio
+        tests.append(_Test(j, window, usual, tail, ratio_ok))
     return tests
 
 

@@ -1,0 +1,150 @@
+"""Activity drop: visits, page views and time on site falling against the customer's baseline."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from builders import DAY, build, day, login, page_view
+from detectors.activity import ActivityParams, binomial_cdf, evaluate, next_change
+from detectors.state import CustomerState
+
+
+def state_with(active: dict[int, tuple[int, int, int, int]], first_seen_day: int = 0) -> CustomerState:
+    """A state from {day: (logins, views, dwell seconds, bounces)} (days counted from epoch day 0)."""
+    days = sorted(active)
+    return CustomerState("c", first_seen=first_seen_day * DAY, days=days,
+                         logins=[active[d][0] for d in days], views=[active[d][1] for d in days],
+                         dwell=[active[d][2] for d in days], bounces=[active[d][3] for d in days])
+
+
+def logins_on(days):
+    return {d: (1, 2, 120, 0) for d in days}
+
+
+# For states built by `state_with`: evaluated at NOW, the window is days 57..84 and the
+# baseline days 1..56 (first_seen at day 0 is exactly twelve weeks before NOW).
+NOW = 84 * DAY
+BASELINE = range(1, 57)
+EVERY_OTHER_DAY = range(1, 57, 2)       # 28 active days: 14 expected per 28 days
+
+
+def test_fourteen_logins_a_month_falling_to_two_fires_with_logins_in_the_evidence():
+    # a login every other day for eight weeks (14 per 28 days), then two in four weeks
+    s = build([page_view(day(0))] + [login(day(d)) for d in range(1, 57, 2)] + [login(day(60)), login(day(75))])
+    sig = evaluate(s, day(84))
+    assert sig.kind == "activity_drop"
+    assert sig.fires
+    assert sig.unit == "logins per 28 days"
+    assert sig.current == 2.0
+    assert sig.baseline == 14.0
+    assert sig.window_days == 28.0
+    assert sig.detail.startswith("active on 2 of the last 28 days, usually 14.0 (P=")
+    assert "logins 2 vs 14.0" in sig.detail
+
+
+def test_page_views_time_on_site_and_bounces_are_reported_alongside():
+    base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
+    now = {60: (1, 6, 30, 5), 75: (0, 4, 20, 4)}
+    sig = evaluate(state_with({**base, **now}), NOW)
+    assert "page views 10 vs 56.0" in sig.detail
+    assert "time on site 1 vs 140 minutes" in sig.detail
+    assert "bounce share 90% vs 0% (rising)" in sig.detail
+
+
+def test_a_rising_bounce_share_sharpens_a_drop():
+    base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
+    plain = evaluate(state_with({**base, 60: (1, 6, 300, 0), 75: (0, 4, 300, 0)}), NOW)
+    bouncing = evaluate(state_with({**base, 60: (1, 6, 30, 5), 75: (0, 4, 20, 4)}), NOW)
+    assert plain.fires and bouncing.fires
+    assert bouncing.strength == pytest.approx(min(1.0, plain.strength + 0.1))
+
+
+def test_a_rising_bounce_share_alone_never_fires():
+    base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
+    steady_but_bouncy = {d: (1, 4, 20, 4) for d in range(57, 85, 2)}
+    sig = evaluate(state_with({**base, **steady_but_bouncy}), NOW)
+    assert "(rising)" in sig.detail
+    assert not sig.fires
+
+
+def test_a_steady_visitor_with_random_habits_is_never_flagged():
+    rng = random.Random(4)
+    events = []
+    for d in range(240):
+        for _ in range(rng.choice((0, 0, 0, 1, 1, 2))):
+            events.append(login(day(d, rng.uniform(7, 23))))
+            events.append(page_view(day(d, 23.5), dwell_seconds=rng.uniform(5, 300)))
+    events.sort(key=lambda e: e.occurred_at)
+    s, i = None, 0
+    for d in range(240):
+        while i < len(events) and events[i].occurred_at.timestamp() <= day(d, 23.99):
+            s = build([events[i]], s)
+            i += 1
+        if s is not None:
+            sig = evaluate(s, day(d, 23.99))
+            assert sig is None or not sig.fires, d
+
+
+def test_a_daily_visitor_away_for_two_weeks_is_not_flagged():
+    days = [d for d in range(120) if not 90 <= d < 104]
+    s = build([login(day(d)) for d in days])
+    for d in range(90, 120):
+        assert not evaluate(s, day(d, 23)).fires, d
+
+
+def test_a_customer_known_for_less_than_twelve_weeks_gets_no_verdict():
+    s = build([login(day(d)) for d in range(0, 90)])
+    assert evaluate(s, day(83)) is None
+    assert evaluate(s, day(84)) is not None
+
+
+def test_a_customer_without_a_habit_in_the_baseline_gets_no_verdict():
+    s = build([login(day(d)) for d in (0, 10, 20, 30, 40)] + [login(day(200))])
+    assert evaluate(s, day(90)) is None       # 5 active days in the baseline
+
+
+@pytest.mark.parametrize("current_days, fires", [
+    (12, False),   # ratio 0.43: unusual enough for this test (P = 0.003) but not a big enough fall
+    (11, True),    # ratio 0.39
+])
+def test_the_fall_must_be_big_as_well_as_unusual(current_days, fires):
+    loose = ActivityParams(p_fire=0.01)
+    s = state_with({**logins_on(BASELINE), **logins_on(range(57, 57 + current_days))})
+    sig = evaluate(s, NOW, loose)
+    assert sig.detail.startswith(f"active on {current_days} of the last 28 days, usually 28.0")
+    assert sig.fires is fires
+    if not fires:
+        assert sig.strength == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize("current_days, fires", [
+    (3, False),    # P = 0.0024: within this visitor's noise
+    (2, True),     # P = 0.00065
+])
+def test_the_fall_must_be_unusual_for_this_customer(current_days, fires):
+    s = state_with({**logins_on(EVERY_OTHER_DAY), **logins_on(range(57, 57 + current_days))})
+    sig = evaluate(s, NOW)
+    assert sig.current <= 0.4 * sig.baseline
+    assert sig.fires is fires
+
+
+def test_a_page_view_only_customer_gets_page_views_as_the_measure():
+    base = {d: (0, 3, 100, 0) for d in BASELINE}
+    sig = evaluate(state_with({**base, 60: (0, 2, 50, 0)}), NOW)
+    assert sig.unit == "page views per 28 days"
+    assert (sig.current, sig.baseline) == (2.0, 84.0)
+    assert sig.fires
+
+
+def test_binomial_tail_matches_its_definition():
+    assert binomial_cdf(0, 3, 0.5) == pytest.approx(0.125)
+    assert binomial_cdf(1, 3, 0.5) == pytest.approx(0.5)
+    assert binomial_cdf(-1, 3, 0.5) == 0.0
+
+
+def test_activity_leaves_rechecks_to_the_sweeps():
+    s = state_with({**logins_on(EVERY_OTHER_DAY), 60: (1, 1, 10, 0)})
+    assert evaluate(s, NOW).fires
+    assert next_change(s, NOW) is None

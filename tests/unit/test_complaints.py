@@ -1,0 +1,177 @@
+"""Complaint increase: unanswered, repeated, escalated complaints, and orders sent back."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import HOUR, build, complaint, day, login, order, orders_every
+from detectors.complaints import ComplaintParams, evaluate, next_change
+
+
+def opened(t, kid="k1", category="logistics", severity="medium"):
+    return complaint(t, kid, "opened", category, severity)
+
+
+def resolved(t, kid="k1", category="logistics", severity="medium"):
+    return complaint(t, kid, "resolved", category, severity)
+
+
+def test_a_complaint_unanswered_past_the_deadline_fires_from_day_one():
+    s = build([opened(day(0, 9))])                 # a brand-new customer
+    sig = evaluate(s, day(0, 9) + 30 * HOUR)
+    assert sig.kind == "complaint_increase"
+    assert sig.fires
+    assert sig.strength == pytest.approx(0.5)
+    assert (sig.current, sig.baseline) == (1.0, 0.0)
+    assert sig.unit == "complaints per 90 days"
+    assert sig.window_days == 90.0
+    assert sig.detail == ("1 complaint in 90 days (logistics 1); unresolved: 1 past the 24 h deadline "
+                          "(longest 30 h); no usual rate yet")
+
+
+@pytest.mark.parametrize("age, fires", [
+    (24 * HOUR - 1, False),   # just inside the 24 h response deadline
+    (24 * HOUR, True),
+])
+def test_the_response_deadline_is_24_hours(age, fires):
+    s = build([opened(day(0))])
+    sig = evaluate(s, day(0) + age)
+    assert (sig is not None and sig.fires) is fires
+
+
+def test_the_deadline_is_a_setting():
+    s = build([opened(day(0))])
+    assert evaluate(s, day(0) + 5 * HOUR, ComplaintParams(response_hours=4)).fires
+    assert evaluate(s, day(0) + 5 * HOUR) is None
+
+
+@pytest.mark.parametrize("severity, status, strength", [
+    ("medium", "opened", 0.5),
+    ("high", "opened", 0.65),
+    # unanswered 0.5 + 0.15 high + 0.1 escalated, and the escalation itself (0.3)
+    ("high", "escalated", 1 - (1 - 0.75) * (1 - 0.3)),
+])
+def test_severity_and_escalation_make_an_unanswered_complaint_stronger(severity, status, strength):
+    events = [opened(day(0, 9), severity=severity)]
+    if status == "escalated":
+        events.append(complaint(day(0, 18), "k1", "escalated", "logistics", severity))
+    assert evaluate(build(events), day(2)).strength == pytest.approx(strength)
+
+
+def test_a_complaint_resolved_in_time_raises_nothing():
+    s = build([opened(day(0)), resolved(day(0, 20))])
+    assert evaluate(s, day(5)) is None
+
+
+def test_a_reopened_complaint_gets_a_fresh_deadline_from_the_reopening():
+    s = build([opened(day(0)), resolved(day(0, 20)), complaint(day(10), "k1", "reopened")])
+    sig = evaluate(s, day(10) + 20 * HOUR)
+    assert not sig.fires                     # the reopening counts (0.3), the deadline not yet
+    assert next_change(s, day(10) + 20 * HOUR) == day(11)
+    assert evaluate(s, day(11)).fires
+
+
+def test_open_complaints_untouched_for_half_a_year_are_taken_as_settled():
+    s = build([opened(day(0))])
+    assert evaluate(s, day(150)).fires
+    assert evaluate(s, day(181)) is None
+
+
+def test_the_same_problem_twice_in_a_quarter_fires():
+    s = build([opened(day(0)), resolved(day(3)), opened(day(40), "k2"), resolved(day(43), "k2")])
+    sig = evaluate(s, day(50))
+    assert sig.fires
+    assert sig.strength == pytest.approx(0.5)
+    assert sig.current == 2.0
+    assert "repeated: 2 in logistics" in sig.detail
+
+
+def test_three_times_is_stronger_than_twice():
+    events = []
+    for i, d in enumerate((0, 30, 60)):
+        events += [opened(day(d), f"k{i}"), resolved(day(d + 3), f"k{i}")]
+    assert evaluate(build(events), day(70)).strength == pytest.approx(0.7)
+
+
+def test_repeats_each_resolved_in_time_raise_the_risk_but_do_not_fire_alone():
+    s = build([opened(day(0)), resolved(day(0, 20)), opened(day(40), "k2"), resolved(day(40, 20), "k2")])
+    sig = evaluate(s, day(50))
+    assert not sig.fires
+    assert sig.strength == pytest.approx(0.3)
+    assert "(all resolved in time)" in sig.detail
+
+
+def test_a_noisy_but_loyal_customer_is_not_flagged_for_their_usual_complaints():
+    # two complaints a quarter for two years, all resolved the next day; still buying
+    events, n = [], 0
+    for q in range(9):
+        for d in (10, 50):
+            n += 1
+            cat = ("product", "logistics")[n % 2] if q < 8 else "product"
+            events += [complaint(day(90 * q + d), f"k{n}", "opened", cat, "low"),
+                       complaint(day(90 * q + d, 30), f"k{n}", "resolved", cat, "low")]
+    s = build(orders_every(20, 0, 800) + events)
+    sig = evaluate(s, day(8 * 90 + 60))
+    assert sig is not None and not sig.fires
+    assert sig.baseline == pytest.approx(2.0, abs=0.2)
+    assert "usual for this customer" in sig.detail
+
+
+def test_two_escalations_in_a_quarter_fire_even_when_both_were_answered():
+    events = [opened(day(0, 9), "k1", "billing"), complaint(day(0, 11), "k1", "escalated", "billing"),
+              resolved(day(0, 19), "k1", "billing"),
+              opened(day(30, 9), "k2", "service"), complaint(day(30, 11), "k2", "escalated", "service"),
+              resolved(day(30, 19), "k2", "service")]
+    s = build(events)
+    assert not evaluate(s, day(5)).fires     # one escalation: 0.3
+    sig = evaluate(s, day(35))
+    assert sig.fires
+    assert sig.strength == pytest.approx(0.6)
+    assert "escalated or reopened 2 times" in sig.detail
+
+
+def test_returns_against_the_customers_habit_are_friction():
+    regular = orders_every(15, 0, 400)
+    returns = [order(day(380), 50.0, status="returned"), order(day(390), 50.0, status="cancelled")]
+    s = build(regular + returns)
+    sig = evaluate(s, day(400))
+    assert sig.strength == pytest.approx(0.4)
+    assert sig.current == 2.0
+    assert "friction: 2 cancelled or returned orders (usually 0.0)" in sig.detail
+    # friction plus a repeated, well-handled complaint: together they fire
+    both = build([opened(day(320)), resolved(day(320, 22)), opened(day(370), "k2"), resolved(day(370, 22), "k2")], s)
+    assert evaluate(both, day(400)).strength == pytest.approx(1 - 0.6 * 0.7)
+    assert evaluate(both, day(400)).fires
+
+
+def test_a_customer_who_always_returns_a_lot_shows_no_friction():
+    events = []
+    for d in range(0, 400, 15):
+        events.append(order(day(d), 50.0))
+        if d % 45 == 0:
+            events.append(order(day(d + 2), 50.0, status="returned"))
+    s = build(events)
+    assert evaluate(s, day(400)) is None
+
+
+def test_friction_needs_a_history_to_compare_with():
+    s = build([order(day(0), 50.0), order(day(10), 50.0, status="returned"),
+               order(day(20), 50.0, status="cancelled"), order(day(30), 50.0, status="returned")])
+    assert evaluate(s, day(40)) is None
+
+
+def test_the_evidence_lists_categories_with_counts():
+    s = build([login(day(0)), opened(day(200), "k1", "logistics"), opened(day(210), "k2", "logistics"),
+               opened(day(220), "k3", "billing", "high")])
+    sig = evaluate(s, day(221))
+    assert sig.detail.startswith("3 complaints in 90 days (logistics 2, billing 1); unresolved: 3 past the "
+                                 "24 h deadline (longest 504 h, high severity); repeated: 2 in logistics")
+    assert sig.baseline == 0.0
+
+
+def test_next_change_is_the_earliest_deadline_still_ahead():
+    s = build([opened(day(0, 8), "k1"), opened(day(0, 10), "k2"), opened(day(1, 9), "k3")])
+    assert next_change(s, day(0, 12)) == day(1, 8)
+    assert next_change(s, day(1, 8)) == day(1, 10)
+    assert next_change(s, day(3)) is None
+    assert next_change(build([opened(day(0, 9)), resolved(day(0, 11))]), day(0, 12)) is None

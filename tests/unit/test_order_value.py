@@ -1,0 +1,146 @@
+"""Order value drop: recent baskets markedly smaller than the customer's usual, per currency."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from builders import build, day, order
+from detectors.order_value import evaluate, next_change, strength_of
+
+
+def orders(amounts, start=0, every=10, **kw):
+    return [order(day(start + every * i), float(a), **kw) for i, a in enumerate(amounts)]
+
+
+def trading_down(seed=3):
+    rng = random.Random(seed)
+    usual = [rng.uniform(500, 1000) for _ in range(12)]
+    recent = [rng.uniform(200, 300) for _ in range(3)]
+    return usual, recent, build(orders(usual + recent))
+
+
+def geo(xs):
+    return math.exp(sum(map(math.log, xs)) / len(xs))
+
+
+def test_orders_of_500_to_1000_falling_to_200_to_300_fire_with_evidence():
+    usual, recent, s = trading_down()
+    sig = evaluate(s, day(150))
+    assert sig.kind == "order_value_drop"
+    assert sig.fires
+    assert sig.unit == "EUR per order"
+    assert sig.current == pytest.approx(geo(recent), abs=0.01)
+    assert sig.baseline == pytest.approx(geo(usual), abs=0.01)
+    assert 200 <= sig.current <= 300 and 500 <= sig.baseline <= 1000
+    assert sig.window_days == 30.0     # from the first small order (day 120) to now
+    assert "median" in sig.detail and "over the 12 before" in sig.detail
+
+
+def test_a_single_small_order_is_an_errand_not_a_drop():
+    usual, _, _ = trading_down()
+    s = build(orders(usual + [250.0, 800.0, 700.0]))
+    assert not evaluate(s, day(200)).fires
+
+
+def test_a_steady_buyer_with_noisy_baskets_is_never_flagged():
+    rng = random.Random(21)
+    amounts = [60 * rng.lognormvariate(0, 0.4) for _ in range(80)]
+    s = None
+    for i, a in enumerate(amounts):
+        s = build([order(day(7 * i), a)], s)
+        sig = evaluate(s, day(7 * i))
+        assert sig is None or not sig.fires, i
+
+
+def test_a_customer_who_spends_more_is_not_flagged():
+    s = build(orders([100] * 10 + [300, 280, 350]))
+    sig = evaluate(s, day(200))
+    assert sig.strength == 0.0
+    assert sig.current > sig.baseline
+
+
+@pytest.mark.parametrize("amounts", [
+    [500],
+    [500, 600, 700, 800, 200],          # 4 usual + 1 recent: one small order says nothing
+    [500, 600, 700, 200, 250],          # 3 usual: no usual basket yet
+])
+def test_no_verdict_without_enough_orders_on_both_sides(amounts):
+    assert evaluate(build(orders(amounts)), day(100)) is None
+
+
+def test_no_verdict_for_a_customer_whose_orders_were_all_cancelled():
+    s = build(orders([500, 600, 700, 800, 200, 100], status="cancelled"))
+    assert evaluate(s, day(100)) is None
+
+
+def test_four_usual_and_two_recent_orders_are_enough():
+    sig = evaluate(build(orders([800, 900, 700, 850, 200, 210])), day(100))
+    assert sig is not None and sig.fires
+
+
+def test_amounts_are_compared_within_one_currency_only():
+    # a cross-border customer: large EUR orders, small GBP ones, both steady
+    eur = orders([700, 800, 900, 750, 820, 760, 880], start=0, every=20, currency="EUR")
+    gbp = orders([40, 45, 38, 42, 44, 39, 41], start=5, every=20, currency="GBP")
+    s = build(sorted(eur + gbp, key=lambda e: e.occurred_at))
+    sig = evaluate(s, day(200))
+    assert not sig.fires
+    assert sig.unit == "GBP per order"       # the currency paid in most recently
+
+
+def test_a_drop_in_the_currency_paid_now_fires_even_when_another_currency_is_steady():
+    eur = orders([700, 800, 900, 750, 820, 760, 880], start=0, every=20, currency="EUR")
+    gbp = orders([400, 450, 380, 420, 440, 390, 100, 90, 110], start=5, every=20, currency="GBP")
+    s = build(sorted(eur + gbp, key=lambda e: e.occurred_at))
+    sig = evaluate(s, day(200))
+    assert sig.fires
+    assert sig.unit == "GBP per order"
+    assert sig.current == pytest.approx(geo([100, 90, 110]), abs=0.01)
+
+
+def test_cancelled_returned_and_free_orders_are_not_baskets():
+    usual = orders([800, 900, 700, 850, 820, 780])
+    noise = [order(day(70), 20.0, status="cancelled"), order(day(80), 15.0, status="returned"),
+             order(day(90), 0.0), order(day(95), 0.0)]
+    sig = evaluate(build(usual + noise), day(100))
+    assert not sig.fires
+    assert sig.current > 700
+
+
+@pytest.mark.parametrize("ratio, z, fires", [
+    (0.60, -3.0, True),
+    (0.61, -9.0, False),     # just above the ratio limit, however significant
+    (0.40, -2.99, False),    # big enough, but within this customer's usual spread
+    (0.25, -3.0, True),
+])
+def test_firing_needs_both_the_ratio_and_the_significance(ratio, z, fires):
+    assert (strength_of(ratio, z) >= 0.5) is fires
+
+
+def test_strength_reaches_one_at_a_quarter_of_the_usual_basket():
+    assert strength_of(0.25, -5.0) == 1.0
+    assert 0.5 < strength_of(0.4, -5.0) < 1.0
+    assert strength_of(0.9, -1.0) < strength_of(0.7, -1.0) < 0.5
+
+
+def test_a_drop_just_inside_the_ratio_limit_does_not_fire():
+    # usual 100, recent 61: ratio 0.61 with a tiny spread, so z is far below -3
+    s = build(orders([100, 101, 99, 100, 100, 101, 99, 100, 61, 61, 61]))
+    sig = evaluate(s, day(200))
+    assert sig.current == pytest.approx(61.0)
+    assert not sig.fires
+    assert 0.4 < sig.strength < 0.5
+
+
+def test_a_very_regular_basket_does_not_make_pennies_significant():
+    s = build(orders([50.0] * 12 + [49.0, 49.5, 49.0]))
+    assert evaluate(s, day(200)).strength < 0.1
+
+
+def test_the_verdict_changes_only_with_new_orders():
+    _, _, s = trading_down()
+    assert evaluate(s, day(150)).strength == evaluate(s, day(400)).strength
+    assert next_change(s, day(150)) is None

@@ -1,0 +1,155 @@
+"""Purchase frequency drop: fewer orders than the customer's own rhythm predicts."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from builders import DAY, HOUR, build, day, order, orders_every
+from detectors.purchase_frequency import PurchaseFrequencyParams, _betainc, evaluate, next_change, purchase_days
+from detectors.signal import poisson_cdf
+
+
+def bimonthly_then_one():
+    """Every 60 days for a year (days 0..360), then once 30 days later (day 390)."""
+    return build(orders_every(60, 0, 361) + [order(day(390), 100.0)])
+
+
+def test_a_bimonthly_buyer_with_one_order_in_six_months_fires_with_evidence():
+    s = bimonthly_then_one()
+    sig = evaluate(s, day(540))            # 180 days after the last regular order
+    assert sig.kind == "purchase_frequency_drop"
+    assert sig.fires
+    assert sig.unit == "days since last order"
+    assert sig.current == 150.0            # the one order was 150 days ago
+    assert sig.baseline == pytest.approx(55.71, abs=0.01)   # 390 days over 7 gaps
+    assert sig.window_days == 150.0
+    assert sig.detail.startswith("no order for 150 days; usually one every 56 days (P=")
+
+
+def test_the_same_buyer_is_not_flagged_while_still_within_their_rhythm():
+    s = bimonthly_then_one()
+    for d in range(390, 480):
+        assert not evaluate(s, day(d)).fires, d
+
+
+def test_orders_still_trickling_in_far_too_slowly_are_reported_as_a_rate():
+    # a monthly buyer for two years, then one order 80 days after the last regular one
+    s = build(orders_every(30, 0, 720) + [order(day(690 + 80), 100.0)])
+    sig = evaluate(s, day(690 + 120))
+    assert sig.fires
+    assert sig.unit == "orders per 30 days"
+    assert sig.window_days == 120.0
+    assert sig.current == 0.25             # 1 order in 120 days
+    assert sig.baseline == 1.0             # one every 30 days
+    assert sig.detail.startswith("1 order in the last 120 days; usually 4.0 (one every 30 days); P=")
+
+
+def test_a_random_poisson_buyer_is_never_flagged_over_a_year():
+    rng = random.Random(11)
+    t, events = 0.0, []
+    while t < 730:
+        events.append(order(day(t), 40.0))
+        t += rng.expovariate(1 / 12)
+    s, i = None, 0
+    for d in range(730):
+        while i < len(events) and events[i].occurred_at.timestamp() <= day(d, 23.9):
+            s = build([events[i]], s)
+            i += 1
+        if d >= 365:
+            assert not evaluate(s, day(d, 23.9)).fires, d
+
+
+def test_a_seasonal_buyer_is_not_flagged_between_seasons():
+    # four orders each November-December, one in June, for three years
+    days = []
+    for y in range(3):
+        days += [y * 365 + d for d in (160, 310, 325, 340, 355)]
+    s = build([order(day(d), 80.0) for d in sorted(days)])
+    last = 2 * 365 + 355
+    for d in range(last, last + 170):      # January to mid-June of the next year
+        assert not evaluate(s, day(d)).fires, d
+
+
+def test_a_regular_weekly_buyer_back_from_a_two_week_holiday_is_not_flagged():
+    s = build(orders_every(7, 0, 300))
+    last = max(purchase_days(s))
+    for d in range(0, 21):
+        assert not evaluate(s, last + d * DAY).fires, d
+    assert evaluate(s, last + 35 * DAY).fires
+
+
+@pytest.mark.parametrize("orders", [
+    [0, 30, 60],                 # three orders: too few
+    [0, 20, 40, 60],             # four orders over 60 days: too short a history
+])
+def test_a_new_customer_without_enough_history_gets_no_verdict(orders):
+    s = build([order(day(d), 50.0) for d in orders])
+    assert evaluate(s, day(400)) is None
+    assert next_change(s, day(70)) is None
+
+
+def test_four_orders_over_a_quarter_are_enough_to_judge():
+    s = build([order(day(d), 50.0) for d in (0, 30, 60, 90)])
+    assert evaluate(s, day(91)) is not None
+
+
+@pytest.mark.parametrize("days_without, fires", [
+    (59.9, False),    # a clockwork 30-day buyer: the tail is tiny, but under twice the
+    (60.0, True),     # usual gap it is lateness, not a drop
+])
+def test_never_fire_before_twice_the_usual_gap(days_without, fires):
+    clockwork = PurchaseFrequencyParams(min_cv2=0.005)
+    s = build(orders_every(30, 0, 720))
+    last = max(purchase_days(s))
+    sig = evaluate(s, last + int(days_without * DAY), clockwork)
+    assert sig.fires is fires
+    if not fires:
+        assert sig.strength == pytest.approx(0.45)   # capped just under the alarm
+
+
+@pytest.mark.parametrize("days_without, fires", [(27.9, False), (28.0, True)])
+def test_never_fire_before_four_weeks_without_an_order(days_without, fires):
+    s = build(orders_every(3, 0, 200))
+    last = max(purchase_days(s))
+    assert evaluate(s, last + int(days_without * DAY)).fires is fires
+
+
+def test_strength_is_just_under_the_alarm_one_hour_before_next_change():
+    s = bimonthly_then_one()
+    t = next_change(s, day(400))
+    assert evaluate(s, t).fires
+    assert not evaluate(s, t - HOUR).fires
+    assert 0.4 < evaluate(s, t - HOUR).strength < 0.5
+    stronger = next_change(s, t)
+    assert evaluate(s, stronger).strength >= 0.7 > evaluate(s, stronger - HOUR).strength
+
+
+def test_cancelled_and_returned_orders_are_not_purchases():
+    regular = orders_every(60, 0, 361)
+    friction = [order(day(420), 90.0, status="cancelled"), order(day(480), 90.0, status="returned")]
+    s = build(regular + friction)
+    assert purchase_days(s) == purchase_days(build(regular))
+    assert evaluate(s, day(540)).current == 180.0
+
+
+def test_several_orders_on_one_day_count_as_one_purchase():
+    s = build([order(day(0, 9), 10.0), order(day(0, 10), 15.0), order(day(1), 12.0)])
+    assert len(purchase_days(s)) == 2
+
+
+def test_strength_grows_while_no_order_arrives():
+    s = bimonthly_then_one()
+    strengths = [evaluate(s, day(d)).strength for d in range(480, 620, 10)]
+    assert strengths == sorted(strengths)
+    assert strengths[-1] == 1.0
+
+
+def test_tail_is_the_poisson_tail_for_exponential_gaps_with_known_rate():
+    # with shape 1 and a huge number of gaps the predictive tail tends to P(X <= j | mu)
+    n, mean, window = 100_000, 10.0, 45.0
+    total = n * mean
+    for j in range(3):
+        tail = _betainc(n * 1.0, (j + 1) * 1.0, total / (total + window))
+        assert tail == pytest.approx(poisson_cdf(j, window / mean), rel=1e-3)

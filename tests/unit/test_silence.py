@@ -1,0 +1,105 @@
+"""Silence: quiet far beyond the customer's own rhythm, seen by moving event time forward."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from builders import DAY, build, day, login, page_view
+from detectors.silence import evaluate, next_change, threshold_days
+from detectors.state import CustomerState
+
+
+def weekly_visitor(weeks: int = 20):
+    return build([login(day(7 * w)) for w in range(weeks)])
+
+
+def test_a_weekly_visitor_silent_for_a_month_raises_silence_with_evidence():
+    s = weekly_visitor()
+    last = day(7 * 19)
+    sig = evaluate(s, last + 30 * DAY)
+    assert sig.fires
+    assert sig.kind == "silence"
+    assert (sig.current, sig.baseline) == (30.0, 7.0)
+    assert sig.unit == "days since last activity"
+    assert "no activity for 30 days" in sig.detail
+
+
+def test_a_weekly_visitor_quiet_for_ten_days_is_not_silent():
+    s = weekly_visitor()
+    sig = evaluate(s, day(7 * 19) + 10 * DAY)
+    assert not sig.fires
+    assert 0 < sig.strength < 0.5
+
+
+def test_a_daily_visitor_back_from_a_ten_day_holiday_never_looked_silent():
+    days = [d for d in range(60) if not 30 <= d < 40]
+    s = None
+    for d in range(60):
+        if d in days:
+            s = build([login(day(d))], s)
+        sig = evaluate(s, day(d, 23.9)) if s else None
+        assert sig is None or not sig.fires, d
+
+
+def test_a_seasonal_visitor_with_regular_month_long_breaks_is_not_silent_during_a_break():
+    # a burst of visits every 30 days (e.g. pay-day shopping), for a year
+    events = [login(day(30 * m + k)) for m in range(12) for k in (0, 1, 2)]
+    s = build(events)
+    last = day(30 * 11 + 2)
+    assert not evaluate(s, last + 45 * DAY).fires
+    assert evaluate(s, last + 75 * DAY).fires
+
+
+def test_a_new_customer_without_a_rhythm_gets_no_verdict():
+    s = build([login(day(0)), login(day(3)), login(day(9))])
+    assert evaluate(s, day(200)) is None
+    assert next_change(s, day(9)) is None
+    assert evaluate(CustomerState("never-active"), day(0)) is None
+
+
+@pytest.mark.parametrize("quiet_days, fires", [
+    (16.79, False),   # just inside: threshold is 2 x 7 x (1 + 2/10) = 16.8 days
+    (16.8, True),
+    (33.6, True),
+])
+def test_silence_fires_exactly_at_its_threshold(quiet_days, fires):
+    s = CustomerState("c", last_active=100 * DAY, gaps=[7] * 10)
+    assert threshold_days(s) == 16.8
+    assert evaluate(s, 100 * DAY + int(quiet_days * DAY)).fires is fires
+
+
+@pytest.mark.parametrize("quiet_days", [13.9, 13.99])
+def test_under_two_weeks_of_quiet_never_fires_even_for_a_daily_visitor(quiet_days):
+    s = CustomerState("c", last_active=100 * DAY, gaps=[1] * 32)
+    assert threshold_days(s) == 14.0
+    assert not evaluate(s, 100 * DAY + int(quiet_days * DAY)).fires
+
+
+def test_a_thin_history_needs_more_silence_than_a_long_one():
+    thin = CustomerState("c", last_active=1, gaps=[7] * 4)
+    long = CustomerState("c", last_active=1, gaps=[7] * 30)
+    assert threshold_days(thin) > threshold_days(long)
+
+
+def test_next_change_is_exactly_when_each_strength_level_is_reached():
+    rng = random.Random(5)
+    for _ in range(200):
+        gaps = [rng.randint(1, 40) for _ in range(rng.randint(4, 32))]
+        s = CustomerState("c", last_active=1_700_000_000 + rng.randint(0, DAY), gaps=gaps)
+        now = s.last_active
+        for level in (0.5, 0.7, 0.85, 1.0):
+            t = next_change(s, now)
+            assert evaluate(s, t).strength >= level - 1e-9
+            assert evaluate(s, t - 2).strength < level   # to the second (ceil may add one)
+            now = t
+        assert next_change(s, now) is None
+
+
+def test_coming_back_clears_silence():
+    s = weekly_visitor()
+    quiet = day(7 * 19) + 40 * DAY
+    assert evaluate(s, quiet).fires
+    back = build([page_view(quiet)], s)
+    assert evaluate(back, quiet).strength == 0.0
