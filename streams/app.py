@@ -32,20 +32,24 @@ class Churnwatch:
     clocks: faust.Table
 
 
-class _IntTable:
-    """`clocks` as a plain mapping (Faust tables need the current event for writes)."""
+class _CustomerTable:
+    """The `customers` table with str keys for the processor, raw UTF-8 bytes on the changelog.
+
+    (Faust picks raw serialization only for `bytes` types; str keys would be JSON-quoted.)
+    """
 
     def __init__(self, table: faust.Table) -> None:
         self._t = table
 
-    def get(self, key, default=None):
-        return self._t.get(key, default)
+    def get(self, key: str, default=None):
+        return self._t.get(key.encode(), default)
 
-    def __setitem__(self, key, value) -> None:
-        self._t[key] = value
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._t[key.encode()] = value
 
-    def __getitem__(self, key):
-        return self._t[key]
+    def items(self):
+        for k, v in self._t.items():
+            yield k.decode(), v
 
 
 def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
@@ -86,12 +90,10 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     dead_letters_topic = app.topic(settings.dead_letters_topic, partitions=settings.partitions, **raw)
     outputs = {settings.warnings_topic: warnings_topic, settings.dead_letters_topic: dead_letters_topic}
 
-    customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=str, value_type=bytes)
     # State records are our own compact bytes (detectors.state.encode): no JSON around them.
-    customers.key_serializer = "raw"
-    customers.value_serializer = "raw"
+    customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     clocks = app.Table("clocks", default=None, partitions=settings.partitions, key_type=str, value_type=int)
-    processor = Processor(settings, params, customers, _IntTable(clocks))
+    processor = Processor(settings, params, _CustomerTable(customers), clocks)
 
     def caught_up(topic: str, partition: int, next_offset: int | None) -> bool:
         tp = faust.types.TP(topic, partition)

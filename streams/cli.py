@@ -248,6 +248,33 @@ def snapshot(broker: str | None, out: str | None, timeout: float) -> None:
     write_snapshot(load_settings(broker), None if out in (None, "-") else out, timeout)
 
 
+@main.command()
+@click.option("--customers", type=click.IntRange(min=10), default=400, show_default=True,
+              help="Simulated customers.")
+@click.option("--days", type=click.IntRange(min=200), default=365, show_default=True, help="Days of history.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulation seed (same seed, same demo).")
+@click.option("--replay-seconds", type=click.FloatRange(min=1), default=40.0, show_default=True,
+              help="Wall seconds over which the history is replayed (accelerated event time).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+              show_default=True, help="Folder for the demo's files.")
+def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: Path) -> None:
+    """The live demo: embedded broker, a worker, a simulated history replayed, warnings live, a summary."""
+    from streams.demo import run_demo
+
+    raise SystemExit(run_demo(load_settings(None), out_dir, customers=customers, days=days, seed=seed,
+                              replay_seconds=replay_seconds))
+
+
+def _register_tools() -> None:
+    from streams import convert, evaluate, simulate
+
+    for module in (simulate, convert, evaluate):
+        module.register(main)
+
+
+_register_tools()
+
+
 @main.command("settings")
 @broker_option
 def show_settings(broker: str | None) -> None:

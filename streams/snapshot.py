@@ -43,7 +43,7 @@ def wait_until_processed(settings: Settings, timeout: float) -> None:
         wanted = {tp: off for tp, off in ends.items() if off > 0}
         deadline = time.monotonic() + timeout
         while True:
-            committed = admin.list_consumer_group_offsets(settings.app_id)
+            committed = admin.list_group_offsets({settings.app_id: list(wanted)}).get(settings.app_id, {})
             behind = {tp: off for tp, off in wanted.items()
                       if committed.get(tp) is None or committed[tp].offset < off}
             if not behind:

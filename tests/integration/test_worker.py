@@ -1,0 +1,125 @@
+"""A real worker on the embedded broker: bad input, silence end to end, restart."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from tests.integration.conftest import read_topic
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+
+
+def z(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def login(cid: str, at: datetime, n: int) -> dict:
+    return {"type": "login", "event_id": f"{cid}-l{n}", "customer_id": cid, "occurred_at": z(at), "channel": "web"}
+
+
+def weekly_logins(cid: str, weeks: int) -> list[dict]:
+    return [login(cid, T0 + timedelta(days=7 * w), w) for w in range(weeks)]
+
+
+def write_jsonl(path, rows) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def snapshot(run_cli, settings, tmp_path, name="snap.jsonl") -> dict[str, dict]:
+    out = tmp_path / name
+    done = run_cli(settings, "snapshot", "--out", str(out), "--timeout", "60", timeout=90)
+    assert done.returncode == 0, done.stderr
+    return {row["customer_id"]: row for row in map(json.loads, out.read_text().splitlines())}
+
+
+def warnings(settings, min_count: int) -> list[dict]:
+    return [orjson.loads(r.value) for r in read_topic(settings, settings.warnings_topic, min_count=min_count, idle=1.5)]
+
+
+def test_silent_customer_is_raised_then_cleared_when_they_return(settings_factory, start_worker, run_cli, tmp_path):
+    settings = settings_factory()
+    worker = start_worker(settings)
+    rows = weekly_logins("quiet-1", 12) + weekly_logins("steady-1", 22)
+    last_quiet = T0 + timedelta(days=7 * 11)
+    advance = T0 + timedelta(days=7 * 21 + 3)
+    replay = run_cli(settings, "replay", write_jsonl(tmp_path / "h.jsonl", rows), "--advance-to", z(advance))
+    assert replay.returncode == 0, replay.stderr
+
+    raised = [w for w in warnings(settings, min_count=1) if w["state"] == "raised"]
+    assert [w["customer_id"] for w in raised] == ["quiet-1"], "only the silent customer is warned"
+    first = raised[0]
+    silence = next(s for s in first["signals"] if s["kind"] == "silence")
+    assert silence["baseline"] == pytest.approx(7.0)
+    assert T0 + timedelta(days=7 * 11 + 14) <= datetime.fromisoformat(first["occurred_at"]) < last_quiet + timedelta(days=30)
+    assert any(a["action"] == "win_back" for a in first["suggested_actions"])
+
+    back = tmp_path / "back.jsonl"
+    write_jsonl(back, [login("quiet-1", advance + timedelta(hours=1), 99)])
+    assert run_cli(settings, "replay", str(back)).returncode == 0
+    states = [w["state"] for w in warnings(settings, min_count=len(raised) + 1) if w["customer_id"] == "quiet-1"]
+    assert states[0] == "raised" and states[-1] == "cleared"
+    assert worker.running()
+
+
+BAD = [
+    ("logins", b"not json at all", "malformed_json"),
+    ("logins", b"\xff\xfe\x00", "malformed_json"),
+    ("logins", b'{"event_id": "b1", "customer_id": "bad-1", "occurred_at": "2025-01-06T09:00:00Z"}', "schema_violation"),
+    ("logins", b'{"event_id": "b2", "customer_id": "bad-1", "occurred_at": "yesterday", "channel": "web"}', "schema_violation"),
+    ("orders", b'{"event_id": "b3", "customer_id": "bad-1", "occurred_at": "2025-01-06T09:00:00Z", "order_id": "o", '
+               b'"amount": -5, "currency": "EUR"}', "schema_violation"),
+    ("orders", b'{"event_id": "b4", "customer_id": "bad-1", "occurred_at": "2025-01-06T09:00:00Z", "order_id": "o", '
+               b'"amount": NaN, "currency": "EUR"}', "schema_violation"),
+    ("orders", b'{"event_id": "b5", "customer_id": "bad-1", "occurred_at": "2025-01-06T09:00:00Z", "order_id": "o", '
+               b'"amount": "12", "currency": "EUR"}', "schema_violation"),
+    ("logins", b'{"event_id": "b6", "customer_id": "someone-else", "occurred_at": "2025-01-06T09:00:00Z", "channel": "web"}',
+     "key_mismatch"),
+    ("logins", b'{"event_id": "b7", "customer_id": "bad-1", "occurred_at": "2025-01-06T09:00:00Z", "channel": "web", "pad": "'
+               + b"x" * 70_000 + b'"}', "oversize"),
+]
+
+
+def test_bad_input_is_dead_lettered_with_its_reason_and_good_events_still_apply(
+        settings_factory, start_worker, produce, run_cli, tmp_path):
+    settings = settings_factory()
+    start_worker(settings)
+    topic = {"logins": settings.logins_topic, "orders": settings.orders_topic}
+    good = 0
+    for i, (name, value, _) in enumerate(BAD):
+        produce(settings, topic[name], value, key="bad-1")
+        ok = json.dumps({"event_id": f"g{i}", "customer_id": "bad-1", "occurred_at": z(T0 + timedelta(hours=i)),
+                         "channel": "app"}).encode()
+        produce(settings, settings.logins_topic, ok, key="bad-1")
+        good += 1
+    dead = [orjson.loads(r.value) for r in read_topic(settings, settings.dead_letters_topic, min_count=len(BAD))]
+    assert sorted(d["reason"] for d in dead) == sorted(reason for _, _, reason in BAD)
+    assert all(d["error"] and d["payload_sha256"] for d in dead)
+    oversize = next(d for d in dead if d["reason"] == "oversize")
+    assert oversize["payload_base64"] is None and oversize["payload_size"] > 70_000
+    state = snapshot(run_cli, settings, tmp_path)["bad-1"]
+    assert state["events_applied"] == good, "every good event applied once, no bad one half-applied"
+
+
+def test_state_survives_a_worker_restart(settings_factory, start_worker, produce, run_cli, tmp_path):
+    settings = settings_factory()
+    worker = start_worker(settings)
+    rows = weekly_logins("keep-1", 10)
+    assert run_cli(settings, "replay", write_jsonl(tmp_path / "a.jsonl", rows)).returncode == 0
+    before = snapshot(run_cli, settings, tmp_path, "before.jsonl")["keep-1"]
+    assert before["events_applied"] == 10
+    assert worker.stop(timeout=30) == 0
+
+    start_worker(settings, "worker-again.log")
+    # Re-sending an already applied event (as a crash could) changes nothing; a new one counts.
+    again = weekly_logins("keep-1", 11)[-2:]
+    assert run_cli(settings, "replay", write_jsonl(tmp_path / "b.jsonl", again)).returncode == 0
+    after = snapshot(run_cli, settings, tmp_path, "after.jsonl")["keep-1"]
+    assert after["events_applied"] == 11
+    assert after["last_active_at"] == z(T0 + timedelta(days=70))
