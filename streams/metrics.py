@@ -143,6 +143,8 @@ class Metrics:
         self.model_log_loss = Gauge(
             "churnwatch_model_log_loss", "Rolling log loss of the model's predictions made before learning",
             registry=r)
+        # Unknown until the model reports: NaN, not a misleading 0 (see set_model_quality).
+        self.set_model_quality(positive_rate=None, roc_auc=None, log_loss=None)
         # ---- the worker
         self.worker = Info(
             "churnwatch_worker", "Churnwatch version and mode (live: wall-clock ticks; replay)", registry=r)

@@ -9,11 +9,7 @@ as a dashboard or an alert would see it.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +18,7 @@ import orjson
 import pytest
 
 from streams.broker import free_port
+from streams.dashboard_report import MAIN_PANELS, PrometheusError, PrometheusServer, write_report
 from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration
@@ -29,6 +26,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "churnwatch.rules.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "churnwatch.json"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
 
 
@@ -36,50 +34,8 @@ def z(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class Prometheus:
-    """A Prometheus server process and a small client for its HTTP API."""
-
-    def __init__(self, workdir: Path, target: str) -> None:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            pytest.fail("the prometheus server is not installed: run `make prometheus` (Debian package prometheus)",
-                        pytrace=False)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "prometheus.yml"
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files:\n  - {RULES}\n"
-            "scrape_configs:\n  - job_name: churnwatch\n    static_configs:\n"
-            f"      - targets: ['{target}']\n"
-        )
-        self.log_path = workdir / "prometheus.log"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
-
-    def get(self, path: str, **params: str) -> dict:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        with urllib.request.urlopen(f"{self.url}{path}{query}", timeout=5) as response:
-            return json.load(response)
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            pytest.fail(f"prometheus exited ({self.process.returncode}):\n{self.log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def query(self, promql: str) -> list[dict]:
-        """Instant-query result: a list of ``{"metric": {...}, "value": [t, "v"]}``."""
-        answer = self.get("/api/v1/query", query=promql)
-        assert answer["status"] == "success", answer
-        return answer["data"]["result"]
+class Prometheus(PrometheusServer):
+    """The server, with the shapes of answers these assertions want."""
 
     def scalar(self, promql: str) -> float | None:
         """The value of a query that yields one series, ``None`` when it yields none."""
@@ -90,25 +46,18 @@ class Prometheus:
     def by(self, label: str, promql: str) -> dict[str, float]:
         return {r["metric"].get(label, ""): float(r["value"][1]) for r in self.query(promql)}
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
 
 @pytest.fixture
-def prometheus_for(tmp_path: Path, wait_until) -> Iterator:
+def prometheus_for(tmp_path: Path) -> Iterator:
     started: list[Prometheus] = []
 
     def start(target: str) -> Prometheus:
-        server = Prometheus(tmp_path, target)
+        server = Prometheus([target], tmp_path / "prometheus", rules=[RULES])
         started.append(server)
-        wait_until(server.ready, 15, message="prometheus ready")
-        return server
+        try:
+            return server.start()
+        except PrometheusError as error:
+            pytest.fail(str(error), pytrace=False)
 
     yield start
     for server in started:
@@ -138,6 +87,7 @@ def test_prometheus_scraping_a_worker_sees_exactly_what_the_replay_did(
     metrics_port = free_port()
     settings = settings_factory(metrics_port=metrics_port)
     prom = prometheus_for(f"127.0.0.1:{metrics_port}")
+    started_at = time.time()
     worker = start_worker(settings)
 
     # One customer logs in weekly for 12 weeks and goes quiet; one keeps logging in and ordering.
@@ -219,4 +169,16 @@ def test_prometheus_scraping_a_worker_sees_exactly_what_the_replay_did(
             prom.query(target["expr"].replace("$__rate_interval", "1m").replace("$window", "1h"))
     assert prom.query("sum by (topic) (rate(churnwatch_events_consumed_total[1m]))")
     assert prom.query("sum by (reason) (rate(churnwatch_dead_letters_total[1m]))")
+
+    # What the dashboard would show, drawn from the same server: once every counter has a
+    # few scrapes behind it, so the rate panels have something to draw.
+    wait_until(lambda: prom.scalar("min(count_over_time(churnwatch_events_consumed_total[1m]))") >= 5, 15,
+               interval=0.5, message="five scrapes of every throughput counter")
+    report = tmp_path / "dashboard.png"
+    panels = {p.title: p for p in write_report(prom, report, started_at, time.time(), step=1.0)}
+    assert report.read_bytes().startswith(PNG_SIGNATURE)
+    assert len(panels) == len(MAIN_PANELS)
+    assert {s.label for s in panels["Events consumed per second"].series} == set(expected_consumed)
+    assert {s.label for s in panels["Dead letters per second by reason"].series} == {"malformed_json",
+                                                                                     "schema_violation"}
     assert worker.running()

@@ -185,6 +185,11 @@ def test_model_labels_accumulate_and_quality_figures_are_set(m, registry):
     assert value(registry, "churnwatch_model_log_loss") == 0.35
 
 
+def test_model_figures_read_nan_until_the_model_reports_them(m, registry):
+    for name in ("churnwatch_model_roc_auc", "churnwatch_model_log_loss", "churnwatch_model_positive_rate"):
+        assert math.isnan(value(registry, name)), name
+
+
 def test_an_unknown_model_figure_is_exported_as_nan_so_threshold_alerts_stay_quiet(m, registry):
     m.set_model_quality(positive_rate=0.12, roc_auc=0.71, log_loss=0.35)
     m.set_model_quality(positive_rate=None, roc_auc=None, log_loss=None)
