@@ -17,7 +17,9 @@ Defaults, and why:
   never a churn sign on its own.
 * `min_gaps` 4: five active days before the rhythm is trusted; fewer gaps widen the
   threshold by `(1 + 2 / n)` so a thin history needs more silence to fire.
-* strength 1.0 at twice the threshold.
+* strength 1.0 at three times the threshold (a `warning` near 1.8x, `critical` near 2.4x):
+  holidays and lulls of steady customers cross the alarm now and then, so the level
+  climbs only as the quiet keeps growing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class SilenceParams:
     floor_days: float = 14.0      # never fire on less quiet than this, in days
     min_gaps: int = 4             # gaps between active days needed before judging
     gap_quantile: float = 0.9     # "usual long gap" = this quantile of own gaps
+    full_ratio: float = 3.0       # strength 1.0 at this multiple of the threshold
 
 
 def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()) -> float | None:
@@ -71,7 +74,7 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
     usual = quantile(state.gaps, params.gap_quantile)
-    strength = ratio_strength(quiet, thr, 2 * thr)
+    strength = ratio_strength(quiet, thr, params.full_ratio * thr)
     return Signal(
         kind="silence",
         strength=strength,
@@ -98,8 +101,9 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     if thr is None:
         return None
     for lv in levels:
-        # invert ratio_strength above the threshold: quiet = thr * (1 + 2 * (lv - 0.5))
-        quiet_days = thr * (1 + 2 * (lv - 0.5)) if lv >= 0.5 else thr * lv / 0.5
+        # invert ratio_strength: linear to the threshold, then to full_ratio x threshold
+        full = params.full_ratio * thr
+        quiet_days = thr + (full - thr) * (lv - 0.5) / 0.5 if lv >= 0.5 else thr * lv / 0.5
         t = state.last_active + math.ceil(quiet_days * DAY)  # ceil: at t the level is reached
         if t > now:
             return t

@@ -2,9 +2,11 @@
 
 `assess` runs every detector on one customer at one event time and combines them:
 
-* **risk score** (0–1): a noisy-OR of the signal strengths, each weighted by how directly
-  its kind predicts leaving. It is continuous for every customer (also when nothing fires),
-  so it ranks customers in a snapshot.
+* **risk score** (0–1): the strongest weighted signal, raised by the others through a
+  damped noisy-OR (`corroboration`, default 0.5): signals are correlated (a silent customer
+  also shows an activity drop and an overdue order), so a second signal adds evidence but
+  not as much as an independent one would. It is continuous for every customer (also when
+  nothing fires), so it ranks customers in a snapshot.
 * **level**: `watch` < `warning` < `critical`, from the risk score against the thresholds of
   the customer's value segment (core customers reach higher levels sooner). A level needs at
   least one firing signal: several faint hints never raise a warning on their own.
@@ -47,6 +49,7 @@ class WarningParams:
         ("silence", 1.0), ("purchase_frequency_drop", 1.0), ("complaint_increase", 0.95),
         ("activity_drop", 0.9), ("order_value_drop", 0.9), ("competitor_pressure", 0.8),
     )
+    corroboration: float = 0.5       # weight of each further signal in the risk score (0: strongest only)
     recheck_days: float = 1.0         # re-evaluate a customer with an open warning this often
     recheck_critical_days: float = 7.0
     loyalty_tenure_days: int = 365    # tenure that earns a loyalty-points suggestion
@@ -126,12 +129,27 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
         if comp is not None:
             found.append(comp)
     found.sort(key=lambda s: (-s.strength, s.kind))
-    weights = dict(params.warning.weights)
-    risk = noisy_or([weights.get(s.kind, 1.0) * s.strength for s in found])
+    risk = combine(found, params.warning)
     value = value_figures(state, now, params.segment)
     level = _level(risk, value.segment, params.warning) if any(s.fires for s in found) else 0
     acts = suggest_actions(state, now, found, level, value, params.warning)
     return Assessment(state.customer_id, now, round(risk, 4), level, value, tuple(found), acts)
+
+
+def combine(signals, p: WarningParams = WarningParams()) -> float:
+    """Risk from signals: the strongest weighted one, raised by the others (damped noisy-OR).
+
+    >>> from detectors.signal import Signal
+    >>> a = Signal("silence", 0.5, 20, 7, "days", 20, "")
+    >>> b = Signal("activity_drop", 0.5, 0, 10, "logins", 28, "")
+    >>> combine([a]), combine([a, b])
+    (0.5, 0.6125)
+    """
+    weights = dict(p.weights)
+    weighted = sorted((weights.get(s.kind, 1.0) * s.strength for s in signals), reverse=True)
+    if not weighted:
+        return 0.0
+    return noisy_or([weighted[0], *(p.corroboration * w for w in weighted[1:])])
 
 
 def _level(risk: float, segment: str, p: WarningParams) -> int:

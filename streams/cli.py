@@ -265,6 +265,32 @@ def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: P
                               replay_seconds=replay_seconds))
 
 
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--advance-to", default=None, metavar="TS", help="Move event time to TS at the end [default: last event].")
+@click.option("--warnings", "warnings_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the warnings as JSON lines here.")
+@click.option("--snapshot", "snapshot_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the end-of-file snapshot as JSON lines here.")
+def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapshot_out: str | None) -> None:
+    """Run the worker's processing over a replay file in one process, without Kafka."""
+    import orjson
+
+    from streams.offline import run_offline_file
+    from streams.replay import parse_timestamp
+
+    settings = load_settings(None)
+    result = run_offline_file(settings, file, advance_to=parse_timestamp(advance_to) if advance_to else None)
+    for path, rows in ((warnings_out, result.warnings), (snapshot_out, result.snapshot)):
+        if path:
+            with open(path, "wb") as sink:
+                for row in rows:
+                    sink.write(orjson.dumps(row, default=str) + b"\n")
+    raised = sum(1 for w in result.warnings if w["state"] == "raised")
+    _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
+          f"{len(result.warnings)} warnings ({raised} raised)")
+
+
 def _register_tools() -> None:
     from streams import convert, evaluate, simulate
 
