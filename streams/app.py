@@ -75,8 +75,11 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         web_bind=settings.web_host,
         web_port=settings.web_port,
         web_enabled=True,
+        # Faust serves every table's contents at /table/ unless told not to (its default).
+        web_tables_enabled=settings.serve_tables,
         table_standby_replicas=0 if settings.store == "memory://" else 1,
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=settings.group_instance_id or None,
         # The env prefix keeps stray FAUST-style variables (BROKER_URL...) from overriding us.
         env_prefix="CHURNWATCH_FAUST_",
         logging_config=None,

@@ -237,6 +237,12 @@ class Settings:
     web_port: int = _setting(6066, _whole(1, 65535), "port of the worker's web server")
     metrics_host: str = _setting("127.0.0.1", _HOST, "address the Prometheus metrics endpoint binds to")
     metrics_port: int = _setting(9108, _whole(0, 65535), "port of the Prometheus metrics endpoint; 0 turns it off")
+    serve_tables: bool = _setting(
+        False,
+        _FLAG,
+        "serve table contents (customer state) over HTTP at /table/<name>/<key>/, unauthenticated; keep "
+        "off unless that port is private",
+    )
 
     # Consumer group and producer behaviour.
     session_timeout_seconds: float = _setting(
@@ -249,6 +255,12 @@ class Settings:
     )
     heartbeat_interval_seconds: float = _setting(
         3.0, _seconds(0, inclusive=False), "seconds between consumer heartbeats; below the session timeout"
+    )
+    group_instance_id: str = _setting(
+        "",
+        _topic_text(allow_empty=True),
+        "static consumer-group membership id, unique per worker (e.g. the pod name): a worker back within "
+        "the session timeout keeps its partitions without a rebalance; empty for dynamic membership",
     )
     producer_max_batch_size: int = _setting(
         16384,
