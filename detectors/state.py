@@ -95,6 +95,9 @@ class CustomerState:
     next_due: int = 0
     # Count of events applied (all kinds); handy for verification and metrics.
     applied: int = 0
+    # Derived, cached: [orders key, t(0.5), t(0.7), t(0.85), t(1.0)] purchase-frequency crossing
+    # times, valid while the orders are unchanged (strength only grows without new orders).
+    pf_due: list = field(default_factory=list)
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -110,13 +113,14 @@ class CustomerState:
             complaints=[list(c) for c in self.complaints],
             seen=[list(s) for s in self.seen],
             kinds=list(self.kinds),
+            pf_due=list(self.pf_due),
         )
 
 
 _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
-    "level", "kinds", "episode", "raised_at", "next_due", "applied",
+    "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due",
 )
 
 

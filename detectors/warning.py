@@ -49,6 +49,11 @@ class WarningParams:
         ("silence", 1.0), ("purchase_frequency_drop", 1.0), ("complaint_increase", 0.95),
         ("activity_drop", 0.9), ("order_value_drop", 0.9), ("competitor_pressure", 0.8),
     )
+    # Above the alarm threshold, a signal's strength counts only this fraction towards risk.
+    # A complaint is a reason to act (service recovery at `watch`), but on its own it is
+    # weak evidence of leaving: most complainers whose complaint is handled stay. It reaches
+    # `warning` with behavioural decline beside it, or when every component is at its worst.
+    gains: tuple[tuple[str, float], ...] = (("complaint_increase", 0.4),)
     corroboration: float = 0.5       # weight of each further signal in the risk score (0: strongest only)
     recheck_days: float = 1.0         # re-evaluate a customer with an open warning this often
     recheck_critical_days: float = 7.0
@@ -145,8 +150,15 @@ def combine(signals, p: WarningParams = WarningParams()) -> float:
     >>> combine([a]), combine([a, b])
     (0.5, 0.6125)
     """
-    weights = dict(p.weights)
-    weighted = sorted((weights.get(s.kind, 1.0) * s.strength for s in signals), reverse=True)
+    weights, gains = dict(p.weights), dict(p.gains)
+
+    def contribution(s) -> float:
+        x = s.strength
+        if x > FIRE:
+            x = FIRE + gains.get(s.kind, 1.0) * (x - FIRE)
+        return weights.get(s.kind, 1.0) * x
+
+    weighted = sorted((contribution(s) for s in signals), reverse=True)
     if not weighted:
         return 0.0
     return noisy_or([weighted[0], *(p.corroboration * w for w in weighted[1:])])
@@ -264,7 +276,7 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     """
     candidates = [
         silence.next_change(state, now, params.silence),
-        purchase_frequency.next_change(state, now, params.purchase_frequency),
+        _purchase_due(state, now, params),
         complaints.next_change(state, now, params.complaints),
     ]
     if state.level > 0:
@@ -272,6 +284,27 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
         candidates.append(now + int(days * DAY))
     due = [c for c in candidates if c is not None and c > now]
     return min(due) if due else 0
+
+
+_LEVELS = (0.5, 0.7, 0.85, 1.0)
+
+
+def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int | None:
+    """Purchase-frequency crossing times, computed once per change of the orders (a search)
+    and kept in `state.pf_due`; between orders only the lookup runs."""
+    key = [len(state.orders), state.orders[-1][0] if state.orders else 0]
+    if state.pf_due[:2] != key:
+        times, t = [], 0
+        for lv in _LEVELS:
+            found = purchase_frequency.next_change(state, max(t, state.orders[-1][0]) if state.orders else t,
+                                                   params.purchase_frequency, levels=(lv,))
+            t = found or 0
+            times.append(t)
+            if not found:
+                times.extend([0] * (len(_LEVELS) - len(times)))
+                break
+        state.pf_due = key + times
+    return next((t for t in state.pf_due[2:] if t > now), None)
 
 
 def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION) -> dict:

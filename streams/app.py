@@ -143,6 +143,20 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
         processor.forget_partitions()
 
+    @app.timer(10.0, on_leader=False)
+    async def publish_population():
+        # Customers per level and segment on this worker's partitions (Prometheus sums workers).
+        counts = processor.population()
+        metrics.set_customer_counts(counts)
+        active: dict[str, int] = {}
+        for (level, segment), n in counts.items():
+            if level != "critical":
+                active[segment] = active.get(segment, 0) + n
+        metrics.set_customers_active(active)
+        churned, processor.churned = processor.churned, {}
+        for segment, n in churned.items():
+            metrics.customer_churned(segment, n)
+
     if settings.live_ticks:
         @app.timer(settings.live_tick_interval_seconds, on_leader=True)
         async def live_ticks():

@@ -24,6 +24,7 @@ from typing import Callable, MutableMapping
 
 from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
+from detectors.segment import value_figures
 from detectors.state import CustomerState, decode, encode, epoch, is_duplicate, observe, to_datetime
 from schemas.errors import InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
@@ -89,6 +90,10 @@ class Processor:
         self.caught_up: Callable[[str, int, int | None], bool] = lambda topic, partition, next_offset: True
         self._due: dict[int, list[tuple[int, str]]] = {}
         self._due_of: dict[str, int] = {}
+        # partition -> customer -> (level, segment) as last assessed: the population picture
+        # for metrics (customers per level and segment), rebuilt with the due index.
+        self._population: dict[int, dict[str, tuple[int, str]]] = {}
+        self.churned: dict[str, int] = {}   # segment -> customers who went from active to churned, not yet reported
 
     # ------------------------------------------------------------------ entry points
 
@@ -161,6 +166,7 @@ class Processor:
         self._tick.clear()
         self._due.clear()
         self._due_of.clear()
+        self._population.clear()
 
     # ------------------------------------------------------------------ customer events
 
@@ -194,17 +200,32 @@ class Processor:
             self._tp_time[(topic, partition)] = t
         self._advance(partition, out, persist=False)
 
+    def population(self) -> dict[tuple[str, str], int]:
+        """Customers at each (level, segment) among the partitions this processor holds."""
+        counts: dict[tuple[str, str], int] = {}
+        for members in self._population.values():
+            for level, segment in members.values():
+                key = (warn.LEVELS[level], segment)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def _assess(self, state: CustomerState, now: int, out: Outcome) -> CustomerState:
         a = warn.assess(state, now, self.params, self.market)
         t = warn.decide(state, a, self.params.warning)
+        if t is not None and t.level == 3 and t.state != "cleared" and state.level < 3 \
+                and any(s.kind == "silence" for s in a.firing):
+            # Churned, for the per-segment churn rate: quiet far beyond their own rhythm.
+            self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
         if t is not None:
             state = warn.apply(state, a, t)
-            payload = warn.warning_payload(state if t.state != "cleared" else state, a, t)
+            payload = warn.warning_payload(state, a, t)
             payload["emitted_at"] = self.wall_clock()
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
             out.warnings.append(payload)
         state.next_due = warn.next_due(state, now, self.params)
+        if state.partition >= 0:
+            self._population.setdefault(state.partition, {})[state.customer_id] = (state.level, a.segment)
         return state
 
     # ------------------------------------------------------------------ event-time clock and sweeps
@@ -273,7 +294,14 @@ class Processor:
                     state = decode(raw)
                 except ValueError:
                     continue
-                if state.partition == partition and state.next_due > 0:
+                if state.partition != partition:
+                    continue
+                members = self._population.setdefault(partition, {})
+                if state.customer_id not in members:
+                    seg = value_figures(state, max(state.last_event, self.stream_time(partition)),
+                                        self.params.segment).segment
+                    members[state.customer_id] = (state.level, seg)
+                if state.next_due > 0:
                     heap.append((state.next_due, state.customer_id))
                     self._due_of[state.customer_id] = state.next_due
             heapq.heapify(heap)
