@@ -127,10 +127,13 @@ def category_shares(state: CustomerState, now: int, params: CompetitorParams = C
     recent = [o for o in placed_orders(state) if now - params.share_days * DAY < o[0] <= now]
     if len(recent) < params.min_orders:
         return None
-    counts: dict[str, int] = {}
+    raw: dict[str, int] = {}
     for o in recent:
         if o[5]:
-            counts[_key(o[5])] = counts.get(_key(o[5]), 0) + 1
+            raw[o[5]] = raw.get(o[5], 0) + 1
+    counts: dict[str, int] = {}
+    for category, n in raw.items():
+        counts[_key(category)] = counts.get(_key(category), 0) + n
     return {k: v / len(recent) for k, v in counts.items()}
 
 

@@ -119,7 +119,7 @@ def steady_population(n: int, seed: int, years: float = 2.0) -> list[SteadyCusto
         out.append(SteadyCustomer(
             customer_id=f"steady-{i}",
             login_rate=math.exp(rng.uniform(math.log(0.15), math.log(1.5))),
-            views_per_login=rng.uniform(1.0, 5.0),
+            views_per_login=rng.uniform(0.5, 3.0),
             order_gap_days=math.exp(rng.uniform(math.log(7), math.log(75))),
             order_shape=rng.choice((1.0, 1.0, 1.5, 2.0, 4.0)),
             basket_median=math.exp(rng.uniform(math.log(15), math.log(800))),

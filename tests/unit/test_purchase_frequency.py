@@ -81,8 +81,8 @@ def test_a_regular_weekly_buyer_back_from_a_two_week_holiday_is_not_flagged():
 
 
 @pytest.mark.parametrize("orders", [
-    [0, 30, 60],                 # three orders: too few
-    [0, 20, 40, 60],             # four orders over 60 days: too short a history
+    [0, 30, 60, 90, 120],        # five orders: too few
+    [0, 10, 20, 30, 40, 50, 60], # seven orders over 60 days: too short a history
 ])
 def test_a_new_customer_without_enough_history_gets_no_verdict(orders):
     s = build([order(day(d), 50.0) for d in orders])
@@ -90,8 +90,8 @@ def test_a_new_customer_without_enough_history_gets_no_verdict(orders):
     assert next_change(s, day(70)) is None
 
 
-def test_four_orders_over_a_quarter_are_enough_to_judge():
-    s = build([order(day(d), 50.0) for d in (0, 30, 60, 90)])
+def test_six_orders_over_a_quarter_are_enough_to_judge():
+    s = build([order(day(d), 50.0) for d in (0, 18, 36, 54, 72, 90)])
     assert evaluate(s, day(91)) is not None
 
 
