@@ -33,10 +33,11 @@ Defaults, and why:
   rhythm is judged. With four orders, three gaps of a Poisson buyer often look regular and
   short by chance ("one every 18 days" for a customer who buys every two months); in the
   simulated steady population such early verdicts were a fifth of the false alarms.
-* `false_alarms_per_month` 0.0005: the tail probability that fires is this budget times the
-  number of the customer's gaps per month, so frequent and rare buyers get the same false
-  alarm rate per month (a weekly buyer has four chances a month to look overdue, a
-  bimonthly buyer one in two). On simulated steady populations (Poisson and more regular
+* `false_alarms_per_month` 0.0004: the tail probability that fires is this budget times the
+  usual gap in months, so frequent and rare buyers get the same false alarm rate per month
+  (a weekly buyer has four chances a month to look overdue, a bimonthly buyer one in two).
+  A customer who bought every 60 days for a year, then once, and nothing for 150 days
+  fires (strength 0.56). On simulated steady populations (Poisson and more regular
   buyers with holiday breaks, tests/unit/test_detector_contract.py) this gave about 5
   firing customer-months per 1,000 (2 to 9 between populations of 300); halving the
   budget removes only a fifth of those, as they are genuine long droughts of Poisson buyers.
