@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench schemas clean prometheus
+.PHONY: install run test bench schemas clean prometheus deploy-tools deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,13 +16,22 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/churnwatch demo
 
-test: install prometheus
+test: install prometheus deploy-tools
 	$(PY) -m pytest
 
 # Debian's Prometheus server and promtool, for the alert-rule tests and the real-scrape test;
 # installed only when missing, and its system service is never started.
 prometheus:
 	sh deploy/prometheus/install-prometheus.sh
+
+# Debian's docker-compose 1.29 (its `config` validates deploy/docker-compose.yml without a
+# Docker engine, which is not installed); kubernetes-validate comes with the dev extra.
+deploy-tools:
+	sh deploy/install-docker-compose.sh
+
+# Validate the Dockerfile, compose file and Kubernetes manifests in deploy/ (no engine, no cluster).
+deploy-check: install prometheus deploy-tools
+	$(PY) -m pytest -q tests/integration/test_deploy_files.py
 
 schemas: install
 	$(PY) -m schemas.generate
