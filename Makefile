@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+run: install prometheus
 	$(VENV)/bin/churnwatch demo
 
 test: install prometheus deploy-tools

@@ -71,6 +71,9 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
             if shown["n"] <= 40 or shown["n"] % 25 == 0:
                 _say("    " + line)
 
+        prom = _start_prometheus(settings, out_dir)
+        report_from = time.time()
+
         tailer = threading.Thread(target=follow, args=(settings, show),
                                   kwargs={"from_beginning": True, "idle_timeout": None}, daemon=True)
         tailer.start()
@@ -99,7 +102,20 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         _say("5/5 summary")
         _say(f"    warnings emitted: {len(warnings)}  dead letters: {dead}  customers tracked: {len(snapshot_rows)}")
         _say(ev.format_report(report))
-        _say(f"\nFiles: {out_dir}/ (events.jsonl, truth.csv, warnings.jsonl, snapshot.jsonl, evaluation.json, logs)")
+        if prom is not None:
+            from streams.dashboard_report import write_report
+
+            time.sleep(3.0)  # two more scrapes after the last warning
+            png = out_dir / "dashboard.png"
+            try:
+                write_report(prom, png, report_from, time.time(), step=2.0)
+                _say(f"    dashboard panels as Prometheus saw them: {png}")
+            except Exception as err:  # the report is a view; the demo's result stands without it
+                _say(f"    (dashboard report not written: {err})")
+            finally:
+                prom.stop()
+        _say(f"\nFiles: {out_dir}/ (events.jsonl, truth.csv, warnings.jsonl, snapshot.jsonl, evaluation.json, "
+             "dashboard.png, logs)")
         return 0
     finally:
         if worker is not None and worker.poll() is None:
@@ -109,6 +125,27 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
             except subprocess.TimeoutExpired:
                 worker.kill()
         broker.stop()
+
+
+def _start_prometheus(settings: Settings, out_dir: Path):
+    """A Prometheus server scraping the demo worker, when Debian's `prometheus` is installed."""
+    import shutil
+
+    if shutil.which("prometheus") is None:
+        _say("    (Prometheus is not installed: no dashboard report; `make prometheus` installs it)")
+        return None
+    from streams.dashboard_report import PrometheusServer
+
+    rules = sorted((Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "rules").glob("*.yml"))
+    work = out_dir / "prometheus"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        return PrometheusServer([f"{settings.metrics_host}:{settings.metrics_port}"], work, rules=rules,
+                                interval="2s").start()
+    except Exception as err:
+        _say(f"    (Prometheus did not start: {err}; no dashboard report)")
+        return None
 
 
 def _all_values(settings: Settings, topic: str) -> list[bytes]:

@@ -85,6 +85,12 @@ class Processor:
         self._tp_time: dict[tuple[str, int], int] = {}
         self._tp_next: dict[tuple[str, int], int] = {}
         self._tick: dict[int, int] = {}
+        self._tp_seen: dict[tuple[str, int], float] = {}  # wall time a topic-partition last had a message
+        self._deferred: dict[int, list[tuple[int, str]]] = {}  # partition -> heap of (event time, customer)
+        self.idle_topic_seconds = 30.0
+        # An event this far (event time) ahead of the watermark is still judged at once: live,
+        # topics are seconds apart, and waiting for the slowest would only delay warnings.
+        self.skew_tolerance_seconds = 60
         # Set by the Faust layer: has this topic-partition been read up to its end?
         # (stream tests leave it at "yes": everything given has been read).
         self.caught_up: Callable[[str, int, int | None], bool] = lambda topic, partition, next_offset: True
@@ -113,6 +119,7 @@ class Processor:
             if model is None:
                 raise InvalidEvent("processing_error", None, f"no handler for topic {topic!r}")
             self._tp_next[(topic, partition)] = offset + 1
+            self._tp_seen[(topic, partition)] = self.wall_clock().timestamp()
             event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
             self._apply(event, topic, partition, out)
         except InvalidEvent as err:
@@ -163,6 +170,8 @@ class Processor:
         self._stream_time.clear()
         self._tp_time.clear()
         self._tp_next.clear()
+        self._tp_seen.clear()
+        self._deferred.clear()
         self._tick.clear()
         self._due.clear()
         self._due_of.clear()
@@ -191,13 +200,20 @@ class Processor:
                 f"{to_datetime(ref).isoformat()} of {topic}[{partition}], got {ref - t} s behind",
             )
         state = observe(state, event, self.params.state, partition=partition)
-        now = max(t, state.last_event)
-        state = self._assess(state, now, out)
+        if t > self._topic_time(topic, partition):
+            self._tp_time[(topic, partition)] = t
+        if t <= self._watermark(partition) + self.skew_tolerance_seconds:
+            state = self._assess(state, max(t, state.last_event), out)
+        else:
+            # This topic is ahead of another one still being read (in an accelerated replay a
+            # second of skew is days of event time): judging now would miss the customer's
+            # events on the slower topic. Judge once every topic has reached `t`; the due time
+            # keeps the promise across a restart.
+            heapq.heappush(self._deferred.setdefault(partition, []), (t, cid))
+            state.next_due = min(state.next_due, t) if state.next_due else t
         self.customers[cid] = encode(state)
         self._index(partition, cid, state.next_due)
         out.applied = True
-        if t > self._topic_time(topic, partition):
-            self._tp_time[(topic, partition)] = t
         self._advance(partition, out, persist=False)
 
     def population(self) -> dict[tuple[str, str], int]:
@@ -233,21 +249,33 @@ class Processor:
     def _watermark(self, partition: int) -> int:
         """Event time up to which every customer topic of `partition` has been read.
 
-        A topic still behind its end holds the watermark at its own stream time; a topic
-        read to its end does not hold it back (it may simply be quiet). A clock tick counts
-        once every topic has been read to its end, since it was sent after the events.
+        The slowest topic that has data sets it (topics are read at different speeds, and
+        in an accelerated replay a second of skew is days of event time). A topic that has
+        been read to its end and has received nothing for `idle_topic_seconds` of wall time
+        stops holding it back (a quiet complaints topic must not stop silence detection
+        live). A clock tick counts once every topic has been read to its end, since it was
+        sent after the events.
         """
         floor = self.stream_time(partition)
-        times, lagging = [], []
+        wall = self.wall_clock().timestamp()
+        holding, times, all_read = [], [], True
         for topic in self._model_of_topic:
             key = (topic, partition)
             tt = self._topic_time(topic, partition)
+            read = self.caught_up(topic, partition, self._tp_next.get(key))
+            all_read = all_read and read
+            if not tt:
+                if not read:
+                    return floor  # data waiting whose event time we do not know yet
+                continue
             times.append(tt)
-            if not self.caught_up(topic, partition, self._tp_next.get(key)):
-                lagging.append(tt)
-        if lagging:
-            return max(floor, min(lagging)) if all(lagging) else floor
-        return max(floor, self._tick.get(partition, 0), *times)
+            idle = read and wall - self._tp_seen.get(key, wall) > self.idle_topic_seconds
+            if not idle:
+                holding.append(tt)
+        wm = min(holding) if holding else max(times, default=floor)
+        if all_read:
+            wm = max(wm, self._tick.get(partition, 0))
+        return max(floor, wm)
 
     def _advance(self, partition: int, out: Outcome, *, persist: bool) -> None:
         old = self.stream_time(partition)
@@ -256,6 +284,7 @@ class Processor:
         crossed = new > old and (old == 0 or new // every != old // every)
         if new > old:
             self._stream_time[partition] = new
+        self._judge_deferred(partition, new, out)
         if crossed or persist:
             self.clocks[str(partition)] = new
             for (topic, p), tt in self._tp_time.items():
@@ -264,6 +293,20 @@ class Processor:
             # Only customers due before the watermark minus the lateness allowance are swept:
             # every event that can still be applied to them is newer, so the verdict is final.
             self._sweep(partition, new - self.settings.lateness_seconds, out)
+
+    def _judge_deferred(self, partition: int, watermark: int, out: Outcome) -> None:
+        heap = self._deferred.get(partition)
+        while heap and heap[0][0] <= watermark + self.skew_tolerance_seconds:
+            t, cid = heapq.heappop(heap)
+            raw = self.customers.get(cid)
+            if raw is None:
+                continue
+            state = decode(raw)
+            if state.next_due == 0 or state.next_due > t:
+                continue  # judged since (a later event or a sweep)
+            state = self._assess(state, max(t, state.last_event), out)
+            self.customers[cid] = encode(state)
+            self._index(partition, cid, state.next_due)
 
     def _sweep(self, partition: int, now: int, out: Outcome) -> None:
         heap = self._heap(partition)
@@ -279,8 +322,9 @@ class Processor:
             steps = 0
             while 0 < state.next_due <= now and steps < _MAX_STEPS_PER_SWEEP:
                 # Evaluate exactly when the evidence changes, not when the sweep happens to run:
-                # the warning's event time does not depend on the sweep interval.
-                state = self._assess(state, state.next_due, out)
+                # the warning's event time does not depend on the sweep interval. Never before
+                # the customer's newest event, though: their state already includes it.
+                state = self._assess(state, max(state.next_due, state.last_event), out)
                 steps += 1
             self.customers[cid] = encode(state)
             self._index(partition, cid, state.next_due)
