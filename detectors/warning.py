@@ -15,8 +15,8 @@
 `decide` runs the lifecycle: `raised` when a level first appears, `escalated` when it rises
 above the highest level of the episode, `cleared` when no signal fires and the risk has
 fallen below `clear_below`. Nothing is emitted while nothing changes. Warning ids are
-derived from (customer, episode, transition, level, event time), so the same input gives
-the same ids and consumers can de-duplicate.
+derived from (customer, episode, transition, level), so the same input gives the same ids
+and a step re-emitted after a crash keeps its id: consumers de-duplicate on it.
 """
 
 from __future__ import annotations
@@ -232,11 +232,11 @@ def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams
     """
     prev = state.level
     if prev == 0 and a.level > 0:
-        return Transition("raised", a.level, warning_id(state.customer_id, state.episode + 1, "raised", a.level, a.now))
+        return Transition("raised", a.level, warning_id(state.customer_id, state.episode + 1, "raised", a.level))
     if prev > 0 and a.level > prev:
-        return Transition("escalated", a.level, warning_id(state.customer_id, state.episode, "escalated", a.level, a.now))
+        return Transition("escalated", a.level, warning_id(state.customer_id, state.episode, "escalated", a.level))
     if prev > 0 and a.level == 0 and a.risk_score < p.clear_below:
-        return Transition("cleared", prev, warning_id(state.customer_id, state.episode, "cleared", prev, a.now))
+        return Transition("cleared", prev, warning_id(state.customer_id, state.episode, "cleared", prev))
     return None
 
 
@@ -259,13 +259,19 @@ def apply(state: CustomerState, a: Assessment, t: Transition | None) -> Customer
     return s
 
 
-def warning_id(customer_id: str, episode: int, transition: str, level: int, now: int) -> str:
-    """Stable id: the same evidence at the same event time gives the same id.
+def warning_id(customer_id: str, episode: int, transition: str, level: int) -> str:
+    """Stable id of a lifecycle step: customer, episode (n-th raise), transition and level.
 
-    >>> warning_id("c1", 1, "raised", 2, 1000) == warning_id("c1", 1, "raised", 2, 1000)
+    It does not include the exact event time on purpose: after a crash the same step may be
+    judged a few events later, and consumers must still see it as the same warning. Within
+    an episode each (transition, level) happens at most once: levels only rise until cleared.
+
+    >>> warning_id("c1", 1, "raised", 2) == warning_id("c1", 1, "raised", 2)
     True
+    >>> warning_id("c1", 1, "raised", 2) == warning_id("c1", 2, "raised", 2)
+    False
     """
-    raw = f"{customer_id}|{episode}|{transition}|{level}|{now}".encode()
+    raw = f"{customer_id}|{episode}|{transition}|{level}".encode()
     return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
