@@ -61,6 +61,10 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         broker=[f"kafka://{b}" for b in settings.bootstrap_servers],
         store=store,
         datadir=str(settings.data_dir),
+        # Faust names table files after the table only (<datadir>/v1/tables/customers-0.db): a
+        # directory per app id (<datadir>/v1/<app id>/) keeps a new app id from opening another
+        # app's RocksDB state. Relative: Faust creates <datadir>, v1 and this one level at a time.
+        tabledir=settings.app_id,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,

@@ -47,8 +47,9 @@ def test_rocksdb_worker_restarted_on_its_data_dir_keeps_state_and_applies_new_ev
     before = snapshot(run_cli, settings, tmp_path, "before.jsonl")
     assert {cid: before[cid]["events_applied"] for cid in customers} == dict.fromkeys(customers, 10)
     assert worker.stop(timeout=30) == 0, worker.log_tail()
-    on_disk = sorted(p.name for p in settings.data_dir.rglob("customers-*.db"))
-    assert on_disk, f"no RocksDB files for the customers table under {settings.data_dir}"
+    # Under a directory of the app id: another app id on the same data dir starts empty.
+    on_disk = sorted(p.name for p in (settings.data_dir / "v1" / settings.app_id).glob("customers-*.db"))
+    assert on_disk == ["customers-0.db", "customers-1.db"], f"RocksDB files under {settings.data_dir}: {on_disk}"
 
     again = start_worker(settings, "worker-rocksdb-again.log")
     again.wait_for_log("Worker ready", timeout=60)
