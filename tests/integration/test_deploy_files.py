@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import re
 import shlex
 import shutil
@@ -41,7 +42,9 @@ WORKER_SERVICES = ("worker-1", "worker-2")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # Without CHURNWATCH_* variables: the compose file takes some from the shell.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 # --- docker compose --------------------------------------------------------------------
