@@ -9,8 +9,8 @@ example at a time, in event time, and always predicts an example before learning
 * rolling log loss over the same window;
 * labels seen and the share of positives (churned) among them.
 
-Until `min_labels` labels have been seen the model is warming up: `score` returns None and
-`blend` leaves the rule score alone. After that the risk score is a blend whose model
+Until `min_labels` labels, among them `min_positives` of each class, have been seen the
+model is warming up: `score` returns None and `blend` leaves the rule score alone. After that the risk score is a blend whose model
 weight ramps up linearly over the next `ramp_labels` labels to `max_weight`.
 
 The model is a scaler and a logistic regression (`preprocessing.StandardScaler() |
@@ -29,7 +29,11 @@ Defaults, and why (measured with `python -m streams.model_quality`, docs/quality
 labels (held-out ROC AUC on delayed labels 0.64-0.69), 0.001-0.005 gave 0.76-0.79 and
 settle within a few thousand labels. `min_labels` 200 labels is about two weeks of weekly
 snapshots of a few hundred customers, enough for the intercept and the strongest weights
-to settle. `max_weight` 0.7: the model ranked held-out customers better than the rules,
+to settle; `min_positives` 100: a floor below which the weights of the rare class
+mean nothing. It is not enough on its own: on the simulated year the model as it stood
+stayed at chance until it had seen a few hundred positives, because the first positives
+are seasonal breaks and one-order customers, not the declines that come later
+(docs/quality.md); `blend` keeps the rules' ranking through that phase. `max_weight` 0.7: the model ranked held-out customers better than the rules,
 and the blend's ranking moves towards the model's as its weight grows (0.5: about half
 the gain, 0.9: nearly all of it); 0.7 keeps the rules' share for cases the model sees
 rarely (an unanswered high-severity complaint fires a rule on its first day).
@@ -61,6 +65,7 @@ class ModelParams:
     lr: float = 0.005            # SGD learning rate of the logistic regression
     l2: float = 0.0              # L2 penalty of the logistic regression
     min_labels: int = 200        # labels before the model scores at all (warm-up)
+    min_positives: int = 100     # ... and at least this many of each class among them
     ramp_labels: int = 2000      # labels over which the model's blend weight grows to max_weight
     max_weight: float = 0.7      # model share of the blended risk score once ramped up
     window: int = 1000           # labels in the rolling ROC AUC and log loss
@@ -68,8 +73,9 @@ class ModelParams:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr}: expected a positive learning rate, e.g. 0.005")
-        if self.min_labels < 0 or self.ramp_labels < 0:
-            raise ValueError(f"min_labels={self.min_labels}, ramp_labels={self.ramp_labels}: expected counts >= 0")
+        if self.min_labels < 0 or self.ramp_labels < 0 or self.min_positives < 0:
+            raise ValueError(f"min_labels={self.min_labels}, min_positives={self.min_positives}, "
+                             f"ramp_labels={self.ramp_labels}: expected counts >= 0")
         if not 0.0 <= self.max_weight <= 1.0:
             raise ValueError(f"max_weight={self.max_weight}: expected a share between 0 and 1")
         if self.window < 1:
@@ -101,7 +107,7 @@ class ChurnModel:
 
     Examples
     --------
-    >>> m = ChurnModel(seed=1, params=ModelParams(min_labels=2))
+    >>> m = ChurnModel(seed=1, params=ModelParams(min_labels=2, min_positives=1))
     >>> m.score({"rule_risk": 0.9}) is None          # warming up
     True
     >>> for i in range(40):
@@ -134,8 +140,17 @@ class ChurnModel:
 
     @property
     def warm(self) -> bool:
-        """True once `min_labels` labels have been seen: `score` returns a probability."""
-        return self.labels_seen >= self.params.min_labels
+        """True once `min_labels` labels, with `min_positives` of each class, have been
+        seen: `score` returns a probability.
+
+        Positives are the scarce class (a few per cent of weekly snapshots) and the last
+        to arrive (a whole horizon after the customer stopped): a model that has seen
+        thousands of customers come back and hardly anyone leave has learned nothing
+        about leaving yet.
+        """
+        p = self.params
+        return (self.labels_seen >= p.min_labels and self.positives >= p.min_positives
+                and self.labels_seen - self.positives >= p.min_positives)
 
     def predict(self, x: Mapping[str, float]) -> float:
         """Churn probability for features `x`, also during warm-up (used for validation)."""

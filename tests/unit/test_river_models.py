@@ -38,7 +38,7 @@ def trained(n: int = 600, seed: int = 1, params: ModelParams = ModelParams()) ->
 
 
 def test_the_model_gives_no_score_while_warming_up_and_the_rules_stand_alone():
-    m = ChurnModel(params=ModelParams(min_labels=200))
+    m = ChurnModel(params=ModelParams(min_labels=200, min_positives=20))
     x, _ = synthetic(1, 0)[0]
     for xi, yi in synthetic(199, 0):
         m.learn(xi, yi)
@@ -48,6 +48,18 @@ def test_the_model_gives_no_score_while_warming_up_and_the_rules_stand_alone():
     m.learn(x, 1)
     assert m.warm and 0.0 <= m.score(x) <= 1.0
     assert m.scored_by == f"{MODEL_VERSION}+river-lr-f1-200"
+
+
+def test_a_model_that_has_seen_hardly_anyone_leave_stays_in_warm_up():
+    m = ChurnModel(params=ModelParams(min_labels=200, min_positives=100))
+    data = synthetic(3000, seed=4)
+    for x, y in [d for d in data if d[1] == 0][:2000]:
+        m.learn(x, y)
+    for x, y in [d for d in data if d[1] == 1][:99]:
+        m.learn(x, y)
+    assert m.score(data[0][0]) is None
+    m.learn(*[d for d in data if d[1] == 1][99])
+    assert m.score(data[0][0]) is not None
 
 
 def test_learning_separable_data_gives_a_high_rolling_auc_and_ranks_unseen_customers():
