@@ -15,6 +15,9 @@ import faust
 
 from detectors.warning import DetectorParams
 from streams import metrics
+from detectors.state import to_datetime
+from schemas.events import to_json_bytes
+from schemas.outputs import ClockTick
 from streams.processing import Processor
 from streams.settings import Settings
 
@@ -83,6 +86,9 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         web_tables_enabled=settings.serve_tables,
         table_standby_replicas=0 if settings.store == "memory://" else 1,
         consumer_auto_offset_reset="earliest",
+        # Events in the reorder buffer stay unacknowledged on purpose; a rebalance or stop
+        # must not wait for them (they are re-read by the partition's next owner).
+        stream_wait_empty=False,
         consumer_group_instance_id=settings.group_instance_id or None,
         # The env prefix keeps stray FAUST-style variables (BROKER_URL...) from overriding us.
         env_prefix="CHURNWATCH_FAUST_",
@@ -118,13 +124,28 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     @app.agent(customer_topic, name="process")
     async def process(stream):
-        async for event in stream.events():
+        # Manual acknowledgement: an event waiting in the reorder buffer (for slower topics to
+        # reach its event time) is acknowledged only once applied, so a crash re-reads it.
+        async for event in stream.noack().events():
             msg = event.message
             with metrics.PROCESSING_SECONDS.time():
-                outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value)
+                outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value, ref=event)
             metrics.observe_outcome(msg.topic, outcome, tick=msg.topic == settings.clock_ticks_topic)
             for out in outcome.outputs:
                 await outputs[out.topic].send(key=out.key, value=out.value)
+            for done in outcome.done:
+                done.ack()
+
+    ticks_topic = app.topic(settings.clock_ticks_topic, partitions=settings.partitions, **raw)
+
+    @app.timer(5.0, on_leader=False)
+    async def nudge_idle_partitions():
+        # Buffered events wait for the slower topics; when a topic goes quiet, only a message
+        # can move the partition on (Faust allows table writes inside stream processing
+        # only), so a tick at the current stream time is sent to let the idle rule apply.
+        for partition in processor.partitions_to_nudge():
+            tick = ClockTick(partition=partition, occurred_at=to_datetime(processor.stream_time(partition) or 1))
+            await ticks_topic.send(key=str(partition).encode(), value=to_json_bytes(tick), partition=partition)
 
     market_topic = app.topic(market_topic_name, partitions=settings.market_partitions, **raw)
 

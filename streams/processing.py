@@ -54,6 +54,7 @@ class Outcome:
     dead_letter_reason: str | None = None
     event_time: int | None = None
     warnings: list[dict] = field(default_factory=list)
+    done: list = field(default_factory=list)   # refs of messages now fully handled (acknowledge them)
 
 
 class Processor:
@@ -86,10 +87,13 @@ class Processor:
         self._tp_next: dict[tuple[str, int], int] = {}
         self._tick: dict[int, int] = {}
         self._tp_seen: dict[tuple[str, int], float] = {}  # wall time a topic-partition last had a message
-        self._deferred: dict[int, list[tuple[int, str]]] = {}  # partition -> heap of (event time, customer)
+        # partition -> heap of (event time, seq, event, topic, offset, key, payload, ref): the
+        # reorder buffer of accepted events not yet applied.
+        self._buffer: dict[int, list] = {}
+        self._seq = 0
         self.idle_topic_seconds = 30.0
-        # An event this far (event time) ahead of the watermark is still judged at once: live,
-        # topics are seconds apart, and waiting for the slowest would only delay warnings.
+        # Events this far (event time) ahead of the watermark are applied at once: live, topics
+        # are seconds apart, and waiting for the slowest would only delay warnings.
         self.skew_tolerance_seconds = 60
         # Set by the Faust layer: has this topic-partition been read up to its end?
         # (stream tests leave it at "yes": everything given has been read).
@@ -103,9 +107,18 @@ class Processor:
 
     # ------------------------------------------------------------------ entry points
 
-    def handle(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Outcome:
-        """Process one message from a customer topic or the clock-ticks topic."""
+    def handle(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+               ref: object = None) -> Outcome:
+        """Process one message from a customer topic or the clock-ticks topic.
+
+        A valid customer event waits in its partition's reorder buffer until every input topic
+        has been read up to its event time, then is applied in event-time order. `ref` (the
+        Faust event) comes back in `Outcome.done` once the message is fully handled, so the
+        caller acknowledges it only then: a crash re-reads what was still buffered.
+        """
         out = Outcome()
+        if ref is None:
+            ref = (topic, partition, offset)
         payload = value if value is not None else b""
         try:
             if topic == self._ticks_topic:
@@ -114,6 +127,7 @@ class Processor:
                 self._tick[partition] = max(self._tick.get(partition, 0), out.event_time)
                 self._advance(partition, out, persist=True)
                 out.applied = True
+                out.done.append(ref)
                 return out
             model = self._model_of_topic.get(topic)
             if model is None:
@@ -121,16 +135,18 @@ class Processor:
             self._tp_next[(topic, partition)] = offset + 1
             self._tp_seen[(topic, partition)] = self.wall_clock().timestamp()
             event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
-            self._apply(event, topic, partition, out)
+            self._accept(event, topic, partition, offset, key, payload, ref, out)
         except InvalidEvent as err:
             self._dead_letter(out, topic, partition, offset, key, payload, err)
+            out.done.append(ref)
         except Exception as exc:  # a bug must not stop the stream: dead-letter it, keep going
             log.exception("processing failed at %s[%d]@%d", topic, partition, offset)
             err = InvalidEvent("processing_error", None, f"{type(exc).__name__}: {exc}"[:1000])
             self._dead_letter(out, topic, partition, offset, key, payload, err)
-        if out.dead_letter_reason and topic in self._model_of_topic:
+            out.done.append(ref)
+        if topic in self._model_of_topic:
             try:
-                self._advance(partition, out, persist=False)  # a bad last message must not hold the clock
+                self._advance(partition, out, persist=False)
             except Exception:  # pragma: no cover - defensive: never let the clock kill the agent
                 log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
         return out
@@ -171,7 +187,7 @@ class Processor:
         self._tp_time.clear()
         self._tp_next.clear()
         self._tp_seen.clear()
-        self._deferred.clear()
+        self._buffer.clear()  # not acknowledged: re-read by whoever owns the partition next
         self._tick.clear()
         self._due.clear()
         self._due_of.clear()
@@ -179,42 +195,63 @@ class Processor:
 
     # ------------------------------------------------------------------ customer events
 
-    def _apply(self, event, topic: str, partition: int, out: Outcome) -> None:
+    def _accept(self, event, topic: str, partition: int, offset: int, key, payload: bytes, ref, out: Outcome) -> None:
         t = epoch(event.occurred_at)
         out.event_time = t
+        # Lateness is judged per input topic: topics are read at different speeds, so an
+        # order may be read long after a login of a later day without being late.
+        ref_time = self._topic_time(topic, partition)
+        if ref_time and t < ref_time - self.settings.lateness_seconds:
+            raise InvalidEvent(
+                "late_event", "occurred_at",
+                f"occurred_at: expected at most {self.settings.lateness_seconds} s behind the stream time "
+                f"{to_datetime(ref_time).isoformat()} of {topic}[{partition}], got {ref_time - t} s behind",
+            )
+        if t > ref_time:
+            self._tp_time[(topic, partition)] = t
+        self._seq += 1
+        heapq.heappush(self._buffer.setdefault(partition, []),
+                       (t, self._seq, event, topic, offset, key, payload, ref))
+        out.applied = True
+
+    def _release(self, partition: int, upto: int, out: Outcome) -> None:
+        """Apply buffered events with event time <= `upto`, oldest first."""
+        heap = self._buffer.get(partition)
+        while heap and heap[0][0] <= upto:
+            t, _, event, topic, offset, key, payload, ref = heapq.heappop(heap)
+            try:
+                self._apply(event, t, partition, out)
+            except Exception as exc:  # a bug must not stop the stream: dead-letter it, keep going
+                log.exception("processing failed at %s[%d]@%d", topic, partition, offset)
+                err = InvalidEvent("processing_error", None, f"{type(exc).__name__}: {exc}"[:1000])
+                self._dead_letter(out, topic, partition, offset, key, payload, err)
+            out.done.append(ref)
+
+    def partitions_to_nudge(self) -> list[int]:
+        """Partitions holding buffered events whose topics have all been quiet past the idle time."""
+        wall = self.wall_clock().timestamp()
+        out = []
+        for partition, heap in self._buffer.items():
+            if heap and all(wall - seen > self.idle_topic_seconds
+                            for (topic, p), seen in self._tp_seen.items() if p == partition):
+                out.append(partition)
+        return out
+
+    def buffered(self) -> int:
+        """Events accepted but waiting for the slower topics (not yet applied)."""
+        return sum(len(h) for h in self._buffer.values())
+
+    def _apply(self, event, t: int, partition: int, out: Outcome) -> None:
         cid = event.customer_id
         raw = self.customers.get(cid)
         state = decode(raw) if raw is not None else None
         if is_duplicate(state, event.event_id):
             out.duplicate = True  # a re-delivery (e.g. after a crash): applied once already
             return
-        # Lateness is judged per input topic: topics are read at different speeds, so an
-        # order may be read long after a login of a later day without being late.
-        # The partition watermark is not the reference: it can run ahead of a topic that
-        # looked read to its end (the embedded broker under-reports end offsets).
-        ref = self._topic_time(topic, partition)
-        if ref and t < ref - self.settings.lateness_seconds:
-            raise InvalidEvent(
-                "late_event", "occurred_at",
-                f"occurred_at: expected at most {self.settings.lateness_seconds} s behind the stream time "
-                f"{to_datetime(ref).isoformat()} of {topic}[{partition}], got {ref - t} s behind",
-            )
         state = observe(state, event, self.params.state, partition=partition)
-        if t > self._topic_time(topic, partition):
-            self._tp_time[(topic, partition)] = t
-        if t <= self._watermark(partition) + self.skew_tolerance_seconds:
-            state = self._assess(state, max(t, state.last_event), out)
-        else:
-            # This topic is ahead of another one still being read (in an accelerated replay a
-            # second of skew is days of event time): judging now would miss the customer's
-            # events on the slower topic. Judge once every topic has reached `t`; the due time
-            # keeps the promise across a restart.
-            heapq.heappush(self._deferred.setdefault(partition, []), (t, cid))
-            state.next_due = min(state.next_due, t) if state.next_due else t
+        state = self._assess(state, max(t, state.last_event), out)
         self.customers[cid] = encode(state)
         self._index(partition, cid, state.next_due)
-        out.applied = True
-        self._advance(partition, out, persist=False)
 
     def population(self) -> dict[tuple[str, str], int]:
         """Customers at each (level, segment) among the partitions this processor holds."""
@@ -284,7 +321,7 @@ class Processor:
         crossed = new > old and (old == 0 or new // every != old // every)
         if new > old:
             self._stream_time[partition] = new
-        self._judge_deferred(partition, new, out)
+        self._release(partition, new + self.skew_tolerance_seconds, out)
         if crossed or persist:
             self.clocks[str(partition)] = new
             for (topic, p), tt in self._tp_time.items():
@@ -293,20 +330,6 @@ class Processor:
             # Only customers due before the watermark minus the lateness allowance are swept:
             # every event that can still be applied to them is newer, so the verdict is final.
             self._sweep(partition, new - self.settings.lateness_seconds, out)
-
-    def _judge_deferred(self, partition: int, watermark: int, out: Outcome) -> None:
-        heap = self._deferred.get(partition)
-        while heap and heap[0][0] <= watermark + self.skew_tolerance_seconds:
-            t, cid = heapq.heappop(heap)
-            raw = self.customers.get(cid)
-            if raw is None:
-                continue
-            state = decode(raw)
-            if state.next_due == 0 or state.next_due > t:
-                continue  # judged since (a later event or a sweep)
-            state = self._assess(state, max(t, state.last_event), out)
-            self.customers[cid] = encode(state)
-            self._index(partition, cid, state.next_due)
 
     def _sweep(self, partition: int, now: int, out: Outcome) -> None:
         heap = self._heap(partition)
