@@ -38,6 +38,11 @@ class SilenceParams:
     min_gaps: int = 4             # gaps between active days needed before judging
     gap_quantile: float = 0.9     # "usual long gap" = this quantile of own gaps
     full_ratio: float = 3.0       # strength 1.0 at this multiple of the threshold
+    # Prior for `gone_probability`: a mean gap of 60 days between active days, worth 10 of
+    # the customer's own gaps. Most customers of a shop have few purchases; with a weak prior
+    # their ranking was noisier than plain recency on simulated and orders-only histories.
+    prior_gap_days: float = 60.0
+    prior_weight: float = 10.0
 
 
 def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()) -> float | None:
@@ -85,6 +90,31 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         detail=f"no activity for {quiet:.0f} days; usually quiet for at most {usual:.0f} days "
                f"(alarm at {thr:.0f} days)",
     )
+
+
+def gone_probability(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> float:
+    """Probability that a customer quiet this long has stopped, from their own rhythm.
+
+    The chance of a quiet spell this long from a customer who is still active, if their
+    active days come at a rate known from their own gaps (gamma-Poisson predictive, the
+    survival part of Pareto/NBD-style models): `(b / (b + quiet)) ** k` with
+    `k = prior_weight + gaps`, `b = prior_weight * prior_gap_days + sum(gaps)`. It is
+    continuous and defined from the first event (the prior carries customers with little
+    history), so it ranks every customer; it raises no warning itself.
+
+    >>> regular = CustomerState("c", last_active=100 * DAY, gaps=[7] * 20)
+    >>> round(gone_probability(regular, 103 * DAY), 2), round(gone_probability(regular, 140 * DAY), 2)
+    (0.11, 0.79)
+    >>> newcomer = CustomerState("n", last_active=100 * DAY)
+    >>> round(gone_probability(newcomer, 130 * DAY), 2)
+    0.39
+    """
+    if state.last_active <= 0:
+        return 0.0
+    quiet = max(0.0, (now - state.last_active) / DAY)
+    k = params.prior_weight + len(state.gaps)
+    b = params.prior_weight * params.prior_gap_days + sum(state.gaps)
+    return 1.0 - (b / (b + quiet)) ** k
 
 
 def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),

@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from detectors import activity, complaints, competitor_pressure, order_value, purchase_frequency, silence
+from detectors import activity, complaints, competitor_pressure, labels, order_value, purchase_frequency, silence
 from detectors.segment import SegmentParams, ValueFigures, value_figures
 from detectors.signal import FIRE, Signal, noisy_or
 from detectors.state import DAY, CustomerState, StateParams
@@ -134,11 +134,17 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
         if comp is not None:
             found.append(comp)
     found.sort(key=lambda s: (-s.strength, s.kind))
-    risk = combine(found, params.warning)
+    rules = combine(found, params.warning)
     value = value_figures(state, now, params.segment)
-    level = _level(risk, value.segment, params.warning) if any(s.fires for s in found) else 0
+    level = _level(rules, value.segment, params.warning) if any(s.fires for s in found) else 0
     acts = suggest_actions(state, now, found, level, value, params.warning)
-    return Assessment(state.customer_id, now, round(risk, 4), level, value, tuple(found), acts)
+    # The reported score ranks every customer: the probability they have gone quiet for good
+    # (continuous in recency, from their own rhythm), joined with the other signals' evidence.
+    # Levels stay on the rules above: a warning needs a firing signal.
+    gone = silence.gone_probability(state, now, params.silence)
+    others = combine([s for s in found if s.kind != "silence"], params.warning)
+    risk = max(rules, noisy_or([gone, others]))
+    return Assessment(state.customer_id, now, round(risk, 6), level, value, tuple(found), acts)
 
 
 def combine(signals, p: WarningParams = WarningParams()) -> float:
@@ -275,16 +281,31 @@ def warning_id(customer_id: str, episode: int, transition: str, level: int) -> s
     return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
-def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorParams()) -> int:
+def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorParams(),
+             label_params: labels.LabelParams | None = None) -> int:
     """Event time at which a sweep should look at this customer again if nothing arrives.
 
-    0 means never (no baseline and nothing open).
+    0 means never (no baseline and nothing open). With `label_params`, the delayed
+    labelling's own times count too (`labels.next_due`: the next weekly snapshot of a
+    customer still active, or a pending snapshot's horizon end): without them a quiet
+    customer would never be snapshotted and a churn label would never resolve.
+
+    Examples
+    --------
+    A customer seen once on day 10 has no baseline: only the labelling needs a visit,
+    at the next weekly snapshot boundary (day 14).
+
+    >>> s = CustomerState("c", first_seen=10 * DAY, last_active=10 * DAY)
+    >>> next_due(s, 10 * DAY), next_due(s, 10 * DAY, label_params=labels.LabelParams()) // DAY
+    (0, 14)
     """
     candidates = [
         silence.next_change(state, now, params.silence),
         _purchase_due(state, now, params),
         complaints.next_change(state, now, params.complaints),
     ]
+    if label_params is not None:
+        candidates.append(labels.next_due(state.pending, state.last_active, now, label_params))
     if state.level > 0:
         days = params.warning.recheck_critical_days if state.level >= 3 else params.warning.recheck_days
         candidates.append(now + int(days * DAY))

@@ -33,7 +33,8 @@ from streams.kafka_clients import admin_client, broker_unreachable
 from streams.settings import Settings
 
 #: Faust tables of the worker; their changelog topics are ``<app_id>-<table>-changelog``.
-TABLE_NAMES = ("customers", "clocks")
+#: (``models`` holds each partition's online-model checkpoint.)
+TABLE_NAMES = ("customers", "clocks", "models")
 
 
 class BrokerError(ChurnwatchError):
@@ -47,7 +48,7 @@ def changelog_topic_names(settings: Settings) -> list[str]:
 
     Example:
         >>> changelog_topic_names(Settings(app_id="cw-test"))
-        ['cw-test-customers-changelog', 'cw-test-clocks-changelog']
+        ['cw-test-customers-changelog', 'cw-test-clocks-changelog', 'cw-test-models-changelog']
     """
     return [f"{settings.app_id}-{table}-changelog" for table in TABLE_NAMES]
 
@@ -87,9 +88,17 @@ def ensure_topics(settings: Settings, admin_bootstrap: str | None = None) -> dic
     wanted = expected_topics(settings)
     admin = admin_client(settings)
     try:
+        changelogs = set(changelog_topic_names(settings))
         response = admin.create_topics(
             {
-                name: {"num_partitions": count, "replication_factor": settings.replication_factor}
+                name: {
+                    "num_partitions": count,
+                    "replication_factor": settings.replication_factor,
+                    # Table changelogs must be compacted: Faust sets this only on topics it
+                    # creates itself, and with the broker's default (delete after 7 days) a
+                    # recovering worker would lose every customer quiet for a week.
+                    **({"configs": {"cleanup.policy": "compact"}} if name in changelogs else {}),
+                }
                 for name, count in wanted.items()
             },
             raise_errors=False,
