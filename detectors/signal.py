@@ -16,16 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from schemas.outputs import SIGNAL_KINDS as CONTRACT_SIGNAL_KINDS
+
 FIRE = 0.5
 
-SIGNAL_KINDS = (
-    "purchase_frequency_drop",
-    "order_value_drop",
-    "activity_drop",
-    "complaint_increase",
-    "competitor_pressure",
-    "silence",
-)
+# The rule detectors' kinds: the contract's list (schemas.outputs, the single source of
+# truth consumers route on) less the model-derived kinds.
+SIGNAL_KINDS = tuple(k for k in CONTRACT_SIGNAL_KINDS if k not in ("model_risk", "behaviour_drift"))
 
 
 @dataclass(frozen=True)
