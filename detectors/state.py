@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 import orjson
 
 DAY = 86_400
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 # Order status codes kept in the state (compact ints, stable on the changelog).
 PLACED, CANCELLED, RETURNED = 0, 1, 2
@@ -98,6 +98,9 @@ class CustomerState:
     # Derived, cached: [orders key, t(0.5), t(0.7), t(0.85), t(1.0)] purchase-frequency crossing
     # times, valid while the orders are unchanged (strength only grows without new orders).
     pf_due: list = field(default_factory=list)
+    # Pending feature snapshots awaiting their churn label (`detectors.labels` owns the layout):
+    # kept here so they move with the customer's partition and survive restarts.
+    pending: list = field(default_factory=list)
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -114,14 +117,18 @@ class CustomerState:
             seen=[list(s) for s in self.seen],
             kinds=list(self.kinds),
             pf_due=list(self.pf_due),
+            # labels.resolve / maybe_snapshot build new lists and never change an entry in place.
+            pending=list(self.pending),
         )
 
 
 _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
-    "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due",
+    "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending",
 )
+# Format 1 had no `pending`; a format-1 record decodes with the field's default (none pending).
+_FORMAT_1_FIELDS = _FIELDS[:-1]
 
 
 def encode(state: CustomerState) -> bytes:
@@ -137,13 +144,25 @@ def encode(state: CustomerState) -> bytes:
 
 
 def decode(data: bytes) -> CustomerState:
-    """Inverse of `encode`; raises ValueError on bytes that are not a state record."""
+    """Inverse of `encode`; raises ValueError on bytes that are not a state record.
+
+    Format-1 records (written before pending snapshots existed) still decode, with no
+    pending snapshot, so a worker upgraded on an existing changelog keeps its customers.
+
+    Examples
+    --------
+    >>> old = orjson.dumps([1, *(getattr(CustomerState("c1"), f) for f in _FORMAT_1_FIELDS)])
+    >>> decode(old).pending
+    []
+    """
     values = orjson.loads(data)
-    if not isinstance(values, list) or not values or values[0] != STATE_FORMAT:
+    if not isinstance(values, list) or not values or values[0] not in (1, STATE_FORMAT):
         raise ValueError("not a Churnwatch customer state record (format %r)" % (values[:1],))
-    if len(values) != len(_FIELDS) + 1:
-        raise ValueError(f"customer state record has {len(values) - 1} fields, expected {len(_FIELDS)}")
-    return CustomerState(**dict(zip(_FIELDS, values[1:])))
+    fields = _FIELDS if values[0] == STATE_FORMAT else _FORMAT_1_FIELDS
+    if len(values) != len(fields) + 1:
+        raise ValueError(f"customer state record (format {values[0]}) has {len(values) - 1} fields, "
+                         f"expected {len(fields)}")
+    return CustomerState(**dict(zip(fields, values[1:])))
 
 
 def epoch(ts: datetime) -> int:
