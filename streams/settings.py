@@ -89,6 +89,21 @@ def _seconds(minimum: float, *, inclusive: bool) -> _Kind:
     return _Kind(f"a number of seconds {relation} {minimum:g}", parse, valid, lambda v: f"{v:g}")
 
 
+def _parse_days(text: str) -> float:
+    value = float(text)  # raises ValueError on "ninety"
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+_DAYS = _Kind(
+    "a number of days > 0",
+    _parse_days,
+    lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+    lambda v: f"{v:g}",
+)
+
+
 def _parse_flag(text: str) -> bool:
     word = text.strip().lower()
     if word in ("true", "1", "yes"):
@@ -274,6 +289,25 @@ class Settings:
         20.0, _seconds(0, inclusive=False), "seconds a worker may take to stop after SIGTERM before it exits anyway"
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
+
+    # The online churn model (detectors.labels, detectors.river_models).
+    churn_horizon_days: float = _setting(
+        90.0,
+        _DAYS,
+        "days of event time: a customer with no activity this long after a feature snapshot counts as churned "
+        "(the model's label 1); activity sooner labels the snapshot 0",
+    )
+    snapshot_every_days: float = _setting(
+        7.0,
+        _DAYS,
+        "days of event time between feature snapshots of an active customer (training examples once labelled)",
+    )
+    model_checkpoint_labels: int = _setting(
+        200,
+        _whole(1),
+        "labels a partition's model learns between checkpoints to the models table; it is also checkpointed at "
+        "every clock tick, so a restart loses at most this many labels of learning",
+    )
 
     # Detector thresholds: their own CHURNWATCH_* variables, parsed into the detectors'
     # *Params dataclasses and attached here by from_env. Not an environment variable itself.
