@@ -33,10 +33,11 @@ class Churnwatch:
     processor: Processor
     customers: faust.Table
     clocks: faust.Table
+    models: faust.Table | None = None
 
 
 class _CustomerTable:
-    """The `customers` table with str keys for the processor, raw UTF-8 bytes on the changelog.
+    """A bytes table (`customers`, `models`) with str keys for the processor, raw UTF-8 bytes on the changelog.
 
     (Faust picks raw serialization only for `bytes` types; str keys would be JSON-quoted.)
     """
@@ -106,7 +107,11 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     # State records are our own compact bytes (detectors.state.encode): no JSON around them.
     customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     clocks = app.Table("clocks", default=None, partitions=settings.partitions, key_type=str, value_type=int)
-    processor = Processor(settings, params, _CustomerTable(customers), clocks)
+    # One online-model checkpoint per partition (key: the partition number), written by the
+    # processor while it handles a message of that partition, so the record sits on that
+    # partition of the changelog and a worker taking the partition over restores it.
+    models = app.Table("models", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    processor = Processor(settings, params, _CustomerTable(customers), clocks, models=_CustomerTable(models))
 
     def caught_up(topic: str, partition: int, next_offset: int | None) -> bool:
         tp = faust.types.TP(topic, partition)
@@ -181,6 +186,13 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         churned, processor.churned = processor.churned, {}
         for segment, n in churned.items():
             metrics.customer_churned(segment, n)
+        learned, processor.labels_learned = processor.labels_learned, 0
+        if learned:
+            metrics.model_labels_seen(learned)
+        quality = processor.model_quality()
+        if quality is not None:
+            metrics.set_model_quality(positive_rate=quality.positive_rate, roc_auc=quality.rolling_roc_auc,
+                                      log_loss=quality.rolling_log_loss)
 
     if settings.live_ticks:
         @app.timer(settings.live_tick_interval_seconds, on_leader=True)
@@ -190,7 +202,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     # Faust's own Prometheus sensor (and consumer lag from it) on the registry the metrics endpoint serves.
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
-    return Churnwatch(settings, app, processor, customers, clocks)
+    return Churnwatch(settings, app, processor, customers, clocks, models)
 
 
 async def _follow_market(settings: Settings, topic: str, processor: Processor) -> None:

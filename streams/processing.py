@@ -10,8 +10,20 @@ State it keeps per partition of the customer topics:
 * `customers[customer_id] -> bytes`: the encoded `CustomerState`;
 * `clocks[partition] -> int`: stream time (largest event time seen, epoch seconds), stored
   only when it crosses a sweep boundary or a tick arrives, to keep table writes per event at one;
+* `models[str(partition)] -> bytes`: a checkpoint of the partition's online churn model
+  (`detectors.river_models.ChurnModel.dumps`), written every `model_checkpoint_labels`
+  labels and at clock ticks, always while handling a message of that partition (so the
+  table's changelog record lands on that partition and moves with it);
 * an in-memory due index (`partition -> heap of (next_due, customer)`), rebuilt from the
   customer table after a rebalance, that tells sweeps which quiet customers to look at.
+
+The online model: each customer assessment first resolves the customer's pending feature
+snapshots (`detectors.labels`) and the partition's model learns the examples; after the
+assessment a weekly snapshot is taken if due. A warning's `risk_score` blends the rule risk
+with the model's churn probability (`river_models.blend`: rules alone while the model warms
+up), and its `model_version` says which model scored it; the warning *level* stays on the
+rule evidence, since churn probabilities are small and would pull scores under the level
+thresholds.
 """
 
 from __future__ import annotations
@@ -22,8 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, MutableMapping
 
+from detectors import features, labels
 from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
+from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
 from detectors.segment import value_figures
 from detectors.state import CustomerState, decode, encode, epoch, is_duplicate, observe, to_datetime
 from schemas.errors import InvalidEvent
@@ -55,6 +69,7 @@ class Outcome:
     event_time: int | None = None
     warnings: list[dict] = field(default_factory=list)
     done: list = field(default_factory=list)   # refs of messages now fully handled (acknowledge them)
+    examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
 
 
 class Processor:
@@ -67,13 +82,27 @@ class Processor:
         customers: MutableMapping,
         clocks: MutableMapping,
         *,
+        models: MutableMapping | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        label_params: labels.LabelParams | None = None,
+        model_params: ModelParams | None = None,
     ) -> None:
         self.settings = settings
         self.params = params
         self.customers = customers
         self.clocks = clocks
+        self.models = models if models is not None else {}
         self.wall_clock = wall_clock
+        self.label_params = label_params or labels.LabelParams(
+            snapshot_every_days=settings.snapshot_every_days, horizon_days=settings.churn_horizon_days)
+        self.model_params = model_params or ModelParams()
+        self.feature_params = features.FeatureParams()
+        self.checkpoint_labels = settings.model_checkpoint_labels
+        # partition -> its model, restored lazily from `models`; and labels learned since the
+        # partition's last checkpoint.
+        self._models: dict[int, ChurnModel] = {}
+        self._unsaved: dict[int, int] = {}
+        self.labels_learned = 0   # labels learned, not yet reported to metrics (the Faust layer resets it)
         self.market: dict[str, MarketPressure] = {}
         self._model_of_topic = {
             settings.logins_topic: Login,
@@ -192,6 +221,10 @@ class Processor:
         self._due.clear()
         self._due_of.clear()
         self._population.clear()
+        # Learning since the last checkpoint is lost with the partition (at most
+        # `model_checkpoint_labels` labels); its next owner restores the checkpoint.
+        self._models.clear()
+        self._unsaved.clear()
 
     # ------------------------------------------------------------------ customer events
 
@@ -248,8 +281,12 @@ class Processor:
         if is_duplicate(state, event.event_id):
             out.duplicate = True  # a re-delivery (e.g. after a crash): applied once already
             return
+        before = state.last_active if state is not None else 0
         state = observe(state, event, self.params.state, partition=partition)
-        state = self._assess(state, max(t, state.last_event), out)
+        # The activity that answers pending snapshots: only an event that moved last activity
+        # on (an older, late activity falls before it and answers nothing new).
+        activity_at = state.last_active if state.last_active > before else None
+        state = self._assess(state, max(t, state.last_event), out, before, activity_at, partition)
         self.customers[cid] = encode(state)
         self._index(partition, cid, state.next_due)
 
@@ -262,8 +299,79 @@ class Processor:
                 counts[key] = counts.get(key, 0) + 1
         return counts
 
-    def _assess(self, state: CustomerState, now: int, out: Outcome) -> CustomerState:
+    def model_quality(self) -> ModelQuality | None:
+        """Progressive-validation figures over the models of the partitions held here.
+
+        Counts are summed; rolling ROC AUC, log loss and the positive rate are averaged
+        weighted by each model's labels (an approximation: the partitions' windows are not
+        one window). None when no partition's model has been loaded yet.
+        """
+        models = list(self._models.values())
+        if not models:
+            return None
+        n = sum(m.labels_seen for m in models)
+        pos = sum(m.positives for m in models)
+
+        def weighted(name: str) -> float | None:
+            pairs = [(getattr(m.quality(), name), m.labels_seen) for m in models]
+            known = [(v, w) for v, w in pairs if v is not None and w > 0]
+            total = sum(w for _, w in known)
+            return sum(v * w for v, w in known) / total if total else None
+
+        return ModelQuality(labels_seen=n, positives=pos, positive_rate=pos / n if n else None,
+                            rolling_roc_auc=weighted("rolling_roc_auc"),
+                            rolling_log_loss=weighted("rolling_log_loss"))
+
+    def model(self, partition: int) -> ChurnModel:
+        """The partition's online model, restored from its checkpoint on first use."""
+        model = self._models.get(partition)
+        if model is None:
+            raw = self.models.get(str(partition))
+            model = None
+            if raw is not None:
+                try:
+                    model = ChurnModel.loads(raw)
+                except ValueError:
+                    # A checkpoint we cannot read must not stop the stream; the model starts
+                    # over (rules alone until it warms up again), loudly.
+                    log.error("model checkpoint of partition %d does not load; starting a new model",
+                              partition, exc_info=True)
+            if model is None:
+                model = ChurnModel(seed=partition, params=self.model_params)
+            self._models[partition] = model
+        return model
+
+    def _learn(self, partition: int, examples: list[labels.Example], out: Outcome) -> None:
+        model = self.model(partition)
+        for ex in examples:
+            model.learn(ex.features, ex.label)
+        out.examples.extend(examples)
+        self.labels_learned += len(examples)
+        self._unsaved[partition] = self._unsaved.get(partition, 0) + len(examples)
+        if self._unsaved[partition] >= self.checkpoint_labels:
+            self._checkpoint(partition)
+
+    def _checkpoint(self, partition: int) -> None:
+        """Write the partition's model to the models table, if it learned since the last write.
+
+        Called only while handling a message of `partition` (Faust sends a table's changelog
+        record to the partition of the message being processed)."""
+        if not self._unsaved.get(partition):
+            return
+        self.models[str(partition)] = self._models[partition].dumps()
+        self._unsaved[partition] = 0
+
+    def _assess(self, state: CustomerState, now: int, out: Outcome, before: int,
+                activity_at: int | None, partition: int) -> CustomerState:
+        lp = self.label_params
+        state.pending, examples = labels.resolve(state.pending, before, activity_at, now, lp)
+        if examples:
+            self._learn(partition, examples, out)
         a = warn.assess(state, now, self.params, self.market)
+        feats = None
+        if labels.is_due(state.pending, state.last_active, now, lp):
+            feats = features.from_assessment(state, a, self.feature_params)
+            state.pending = labels.maybe_snapshot(state.pending, state, now, feats, lp)
         t = warn.decide(state, a, self.params.warning)
         if t is not None and t.level == 3 and t.state != "cleared" and state.level < 3 \
                 and any(s.kind == "silence" for s in a.firing):
@@ -271,12 +379,16 @@ class Processor:
             self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
         if t is not None:
             state = warn.apply(state, a, t)
-            payload = warn.warning_payload(state, a, t)
+            model = self.model(partition)
+            if feats is None:
+                feats = features.from_assessment(state, a, self.feature_params)
+            payload = warn.warning_payload(state, a, t, model_version=model.scored_by)
+            payload["risk_score"] = round(blend(a.risk_score, model.score(feats), model.labels_seen, self.model_params), 6)
             payload["emitted_at"] = self.wall_clock()
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
             out.warnings.append(payload)
-        state.next_due = warn.next_due(state, now, self.params)
+        state.next_due = warn.next_due(state, now, self.params, lp)
         if state.partition >= 0:
             self._population.setdefault(state.partition, {})[state.customer_id] = (state.level, a.segment)
         return state
@@ -330,6 +442,11 @@ class Processor:
             # Only customers due before the watermark minus the lateness allowance are swept:
             # every event that can still be applied to them is newer, so the verdict is final.
             self._sweep(partition, new - self.settings.lateness_seconds, out)
+        # Checkpoint the model at a tick, and when the watermark reaches a tick's time later
+        # (a tick read before the slower topics counts only once they have caught up).
+        tick_at = self._tick.get(partition, 0)
+        if persist or (tick_at and old < tick_at <= new):
+            self._checkpoint(partition)
 
     def _sweep(self, partition: int, now: int, out: Outcome) -> None:
         heap = self._heap(partition)
@@ -347,7 +464,8 @@ class Processor:
                 # Evaluate exactly when the evidence changes, not when the sweep happens to run:
                 # the warning's event time does not depend on the sweep interval. Never before
                 # the customer's newest event, though: their state already includes it.
-                state = self._assess(state, max(state.next_due, state.last_event), out)
+                at = max(state.next_due, state.last_event)
+                state = self._assess(state, at, out, state.last_active, None, partition)
                 steps += 1
             self.customers[cid] = encode(state)
             self._index(partition, cid, state.next_due)

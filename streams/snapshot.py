@@ -1,7 +1,10 @@
 """`churnwatch snapshot`: every tracked customer's risk as of the workers' event-time clock.
 
 The snapshot is read from Kafka, not from a worker: the `customers` and `clocks` table
-changelogs hold every worker's state, so one command covers any number of workers.
+changelogs hold every worker's state, so one command covers any number of workers. The
+`models` changelog holds each partition's online-model checkpoint: a customer's row shows
+the rule score, that model's churn probability (null while it warms up) and the blended
+risk score a warning would carry.
 
 Before reading, it waits until the consumer group has committed offsets at or past the end
 of every input partition as they were when the command started ("everything already
@@ -14,13 +17,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Iterator
+from typing import IO, Iterator, Mapping
 
 import orjson
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from detectors import warning as warn
+from detectors.features import from_assessment
+from detectors.river_models import ChurnModel, ModelParams, blend
 from detectors.state import decode, to_datetime
 from schemas.errors import ChurnwatchError
 from streams import kafka_clients
@@ -88,18 +93,32 @@ def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) ->
         consumer.close()
 
 
-def snapshot_rows(states: dict[bytes, bytes], clocks: dict[int, int],
-                  params: warn.DetectorParams = warn.DetectorParams(), market=None) -> Iterator[dict]:
-    """One row per customer, assessed at their partition's stream time."""
+def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
+                  params: warn.DetectorParams = warn.DetectorParams(), market=None,
+                  models: Mapping[int, ChurnModel] | None = None,
+                  model_params: ModelParams = ModelParams()) -> Iterator[dict]:
+    """One row per customer, assessed at their partition's stream time.
+
+    `models` maps a partition to its online model (`read_models`); a customer's
+    `model_score` is that model's churn probability, null while it warms up or when the
+    partition has no model yet, and `risk_score` is the blend a warning would carry.
+    `level` stays on the rule evidence, as the worker's levels do.
+    """
+    models = models or {}
     for raw in states.values():
         state = decode(raw)
         now = max(clocks.get(state.partition, 0), state.last_event)
         a = warn.assess(state, now, params, market)
+        model = models.get(state.partition)
+        model_score = model.score(from_assessment(state, a)) if model is not None else None
+        risk = blend(a.risk_score, model_score, model.labels_seen, model_params) if model is not None else a.risk_score
         yield {
             "customer_id": state.customer_id,
             "as_of": to_datetime(now).isoformat().replace("+00:00", "Z"),
-            "risk_score": a.risk_score,
+            "risk_score": round(risk, 6),
             "rule_score": a.risk_score,
+            "model_score": round(model_score, 6) if model_score is not None else None,
+            "model_version": model.scored_by if model is not None else warn.MODEL_VERSION,
             "level": a.level_name,
             "open_warning_level": warn.LEVELS[state.level],
             "segment": a.segment,
@@ -110,18 +129,45 @@ def snapshot_rows(states: dict[bytes, bytes], clocks: dict[int, int],
         }
 
 
+def read_models(records: Mapping[bytes, bytes]) -> dict[int, ChurnModel]:
+    """Partition -> model from the `models` changelog's latest records (key: partition number).
+
+    Raises SnapshotError naming the partition when a checkpoint does not load.
+
+    >>> read_models({b"1": ChurnModel().dumps()})[1].labels_seen
+    0
+    >>> read_models({b"0": b"junk"})
+    Traceback (most recent call last):
+    ...
+    streams.snapshot.SnapshotError: model checkpoint of partition 0 does not load: not a Churnwatch model checkpoint (expected it to start with b'CWMODEL1')
+    """
+    out: dict[int, ChurnModel] = {}
+    for key, value in records.items():
+        try:
+            partition = int(key.decode())
+        except ValueError:
+            raise SnapshotError(f"models changelog key {key!r}: expected a partition number") from None
+        try:
+            out[partition] = ChurnModel.loads(value)
+        except ValueError as err:
+            raise SnapshotError(f"model checkpoint of partition {partition} does not load: {err}") from None
+    return out
+
+
 def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 60.0) -> int:
     """Wait for the workers, then write one JSON line per customer to `out` (stdout when None)."""
     wait_until_processed(settings, timeout)
-    customers_topic, clocks_topic = changelog_topic_names(settings)
+    customers_topic, clocks_topic, models_topic = changelog_topic_names(settings)
     states = read_changelog(settings, customers_topic)
     clocks = {}
     for k, v in read_changelog(settings, clocks_topic).items():
         name = orjson.loads(k)
         if "/" not in name:  # "<partition>" is the watermark; "<partition>/<topic>" a topic's time
             clocks[int(name)] = int(orjson.loads(v))
+    models = read_models(read_changelog(settings, models_topic))
     params = settings.detectors or warn.DetectorParams()
-    rows = sorted(snapshot_rows(states, clocks, params), key=lambda r: (-r["risk_score"], r["customer_id"]))
+    rows = sorted(snapshot_rows(states, clocks, params, models=models),
+                  key=lambda r: (-r["risk_score"], r["customer_id"]))
     sink: IO[bytes] = open(out, "wb") if out else sys.stdout.buffer
     try:
         for row in rows:

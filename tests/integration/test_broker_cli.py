@@ -94,6 +94,7 @@ def test_every_topic_is_created_with_its_configured_partition_count(settings_fac
         settings.dead_letters_topic: 3,
         f"{settings.app_id}-customers-changelog": 3,
         f"{settings.app_id}-clocks-changelog": 3,
+        f"{settings.app_id}-models-changelog": 3,
     }
     assert f"{settings.logins_topic}\t3 partitions\tcreated" in result.stdout.splitlines()
 
