@@ -1,0 +1,310 @@
+"""`churnwatch bootstrap`: build workers' state from a history file in bulk, outside Faust.
+
+Replaying years of history through a worker costs Faust's per-message machinery on every
+event. A bootstrap runs the worker's own per-message step (`streams.offline.run_offline`:
+the same `Processor`, detectors and lifecycle, fed in event-time order) over the history
+file in one process, then writes the result where a worker's tables recover from: the
+table changelogs.
+
+* `customers` changelog: one record per customer, key = the customer id (UTF-8 bytes, as
+  the worker's `bytes` table writes it raw), value = the encoded state
+  (`detectors.state.encode`), on partition `partition_for(key)`: the worker writes a
+  table record to the partition of the event being processed, and every customer event is
+  produced to the murmur2 partition of its customer id, so that is where the worker itself
+  would have put it (and where the state's own `partition` field says it belongs; a record
+  whose field disagrees stops the bootstrap).
+* `clocks` changelog: each partition's watermark (key ``"<p>"``) and per-topic stream
+  times (``"<p>/<topic>"``), on partition *p*, JSON-encoded as Faust's json serializer
+  writes them (``b'"0"'`` -> ``b'1704445924'``).
+
+A worker started afterwards recovers both tables, rebuilds its due index from them, and
+continues as if it had streamed the history itself. The online model's checkpoints
+(`models` changelog) are not written: a bootstrapped worker's model starts over and scores
+with the rules alone while it warms up.
+
+The flow, on an empty application id (the bootstrap refuses changelogs that hold records:
+it would overwrite state newer than the file):
+
+1. ``churnwatch topics``;
+2. ``churnwatch bootstrap history.jsonl.gz`` (``--advance-to TS`` to judge quiet customers
+   up to TS, as ``churnwatch replay --advance-to`` would);
+3. ``churnwatch worker``, then stream only events newer than the history.
+
+When the history was also published to the input topics (say, they keep it), add
+``--commit-offsets``: the worker group's offsets are committed at the end of every input
+topic, so the worker does not read the history again (it would dead-letter it as late).
+Nothing else may be published to the input topics between the history and the bootstrap:
+what arrives before the commit is skipped.
+
+The embedded broker reports a partition's end offset too low when the last produce batch
+held several records, and a recovering worker trusts that offset; records go out in large
+batches and each partition's last record in a request of its own (as `churnwatch replay`
+does), which makes every end offset exact.
+
+Example:
+    >>> from detectors.state import CustomerState, encode
+    >>> s = Settings(partitions=2, app_id="shop")
+    >>> state = CustomerState("c1", partition=partition_for(b"c1", 2), applied=3)
+    >>> records = changelog_records(s, {"c1": encode(state)}, {"1": 1704445924, "1/logins": 1704445900})
+    >>> [(r.topic, r.partition, r.key) for r in records]
+    [('shop-customers-changelog', 1, b'c1'), ('shop-clocks-changelog', 1, b'"1"'), ('shop-clocks-changelog', 1, b'"1/logins"')]
+    >>> records[1].value
+    b'1704445924'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from detectors.state import decode
+from schemas.errors import ChurnwatchError
+from streams import kafka_clients
+from streams.broker import changelog_topic_names, check_topics
+from streams.offline import OfflineResult, run_offline
+from streams.replay import REPLAY_BATCH_BYTES, load_replay_lines, partition_for, read_lines
+from streams.settings import Settings
+
+
+class BootstrapError(ChurnwatchError):
+    """The bootstrap cannot be done (changelogs not empty, history not on the topics, failed sends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogRecord:
+    """One record for a table changelog, with the partition it must land on."""
+
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class BootstrapResult:
+    """What a bootstrap computed and wrote, and how long each step took (seconds)."""
+
+    events: int
+    customers: int
+    clock_records: int
+    dead_letters: int
+    warnings: int
+    process_seconds: float       # wall time of the bulk run (run_offline)
+    process_cpu_seconds: float   # CPU time of this process during the bulk run
+    produce_seconds: float
+    committed: dict[str, int] | None = None   # topic -> offset committed, summed over partitions
+
+    @property
+    def events_per_second(self) -> float:
+        """Bulk processing speed: events over the wall time of the run."""
+        return self.events / self.process_seconds if self.process_seconds > 0 else float("inf")
+
+
+def changelog_records(settings: Settings, customers: Mapping[str, bytes],
+                      clocks: Mapping[str, int]) -> list[ChangelogRecord]:
+    """The changelog records a worker's tables would hold for this state (see module docstring).
+
+    Parameters:
+        customers: customer id -> encoded state, as `run_offline` leaves them.
+        clocks: ``"<p>"`` / ``"<p>/<topic>"`` -> epoch seconds, as `run_offline` leaves them.
+
+    Raises BootstrapError when a state's own partition is not its key's partition (the
+    partition count of the run and of `settings` differ).
+    """
+    customers_topic, clocks_topic = changelog_topic_names(settings)[:2]
+    records = []
+    for customer_id, value in customers.items():
+        key = customer_id.encode("utf-8")
+        partition = partition_for(key, settings.partitions)
+        own = decode(value).partition
+        if own != partition:
+            raise BootstrapError(
+                f"customer {customer_id!r}: state computed for partition {own}, but its key goes to partition "
+                f"{partition} of {settings.partitions}; run the bootstrap with the workers' CHURNWATCH_PARTITIONS")
+        records.append(ChangelogRecord(customers_topic, partition, key, value))
+    for name, value in clocks.items():
+        partition = int(str(name).split("/", 1)[0])
+        # Faust's json serializer is orjson here: a str key and an int value, nothing around them.
+        records.append(ChangelogRecord(clocks_topic, partition, orjson.dumps(str(name)), orjson.dumps(int(value))))
+    return records
+
+
+def produce_records(settings: Settings, records: list[ChangelogRecord]) -> float:
+    """Send records to their partitions, each partition's last one in a request of its own.
+
+    Returns the seconds it took; raises BootstrapError unless every record was acknowledged.
+    """
+    started = time.monotonic()
+    last = {(r.topic, r.partition): i for i, r in enumerate(records)}
+    held_back = set(last.values())
+    failures: list[BaseException] = []
+    client = kafka_clients.producer(settings, batch_size=REPLAY_BATCH_BYTES)
+    try:
+        for i, r in enumerate(records):
+            if i not in held_back:
+                client.send(r.topic, key=r.key, value=r.value, partition=r.partition).add_errback(failures.append)
+        client.flush()
+        for i in sorted(held_back):
+            r = records[i]
+            client.send(r.topic, key=r.key, value=r.value, partition=r.partition).add_errback(failures.append)
+            client.flush()
+    except KafkaError as error:
+        raise kafka_clients.broker_unreachable(settings, error) from error
+    finally:
+        client.close(timeout=settings.client_timeout_seconds)
+    if failures:
+        raise BootstrapError(f"{len(failures)} of {len(records)} state records were not acknowledged by "
+                             f"{settings.broker}; first error: {' '.join(str(failures[0]).split())}")
+    return time.monotonic() - started
+
+
+def _end_offsets(settings: Settings, topics: list[str], partitions: Callable[[str], int]) -> dict[TopicPartition, int]:
+    consumer = kafka_clients.consumer(settings)
+    try:
+        return consumer.end_offsets([TopicPartition(t, p) for t in topics for p in range(partitions(t))])
+    except KafkaError as error:
+        raise kafka_clients.broker_unreachable(settings, error) from error
+    finally:
+        consumer.close()
+
+
+def check_changelogs_empty(settings: Settings) -> None:
+    """BootstrapError when the `customers` or `clocks` changelog already holds records."""
+    topics = changelog_topic_names(settings)[:2]
+    check_topics(settings, topics)
+    ends = _end_offsets(settings, topics, lambda _: settings.partitions)
+    held = {t: sum(off for tp, off in ends.items() if tp.topic == t) for t in topics}
+    if any(held.values()):
+        detail = ", ".join(f"{t} holds {n}" for t, n in held.items() if n)
+        raise BootstrapError(
+            f"{detail} records: a worker of app id {settings.app_id!r} has run or a bootstrap was done already; "
+            "bootstrap into a new CHURNWATCH_APP_ID (its changelogs start empty)")
+
+
+def input_topics(settings: Settings) -> list[str]:
+    """Every topic the worker group consumes: customer topics, clock ticks, market events."""
+    return [*settings.customer_topics, settings.clock_ticks_topic, settings.market_events_topic]
+
+
+def commit_input_offsets(settings: Settings, expected: Mapping[tuple[str, int], int]) -> dict[str, int]:
+    """Commit the worker group's offsets at the end of every input partition.
+
+    `expected` is the number of history records per (topic, partition): a partition holding
+    fewer means the history was not published there, and nothing is committed.
+    Returns the committed offsets summed per topic.
+    """
+    topics = input_topics(settings)
+    check_topics(settings, topics)
+
+    def count(topic: str) -> int:
+        return settings.market_partitions if topic == settings.market_events_topic else settings.partitions
+
+    ends = _end_offsets(settings, topics, count)
+    short = [(tp, ends.get(TopicPartition(*tp), 0), n) for tp, n in expected.items()
+             if ends.get(TopicPartition(*tp), 0) < n]
+    if short:
+        (topic, partition), held, n = short[0]
+        raise BootstrapError(
+            f"{topic}[{partition}] holds {held} records but the history has {n} for it: publish the history "
+            f"(`churnwatch replay`) before `bootstrap --commit-offsets`, or leave the option out")
+    consumer = None
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id, enable_auto_commit=False,
+            request_timeout_ms=max(5000, int(settings.client_timeout_seconds * 2000)),
+        )
+        offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in ends.items() if off > 0}
+        if offsets:
+            consumer.commit(offsets)
+    except KafkaError as error:
+        raise BootstrapError(
+            f"cannot commit offsets for group {settings.app_id!r} on {settings.broker}: "
+            f"{' '.join(str(error).split()) or type(error).__name__} (is a worker of the group running?)") from error
+    finally:
+        if consumer is not None:
+            consumer.close()
+    committed: dict[str, int] = {}
+    for tp, off in ends.items():
+        committed[tp.topic] = committed.get(tp.topic, 0) + off
+    return committed
+
+
+def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetime | None = None,
+              commit_offsets: bool = False) -> BootstrapResult:
+    """Compute every customer's state from history lines and write it to the table changelogs.
+
+    Parameters:
+        settings: broker, app id (names the changelogs and the group) and partition count,
+            as the workers will run.
+        lines: the history's replay lines (see `streams.replay`).
+        advance_to: event time to judge every partition up to at the end [default: the
+            last event's time], as ``churnwatch replay --advance-to`` does.
+        commit_offsets: also commit the worker group's offsets at the end of the input
+            topics (the history was published there too).
+    """
+    check_changelogs_empty(settings)
+    lines = list(lines)
+    expected: dict[tuple[str, int], int] = {}
+    if commit_offsets:
+        for rec in load_replay_lines(lines, settings, sort=False).records:
+            parts = settings.market_partitions if rec.topic == settings.market_events_topic else settings.partitions
+            key = (rec.topic, partition_for(rec.key, parts))
+            expected[key] = expected.get(key, 0) + 1
+    cpu, wall = time.process_time(), time.perf_counter()
+    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to)
+    process_seconds, process_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    records = changelog_records(settings, result.customers, result.clocks)
+    produce_seconds = produce_records(settings, records)
+    committed = commit_input_offsets(settings, expected) if commit_offsets else None
+    return BootstrapResult(
+        events=result.events, customers=len(result.customers), clock_records=len(result.clocks),
+        dead_letters=len(result.dead_letters), warnings=len(result.warnings),
+        process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
+        committed=committed,
+    )
+
+
+def register(group: Any) -> None:
+    """Add ``churnwatch bootstrap`` to a click group (the ``churnwatch`` command)."""
+    import click
+
+    @group.command("bootstrap")
+    @click.option("--broker", metavar="HOST:PORT", default=None,
+                  help="Kafka bootstrap server(s) [default: CHURNWATCH_BROKER or 127.0.0.1:9092].")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--advance-to", "advance_to", metavar="TS",
+                  help="Judge every partition up to TS (RFC 3339) at the end [default: the last event's time].")
+    @click.option("--commit-offsets", is_flag=True,
+                  help="The history is also on the input topics: commit the worker group's offsets at their "
+                       "ends, so workers do not read it again.")
+    def bootstrap_command(broker: str | None, file: Path, advance_to: str | None, commit_offsets: bool) -> None:
+        """Compute customer state from a history file in bulk and write it to the table changelogs.
+
+        Run it on a new app id before any worker starts; workers then recover the state and
+        continue with newer events.
+        """
+        from streams.cli import load_settings
+        from streams.replay import parse_timestamp
+
+        settings = load_settings(broker)
+        advance = parse_timestamp(advance_to) if advance_to is not None else None
+        try:
+            result = bootstrap(settings, read_lines(file), advance_to=advance, commit_offsets=commit_offsets)
+        except ValueError as error:  # invalid lines in the history (run_offline refuses them)
+            raise click.ClickException(f"{file}: {' '.join(str(error).split())}") from None
+        click.echo(f"bootstrapped {result.customers} customers from {result.events} events "
+                   f"({result.dead_letters} dead letters) in {result.process_seconds:.1f} s "
+                   f"({result.events_per_second:,.0f} events/s); wrote {result.customers + result.clock_records} "
+                   f"changelog records in {result.produce_seconds:.1f} s")
+        if result.committed is not None:
+            click.echo("committed group offsets at the end of " +
+                       ", ".join(f"{t} ({n})" for t, n in sorted(result.committed.items())))

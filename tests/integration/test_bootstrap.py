@@ -1,0 +1,95 @@
+"""`churnwatch bootstrap`: a worker started on bootstrapped state carries on as if it had streamed the history."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from streams.broker import changelog_topic_names
+from streams.settings import Settings
+from streams.simulate import write_simulation
+from tests.integration.conftest import read_topic
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+DAYS = 180  # the shortest period the default persona mix (with churners) allows
+COMPARED = ("events_applied", "last_active_at", "segment", "level")
+
+
+def z(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def snapshot(run_cli, settings, path) -> dict[str, dict]:
+    done = run_cli(settings, "snapshot", "--out", str(path), "--timeout", "90", timeout=120)
+    assert done.returncode == 0, done.stderr
+    return {row["customer_id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def test_bootstrapped_worker_continues_with_the_state_a_streamed_replay_builds(
+        settings_factory, start_worker, run_cli, tmp_path):
+    history = tmp_path / "history.jsonl"
+    stats = write_simulation(history, tmp_path / "truth.csv", 60, START, DAYS, seed=5)
+    end = datetime.fromisoformat(stats.last_at.replace("Z", "+00:00"))
+    customers = sorted({r["customer_id"] for r in map(json.loads, history.read_text().splitlines())
+                        if "customer_id" in r})
+    # After the history: one more login per customer, then event time moves on. Every
+    # customer's count can only come out right if the worker recovered their state.
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text("".join(json.dumps({"type": "login", "event_id": f"after-{cid}", "customer_id": cid,
+                                         "occurred_at": z(end + timedelta(hours=1)), "channel": "web"}) + "\n"
+                             for cid in customers))
+    later = z(end + timedelta(hours=2))
+
+    streamed, booted = settings_factory(), settings_factory()
+    start_worker(streamed, "streamed.log")
+    assert run_cli(streamed, "replay", str(history), "--advance-to", z(end)).returncode == 0
+
+    # The history is on the bootstrapped side's topics too; --commit-offsets keeps its worker
+    # from reading it again.
+    assert run_cli(booted, "replay", str(history), "--advance-to", z(end)).returncode == 0
+    done = run_cli(booted, "bootstrap", str(history), "--advance-to", z(end), "--commit-offsets", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"bootstrapped {len(customers)} customers" in done.stdout
+
+    a = snapshot(run_cli, streamed, tmp_path / "streamed.jsonl")
+    b = snapshot(run_cli, booted, tmp_path / "bootstrapped.jsonl")
+    assert sorted(a) == sorted(b) == customers
+    assert _differences(a, b) == {}
+    assert any(row["level"] != "none" for row in a.values()), "the history raises warnings: levels are compared"
+    # The clock records are byte for byte those the streamed worker wrote (latest per key).
+    assert _latest_clocks(booted) == _latest_clocks(streamed)
+
+    start_worker(booted, "booted.log")
+    for settings in (streamed, booted):
+        assert run_cli(settings, "replay", str(newer), "--advance-to", later).returncode == 0
+    a2 = snapshot(run_cli, streamed, tmp_path / "streamed-2.jsonl")
+    b2 = snapshot(run_cli, booted, tmp_path / "bootstrapped-2.jsonl")
+    assert all(b2[c]["events_applied"] == b[c]["events_applied"] + 1 for c in customers), \
+        "the worker applied the new login on top of the bootstrapped state of every customer"
+    assert _differences(a2, b2) == {}
+    assert read_topic(booted, booted.dead_letters_topic, idle=1.0) == [], "the history was not read again"
+
+    again = run_cli(booted, "bootstrap", str(history))
+    assert again.returncode == 1 and "customers-changelog holds" in again.stderr, "state newer than the file is kept"
+
+
+def _differences(a: dict[str, dict], b: dict[str, dict]) -> dict[str, dict]:
+    out = {}
+    for cid in a:
+        diff = {f: (a[cid][f], b[cid][f]) for f in COMPARED if a[cid][f] != b[cid][f]}
+        if diff:
+            out[cid] = diff
+    return out
+
+
+def _latest_clocks(settings: Settings) -> dict[tuple[int, bytes], bytes]:
+    """Latest clock record per key, with the test's topic prefix taken out of the keys."""
+    records = read_topic(settings, changelog_topic_names(settings)[1], idle=1.0)
+    latest = {(r.partition, r.key.replace(settings.topic_prefix.encode(), b"")): r.value for r in records}
+    assert latest and all(isinstance(orjson.loads(k), str) for _, k in latest), "JSON string keys"
+    return latest
