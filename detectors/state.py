@@ -48,9 +48,11 @@ class StateParams:
     max_complaints: complaints kept (open ones are never evicted before closed ones).
     max_gaps: active-day gaps kept for the customer's own rhythm.
     dedup_seconds: how far back (event time, behind the customer's newest event) event ids
-        are remembered; match it to the lateness allowance, since older events are refused
-        as late anyway.
-    max_dedup: cap on remembered event ids per customer.
+        are remembered at most.
+    max_dedup: how many of the customer's latest event ids are remembered. What a crash makes
+        a worker read again is what it had not committed (seconds of processing), but in an
+        accelerated replay that can span weeks of event time: the window is a count of events,
+        not a span of time.
     bounce_seconds: a page view shorter than this counts as a bounce-like visit.
     """
 
@@ -58,8 +60,8 @@ class StateParams:
     max_orders: int = 64
     max_complaints: int = 32
     max_gaps: int = 32
-    dedup_seconds: int = DAY
-    max_dedup: int = 256
+    dedup_seconds: int = 90 * DAY
+    max_dedup: int = 32
     bounce_seconds: float = 10.0
 
 

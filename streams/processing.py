@@ -113,6 +113,8 @@ class Processor:
         self._ticks_topic = settings.clock_ticks_topic
         self._stream_time: dict[int, int] = {}
         self._tp_time: dict[tuple[str, int], int] = {}
+        self._tp_applied: dict[tuple[str, int], int] = {}
+        self._started: float | None = None  # wall time of the first message since start/rebalance
         self._tp_next: dict[tuple[str, int], int] = {}
         self._tick: dict[int, int] = {}
         self._tp_seen: dict[tuple[str, int], float] = {}  # wall time a topic-partition last had a message
@@ -148,6 +150,8 @@ class Processor:
         out = Outcome()
         if ref is None:
             ref = (topic, partition, offset)
+        if self._started is None:
+            self._started = self.wall_clock().timestamp()
         payload = value if value is not None else b""
         try:
             if topic == self._ticks_topic:
@@ -214,6 +218,8 @@ class Processor:
         """Drop in-memory indexes after a rebalance; they are rebuilt from the tables on use."""
         self._stream_time.clear()
         self._tp_time.clear()
+        self._tp_applied.clear()
+        self._started = None
         self._tp_next.clear()
         self._tp_seen.clear()
         self._buffer.clear()  # not acknowledged: re-read by whoever owns the partition next
@@ -235,6 +241,11 @@ class Processor:
         # order may be read long after a login of a later day without being late.
         ref_time = self._topic_time(topic, partition)
         if ref_time and t < ref_time - self.settings.lateness_seconds:
+            raw = self.customers.get(event.customer_id)
+            if raw is not None and is_duplicate(decode(raw), event.event_id):
+                out.duplicate = True  # re-read after a restart, applied before: not late, done
+                out.done.append(ref)
+                return
             raise InvalidEvent(
                 "late_event", "occurred_at",
                 f"occurred_at: expected at most {self.settings.lateness_seconds} s behind the stream time "
@@ -254,6 +265,9 @@ class Processor:
             t, _, event, topic, offset, key, payload, ref = heapq.heappop(heap)
             try:
                 self._apply(event, t, partition, out)
+                key_tp = (topic, partition)
+                if t > self._tp_applied.get(key_tp, 0):
+                    self._tp_applied[key_tp] = t
             except Exception as exc:  # a bug must not stop the stream: dead-letter it, keep going
                 log.exception("processing failed at %s[%d]@%d", topic, partition, offset)
                 err = InvalidEvent("processing_error", None, f"{type(exc).__name__}: {exc}"[:1000])
@@ -418,7 +432,9 @@ class Processor:
                     return floor  # data waiting whose event time we do not know yet
                 continue
             times.append(tt)
-            idle = read and wall - self._tp_seen.get(key, wall) > self.idle_topic_seconds
+            # A topic never heard from since start counts from the start: after a restart a
+            # topic with nothing left to re-read must not hold the watermark for ever.
+            idle = read and wall - self._tp_seen.get(key, self._started or wall) > self.idle_topic_seconds
             if not idle:
                 holding.append(tt)
         wm = min(holding) if holding else max(times, default=floor)
@@ -436,7 +452,10 @@ class Processor:
         self._release(partition, new + self.skew_tolerance_seconds, out)
         if crossed or persist:
             self.clocks[str(partition)] = new
-            for (topic, p), tt in self._tp_time.items():
+            # A topic's persisted time is that of its newest *applied* event: events read but
+            # still buffered are not acknowledged, so after a crash they are read again and
+            # must not then look late against a time they set themselves.
+            for (topic, p), tt in self._tp_applied.items():
                 if p == partition:
                     self.clocks[f"{p}/{topic}"] = tt
             # Only customers due before the watermark minus the lateness allowance are swept:
