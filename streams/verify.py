@@ -56,7 +56,7 @@ from typing import Any, Iterable, NamedTuple
 import orjson
 
 from detectors.state import DAY, CustomerState, StateParams, decode, epoch, id_hash
-from detectors.warning import DetectorParams
+from detectors.warning import LEVELS, DetectorParams
 from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
 from schemas.outputs import ClockTick
@@ -122,7 +122,8 @@ class Report:
 
     @property
     def warnings_match(self) -> bool:
-        return not self.warnings.get("only_on_topic") and not self.warnings.get("only_recomputed")
+        """(c): the distinct warnings equal the recomputation's and agree with the states."""
+        return not any(self.warnings.get(k) for k in ("only_on_topic", "only_recomputed", "disagree_with_states"))
 
     @property
     def ok(self) -> bool:
@@ -163,6 +164,10 @@ class Report:
         for label, ids in (("only on the topic", w["only_on_topic"]), ("only recomputed", w["only_recomputed"])):
             for item in ids[:5]:
                 lines.append(f"      {label}: {item}")
+        disagree = w["disagree_with_states"]
+        lines.append(f"                  {'all' if not disagree else f'{len(disagree):,} customers:'} warnings "
+                     f"{'agree' if not disagree else 'disagree'} with the states (raises = episodes, last level = open level)")
+        lines += [f"      {item}" for item in disagree[:5]]
         lines.append(
             f"(d) repeats       {r['warning_ids_repeated']:,} warning ids seen more than once "
             f"({r['warning_extra_copies']:,} extra copies, {r['warning_repeats_differing']:,} with other content); "
@@ -267,6 +272,7 @@ def verify(settings: Settings, observed: Observed, params: DetectorParams | None
     _compare_states(observed.states, redo.customers, params.state.history_days, report)
     _compare_dead_letters(settings, observed.dead_letters, redo.dead_letters, report)
     _compare_warnings(observed.warnings, redo.warnings, report)
+    report.warnings["disagree_with_states"] = _warnings_against_states(observed.warnings, observed.states)
     return report
 
 
@@ -366,11 +372,13 @@ def _count_problem(cid: str, counted: int, expected: int, uninterrupted: bytes |
     `uninterrupted - expected` were applied (before a crash, say) and also dead-lettered.
     """
     head = f"{cid}: state counts {counted} applied events, the inputs account for {expected} distinct ones"
+    if expected == 0:
+        return f"{cid}: state counts {counted} applied events but none of the customer's events is on the input topics"
     if counted < expected:
         return f"{head}: {expected - counted} lost"
     once = decode(uninterrupted).applied if uninterrupted is not None else expected
     both, twice = max(0, once - expected), max(0, counted - once)
-    parts = ([f"{both} applied and also dead-lettered (never both)"] if both else []) + \
+    parts = ([f"{both} applied but also dead-lettered (must be one or the other)"] if both else []) + \
             ([f"{twice} applied twice (double-counted)"] if twice else [])
     return f"{head}: {'; '.join(parts) or f'{counted - expected} too many'}"
 
@@ -490,6 +498,34 @@ def _compare_warnings(actual: list[dict], recomputed: list[dict], report: Report
         "warning_extra_copies": sum(n - 1 for n in copies.values()),
         "warning_repeats_differing": differing,
     })
+
+
+def _warnings_against_states(warnings: list[dict], states: dict[str, bytes]) -> list[str]:
+    """Warnings that the states do not account for, whenever the worker judged.
+
+    Each raise opens an episode (`state.episode` counts them) and the last warning emitted
+    for a customer leaves the level the state holds (none after `cleared`). A raise lost
+    between the state write and the send, or a raise no state remembers, shows here.
+    """
+    by_customer: dict[str, dict[str, dict]] = defaultdict(dict)
+    for w in warnings:  # in emission order (topic order per customer); repeats keep their first place
+        by_customer[w["customer_id"]].setdefault(w["warning_id"], w)
+    problems = []
+    for cid in sorted(set(by_customer) | set(states)):
+        ws = list(by_customer.get(cid, {}).values())
+        if cid not in states:
+            problems.append(f"{cid}: {len(ws)} warnings but no state")
+            continue
+        s = decode(states[cid])
+        raised = sum(1 for w in ws if w["state"] == "raised")
+        last = ws[-1] if ws else None
+        open_on_topic = last["level"] if last and last["state"] != "cleared" else None
+        open_in_state = LEVELS[s.level] if s.level else None
+        if raised != s.episode or open_on_topic != open_in_state:
+            problems.append(f"{cid}: {raised} raised on the topic, last {last and last['state']} "
+                            f"{last and last['level']}; the state counts {s.episode} episodes, open level "
+                            f"{open_in_state}")
+    return problems
 
 
 def _describe(w: dict) -> str:

@@ -1,0 +1,545 @@
+"""Fault suite: crashes, stops, bad input, many customers and a lost broker, each proven by the verifier.
+
+Every case uses its own topics and consumer group on the session's embedded broker (the
+broker-restart case starts a broker of its own) and ends with `churnwatch verify` where it
+applies: every input applied once or dead-lettered, never both, never neither, and every
+customer's state equal to a recomputation from the inputs. What each case proves and its
+measured figures are in docs/reliability.md.
+
+Histories come from the simulator without market events: competitor pressure depends on
+when a worker reads the market topic (see test_warnings_do_not_depend_on_when_market_events_are_read),
+and leaving it out lets these cases compare the warnings exactly.
+
+Durations on two shared cores (worker start-up ~8 s each): kill -9 ~60 s, SIGTERM ~60 s,
+bad flood ~45 s, customer flood ~90 s (slow), broker restart ~40 s, two workers ~60 s,
+market timing ~60 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+import urllib.request
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from detectors.state import decode
+from streams import kafka_clients
+from streams.broker import EmbeddedBroker, changelog_topic_names, ensure_topics, free_port
+from streams.replay import Record, advance_event_time, load_replay_lines, publish
+from streams.settings import Settings
+from streams.simulate import simulate
+from streams.snapshot import wait_until_processed
+from streams.verify import collect
+from streams.verify import verify as check
+from tests.conftest import wait_until
+from tests.integration.conftest import WorkerProcess, read_topic
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def history(settings: Settings, customers: int, *, seed: int = 11, market: bool = False) -> list[Record]:
+    """A simulated year of events as replay records (event-time order)."""
+    events, _ = simulate(customers, START, 365, seed=seed)
+    lines = [orjson.dumps(e) for e in events if market or e["type"] != "market_event"]
+    loaded = load_replay_lines(lines, settings)
+    assert not loaded.invalid
+    return loaded.records
+
+
+def feed(settings: Settings, records: list[Record]) -> None:
+    """Publish the records, then move event time to the last one (as `replay --advance-to` does), so the
+    reorder buffer releases the last events at once instead of after the idle time."""
+    publish(settings, records)
+    advance_event_time(settings, max(r.occurred_at for r in records))
+
+
+def changelog_writes(settings: Settings) -> int:
+    """State writes on the `customers` changelog so far (exact: one record per produce request)."""
+    consumer = kafka_clients.consumer(settings)
+    try:
+        topic = changelog_topic_names(settings)[0]
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        return sum(consumer.end_offsets(tps).values())
+    finally:
+        consumer.close()
+
+
+def committed(settings: Settings) -> int:
+    """Input offsets the worker group has committed, summed over the customer topics."""
+    admin = kafka_clients.admin_client(settings)
+    try:
+        offsets = admin.list_group_offsets({settings.app_id: None}).get(settings.app_id, {})
+        return sum(o.offset for tp, o in offsets.items() if tp.topic in settings.customer_topics and o.offset > 0)
+    finally:
+        admin.close()
+
+
+def verify(run_cli, settings: Settings, tmp_path: Path, *, timeout: float = 240) -> dict:
+    """`churnwatch verify --json` (kept in tmp_path/verify.json); fails the test with the report when a check fails."""
+    done = run_cli(settings, "verify", "--json", "--timeout", str(timeout), timeout=timeout + 120)
+    assert done.stdout, done.stderr
+    (tmp_path / "verify.json").write_text(done.stdout)
+    report = json.loads(done.stdout)
+    if done.returncode != 0:
+        pytest.fail(f"verifier failed (exit {done.returncode}):\n{json.dumps(report, indent=1)[:6000]}\n{done.stderr}")
+    return report
+
+
+def assert_warnings_agree(report: dict, label: str) -> None:
+    """Every raise the states count is on the warning topic and the last warning leaves the state's level.
+
+    Whether the distinct warnings also equal the recomputation's depends on when the worker
+    judged (the start of a stream, a restart): printed for docs/reliability.md, not asserted.
+    """
+    w = report["warnings"]
+    assert not w["disagree_with_states"], w["disagree_with_states"][:10]
+    print(f"{label}: warnings {w['on_topic']} distinct on the topic, {w['recomputed']} recomputed, {w['common']} in both;"
+          f" repeats {report['repeats']}")
+
+
+def metric(settings: Settings, name: str) -> float:
+    """Sum of a metric's samples on a worker's Prometheus endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+def assigned(worker: WorkerProcess, topic: str) -> str | None:
+    """The partitions of `topic` in the worker's latest assignment (Faust logs it as a table)."""
+    block = worker.log_text().rsplit("Setting newly assigned partitions", 1)
+    if len(block) < 2:
+        return None
+    found = re.search(rf"\| {re.escape(topic)}\s+\| (\{{[^}}]*\}})", block[1].split("for group")[0])
+    return found.group(1) if found else None
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+# --------------------------------------------------------------------------- crashes and stops
+
+
+REDELIVERY_BUG = ("bug in streams/processing.py (reproduced without a broker in test_a_customer_with_more_re_read_"
+                  "events_than_remembered_ids_loses_none_to_the_dead_letters): a restarted worker re-reads all it had "
+                  "not committed (commits stall for seconds under load here), and a customer's re-read events "
+                  "beyond their last 32 remembered ids or 90 days are dead-lettered as late_event although applied")
+
+
+@pytest.mark.xfail(strict=True, reason=REDELIVERY_BUG)
+def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(settings_factory, start_worker,
+                                                                              run_cli, tmp_path):
+    """kill -9 mid-stream: the table comes back from its changelog, and the events applied but
+    not yet committed are read again by the restarted worker: they must be recognised, not
+    applied again nor dead-lettered."""
+    settings = settings_factory()
+    records = history(settings, customers=60)
+    first = start_worker(settings, "worker-killed.log")
+    feed(settings, records)
+    wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
+               message="a third of the events applied")
+    ahead = changelog_writes(settings) - committed(settings)
+    first.kill()
+    assert committed(settings) < len(records), "killed under load: work was left"
+    assert ahead > 0, "some applied events were not committed: the restart re-reads them"
+
+    again = settings.with_overrides(metrics_port=free_port())
+    second = start_worker(again, "worker-restarted.log")
+    report = verify(run_cli, settings, tmp_path, timeout=120)
+    assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
+    assert_warnings_agree(report, "kill -9")
+    assert metric(again, "churnwatch_duplicate_events_total") > 0, "the restart re-read events applied before the kill"
+    assert second.stop(timeout=30) == 0, second.log_tail()
+
+
+def test_sigterm_under_load_exits_within_30_s_and_a_restart_re_applies_nothing(settings_factory, start_worker,
+                                                                             run_cli, tmp_path):
+    """SIGTERM mid-stream: Faust's orderly stop commits what was applied, within the bound; the
+    next worker starts after it and finds nothing already applied to read again."""
+    settings = settings_factory()
+    records = history(settings, customers=60, seed=12)
+    first = start_worker(settings, "worker-stopped.log")
+    feed(settings, records)
+    wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
+               message="a third of the events applied")
+    sent = time.monotonic()
+    code = first.stop(timeout=60)
+    took = time.monotonic() - sent
+    assert code == 0 and took < 30, f"exit code {code} after {took:.1f} s:\n{first.log_tail()}"
+    at_stop = committed(settings)
+    assert 0 < at_stop < len(records), f"stopped under load with its offsets committed ({at_stop} of {len(records)})"
+
+    again = settings.with_overrides(metrics_port=free_port())
+    second = start_worker(again, "worker-after-stop.log")
+    report = verify(run_cli, settings, tmp_path)
+    assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
+    assert_warnings_agree(report, "SIGTERM")
+    assert metric(again, "churnwatch_duplicate_events_total") == 0, "nothing applied before the stop was read again"
+    assert second.stop(timeout=30) == 0, second.log_tail()
+    print(f"SIGTERM to exit: {took:.1f} s; committed at stop {at_stop} of {len(records)}")
+
+
+@pytest.mark.xfail(strict=True, reason=REDELIVERY_BUG)
+def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_double_counted(
+        settings_factory, start_worker, run_cli, tmp_path):
+    """Two workers share the partitions; one is killed mid-stream and the other takes its
+    partitions over after the session timeout (8 s here), from the committed offsets."""
+    settings = settings_factory()
+    records = history(settings, customers=60, seed=14)
+    doomed = start_worker(settings, "worker-doomed.log")
+    survivor = start_worker(settings.with_overrides(web_port=free_port()), "worker-survivor.log")
+    wait_until(lambda: assigned(doomed, settings.logins_topic) and assigned(survivor, settings.logins_topic), 90,
+               message="both workers hold partitions of the customer topics")
+    feed(settings, records)
+    wait_until(lambda: changelog_writes(settings) >= len(records) // 3, 180, message="a third of the events applied")
+    doomed.kill()
+    report = verify(run_cli, settings, tmp_path, timeout=180)
+    assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
+    assert_warnings_agree(report, "two workers")
+    assert survivor.running()
+
+
+@pytest.mark.xfail(strict=True, reason="bug: streams/app.py _follow_market applies market events when they are "
+                   "read, not at their event time, and Processor.market keeps one event per category: a worker "
+                   "catching up on a backlog judges it with the latest promotions only, so competitor_pressure "
+                   "warnings differ from the event-time recomputation (13 only on the topic, 26 only recomputed of "
+                   "~220 on this history)")
+def test_warnings_do_not_depend_on_when_market_events_are_read(settings_factory, start_worker, run_cli, tmp_path):
+    """A year of history with competitors' promotions, all published before the worker starts
+    (a backlog, as after downtime): its warnings must be those of the event-time recomputation."""
+    settings = settings_factory()
+    feed(settings, history(settings, customers=100, seed=1, market=True))
+    start_worker(settings, "worker-market.log")
+    report = verify(run_cli, settings, tmp_path, timeout=180)
+    assert report["counts"]["market"] > 0
+    w = report["warnings"]
+    assert w["match"], f"{len(w['only_on_topic'])} only on the topic, {len(w['only_recomputed'])} only recomputed"
+
+
+# --------------------------------------------------------------------------- bad input and many customers
+
+
+def bad_value(i: int, key: str) -> tuple[bytes | None, str]:
+    """The i-th bad message for customer `key`, and the reason it must be dead-lettered with."""
+    at = (START + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    kinds = [
+        (b"not json", "malformed_json"),
+        (b"\xff\xfe\x00", "malformed_json"),
+        (b"[]", "malformed_json"),
+        (None, "malformed_json"),  # a tombstone: no value at all
+        (json.dumps({"event_id": f"bad{i}", "customer_id": key, "occurred_at": at}).encode(), "schema_violation"),
+        (json.dumps({"event_id": f"bad{i}", "customer_id": key, "occurred_at": "yesterday", "channel": "web"}).encode(),
+         "schema_violation"),
+        (json.dumps({"event_id": f"bad{i}", "customer_id": key + "-other", "occurred_at": at, "channel": "web"}).encode(),
+         "key_mismatch"),
+    ]
+    if i % 100 == 99:  # a few large ones: 20 of 70 KB each
+        return json.dumps({"event_id": f"bad{i}", "customer_id": key, "occurred_at": at, "channel": "web",
+                           "pad": "x" * 70_000}).encode(), "oversize"
+    return kinds[i % len(kinds)]
+
+
+#: Good events per second the worker must keep up while half its input is bad (see docs/reliability.md:
+#: measured ~150/s mixed and ~250/s clean on two shared cores; Faust's own JSON decoding, which this
+#: guards against, stalled ~5 s per bad message: 2,000 of them would take hours).
+GOOD_EVENTS_PER_SECOND_FLOOR = 40
+
+
+def test_a_flood_of_bad_messages_is_dead_lettered_while_good_events_keep_flowing(settings_factory, start_worker,
+                                                                                 run_cli, tmp_path):
+    settings = settings_factory()
+    good = history(settings, customers=30, seed=13)[:2000]
+    mixed, reasons = [], []
+    for i, record in enumerate(good):
+        value, reason = bad_value(i, record.key.decode())
+        # Undecodable bytes are bad on any topic; a login-shaped object is judged by the logins contract.
+        topic = settings.customer_topics[i % 4] if reason == "malformed_json" else settings.logins_topic
+        mixed += [record, Record(record.occurred_at, topic, record.key, value, i)]
+        reasons.append(reason)
+    worker = start_worker(settings, "worker-flood.log")
+    worker.wait_for_log("Worker ready", 60)
+    started = time.monotonic()
+    feed(settings, mixed)
+    wait_until(lambda: committed(settings) >= len(mixed) or not worker.running(), 300, message="flood processed")
+    seconds = time.monotonic() - started
+    assert worker.running() and "Traceback" not in worker.log_text(), worker.log_tail()
+
+    report = verify(run_cli, settings, tmp_path)
+    assert (report["counts"]["applied"], report["counts"]["dead_lettered"]) == (2000, 2000)
+    assert_warnings_agree(report, "bad flood")
+    dead = read_topic(settings, settings.dead_letters_topic, min_count=2000)
+    assert Counter(orjson.loads(d.value)["reason"] for d in dead) == Counter(reasons)
+    rate = len(good) / seconds
+    print(f"bad flood: 2,000 good + 2,000 bad in {seconds:.1f} s: {rate:.0f} good events/s")
+    assert rate >= GOOD_EVENTS_PER_SECOND_FLOOR
+
+
+ORJSON_BUFFER_BUG = ("bug in detectors/state.py encode (reproduced without a broker in test_an_encoded_state_held_"
+                     "in_memory_costs_about_its_length): orjson.dumps returns bytes backed by a 4-8 KB allocation "
+                     "whatever their length, and the memory store keeps that object: ~8.7 KB of RSS per customer "
+                     "for a 322-byte state (1.2 KB with an exact-size copy)")
+
+
+@pytest.mark.xfail(strict=True, reason=ORJSON_BUFFER_BUG)
+def test_a_flood_of_new_customers_grows_memory_by_their_bounded_state_only(settings_factory, start_worker,
+                                                                          run_cli, tmp_path):
+    """Slow (~90 s). 20,000 customers with one login each. Each customer's state is bounded;
+    the number of customers is not: the memory store keeps every one (RocksDB moves them to
+    disk). The worker's growth must stay within the per-customer bound derived below."""
+    settings = settings_factory()
+    customers = 20_000
+    records = []
+    for i in range(customers):
+        cid = f"new-{i:05d}"
+        at = START + timedelta(seconds=15 * i)
+        value = json.dumps({"event_id": f"{cid}-1", "customer_id": cid, "occurred_at": at.isoformat(),
+                            "channel": "app"}).encode()
+        records.append(Record(at, settings.logins_topic, cid.encode(), value, i))
+    worker = start_worker(settings, "worker-customers.log")
+    worker.wait_for_log("Worker ready", 60)
+    idle = rss_bytes(worker.pid)
+    feed(settings, records)
+    wait_until(lambda: committed(settings) >= customers or not worker.running(), 400, message="customers processed")
+    grown = rss_bytes(worker.pid) - idle
+
+    report = verify(run_cli, settings, tmp_path)
+    assert report["counts"]["customers"] == customers and report["counts"]["applied"] == customers
+    states = read_topic(settings, changelog_topic_names(settings)[0], min_count=customers)
+    latest = {r.key: r.value for r in states}
+    state_bytes = sum(len(k) + len(v) for k, v in latest.items()) / len(latest)
+    bound = customers * per_customer_bound(state_bytes)
+    print(f"customer flood: {customers} customers, {state_bytes:.0f} B of state each, RSS grew "
+          f"{grown / 2**20:.1f} MiB ({grown / customers:.0f} B each), bound {bound / 2**20:.1f} MiB")
+    assert grown <= bound
+
+
+@pytest.mark.xfail(strict=True, reason=ORJSON_BUFFER_BUG)
+def test_an_encoded_state_held_in_memory_costs_about_its_length():
+    import tracemalloc
+
+    from detectors.state import CustomerState, encode
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [encode(CustomerState(f"customer-{i:05d}", partition=0, first_seen=i, applied=1)) for i in range(2000)]
+        per_state = (tracemalloc.get_traced_memory()[0] - before) / len(held)
+    finally:
+        tracemalloc.stop()
+    length = sum(map(len, held)) / len(held)
+    assert per_state < 2 * (length + 33), f"{per_state:.0f} B held per {length:.0f}-byte state"
+
+
+def per_customer_bound(state_bytes: float) -> float:
+    """Bytes of worker memory one more customer may cost.
+
+    The encoded state and its key as Python bytes objects in the memory store (+33 B header
+    each), the store's dict slot (~100 B), and the processor's per-customer indexes (due
+    heap entry and due map, population map: ~400 B of tuples, strings and slots), doubled
+    for allocator slack and the producer's transient buffers.
+    """
+    return 2 * (state_bytes + 2 * 33 + 100 + 400)
+
+
+# --------------------------------------------------------------------------- the broker goes away
+
+
+def logins(prefix: str, customers: int, per_customer: int, *, first_week: int = 0) -> list[Record]:
+    """Weekly logins of a few customers, in event-time order."""
+    rows = []
+    for week in range(first_week, first_week + per_customer):
+        for c in range(customers):
+            cid, at = f"{prefix}-{c}", START + timedelta(days=7 * week, hours=c)
+            value = json.dumps({"event_id": f"{cid}-{week}", "customer_id": cid, "occurred_at": at.isoformat(),
+                                "channel": "web"}).encode()
+            rows.append(Record(at, "", cid.encode(), value, len(rows)))
+    return rows
+
+
+def to_topic(settings: Settings, rows: list[Record]) -> list[Record]:
+    return [Record(r.occurred_at, settings.logins_topic, r.key, r.value, r.line_number) for r in rows]
+
+
+@pytest.mark.xfail(strict=True, reason="bug: after the in-memory broker restarts empty, the worker rejoins and "
+                   "resumes from its old in-memory fetch positions (about 150 per partition here), silently skipping "
+                   "the first records of each re-created partition (18 of 30 events per customer lost, no error); "
+                   "it should notice that its group and changelogs are gone and exit with a clear error")
+def test_a_broker_restart_is_survived_or_reported_and_never_hangs_the_worker(settings_factory, start_worker, run_cli,
+                                                                             tmp_path, monkeypatch):
+    """The embedded broker is in memory: restarted, it is empty. The worker must reconnect and
+    process what is published next, or exit with a clear error, within a bounded time."""
+    import streams.broker
+
+    own = EmbeddedBroker(log_path=tmp_path / "broker.log").start()
+    try:
+        settings = settings_factory(broker=own.address, create_topics=False)
+        ensure_topics(settings)
+        worker = start_worker(settings, "worker-broker-restart.log")
+        before = to_topic(settings, logins("before", 10, 30))
+        feed(settings, before)
+        wait_until(lambda: committed(settings) >= len(before), 120, message="processed before the restart")
+
+        # The worker is paused (SIGSTOP) while the broker restarts and the new events arrive, as a
+        # worker stalled for a few seconds would be: this makes the race with its first fetch certain.
+        os.kill(worker.pid, signal.SIGSTOP)
+        own.stop()
+        # Tansu binds its port with SO_REUSEADDR; EmbeddedBroker's free-port probe does not, and
+        # refuses the port while the worker's old connections sit in TIME_WAIT (about 60 s).
+        monkeypatch.setattr(streams.broker, "port_is_free", lambda host, port: True)
+        own = EmbeddedBroker(port=own.port, log_path=tmp_path / "broker-again.log").start()
+        restarted = time.monotonic()
+        ensure_topics(settings)
+        after = to_topic(settings, logins("after", 10, 30, first_week=30))  # time goes on
+        feed(settings, after)
+        os.kill(worker.pid, signal.SIGCONT)
+        outcome = wait_until(lambda: ("processed" if committed(settings) >= len(after) else None)
+                             or (None if worker.running() else "exited"), 180,
+                             message="the worker processes new events or exits")
+        took = time.monotonic() - restarted
+        print(f"broker restart: worker {outcome} {took:.1f} s after the broker came back")
+        if outcome == "exited":
+            assert worker.returncode != 0
+            last = worker.log_tail(5)
+            assert settings.broker in last or "broker" in last.lower(), f"no clear reason given:\n{last}"
+            return
+        # The worker still holds the customers of before the restart (their inputs died with the
+        # broker, and sweeps write them to the new changelog): only the new customers are checked.
+        wait_until_processed(settings, 60)
+        observed = collect(settings)
+        observed.states = {c: v for c, v in observed.states.items() if not c.startswith("before-")}
+        report = check(settings, observed)
+        assert report.ok, report.render()
+        assert report.counts["applied"] == len(after) and report.counts["customers"] == 10
+        stopping = time.monotonic()
+        assert worker.stop(timeout=60) == 0 and time.monotonic() - stopping < 30, worker.log_tail()
+    finally:
+        own.stop()
+
+
+# --------------------------------------------------------------------------- restart semantics, without a broker
+# The worker's restart in miniature: a new Processor over the tables the old one left (the
+# changelogs), re-reading what was not committed. Deterministic versions of what the kill -9
+# cases above hit by timing.
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+WALL = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def _login(cid: str, day: int) -> bytes:
+    at = (T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+    return json.dumps({"event_id": f"{cid}-d{day}", "customer_id": cid, "occurred_at": at, "channel": "web"}).encode()
+
+
+def _complaint(cid: str, day: int) -> bytes:
+    at = (T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+    return json.dumps({"event_id": f"{cid}-k{day}", "customer_id": cid, "occurred_at": at, "complaint_id": "k1",
+                       "status": "opened", "category": "service", "severity": "low"}).encode()
+
+
+def _tick(day: float) -> bytes:
+    return json.dumps({"partition": 0, "occurred_at": (T0 + timedelta(days=day)).isoformat()}).encode()
+
+
+def _processor(customers: dict, clocks: dict, wall: list[datetime]):
+    from detectors.warning import DetectorParams
+    from streams.processing import Processor
+
+    return Processor(Settings(partitions=1), DetectorParams(), customers, clocks, models={}, wall_clock=lambda: wall[0])
+
+
+def _crash_and_reread(events: int) -> tuple[list, bytes, bytes]:
+    """A customer's `events` daily logins applied, then all read again by a restarted processor."""
+    settings = Settings(partitions=1)
+    customers, clocks, wall = {}, {}, [WALL]
+    before = _processor(customers, clocks, wall)
+    for day in range(events):
+        before.handle(settings.logins_topic, 0, day, b"c1", _login("c1", day))
+    before.handle(settings.clock_ticks_topic, 0, 0, b"0", _tick(events))
+    applied = customers["c1"]
+    # Crash before the offsets were committed: a new worker re-reads them all over the changelog'd tables.
+    after = _processor(customers, clocks, wall)
+    outcomes = [after.handle(settings.logins_topic, 0, day, b"c1", _login("c1", day)) for day in range(events)]
+    after.handle(settings.clock_ticks_topic, 0, 1, b"0", _tick(events))
+    return [o.dead_letter_reason for o in outcomes if o.dead_letter_reason], applied, customers["c1"]
+
+
+def test_events_redelivered_after_a_crash_are_recognised_however_old():
+    dead, applied, now = _crash_and_reread(10)
+    assert dead == [], f"{len(dead)} re-delivered events dead-lettered as {set(dead)} although applied before the crash"
+    assert now == applied, "re-delivered events change nothing"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: streams/processing.py recognises a re-read event only while its id is "
+                   "among the customer's last StateParams.max_dedup (32) ids (and dedup_seconds, 90 days); a crash "
+                   "re-reads everything not "
+                   "committed (commits stall for many seconds under load on the embedded broker), and older "
+                   "re-read events are dead-lettered as late_event although applied")
+def test_a_customer_with_more_re_read_events_than_remembered_ids_loses_none_to_the_dead_letters():
+    dead, applied, now = _crash_and_reread(100)
+    assert dead == [], f"{len(dead)} re-delivered events dead-lettered as {set(dead)} although applied before the crash"
+    assert now == applied
+
+
+def test_an_event_redelivered_after_a_crash_is_not_applied_twice():
+    settings = Settings(partitions=1)
+    customers, clocks, wall = {}, {}, [WALL]
+    before = _processor(customers, clocks, wall)
+    for day in range(11):
+        before.handle(settings.logins_topic, 0, day, b"c1", _login("c1", day))
+    wall[0] += timedelta(hours=1)  # the logins topic goes quiet; the customer orders two days later
+    order = json.dumps({"event_id": "c1-o12", "customer_id": "c1", "occurred_at": _iso(_epoch(T0) + 12 * 86400),
+                        "order_id": "o12", "amount": 30, "currency": "EUR"}).encode()
+    before.handle(settings.orders_topic, 0, 0, b"c1", order)
+    before.handle(settings.clock_ticks_topic, 0, 0, b"0", _tick(12))
+    applied = decode(customers["c1"]).applied
+    assert applied == 12
+    # Crash before the last login's offset was committed: it is read again.
+    after = _processor(customers, clocks, wall)
+    assert after.handle(settings.logins_topic, 0, 9, b"c1", _login("c1", 9)).dead_letter_reason is None, "not late"
+    after.handle(settings.clock_ticks_topic, 0, 1, b"0", _tick(12))
+    assert decode(customers["c1"]).applied == applied, "the re-read login is counted again"
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def test_after_a_restart_a_topic_with_nothing_to_reread_does_not_hold_back_the_others():
+    settings = Settings(partitions=1)
+    customers, clocks, wall = {}, {}, [WALL]
+    before = _processor(customers, clocks, wall)
+    before.handle(settings.complaints_topic, 0, 0, b"c1", _complaint("c1", 0))
+    for day in range(5):
+        before.handle(settings.logins_topic, 0, day, b"c1", _login("c1", day))
+    before.handle(settings.clock_ticks_topic, 0, 0, b"0", _tick(5))  # persists the topic times
+    # Restart: the complaint was committed, the logins of days 5-20 were not applied yet.
+    after = _processor(customers, clocks, wall)
+    for day in range(5, 21):
+        after.handle(settings.logins_topic, 0, day, b"c1", _login("c1", day))
+    # Every topic read to its end and quiet for an hour: what the worker's nudge timer does.
+    wall[0] += timedelta(hours=1)
+    for partition in after.partitions_to_nudge():
+        tick = json.dumps({"partition": partition, "occurred_at": _iso(after.stream_time(partition))}).encode()
+        after.handle(settings.clock_ticks_topic, partition, 1, str(partition).encode(), tick)
+    assert after.buffered() == 0, f"{after.buffered()} events still wait after an hour of quiet"
+
+
+def _iso(t: int) -> str:
+    return datetime.fromtimestamp(max(t, 1), tz=timezone.utc).isoformat()
