@@ -33,6 +33,11 @@ deploy-tools:
 deploy-check: install prometheus deploy-tools
 	$(PY) -m pytest -q tests/integration/test_deploy_files.py
 
+# docs/benchmarks.md: throughput, latency, memory, replay and bootstrap on the embedded broker
+# (three runs, ~15 minutes; `make bench BENCH_ARGS=--quick` is a two-minute smoke run).
+bench: install
+	$(PY) -m streams.bench $(BENCH_ARGS)
+
 schemas: install
 	$(PY) -m schemas.generate
 
