@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench schemas clean prometheus deploy-tools deploy-check
+.PHONY: install run test bench schemas clean prometheus faults deploy-tools deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,3 +43,7 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# The fault suite: worker kill -9 / SIGTERM under load, floods, broker restart, two workers.
+faults: install prometheus
+	CHURNWATCH_TEST_FAULTS=1 $(PY) -m pytest tests/integration/test_faults.py
