@@ -308,13 +308,15 @@ def test_tail_without_from_beginning_shows_only_new_warnings(settings_factory, r
 
     with open(out, "w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "tail", "--json", "--idle-timeout", "4"],
+            [sys.executable, "-m", "streams.cli", "tail", "--json", "--idle-timeout", "10"],
             stdout=sink, stderr=subprocess.PIPE, text=True,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("CHURNWATCH_")}, **settings.to_env()},
         )
-        time.sleep(2)  # let tail position itself at the end before the new warning
+        # Let tail start and position itself at the end before the new warning (its start-up
+        # imports take seconds on a loaded two-core machine).
+        time.sleep(6)
         produce(settings, settings.warnings_topic, _warning("new"), key="new", partition=0)
-        assert process.wait(timeout=20) == 0, process.stderr.read()
+        assert process.wait(timeout=40) == 0, process.stderr.read()
 
     assert [json.loads(line)["customer_id"] for line in out.read_text().splitlines()] == ["new"]
 
