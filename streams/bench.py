@@ -48,7 +48,7 @@ from pathlib import Path
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.bench_procs import COUNTED, Child, memory_probe, poll_counter, run_count_worker
+from streams.bench_procs import COUNTED, Child, memory_probe, poll_counter, run_count_worker, scrape
 from streams.bench_report import QUICK, RunFigures, Sizes, load_average, machine, render, write_report
 from streams.bench_stats import latency_probe, percentile, rfc3339, throughput
 from streams.broker import EmbeddedBroker, changelog_topic_names, ensure_topics, free_port
@@ -144,10 +144,17 @@ def measure_pipeline(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFi
                                         timeout=3600)
             fig.worker_rss = worker.rss_bytes()
             fig.worker_rss_mib = fig.worker_rss / 2**20
+            # Mean time in the processor per message (the worker's own histogram, around
+            # `Processor.handle`): the rest of a message's cost is Faust, tables, sends, metrics.
+            seconds = scrape(s.metrics_port, "churnwatch_processing_seconds_sum")
+            count = scrape(s.metrics_port, "churnwatch_processing_seconds_count")
+            if seconds and count:
+                fig.processing_us = 1e6 * seconds / count
         finally:
             worker.stop()
         fig.pipeline_eps, fig.pipeline_cpu = throughput(samples, total).per_second, cpu
-        log(f"run {run}: (b) pipeline {fig.pipeline_eps:,.0f} events/s at {cpu:.0%} CPU")
+        log(f"run {run}: (b) pipeline {fig.pipeline_eps:,.0f} events/s at {cpu:.0%} CPU; "
+            f"{fig.processing_us or 0:,.0f} µs per message in the processor")
 
     if "e" in only:
         measure_memory(ws, s, run, fig)

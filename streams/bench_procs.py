@@ -97,16 +97,16 @@ def rss_bytes(pid: int | str = "self") -> int:
 
 
 def scrape(port: int, metric: str, topics: tuple[str, ...] | None = None) -> float | None:
-    """Sum of a counter over its label sets (only the given `topic` labels, when set); None when unreachable."""
+    """Sum of a sample (a counter, a histogram's ``_sum`` or ``_count``) over its label sets, only
+    the given `topic` labels when set; None when the endpoint does not answer."""
     try:
         with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
             text = response.read().decode()
     except (URLError, OSError):
         return None
     total = 0.0
-    name = metric.removesuffix("_total")
     for family in text_string_to_metric_families(text):
-        if family.name != name:
+        if not metric.startswith(family.name):
             continue
         for sample in family.samples:
             if sample.name == metric and (topics is None or sample.labels.get("topic") in topics):

@@ -49,6 +49,7 @@ class RunFigures:
     pipeline_events: int | None = None
     worker_rss: int | None = None
     worker_rss_mib: float | None = None
+    processing_us: float | None = None
     latency_p50: float | None = None
     latency_p99: float | None = None
     latency_samples: int | None = None
@@ -81,6 +82,28 @@ class RunFigures:
     def ratio(self) -> float | None:
         if self.ceiling_eps and self.pipeline_eps:
             return self.pipeline_eps / self.ceiling_eps
+        return None
+
+    @property
+    def ceiling_per_cpu(self) -> float | None:
+        """Events per CPU second of the count-only app: (a) without the CPU other processes took."""
+        return self.ceiling_eps / self.ceiling_cpu if self.ceiling_eps and self.ceiling_cpu else None
+
+    @property
+    def pipeline_per_cpu(self) -> float | None:
+        return self.pipeline_eps / self.pipeline_cpu if self.pipeline_eps and self.pipeline_cpu else None
+
+    @property
+    def ratio_per_cpu(self) -> float | None:
+        if self.ceiling_per_cpu and self.pipeline_per_cpu:
+            return self.pipeline_per_cpu / self.ceiling_per_cpu
+        return None
+
+    @property
+    def outside_processor_us(self) -> float | None:
+        """CPU µs per event of the worker outside `Processor.handle`: Faust, table writes, sends, metrics."""
+        if self.pipeline_per_cpu and self.processing_us:
+            return 1e6 / self.pipeline_per_cpu - self.processing_us
         return None
 
 
@@ -131,7 +154,6 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         sp = spread(figs, name)
         return f"| {label} | {sp.render(fmt) + unit if sp else 'not measured'} |"
 
-    ratio = [f.ratio for f in figs if f.ratio is not None]
     lines = [
         BEGIN,
         f"Command: `{command}`, {started:%Y-%m-%d %H:%M} UTC, {len(figs)} run(s), {seconds / 60:.1f} minutes.",
@@ -163,7 +185,14 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         row("(a) its CPU share", "ceiling_cpu", "{:.0%}"),
         row("(b) full pipeline, one worker, events/s", "pipeline_eps"),
         row("(b) worker CPU share", "pipeline_cpu", "{:.0%}"),
-        f"| (c) b / a | {Spread.of(ratio).render('{:.0%}') if ratio else 'not measured'} |",
+        row("(c) b / a", "ratio", "{:.0%}"),
+        row("(a) per CPU second (events/s over its CPU share)", "ceiling_per_cpu"),
+        row("(b) per CPU second", "pipeline_per_cpu"),
+        row("(c) b / a per CPU second", "ratio_per_cpu", "{:.0%}"),
+        row("(b) time in the processor per message (`churnwatch_processing_seconds`)", "processing_us",
+            "{:,.0f}", " µs"),
+        row("(b) CPU per event outside the processor (Faust, tables, sends, metrics)", "outside_processor_us",
+            "{:,.0f}", " µs"),
         row("(d) produce-to-warning latency p50", "latency_p50", "{:,.0f}", " ms"),
         row("(d) produce-to-warning latency p99", "latency_p99", "{:,.0f}", " ms"),
         row("(d) of which produce to the worker emitting it, p50", "latency_to_emit_p50", "{:,.0f}", " ms"),
