@@ -19,11 +19,15 @@ changelog (latest value per key), then checks:
     topics in, are reported apart; the gaps are checked against the inputs instead.
 (c) warnings: the distinct warning ids on the topic against the recomputation's. They can
     legitimately differ when the worker judged at other moments than the recomputation
-    (ids carry the event time of the judgement), so this is a separate figure.
+    (ids carry the event time of the judgement: the start of a stream, a restart, market
+    events read ahead of the customers' backlog), so this is a separate figure. Whenever the
+    worker judged, its warnings must agree with its states: as many raises as episodes, and
+    the last warning leaving the level the state holds; that too is reported here.
 (d) repeats: warning ids and dead letters seen more than once: allowed, that is what
     at-least-once delivery looks like; consumers de-duplicate by id.
 
-The exit status is 1 when (a) or (b) fail (or (c) with ``--strict-warnings``).
+The exit status is 1 when (a) or (b) fail (or (c) with ``--strict-warnings``). What each
+fault case proves with it is in docs/reliability.md.
 
 Why not `streams.offline.run_offline` itself: it takes a valid replay file, sorts it by event
 time and numbers offsets itself. The topics may hold bad records, out-of-order records and
@@ -68,8 +72,9 @@ EVIDENCE_FIELDS = ("customer_id", "partition", "first_seen", "last_event", "last
                    "applied", "daily", "orders", "complaints", "seen")
 #: Fields that depend on the order the worker read its topics in; checked against the inputs instead.
 READ_ORDER_FIELDS = ("gaps",)
-#: Every other state field (warning lifecycle, next due time, caches, pending snapshots...) is set
-#: by *when* the worker judged the customer: differences are counted, not failed.
+#: The parallel lists behind `daily`. Every other state field (warning lifecycle, next due time,
+#: caches, pending snapshots...) is set by *when* the worker judged the customer: differences
+#: are counted, not failed (see `_timing_fields`).
 _BUCKETS = ("days", "logins", "views", "dwell", "bounces")
 #: Problems listed one by one in the text report (all of them are in --json).
 SHOWN = 20
@@ -157,7 +162,8 @@ class Report:
                 parts.append(f"gaps {self.read_order_gaps} (read order; checked against the inputs)")
             lines.append(f"    allowed differences (customers per field): {', '.join(parts)}")
         lines.append(
-            f"(c) warnings      {'same' if self.warnings_match else 'differ'}: {w['on_topic']:,} distinct on the topic, "
+            f"(c) warnings      {'differ' if w['only_on_topic'] or w['only_recomputed'] else 'same'}: "
+            f"{w['on_topic']:,} distinct on the topic, "
             f"{w['recomputed']:,} recomputed, {w['common']:,} in both, {len(w['only_on_topic']):,} only on the topic, "
             f"{len(w['only_recomputed']):,} only recomputed; {w['customers_story_differs']:,} customers whose "
             f"sequence of (state, level) differs")
@@ -535,13 +541,14 @@ def _describe(w: dict) -> str:
 # --------------------------------------------------------------------------- reading Kafka
 
 
-def read_records(settings: Settings, topics: list[str], *, idle_seconds: float = 1.5,
-                 timeout: float = 600.0, required: bool = True) -> list[TopicRecord]:
-    """Every record of `topics` from the beginning, sorted by topic, partition and offset.
+def read_records(settings: Settings, topics: list[str], *, optional: Iterable[str] = (), idle_seconds: float = 1.5,
+                 timeout: float = 600.0) -> list[TopicRecord]:
+    """Every record of `topics` (and of the `optional` ones that exist) from the beginning,
+    sorted by topic, partition and offset.
 
     Reads until every partition has reached the end offset the broker reports and then
     nothing new arrives for `idle_seconds`: the embedded broker reports end offsets too low
-    after a multi-record batch, never too high. A missing topic is an error when `required`.
+    after a multi-record batch, never too high. A missing topic of `topics` is an error.
     """
     from kafka import TopicPartition
     from kafka.errors import KafkaError
@@ -551,9 +558,10 @@ def read_records(settings: Settings, topics: list[str], *, idle_seconds: float =
     consumer = kafka_clients.consumer(settings)
     try:
         tps = []
-        for topic in topics:
+        needed = set(topics)
+        for topic in [*topics, *optional]:
             parts = consumer.partitions_for_topic(topic)
-            if not parts and required:
+            if not parts and topic in needed:
                 raise VerifyError(f"topic {topic!r} does not exist on {settings.broker}; "
                                   "are the settings (CHURNWATCH_TOPIC_PREFIX, CHURNWATCH_APP_ID) those of the workers?")
             tps += [TopicPartition(topic, p) for p in sorted(parts or ())]
@@ -588,19 +596,22 @@ def collect(settings: Settings, *, idle_seconds: float = 1.5) -> Observed:
     """Read the inputs, dead letters, warnings and the latest customer states from Kafka."""
     from streams.broker import changelog_topic_names
 
-    inputs = read_records(settings, [*settings.customer_topics, settings.clock_ticks_topic,
-                                     settings.market_events_topic], idle_seconds=idle_seconds)
-    dead = read_records(settings, [settings.dead_letters_topic], idle_seconds=idle_seconds)
-    warnings = read_records(settings, [settings.warnings_topic], idle_seconds=idle_seconds)
-    changelog = read_records(settings, changelog_topic_names(settings)[:1], idle_seconds=idle_seconds, required=False)
+    changelog = changelog_topic_names(settings)[0]
+    inputs = [*settings.customer_topics, settings.clock_ticks_topic, settings.market_events_topic]
+    outputs = [settings.dead_letters_topic, settings.warnings_topic]
+    by_topic: dict[str, list[TopicRecord]] = defaultdict(list)
+    for rec in read_records(settings, inputs + outputs, optional=[changelog], idle_seconds=idle_seconds):
+        by_topic[rec.topic].append(rec)
     states: dict[str, bytes] = {}
-    for rec in changelog:
+    for rec in by_topic[changelog]:  # in offset order per partition: the last value wins
         key = (rec.key or b"").decode("utf-8", errors="backslashreplace")
         if rec.value is None:
             states.pop(key, None)
         else:
             states[key] = rec.value
-    return Observed(inputs, [orjson.loads(r.value) for r in dead], [orjson.loads(r.value) for r in warnings], states)
+    return Observed([r for t in inputs for r in by_topic[t]],
+                    [orjson.loads(r.value) for r in by_topic[settings.dead_letters_topic]],
+                    [orjson.loads(r.value) for r in by_topic[settings.warnings_topic]], states)
 
 
 def run(settings: Settings, *, wait_seconds: float | None = 60.0, snapshot_path: str | None = None,
@@ -633,7 +644,8 @@ def register(group: Any) -> None:
     @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="S",
                   help="Seconds to wait for the workers to process everything already published (0: do not wait).")
     @click.option("--strict-warnings", is_flag=True,
-                  help="Also fail when the distinct warnings differ from the recomputation's.")
+                  help="Also fail when the distinct warnings differ from the recomputation's or disagree "
+                       "with the states.")
     def verify_command(broker: str | None, snapshot_path: str | None, as_json: bool, timeout: float,
                        strict_warnings: bool) -> None:
         """Check from the topics that every input is applied once or dead-lettered, and that each

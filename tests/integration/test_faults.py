@@ -7,12 +7,15 @@ customer's state equal to a recomputation from the inputs. What each case proves
 measured figures are in docs/reliability.md.
 
 Histories come from the simulator without market events: competitor pressure depends on
-when a worker reads the market topic (see test_warnings_do_not_depend_on_when_market_events_are_read),
-and leaving it out lets these cases compare the warnings exactly.
+when a worker reads the market topic (see test_warnings_do_not_depend_on_when_market_events_are_read).
+The warnings are asserted to agree with the states; their ids are compared with the
+recomputation's and printed (`-s`), since they can differ when the worker judged at other
+moments.
 
-Durations on two shared cores (worker start-up ~8 s each): kill -9 ~60 s, SIGTERM ~60 s,
-bad flood ~45 s, customer flood ~90 s (slow), broker restart ~40 s, two workers ~60 s,
-market timing ~60 s.
+Run with `make faults` (`make test` leaves this file out). Durations on two shared cores,
+worker start-up ~8 s each: SIGTERM ~75 s, customer flood ~70 s (the slowest), two workers
+~50 s, market timing ~45 s, kill -9 ~40 s, broker restart ~35 s, bad flood ~25 s; the
+broker-free restart cases at the end take milliseconds. About 6 minutes in all.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from detectors.state import decode
 from streams import kafka_clients
@@ -118,6 +121,20 @@ def metric(settings: Settings, name: str) -> float:
     return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
+def uncommitting(settings: Settings, log_path: Path, request: pytest.FixtureRequest) -> WorkerProcess:
+    """A worker that commits no offsets before it stops (Faust's commit interval set to an hour).
+
+    Under load on the embedded broker commits already stall for many seconds (each one flushes
+    a producer that sends one record per request; 0 offsets were committed in the first 8 s of
+    a SIGTERM run): this makes the worst case certain, so the crash cases do not depend on
+    when the kill lands. Faust reads its settings from CHURNWATCH_FAUST_* (streams/app.py).
+    """
+    env = {**settings.to_env(), "CHURNWATCH_FAUST_BROKER_COMMIT_INTERVAL": "3600"}
+    worker = WorkerProcess(env, log_path).start()
+    request.addfinalizer(worker.kill)
+    return worker
+
+
 def assigned(worker: WorkerProcess, topic: str) -> str | None:
     """The partitions of `topic` in the worker's latest assignment (Faust logs it as a table)."""
     block = worker.log_text().rsplit("Setting newly assigned partitions", 1)
@@ -145,20 +162,19 @@ REDELIVERY_BUG = ("bug in streams/processing.py (reproduced without a broker in 
 
 @pytest.mark.xfail(strict=True, reason=REDELIVERY_BUG)
 def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(settings_factory, start_worker,
-                                                                              run_cli, tmp_path):
+                                                                              run_cli, tmp_path, request):
     """kill -9 mid-stream: the table comes back from its changelog, and the events applied but
     not yet committed are read again by the restarted worker: they must be recognised, not
-    applied again nor dead-lettered."""
+    applied again nor dead-lettered. The killed worker commits nothing (see `uncommitting`),
+    so everything it applied is read again."""
     settings = settings_factory()
-    records = history(settings, customers=60)
-    first = start_worker(settings, "worker-killed.log")
+    records = history(settings, customers=40)
+    first = uncommitting(settings, tmp_path / "worker-killed.log", request)
     feed(settings, records)
     wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
                message="a third of the events applied")
-    ahead = changelog_writes(settings) - committed(settings)
     first.kill()
-    assert committed(settings) < len(records), "killed under load: work was left"
-    assert ahead > 0, "some applied events were not committed: the restart re-reads them"
+    assert committed(settings) == 0, "the killed worker committed nothing: all it applied is read again"
 
     again = settings.with_overrides(metrics_port=free_port())
     second = start_worker(again, "worker-restarted.log")
@@ -174,43 +190,51 @@ def test_sigterm_under_load_exits_within_30_s_and_a_restart_re_applies_nothing(s
     """SIGTERM mid-stream: Faust's orderly stop commits what was applied, within the bound; the
     next worker starts after it and finds nothing already applied to read again."""
     settings = settings_factory()
-    records = history(settings, customers=60, seed=12)
+    records = history(settings, customers=40, seed=12)
     first = start_worker(settings, "worker-stopped.log")
     feed(settings, records)
     wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
                message="a third of the events applied")
+    before_stop = committed(settings)
     sent = time.monotonic()
     code = first.stop(timeout=60)
     took = time.monotonic() - sent
     assert code == 0 and took < 30, f"exit code {code} after {took:.1f} s:\n{first.log_tail()}"
     at_stop = committed(settings)
-    assert 0 < at_stop < len(records), f"stopped under load with its offsets committed ({at_stop} of {len(records)})"
+    assert before_stop < at_stop < len(records), \
+        f"stopped under load, committing on the way out ({before_stop} before, {at_stop} after, of {len(records)})"
 
     again = settings.with_overrides(metrics_port=free_port())
     second = start_worker(again, "worker-after-stop.log")
     report = verify(run_cli, settings, tmp_path)
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
     assert_warnings_agree(report, "SIGTERM")
-    assert metric(again, "churnwatch_duplicate_events_total") == 0, "nothing applied before the stop was read again"
+    # Only events applied ahead of an older one of their partition (the reorder buffer applies
+    # in event-time order) sit past the committed offset: a handful, where a kill -9 leaves hundreds.
+    reread = metric(again, "churnwatch_duplicate_events_total")
+    assert reread <= 0.02 * at_stop, f"{reread} applied events read again after an orderly stop"
     assert second.stop(timeout=30) == 0, second.log_tail()
-    print(f"SIGTERM to exit: {took:.1f} s; committed at stop {at_stop} of {len(records)}")
+    print(f"SIGTERM: exit 0 after {took:.1f} s; committed {before_stop} before, {at_stop} after, of "
+          f"{len(records)}; {reread:.0f} applied events read again")
 
 
 @pytest.mark.xfail(strict=True, reason=REDELIVERY_BUG)
 def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_double_counted(
-        settings_factory, start_worker, run_cli, tmp_path):
+        settings_factory, start_worker, run_cli, tmp_path, request):
     """Two workers share the partitions; one is killed mid-stream and the other takes its
-    partitions over after the session timeout (8 s here), from the committed offsets."""
+    partitions over after the session timeout (8 s here), from the committed offsets (none:
+    the killed one commits nothing, see `uncommitting`)."""
     settings = settings_factory()
-    records = history(settings, customers=60, seed=14)
-    doomed = start_worker(settings, "worker-doomed.log")
+    records = history(settings, customers=40, seed=14)
+    doomed = uncommitting(settings, tmp_path / "worker-doomed.log", request)
     survivor = start_worker(settings.with_overrides(web_port=free_port()), "worker-survivor.log")
     wait_until(lambda: assigned(doomed, settings.logins_topic) and assigned(survivor, settings.logins_topic), 90,
                message="both workers hold partitions of the customer topics")
     feed(settings, records)
     wait_until(lambda: changelog_writes(settings) >= len(records) // 3, 180, message="a third of the events applied")
     doomed.kill()
-    report = verify(run_cli, settings, tmp_path, timeout=180)
+    # 90 s bounds the case: once a survivor stopped applying 9 s after the takeover (docs/reliability.md).
+    report = verify(run_cli, settings, tmp_path, timeout=90)
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
     assert_warnings_agree(report, "two workers")
     assert survivor.running()
@@ -219,13 +243,13 @@ def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_dou
 @pytest.mark.xfail(strict=True, reason="bug: streams/app.py _follow_market applies market events when they are "
                    "read, not at their event time, and Processor.market keeps one event per category: a worker "
                    "catching up on a backlog judges it with the latest promotions only, so competitor_pressure "
-                   "warnings differ from the event-time recomputation (13 only on the topic, 26 only recomputed of "
-                   "~220 on this history)")
+                   "warnings differ from the event-time recomputation (7 ids only on the topic, 15 only recomputed, "
+                   "of ~100 on this history)")
 def test_warnings_do_not_depend_on_when_market_events_are_read(settings_factory, start_worker, run_cli, tmp_path):
     """A year of history with competitors' promotions, all published before the worker starts
     (a backlog, as after downtime): its warnings must be those of the event-time recomputation."""
     settings = settings_factory()
-    feed(settings, history(settings, customers=100, seed=1, market=True))
+    feed(settings, history(settings, customers=40, seed=1, market=True))
     start_worker(settings, "worker-market.log")
     report = verify(run_cli, settings, tmp_path, timeout=180)
     assert report["counts"]["market"] > 0
