@@ -168,8 +168,9 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         "",
         "Load average (1, 5, 15 min) before each run: "
         + "; ".join(f"run {f.run}: {', '.join(f'{x:g}' for x in f.load_before)}" for f in figs)
-        + (" (above the core count: other processes competed for the CPU)"
-           if any(f.load_before[0] > float(info["nproc"] or 1) * 0.5 for f in figs) else ""),
+        + (f" (nothing of the bench runs between runs: above about {float(info['nproc'] or 2) / 2:g}, other "
+           f"processes competed for the {info['nproc']} cores)"
+           if any(f.load_before[0] > float(info["nproc"] or 2) * 0.5 for f in figs) else ""),
         "",
         f"Sizes: {sizes.partitions} partitions; (a)(b)(e) {sizes.pipeline_customers:,} simulated customers over a "
         f"year ({figs[0].pipeline_events or 0:,} customer events); (d) {sizes.latency_rate:g} events/s for "
