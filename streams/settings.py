@@ -51,6 +51,8 @@ class _Kind:
     parse: Callable[[str], Any]  # raises ValueError on text it cannot read
     valid: Callable[[Any], bool]
     render: Callable[[Any], str] = str  # back to environment-variable text
+    example: str | None = None  # shown after "e.g." when the default is empty or says nothing
+    secret: bool = False  # the value is never shown, not even in an error message
 
 
 def _whole(minimum: int, maximum: int | None = None) -> _Kind:
@@ -169,6 +171,89 @@ def _choice(*options: str) -> _Kind:
 _PATH = _Kind("a directory path", lambda text: Path(text.strip()), lambda v: isinstance(v, Path) and str(v) != "")
 
 
+def _file(example: str) -> _Kind:
+    # Optional: None (the default, rendered empty) means "not used".
+    return _Kind(
+        "a file path",
+        lambda text: Path(text.strip()),
+        lambda v: v is None or (isinstance(v, Path) and str(v) not in ("", ".")),
+        lambda v: "" if v is None else str(v),
+        example=example,
+    )
+
+
+def _upper_choice(*options: str, example: str) -> _Kind:
+    # Kafka spells protocols and mechanisms in capitals; accept any case, store Kafka's.
+    return _Kind(
+        "one of " + ", ".join(o for o in options if o),
+        lambda text: text.strip().upper(),
+        lambda v: v in options,
+        example=example,
+    )
+
+
+_NAME = _Kind(
+    "a name without spaces at either end",
+    str.strip,
+    lambda v: isinstance(v, str) and v == v.strip(),
+    example="churnwatch",
+)
+
+
+class Secret:
+    """A credential that compares by value but never shows it.
+
+    ``repr`` and ``str`` (so f-strings, logs and ``repr(settings)``) print ``***`` for a set
+    value; only :meth:`reveal` gives the text, for the one place that hands it to a client.
+
+    Example:
+        >>> password = Secret("hunter2")
+        >>> password, f"{password}", bool(password), password.reveal()
+        (Secret('***'), '***', True, 'hunter2')
+        >>> Secret(), Secret("a") == Secret("a")
+        (Secret(''), True)
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = "") -> None:
+        if not isinstance(value, str):
+            raise TypeError("Secret holds text")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The text itself: for a Kafka client's configuration, never for output."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return self._value != ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+    def __str__(self) -> str:
+        return MASK if self._value else ""
+
+
+#: What a set secret looks like wherever settings are shown.
+MASK = "***"
+
+_SECRET = _Kind(
+    "text",
+    # Not stripped: spaces may be part of a password. (An all-blank variable counts as unset.)
+    Secret,
+    lambda v: isinstance(v, Secret),
+    Secret.reveal,
+    secret=True,
+)
+
+
 def _setting(default: Any, kind: _Kind, doc: str) -> Any:
     return field(default=default, metadata={"kind": kind, "doc": doc})
 
@@ -194,6 +279,53 @@ class Settings:
         5.0,
         _seconds(0, inclusive=False),
         "seconds a command waits for the broker to answer before it gives up",
+    )
+    profile: str = _setting(
+        "dev",
+        _choice("dev", "production"),
+        "production refuses unencrypted or unauthenticated Kafka connections (expects "
+        "CHURNWATCH_SECURITY_PROTOCOL=SASL_SSL with SASL credentials) and the memory store (its store default "
+        "is rocksdb://, which keeps standby replicas); dev allows any protocol",
+    )
+
+    # Kafka client security (streams.security builds every client's configuration from these).
+    security_protocol: str = _setting(
+        "PLAINTEXT",
+        _upper_choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", example="SASL_SSL"),
+        "how every Kafka client connects: PLAINTEXT (dev only), SSL (TLS), SASL_PLAINTEXT (dev only), SASL_SSL "
+        "(TLS and SASL login, what production expects)",
+    )
+    sasl_mechanism: str = _setting(
+        "",
+        _upper_choice("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", example="SCRAM-SHA-512"),
+        "SASL mechanism for the SASL_* protocols: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    )
+    sasl_username: str = _setting("", _NAME, "SASL user name for the SASL_* protocols")
+    sasl_password: Secret = _setting(
+        Secret(),
+        _SECRET,
+        "SASL password, when not read from CHURNWATCH_SASL_PASSWORD_FILE; never printed (shown as ***)",
+    )
+    sasl_password_file: Path | None = _setting(
+        None,
+        _file("/etc/churnwatch/kafka/password"),
+        "file holding the SASL password (e.g. a mounted Kubernetes Secret); read at start-up, one trailing "
+        "newline ignored",
+    )
+    ssl_cafile: Path | None = _setting(
+        None,
+        _file("/etc/churnwatch/kafka/ca.crt"),
+        "PEM file of the CA certificates that signed the brokers' certificates; empty trusts the system's CAs",
+    )
+    ssl_certfile: Path | None = _setting(
+        None,
+        _file("/etc/churnwatch/kafka/client.crt"),
+        "PEM client certificate, for brokers that require one (mutual TLS); may hold the key too",
+    )
+    ssl_keyfile: Path | None = _setting(
+        None,
+        _file("/etc/churnwatch/kafka/client.key"),
+        "PEM private key of CHURNWATCH_SSL_CERTFILE, unencrypted (keep it in a Secret), if not in that file",
     )
 
     # Topics. Every customer topic, the tick topic, warnings and dead letters share one
@@ -244,7 +376,12 @@ class Settings:
     )
 
     # Worker state and servers.
-    store: str = _setting("memory://", _choice("memory://", "rocksdb://"), "Faust table store")
+    store: str = _setting(
+        "memory://",
+        _choice("memory://", "rocksdb://"),
+        "Faust table store; rocksdb:// keeps state on disk and one standby replica of each table partition on "
+        "another worker (the default with CHURNWATCH_PROFILE=production)",
+    )
     data_dir: Path = _setting(
         Path("./.churnwatch-data"), _PATH, "directory for worker data (RocksDB files, logs)"
     )
@@ -340,6 +477,57 @@ class Settings:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             errors.append(f"topic names must differ, but {', '.join(duplicates)} is used twice")
+        return errors + self._security_errors()
+
+    def _security_errors(self) -> list[str]:
+        # Messages name variables and what they expected, never a credential's value.
+        errors = []
+        protocol = f"{env_name('security_protocol')}={self.security_protocol}"
+        if self.profile == "production":
+            if self.security_protocol != "SASL_SSL":
+                errors.append(
+                    f"{protocol}: expected SASL_SSL with {env_name('profile')}=production (Kafka connections "
+                    f"encrypted with TLS and authenticated with SASL); set {env_name('profile')}=dev to allow "
+                    f"{self.security_protocol}"
+                )
+            if self.store != "rocksdb://":
+                errors.append(
+                    f"{env_name('store')}={self.store!r}: expected rocksdb:// with {env_name('profile')}=production "
+                    "(the memory store keeps no standby replicas and re-reads every changelog at each start)"
+                )
+        if self.security_protocol.startswith("SASL_"):
+            if not self.sasl_mechanism:
+                errors.append(
+                    f"{env_name('sasl_mechanism')} is empty: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with "
+                    f"{protocol}"
+                )
+            if not self.sasl_username:
+                errors.append(f"{env_name('sasl_username')} is empty: expected the SASL user name with {protocol}")
+            both = f"{env_name('sasl_password')} and {env_name('sasl_password_file')}"
+            if not self.sasl_password and self.sasl_password_file is None:
+                errors.append(f"{both} are both empty: expected one of them with {protocol}")
+            elif self.sasl_password and self.sasl_password_file is not None:
+                errors.append(f"{both} are both set: expected only one of them (the file for a mounted Secret)")
+        else:
+            # Credentials that would be silently ignored most likely mean a forgotten protocol.
+            unused = [name for name in _SASL_FIELDS if getattr(self, name)]
+            if unused:
+                errors.append(
+                    f"{', '.join(env_name(n) for n in unused)} set, but {protocol} does not log in with SASL: "
+                    "expected SASL_SSL (or SASL_PLAINTEXT) to use them, or leave them empty"
+                )
+        if self.security_protocol not in ("SSL", "SASL_SSL"):
+            unused = [name for name in _SSL_FIELDS if getattr(self, name) is not None]
+            if unused:
+                errors.append(
+                    f"{', '.join(env_name(n) for n in unused)} set, but {protocol} does not use TLS: expected "
+                    "SASL_SSL or SSL to use them, or leave them empty"
+                )
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            errors.append(
+                f"{env_name('ssl_keyfile')} is set without {env_name('ssl_certfile')}: expected both for a client "
+                "certificate"
+            )
         return errors
 
     # --- building ---------------------------------------------------------------------
@@ -376,6 +564,9 @@ class Settings:
                 values[f.name] = value
         if errors:
             raise SettingsError("; ".join(errors))
+        if values.get("profile") == "production":
+            # Production state lives on disk with standby replicas unless the store was named.
+            values.setdefault("store", "rocksdb://")
         return cls(**values)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -394,6 +585,9 @@ class Settings:
     def to_env(self) -> dict[str, str]:
         """The ``CHURNWATCH_*`` variables that rebuild these settings in another process.
 
+        They include secrets in clear (a child process needs them): pass them to a process
+        environment, never print them; :meth:`shown_env` is the printable form.
+
         Example:
             >>> env = Settings(partitions=2, live_ticks=True).to_env()
             >>> env["CHURNWATCH_PARTITIONS"], env["CHURNWATCH_LIVE_TICKS"]
@@ -402,6 +596,21 @@ class Settings:
             True
         """
         return {env_name(f.name): f.metadata["kind"].render(getattr(self, f.name)) for f in _declared_fields()}
+
+    def shown_env(self) -> dict[str, str]:
+        """Like :meth:`to_env`, with every set secret shown as ``***``: what may be printed.
+
+        Example:
+            >>> shown = Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN", sasl_username="cw",
+            ...                  sasl_password=Secret("hunter2")).shown_env()
+            >>> shown["CHURNWATCH_SASL_PASSWORD"], shown["CHURNWATCH_SASL_USERNAME"]
+            ('***', 'cw')
+        """
+        return {
+            env_name(f.name): str(value) if f.metadata["kind"].secret else f.metadata["kind"].render(value)
+            for f in _declared_fields()
+            for value in [getattr(self, f.name)]
+        }
 
     # --- derived values ---------------------------------------------------------------
 
@@ -490,6 +699,9 @@ _TOPIC_FIELDS = {
     "dead_letter": "topic_dead_letters",
 }
 
+_SASL_FIELDS = ("sasl_mechanism", "sasl_username", "sasl_password", "sasl_password_file")
+_SSL_FIELDS = ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+
 _INVALID = object()
 
 
@@ -509,8 +721,11 @@ def _declared_fields() -> list[dataclasses.Field]:
 
 def _message(f: dataclasses.Field, value: Any) -> str:
     kind: _Kind = f.metadata["kind"]
+    if kind.secret:
+        return f"{env_name(f.name)} has a value Churnwatch cannot use: expected {kind.expect}"
     shown = repr(value) if isinstance(value, str) else repr(str(value)) if isinstance(value, Path) else value
-    return f"{env_name(f.name)}={shown}: expected {kind.expect}, e.g. {kind.render(f.default)}"
+    example = kind.example if kind.example is not None else kind.render(f.default)
+    return f"{env_name(f.name)}={shown}: expected {kind.expect}, e.g. {example}"
 
 
 def reference() -> list[tuple[str, str, str]]:

@@ -180,3 +180,134 @@ def test_every_setting_is_documented_with_its_default():
     assert "CHURNWATCH_DETECTORS" not in names
     for name, default, doc in rows:
         assert name.startswith("CHURNWATCH_") and doc, name
+
+
+# --- the production profile and Kafka security -------------------------------------------------
+
+PRODUCTION = {
+    "CHURNWATCH_PROFILE": "production",
+    "CHURNWATCH_SECURITY_PROTOCOL": "SASL_SSL",
+    "CHURNWATCH_SASL_MECHANISM": "SCRAM-SHA-512",
+    "CHURNWATCH_SASL_USERNAME": "churnwatch",
+    "CHURNWATCH_SASL_PASSWORD_FILE": "/etc/churnwatch/kafka/password",
+    "CHURNWATCH_SSL_CAFILE": "/etc/churnwatch/kafka/ca.crt",
+}
+
+
+def test_the_default_profile_is_dev_on_plaintext_with_no_credentials():
+    s = Settings.from_env({})
+    assert (s.profile, s.security_protocol, s.sasl_mechanism, s.sasl_username) == ("dev", "PLAINTEXT", "", "")
+    assert not s.sasl_password and s.sasl_password_file is None
+    assert (s.ssl_cafile, s.ssl_certfile, s.ssl_keyfile) == (None, None, None)
+
+
+def test_production_profile_with_sasl_ssl_credentials_is_accepted_and_defaults_to_rocksdb():
+    s = Settings.from_env(PRODUCTION)
+    assert (s.profile, s.security_protocol, s.sasl_mechanism) == ("production", "SASL_SSL", "SCRAM-SHA-512")
+    assert s.sasl_password_file == Path("/etc/churnwatch/kafka/password")
+    assert s.store == "rocksdb://"
+
+
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SSL", "SASL_PLAINTEXT"])
+def test_production_profile_refuses_every_protocol_but_sasl_ssl_and_says_what_it_expected(protocol):
+    env = {**PRODUCTION, "CHURNWATCH_SECURITY_PROTOCOL": protocol}
+    if protocol == "SSL":
+        env = {k: v for k, v in env.items() if "SASL" not in k or k == "CHURNWATCH_SECURITY_PROTOCOL"}
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert (f"CHURNWATCH_SECURITY_PROTOCOL={protocol}: expected SASL_SSL with CHURNWATCH_PROFILE=production"
+            in str(caught.value))
+
+
+def test_production_profile_alone_is_refused_because_the_default_protocol_is_plaintext():
+    with pytest.raises(SettingsError, match="CHURNWATCH_SECURITY_PROTOCOL=PLAINTEXT: expected SASL_SSL"):
+        Settings.from_env({"CHURNWATCH_PROFILE": "production"})
+
+
+def test_production_profile_refuses_the_memory_store_when_it_is_asked_for():
+    with pytest.raises(SettingsError, match="CHURNWATCH_STORE='memory://': expected rocksdb:// with "
+                                            "CHURNWATCH_PROFILE=production"):
+        Settings.from_env({**PRODUCTION, "CHURNWATCH_STORE": "memory://"})
+
+
+def test_dev_profile_allows_plaintext_and_sasl_without_tls():
+    assert Settings.from_env({"CHURNWATCH_SECURITY_PROTOCOL": "plaintext"}).security_protocol == "PLAINTEXT"
+    s = Settings.from_env({**PRODUCTION, "CHURNWATCH_PROFILE": "dev", "CHURNWATCH_SECURITY_PROTOCOL": "sasl_plaintext",
+                           "CHURNWATCH_SSL_CAFILE": ""})
+    assert (s.security_protocol, s.store) == ("SASL_PLAINTEXT", "memory://")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "scram-sha-512"])
+def test_sasl_mechanisms_plain_and_scram_are_accepted_in_any_case(mechanism):
+    assert Settings.from_env({**PRODUCTION, "CHURNWATCH_SASL_MECHANISM": mechanism}).sasl_mechanism == mechanism.upper()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"CHURNWATCH_SASL_MECHANISM": "GSSAPI"},
+         "CHURNWATCH_SASL_MECHANISM='GSSAPI': expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, e.g. SCRAM-SHA-512"),
+        ({"CHURNWATCH_SASL_MECHANISM": ""},
+         "CHURNWATCH_SASL_MECHANISM is empty: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with "
+         "CHURNWATCH_SECURITY_PROTOCOL=SASL_SSL"),
+        ({"CHURNWATCH_SASL_USERNAME": ""},
+         "CHURNWATCH_SASL_USERNAME is empty: expected the SASL user name with CHURNWATCH_SECURITY_PROTOCOL=SASL_SSL"),
+        ({"CHURNWATCH_SASL_PASSWORD_FILE": ""},
+         "CHURNWATCH_SASL_PASSWORD and CHURNWATCH_SASL_PASSWORD_FILE are both empty: expected one of them"),
+        ({"CHURNWATCH_SASL_PASSWORD": "pw"},
+         "CHURNWATCH_SASL_PASSWORD and CHURNWATCH_SASL_PASSWORD_FILE are both set: expected only one of them"),
+        ({"CHURNWATCH_SECURITY_PROTOCOL": "TLS"},
+         "CHURNWATCH_SECURITY_PROTOCOL='TLS': expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, e.g. SASL_SSL"),
+        ({"CHURNWATCH_PROFILE": "prod"}, "CHURNWATCH_PROFILE='prod': expected one of dev, production, e.g. dev"),
+        ({"CHURNWATCH_SSL_KEYFILE": "/k.pem"},
+         "CHURNWATCH_SSL_KEYFILE is set without CHURNWATCH_SSL_CERTFILE: expected both"),
+    ],
+)
+def test_incomplete_or_wrong_sasl_settings_name_the_variable_and_what_was_expected(changes, message):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**PRODUCTION, **changes})
+    assert message in str(caught.value)
+
+
+def test_credentials_set_without_a_protocol_that_uses_them_are_refused_instead_of_ignored():
+    # A forgotten CHURNWATCH_SECURITY_PROTOCOL would otherwise connect unauthenticated.
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"CHURNWATCH_SASL_USERNAME": "cw", "CHURNWATCH_SASL_PASSWORD": "pw",
+                           "CHURNWATCH_SSL_CAFILE": "/ca.pem"})
+    text = str(caught.value)
+    assert ("CHURNWATCH_SASL_USERNAME, CHURNWATCH_SASL_PASSWORD set, but CHURNWATCH_SECURITY_PROTOCOL=PLAINTEXT "
+            "does not log in with SASL") in text
+    assert "CHURNWATCH_SSL_CAFILE set, but CHURNWATCH_SECURITY_PROTOCOL=PLAINTEXT does not use TLS" in text
+
+
+PASSWORD = "Zq-7never-print-me-41"
+
+
+def test_the_password_never_appears_in_reprs_errors_or_the_printable_settings():
+    s = Settings.from_env({**PRODUCTION, "CHURNWATCH_SASL_PASSWORD_FILE": "", "CHURNWATCH_SASL_PASSWORD": PASSWORD})
+    assert s.sasl_password.reveal() == PASSWORD
+    assert PASSWORD not in repr(s) and PASSWORD not in str(s)
+    assert "sasl_password=Secret('***')" in repr(s)
+    assert s.shown_env()["CHURNWATCH_SASL_PASSWORD"] == "***"
+    assert PASSWORD not in repr(s.shown_env())
+    errors = []
+    for env in (
+        {**PRODUCTION, "CHURNWATCH_SASL_PASSWORD": PASSWORD},  # both password sources
+        {"CHURNWATCH_SASL_PASSWORD": PASSWORD},  # a password without SASL
+        {"CHURNWATCH_PROFILE": "production", "CHURNWATCH_SASL_PASSWORD": PASSWORD},
+    ):
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env(env)
+        errors.append(str(caught.value))
+    with pytest.raises(SettingsError) as caught:
+        s.with_overrides(sasl_password=PASSWORD)  # a str where a Secret belongs
+    errors.append(str(caught.value))
+    assert "CHURNWATCH_SASL_PASSWORD has a value Churnwatch cannot use" in errors[-1]
+    assert all(PASSWORD not in error for error in errors), errors
+
+
+def test_a_password_survives_the_trip_to_another_process_but_only_through_to_env():
+    s = Settings.from_env({**PRODUCTION, "CHURNWATCH_SASL_PASSWORD_FILE": "", "CHURNWATCH_SASL_PASSWORD": PASSWORD})
+    assert s.to_env()["CHURNWATCH_SASL_PASSWORD"] == PASSWORD
+    assert Settings.from_env(s.to_env()) == s
+    assert Settings.from_env(PRODUCTION).to_env()["CHURNWATCH_SASL_PASSWORD"] == ""
