@@ -1,32 +1,50 @@
-"""Convert a plain orders CSV (a shop's export) into a replay file of ``order`` events.
+"""Convert a plain orders export (a shop's CSV or text file) into a replay file of ``order`` events.
 
-So that users can replay their own history. The CSV needs a header row with at least a
-customer, a date and an amount column; names are matched case-insensitively, ignoring
+So that users can replay their own history, and so that real histories can be scored
+(``churnwatch evaluate-holdout``). The file needs at least a customer, a date and an amount
+column (or quantity and unit price). Header names are matched case-insensitively, ignoring
 spaces, ``_`` and ``-``, and common aliases are understood (:data:`COLUMN_ALIASES`), among
 them the UCI *Online Retail* layout: ``InvoiceNo, StockCode, Description, Quantity,
 InvoiceDate, UnitPrice, CustomerID, Country`` (and *Online Retail II*'s ``Invoice``,
-``Price``, ``Customer ID``). Without an amount column, amount = quantity x unit price.
+``Price``, ``Customer ID``) and the CDNOW purchase log (``customer_id date number_of_cds
+dollar_value``, whitespace-separated). Other headers are named with ``column_map``
+(``--customer-column`` etc.); a file without a header row gets its column names from
+``columns`` (``--columns customer_id,date,quantity,amount``).
 
 Rules:
 
-* Lines with the same customer and order id are one order: amounts and quantities are
-  summed (items = total quantity, or the number of lines without a quantity column), the
-  time is the earliest line's, the category the most frequent one. Without an order id
-  column every line is an order of its own (``order_id`` = ``line-N``).
+* Separator: the most frequent of ``, ; tab |`` in the first line, or runs of whitespace
+  when none occurs (or as given).
+* Lines with the same customer and order id are one order (invoice lines are aggregated):
+  amounts and quantities are summed (items = total quantity, or the number of lines without
+  a quantity column), the time is the earliest line's, the category the most frequent one.
+  Without an order id column every line is an order of its own (``order_id`` =
+  ``line-N``), or with ``one_order_per_day`` a customer's lines of one day are one order
+  (``order_id`` = ``day-YYYYMMDD``; the CDNOW log has several lines for one day's purchase).
 * Status: an explicit ``status`` column wins (``canceled``/``void`` -> cancelled,
   ``refunded``/``return`` -> returned, ``completed``/``shipped``/... -> placed). Otherwise
   an order id like ``C536379`` (``C`` + digits, the UCI cancellation invoice) is
   ``cancelled`` and any other order with a negative total is ``returned``. Amounts are
   written as absolute values.
-* Dates: ISO 8601 with or without time and offset by default; naive times are taken as
-  UTC. For ``12/1/2010 8:26`` style dates say which is first: ``date_format="monthfirst"``
-  or ``"dayfirst"``, or give a ``strptime`` format such as ``"%d.%m.%Y %H:%M"``.
+* Cancellations and returns (``cancellations``): ``keep`` (default) writes them as
+  ``cancelled``/``returned`` order events: the complaints detector compares a customer's
+  returns and cancellations with their habit, and they count as activity (the customer did
+  something). ``drop`` leaves them out, for scoring purchases only. They are not netted
+  against the order they undo: exports rarely say which one that is. Either way their number
+  is in the stats and the summary line.
+* Dates: ISO 8601 with or without time and offset by default, including the basic form
+  ``19970101`` (YYYYMMDD); naive times are taken as UTC. For ``12/1/2010 8:26`` style dates
+  say which is first: ``date_format="monthfirst"`` or ``"dayfirst"``, or give a ``strptime``
+  format such as ``"%d.%m.%Y %H:%M"``.
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
-  through a spreadsheet as a float) becomes ``17850``.
+  through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
+* Currency: a ``currency`` column is optional; rows without one get ``default_currency``.
 * Rows that cannot be used (no customer id, a date or amount that does not parse, an
   unknown status or currency) are skipped and counted by reason in the returned
-  :class:`ConvertStats`, with the first few line numbers. Nothing is dropped silently;
-  if no row at all can be used the conversion fails with the first reason.
+  :class:`ConvertStats`, with the first few line numbers and the column at fault. Nothing
+  is dropped silently; with ``strict`` the first such row stops the conversion with an
+  error naming its line and column; if no row at all can be used the conversion fails
+  with the first reason.
 * Event ids are ``ord-`` + a hash of customer id, order id and status, so converting the
   same file twice gives the same ids and replaying it twice is idempotent.
 
@@ -41,8 +59,10 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -55,15 +75,16 @@ from streams.jsonl_io import write_jsonl
 #: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
-                    "customernumber", "customerno", "accountid"),
+                    "customernumber", "customerno", "accountid", "memberid", "customercode"),
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
-             "purchasedate", "transactiondate", "orderdatetime", "time"),
+             "purchasedate", "transactiondate", "orderdatetime", "time", "day"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
-               "grandtotal", "linetotal", "totalprice"),
+               "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
                  "transactionid", "receiptid"),
-    "quantity": ("quantity", "qty", "items", "itemcount", "units"),
-    "unit_price": ("unitprice", "price", "priceeach", "itemprice"),
+    # "numberofcds": the CDNOW purchase log (Fader & Hardie), a common public benchmark.
+    "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds"),
+    "unit_price": ("unitprice", "price", "priceeach", "itemprice", "unitcost"),
     "currency": ("currency", "currencycode"),
     "category": ("category", "productcategory", "categoryname"),
     "status": ("status", "orderstatus"),
@@ -79,6 +100,12 @@ _MISSING = {"", "nan", "null", "none", "na", "n/a"}
 _UCI_CANCELLATION = re.compile(r"^C\d+$")
 _FLOAT_INTEGER_ID = re.compile(r"^(\d+)\.0+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
+#: ``delimiter`` value for columns separated by runs of spaces or tabs (fixed-width-ish
+#: text exports such as the CDNOW purchase log).
+WHITESPACE = "whitespace"
+#: What to do with cancelled and returned orders (see the module docstring).
+CANCELLATION_POLICIES = ("keep", "drop")
 _NUMERIC_DATE = re.compile(
     r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})"
     r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?\s*$"
@@ -101,7 +128,8 @@ class ConvertStats:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows
     examples: list[str] = field(default_factory=list)  # "line 7: missing_customer_id (...)"
     columns: dict[str, str] = field(default_factory=dict)  # role -> header used
-    statuses: dict[str, int] = field(default_factory=dict)  # order events per status
+    statuses: dict[str, int] = field(default_factory=dict)  # orders per status, before any are dropped
+    cancellations: str = "keep"  # what was done with cancelled and returned orders
     first_at: str = ""
     last_at: str = ""
 
@@ -115,8 +143,14 @@ class ConvertStats:
         Example:
             >>> ConvertStats(rows_read=3, orders_written=1, customers=1, skipped={"bad_date": 2}).summary()
             '3 rows read, 1 orders for 1 customers written; 2 rows skipped (bad_date: 2)'
+            >>> ConvertStats(rows_read=5, orders_written=3, customers=2, cancellations="drop",
+            ...              statuses={"placed": 3, "cancelled": 1, "returned": 1}).summary()
+            '5 rows read, 3 orders for 2 customers written (1 cancelled, 1 returned dropped)'
         """
         text = f"{self.rows_read} rows read, {self.orders_written} orders for {self.customers} customers written"
+        undone = [f"{self.statuses[s]} {s}" for s in ("cancelled", "returned") if self.statuses.get(s)]
+        if undone:
+            text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
             text += f"; {self.rows_skipped} rows skipped ({reasons})"
@@ -127,17 +161,32 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
 
-def map_columns(header: list[str]) -> dict[str, int]:
+def map_columns(header: list[str], column_map: Mapping[str, str] | None = None) -> dict[str, int]:
     """Role -> column index for a CSV header; raises :class:`ConvertError` when the customer,
     date or amount (or quantity and unit price) columns are missing.
+
+    ``column_map`` names the column of a role explicitly (role -> header name, matched like
+    the aliases); it wins over the aliases, and a name that is not in the header is an error.
 
     Example:
         >>> sorted(map_columns(["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]).items())
         [('customer_id', 5), ('date', 3), ('order_id', 0), ('quantity', 2), ('unit_price', 4)]
+        >>> sorted(map_columns(["kunde", "datum", "betrag"], {"customer_id": "Kunde", "date": "Datum",
+        ...                                                   "amount": "Betrag"}).items())
+        [('amount', 2), ('customer_id', 0), ('date', 1)]
     """
     normalised = [_normalise_header(h) for h in header]
     roles: dict[str, int] = {}
+    for role, name in (column_map or {}).items():
+        if role not in COLUMN_ALIASES:
+            raise ConvertError(f"column option for {role!r}: not a column role; roles: {', '.join(COLUMN_ALIASES)}")
+        wanted = _normalise_header(name)
+        if wanted not in normalised:
+            raise ConvertError(f"the {role} column {name!r} is not in the header; found columns: {', '.join(header)}")
+        roles[role] = normalised.index(wanted)
     for role, aliases in COLUMN_ALIASES.items():
+        if role in roles:
+            continue
         for alias in aliases:  # aliases are in order of preference
             if alias in normalised and normalised.index(alias) not in roles.values():
                 roles[role] = normalised.index(alias)
@@ -146,11 +195,12 @@ def map_columns(header: list[str]) -> dict[str, int]:
     if "amount" not in roles and not ("quantity" in roles and "unit_price" in roles):
         missing.append("amount (or quantity and unit price)")
     if missing:
-        raise ConvertError(
-            f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)} "
-            f"(accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
-            f"or Quantity and UnitPrice)"
-        )
+        hint = ("; the first line looks like data: for a file without a header row name its columns "
+                "(columns=['customer_id', 'date', ...], --columns customer_id,date,...)"
+                if sum(1 for h in header if _LOOKS_LIKE_DATA.match(h.strip())) >= 2 else
+                " (accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
+                "or Quantity and UnitPrice; or name them with --customer-column, --date-column, ...)")
+        raise ConvertError(f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)}{hint}")
     return roles
 
 
@@ -254,8 +304,38 @@ def _open_csv(path: Path, encoding: str) -> IO[str]:
 
 
 def _sniff_delimiter(first_line: str) -> str:
+    """The separator of a header (or first) line: the most frequent of ``, ; tab |``, or
+    runs of whitespace when none of them occurs.
+
+    Example:
+        >>> _sniff_delimiter("a;b;c"), _sniff_delimiter(" customer_id  date number_of_cds  dollar_value")
+        (';', 'whitespace')
+        >>> _sniff_delimiter("a,b;c,d")
+        ','
+    """
     counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
-    return max(counts, key=lambda d: (counts[d], d == ","))
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    if counts[best] == 0 and len(first_line.split()) > 1:
+        return WHITESPACE
+    return best
+
+
+def _delimiter_option(delimiter: str | None) -> str | None:
+    """``tab``/``\\t``/``space``/``whitespace`` spelled out on a command line -> the separator."""
+    if delimiter is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "space": WHITESPACE, " ": WHITESPACE, "whitespace": WHITESPACE}
+    if delimiter.lower() in named:
+        return named[delimiter.lower()]
+    if len(delimiter) != 1:
+        raise ConvertError(f"delimiter={delimiter!r}: expected one character, 'tab' or 'whitespace'")
+    return delimiter
+
+
+def _rows(lines: Iterable[str], sep: str) -> Iterator[list[str]]:
+    if sep == WHITESPACE:
+        return (line.split() for line in lines)
+    return csv.reader(lines, delimiter=sep)
 
 
 @dataclass
@@ -290,18 +370,35 @@ def convert_orders_csv(
     default_currency: str = "EUR",
     encoding: str = "utf-8-sig",
     delimiter: str | None = None,
+    columns: Sequence[str] | None = None,
+    column_map: Mapping[str, str] | None = None,
+    cancellations: str = "keep",
+    one_order_per_day: bool = False,
+    strict: bool = False,
 ) -> ConvertStats:
     """Convert an orders CSV into a sorted replay file of ``order`` events.
 
     Parameters:
         in_path: the CSV (``.gz`` is read compressed).
         out_path: the replay file to write (``.gz`` is written compressed).
-        date_format: how to read dates: ``None`` (ISO 8601), ``"dayfirst"``,
-            ``"monthfirst"``, or a ``strptime`` format.
+        date_format: how to read dates: ``None`` (ISO 8601, which includes ``YYYYMMDD``),
+            ``"dayfirst"``, ``"monthfirst"``, or a ``strptime`` format.
         default_currency: ISO 4217 code for rows without a currency column or value.
         encoding: text encoding of the CSV (``latin-1`` for some older exports).
-        delimiter: field separator; ``None`` picks the most frequent of ``, ; tab |`` in
-            the header line.
+        delimiter: field separator; ``"whitespace"`` for columns separated by runs of
+            spaces; ``None`` picks the most frequent of ``, ; tab |`` in the first line, or
+            whitespace when none occurs.
+        columns: the file has no header row; these are its column names, in order (role
+            names or aliases, e.g. ``["customer_id", "date", "quantity", "amount"]``; any
+            other name for a column to ignore).
+        column_map: role -> header name, for headers the aliases do not cover.
+        cancellations: ``"keep"`` writes cancelled and returned orders as such (the
+            detectors count them against the customer's habit); ``"drop"`` leaves them out.
+            Either way they are counted in the stats.
+        one_order_per_day: without an order id column, a customer's lines of one calendar
+            day (UTC) are one order; otherwise every line is an order.
+        strict: stop at the first unusable row with an error naming its line and column,
+            instead of skipping and counting it.
 
     Returns:
         :class:`ConvertStats`: counts of rows, orders, customers and skipped rows by reason.
@@ -315,7 +412,7 @@ def convert_orders_csv(
         ...     "C536379,-1,12/1/2010 9:41,27.5,14527\\n536380,1,12/1/2010 9:41,1.0,\\n")
         >>> stats = convert_orders_csv(os.path.join(d, "o.csv"), os.path.join(d, "o.jsonl"), date_format="monthfirst")
         >>> stats.summary()
-        '4 rows read, 2 orders for 2 customers written; 1 rows skipped (missing_customer_id: 1)'
+        '4 rows read, 2 orders for 2 customers written (1 cancelled kept); 1 rows skipped (missing_customer_id: 1)'
         >>> [(e["order_id"], e["amount"], e["items"], e["status"]) for e in map(json.loads, open(os.path.join(d, "o.jsonl")))]
         [('536365', 22.08, 8, 'placed'), ('C536379', 27.5, 1, 'cancelled')]
     """
@@ -323,34 +420,51 @@ def convert_orders_csv(
     default_currency = default_currency.strip().upper()
     if not _CURRENCY.match(default_currency):
         raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")
+    if cancellations not in CANCELLATION_POLICIES:
+        raise ConvertError(f"cancellations={cancellations!r}: expected one of {', '.join(CANCELLATION_POLICIES)}")
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise ConvertError(f"encoding={encoding!r}: not a text encoding Python knows (e.g. utf-8, latin-1)") from None
+    delimiter = _delimiter_option(delimiter)
     parse_date = DateParser(date_format)
-    stats = ConvertStats()
+    stats = ConvertStats(cancellations=cancellations)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
+    header: list[str] = []
 
-    def skip(line: int, reason: str, detail: str) -> None:
+    def skip(line: int, reason: str, column: int | None, detail: str) -> None:
+        where = f"line {line}" + (f", column {header[column]!r}" if column is not None else "")
+        if strict:
+            raise ConvertError(f"{in_path}: {where}: {reason} ({detail}); without strict such rows are "
+                               f"skipped and counted")
         skipped[reason] += 1
         if len(stats.examples) < EXAMPLES_KEPT:
-            stats.examples.append(f"line {line}: {reason} ({detail})")
+            stats.examples.append(f"{where}: {reason} ({detail})")
 
     try:
         with _open_csv(in_path, encoding) as f:
-            header_line = f.readline()
-            if not header_line.strip():
-                raise ConvertError(f"{in_path}: empty file, expected a header row")
-            sep = delimiter or _sniff_delimiter(header_line)
-            header = next(csv.reader([header_line], delimiter=sep))
-            roles = map_columns(header)
+            first_line = f.readline()
+            if not first_line.strip():
+                raise ConvertError(f"{in_path}: empty file, expected a header row or data")
+            sep = delimiter or _sniff_delimiter(first_line)
+            first_row = next(_rows([first_line], sep))
+            if columns is not None:
+                header = [c.strip() for c in columns]
+                if len(header) != len(first_row):
+                    raise ConvertError(f"{in_path}: {len(header)} column names given ({', '.join(header)}) but "
+                                       f"line 1 has {len(first_row)} fields: {first_line.strip()!r}")
+                body: Iterable[str] = itertools.chain([first_line], f)
+                first_data_line = 1
+            else:
+                header, body, first_data_line = first_row, f, 2
+            roles = map_columns(header, column_map)
             stats.columns = {role: header[i] for role, i in roles.items()}
             col = roles.get
             c_cust, c_date, c_amount = col("customer_id"), col("date"), col("amount")
             c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
             c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
-            for line, row in enumerate(csv.reader(f, delimiter=sep), start=2):
+            for line, row in enumerate(_rows(body, sep), start=first_data_line):
                 if not row or all(not v.strip() for v in row):
                     continue
                 stats.rows_read += 1
@@ -358,49 +472,53 @@ def convert_orders_csv(
                     row = row + [""] * (len(header) - len(row))
                 customer = row[c_cust].strip()
                 if customer.lower() in _MISSING:
-                    skip(line, "missing_customer_id", "no customer id")
+                    skip(line, "missing_customer_id", c_cust, "no customer id")
                     continue
                 if m := _FLOAT_INTEGER_ID.match(customer):
                     customer = m.group(1)
                 if len(customer) > 128:
-                    skip(line, "bad_customer_id", f"{len(customer)} characters, at most 128")
+                    skip(line, "bad_customer_id", c_cust, f"{len(customer)} characters, at most 128")
                     continue
                 try:
                     at = parse_date(row[c_date])
                 except ValueError as exc:
-                    skip(line, "bad_date", str(exc))
+                    skip(line, "bad_date", c_date, str(exc))
                     continue
+                bad_column = c_qty
                 try:
                     quantity = _parse_number(row[c_qty]) if c_qty is not None and row[c_qty].strip() else None
                     if c_amount is not None:
+                        bad_column = c_amount
                         amount = _parse_number(row[c_amount])
                     else:
                         assert c_price is not None
+                        bad_column = c_price
                         amount = (quantity if quantity is not None else Decimal(1)) * _parse_number(row[c_price])
                 except (InvalidOperation, ValueError):
-                    skip(line, "bad_amount", f"amount {row[c_amount if c_amount is not None else c_price]!r}, "
-                         f"quantity {row[c_qty] if c_qty is not None else ''!r}")
+                    assert bad_column is not None
+                    skip(line, "bad_amount", bad_column, f"{row[bad_column]!r} is not a number")
                     continue
                 currency = row[c_cur].strip().upper() if c_cur is not None and row[c_cur].strip() else default_currency
                 if not _CURRENCY.match(currency):
-                    skip(line, "bad_currency", f"{currency!r} is not an ISO 4217 code")
+                    skip(line, "bad_currency", c_cur, f"{currency!r} is not an ISO 4217 code")
                     continue
                 status = None
                 if c_status is not None:
                     # With a status column, a blank status is an ordinary placed order.
                     status = _STATUS_WORDS.get(row[c_status].strip().lower() or "placed")
                     if status is None:
-                        skip(line, "unknown_status", f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
+                        skip(line, "unknown_status", c_status,
+                             f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
                         continue
                 order_id = row[c_order].strip() if c_order is not None else ""
                 if not order_id or len(order_id) > 128:
-                    order_id = f"line-{line}"
+                    order_id = f"day-{at:%Y%m%d}" if one_order_per_day and c_order is None else f"line-{line}"
                 key = (customer, order_id, status)
                 order = orders.get(key)
                 if order is None:
                     order = orders[key] = _Order(customer, order_id, status, at, currency=currency)
                 elif order.currency != currency:
-                    skip(line, "mixed_currency", f"order {order_id} is in {order.currency}, this line in {currency}")
+                    skip(line, "mixed_currency", c_cur, f"order {order_id} is in {order.currency}, this line in {currency}")
                     continue
                 order.at = min(order.at, at)
                 order.total += amount
@@ -416,11 +534,17 @@ def convert_orders_csv(
         raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
 
     stats.skipped = dict(sorted(skipped.items()))
-    if not orders:
-        first = stats.examples[0] if stats.examples else "the file has a header but no rows"
-        raise ConvertError(f"{in_path}: no usable order rows; first problem: {first}")
-
     events = [_order_event(o) for o in orders.values()]
+    stats.statuses = dict(sorted(Counter(e["status"] for e in events).items()))
+    if cancellations == "drop":
+        # Dropped whole (not netted against the original order): exports rarely link a
+        # cancellation to the order it cancels (UCI's C-invoices do not).
+        events = [e for e in events if e["status"] == "placed"]
+    if not events:
+        first = stats.examples[0] if stats.examples else "the file has a header but no rows"
+        if orders:
+            first = f"all {len(orders)} orders are cancellations or returns and cancellations='drop'"
+        raise ConvertError(f"{in_path}: no usable order rows; first problem: {first}")
     # A placed order with a negative total becomes "returned" and can meet the same order's
     # explicit return: keep ids unique, deterministically (file order).
     seen: Counter[str] = Counter()
@@ -430,8 +554,7 @@ def convert_orders_csv(
             event["event_id"] += f"-{seen[event['event_id']]}"
     events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
     stats.orders_written = write_jsonl(out_path, events)
-    stats.customers = len({o.customer_id for o in orders.values()})
-    stats.statuses = dict(sorted(Counter(e["status"] for e in events).items()))
+    stats.customers = len({e["customer_id"] for e in events})
     stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
     return stats
 
@@ -464,6 +587,72 @@ def _order_event(order: _Order) -> dict[str, Any]:
     }
 
 
+#: Role -> the command-line option that names its column.
+_COLUMN_OPTIONS = {"customer_id": "customer_column", "date": "date_column", "amount": "amount_column",
+                   "quantity": "quantity_column", "unit_price": "price_column", "order_id": "order_column",
+                   "currency": "currency_column", "status": "status_column", "category": "category_column"}
+
+
+def convert_options(command: Any) -> Any:
+    """The conversion options of ``convert-orders``, for every command that converts an export."""
+    import click
+
+    options = [
+        click.option("--date-format", default=None, metavar="FORMAT",
+                     help="How to read dates: dayfirst, monthfirst or a strptime format such as '%d.%m.%Y %H:%M' "
+                          "[default: ISO 8601, which includes YYYYMMDD]."),
+        click.option("--currency", "default_currency", default="EUR", show_default=True,
+                     help="Currency of rows without one (UCI Online Retail: GBP)."),
+        click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),
+        click.option("--delimiter", default=None,
+                     help="Field separator: one character, 'tab' or 'whitespace' [default: guessed from the first line]."),
+        click.option("--columns", default=None, metavar="NAME,NAME,...",
+                     help="The file has no header row; these are its column names in order "
+                          "(e.g. customer_id,date,quantity,amount; other names are ignored columns)."),
+        *[click.option(f"--{opt.replace('_', '-')}", opt, default=None, metavar="NAME",
+                       help=f"Header of the {role.replace('_', ' ')} column [default: recognised by name].")
+          for role, opt in _COLUMN_OPTIONS.items()],
+        click.option("--cancellations", type=click.Choice(CANCELLATION_POLICIES), default="keep", show_default=True,
+                     help="Cancelled and returned orders: keep them as such (the detectors read them) or drop them."),
+        click.option("--one-order-per-day", is_flag=True,
+                     help="Without an order id column, a customer's lines of one day are one order."),
+        click.option("--strict", is_flag=True, help="Stop at the first unusable row instead of skipping and counting it."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def convert_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`convert_orders_csv` from the options of :func:`convert_options`.
+
+    Example:
+        >>> convert_kwargs({"columns": "customer_id, date,amount", "customer_column": None,
+        ...                 "amount_column": "Betrag", "strict": True})
+        {'strict': True, 'columns': ['customer_id', 'date', 'amount'], 'column_map': {'amount': 'Betrag'}}
+    """
+    kwargs = {k: v for k, v in options.items()
+              if k in ("date_format", "default_currency", "encoding", "delimiter", "cancellations",
+                       "one_order_per_day", "strict")}
+    if options.get("columns"):
+        kwargs["columns"] = [c.strip() for c in options["columns"].split(",")]
+    column_map = {role: options[opt] for role, opt in _COLUMN_OPTIONS.items() if options.get(opt)}
+    if column_map:
+        kwargs["column_map"] = column_map
+    return kwargs
+
+
+def echo_stats(stats: ConvertStats, out_path: Path) -> None:
+    """The conversion's summary on stdout, the columns used and skipped rows on stderr."""
+    import click
+
+    click.echo(f"{stats.summary()} -> {out_path}")
+    click.echo(f"columns used: {', '.join(f'{role}={name}' for role, name in stats.columns.items())}; "
+               f"orders from {stats.first_at} to {stats.last_at}", err=True)
+    for example in stats.examples:
+        click.echo(f"  skipped {example}", err=True)
+
+
 def register(group: Any) -> None:
     """Add ``churnwatch convert-orders`` to a click group (the ``churnwatch`` command)."""
     import click
@@ -471,21 +660,9 @@ def register(group: Any) -> None:
     @group.command("convert-orders")
     @click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--date-format", default=None, metavar="FORMAT",
-                  help="How to read dates: dayfirst, monthfirst or a strptime format such as '%d.%m.%Y %H:%M' "
-                       "[default: ISO 8601].")
-    @click.option("--currency", "default_currency", default="EUR", show_default=True,
-                  help="Currency of rows without one (UCI Online Retail: GBP).")
-    @click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the CSV.")
-    @click.option("--delimiter", default=None, help="Field separator [default: guessed from the header].")
-    def convert_orders_command(csv_path: Path, out_path: Path, date_format: str | None, default_currency: str,
-                               encoding: str, delimiter: str | None) -> None:
-        """Convert an orders CSV (customer_id, date, amount, ...) into a replay file."""
+    @convert_options
+    def convert_orders_command(csv_path: Path, out_path: Path, **options: Any) -> None:
+        """Convert an orders export (customer_id, date, amount, ...) into a replay file."""
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        stats = convert_orders_csv(csv_path, out_path, date_format=date_format, default_currency=default_currency,
-                                   encoding=encoding, delimiter=delimiter)
-        click.echo(f"{stats.summary()} -> {out_path}")
-        click.echo(f"columns used: {', '.join(f'{role}={name}' for role, name in stats.columns.items())}; "
-                   f"orders from {stats.first_at} to {stats.last_at}", err=True)
-        for example in stats.examples:
-            click.echo(f"  skipped {example}", err=True)
+        stats = convert_orders_csv(csv_path, out_path, **convert_kwargs(options))
+        echo_stats(stats, out_path)

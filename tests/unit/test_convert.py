@@ -55,7 +55,7 @@ def test_uci_layout_groups_invoice_lines_and_marks_cancellations(tmp_path: Path)
     assert {e["currency"] for e in events} == {"GBP"}
     assert stats.rows_read == 7 and stats.orders_written == 5 and stats.customers == 4
     assert stats.skipped == {"missing_customer_id": 1}
-    assert stats.examples == ["line 7: missing_customer_id (no customer id)"]
+    assert stats.examples == ["line 7, column 'CustomerID': missing_customer_id (no customer id)"]
     assert stats.statuses == {"cancelled": 1, "placed": 4}
 
 
@@ -108,7 +108,7 @@ def test_status_column_wins_and_unknown_statuses_are_counted_not_guessed(tmp_pat
         ("o1", "placed"), ("o2", "cancelled"), ("o3", "placed"), ("o1", "returned")]
     assert len({e["event_id"] for e in events}) == 4
     assert stats.skipped == {"unknown_status": 1}
-    assert "line 6: unknown_status ('lost in space'" in stats.examples[0]
+    assert "line 6, column 'Status': unknown_status ('lost in space'" in stats.examples[0]
 
 
 def test_ambiguous_dates_need_a_format_and_the_format_decides_day_or_month(tmp_path: Path):
@@ -146,7 +146,7 @@ def test_missing_required_columns_are_named_with_what_was_found(tmp_path: Path):
 
 
 def test_a_file_with_no_usable_row_fails_with_the_first_reason(tmp_path: Path):
-    with pytest.raises(ConvertError, match="no usable order rows; first problem: line 2: missing_customer_id"):
+    with pytest.raises(ConvertError, match="no usable order rows; first problem: line 2, column 'customer_id': missing_customer_id"):
         convert_orders_csv(_write(tmp_path, "customer_id,date,amount\n,2024-01-01,1\n"), tmp_path / "o.jsonl")
 
 
@@ -194,6 +194,128 @@ def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path)
     result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, UCI)), str(out),
                                       "--date-format", "monthfirst", "--currency", "GBP"])
     assert result.exit_code == 0, result.output
-    assert f"7 rows read, 5 orders for 4 customers written; 1 rows skipped (missing_customer_id: 1) -> {out}" in result.output
-    assert "skipped line 7: missing_customer_id" in result.output
+    assert f"7 rows read, 5 orders for 4 customers written (1 cancelled kept); 1 rows skipped (missing_customer_id: 1) -> {out}" in result.output
+    assert "skipped line 7, column 'CustomerID': missing_customer_id" in result.output
     assert len(_events(out)) == 5
+
+
+CDNOW_LIKE = (
+    " customer_id  date number_of_cds  dollar_value\r\n"
+    " 00001 19970101  1   11.77\r\n"
+    " 00002 19970112  1   12.00\r\n"
+    " 00002 19970112  5   77.00\r\n"
+    " 00002 19970303  2   20.76\r\n"
+)
+
+
+def test_whitespace_separated_log_with_yyyymmdd_dates_is_read_like_the_cdnow_file(tmp_path: Path):
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, CDNOW_LIKE), out, default_currency="USD")
+    events = _events(out)
+    assert [(e["customer_id"], e["occurred_at"], e["amount"], e["items"], e["currency"]) for e in events] == [
+        ("00001", "1997-01-01T00:00:00Z", 11.77, 1, "USD"),  # leading zeros of the id kept
+        ("00002", "1997-01-12T00:00:00Z", 12.0, 1, "USD"),
+        ("00002", "1997-01-12T00:00:00Z", 77.0, 5, "USD"),
+        ("00002", "1997-03-03T00:00:00Z", 20.76, 2, "USD"),
+    ]
+    assert stats.columns == {"customer_id": "customer_id", "date": "date", "amount": "dollar_value",
+                             "quantity": "number_of_cds"}
+
+
+def test_one_order_per_day_merges_a_customers_lines_of_one_day(tmp_path: Path):
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, CDNOW_LIKE), out, one_order_per_day=True)
+    assert [(e["customer_id"], e["order_id"], e["amount"], e["items"]) for e in _events(out)] == [
+        ("00001", "day-19970101", 11.77, 1),
+        ("00002", "day-19970112", 89.0, 6),
+        ("00002", "day-19970303", 20.76, 2),
+    ]
+    assert stats.rows_read == 4 and stats.orders_written == 3
+
+
+def test_a_file_without_header_takes_its_column_names_from_the_columns_option(tmp_path: Path):
+    text = "00001 19970101  1   11.77\n00003 19970102  2   20.76\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(ConvertError, match="the first line looks like data: for a file without a header row"):
+        convert_orders_csv(path, tmp_path / "o.jsonl")
+    with pytest.raises(ConvertError, match="3 column names given .* but line 1 has 4 fields"):
+        convert_orders_csv(path, tmp_path / "o.jsonl", columns=["customer_id", "date", "amount"])
+    stats = convert_orders_csv(path, tmp_path / "o.jsonl", columns=["customer_id", "date", "cds", "amount"])
+    assert [(e["customer_id"], e["amount"], e["items"]) for e in _events(tmp_path / "o.jsonl")] == [
+        ("00001", 11.77, 1), ("00003", 20.76, 1)]  # "cds" is no known column: ignored, one item per line
+    assert stats.rows_read == 2
+
+
+def test_column_options_name_headers_the_aliases_do_not_know(tmp_path: Path):
+    text = "Kunde\tBelegnr\tDatum\tMenge\tEinzelpreis\n" \
+           "k1\tB1\t03.04.2024\t2\t1,50\nk1\tB1\t03.04.2024\t1\t4,00\nk2\tB2\t05.04.2024\t1\t9,99\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(ConvertError, match="lacks customer_id, date, amount"):
+        convert_orders_csv(path, tmp_path / "o.jsonl")
+    mapping = {"customer_id": "Kunde", "order_id": "Belegnr", "date": "Datum", "quantity": "Menge",
+               "unit_price": "Einzelpreis"}
+    convert_orders_csv(path, tmp_path / "o.jsonl", column_map=mapping, date_format="dayfirst")
+    assert [(e["customer_id"], e["order_id"], e["occurred_at"], e["amount"], e["items"])
+            for e in _events(tmp_path / "o.jsonl")] == [
+        ("k1", "B1", "2024-04-03T00:00:00Z", 7.0, 3),  # 2 x 1.50 + 1 x 4.00, one invoice
+        ("k2", "B2", "2024-04-05T00:00:00Z", 9.99, 1)]
+    with pytest.raises(ConvertError, match="the customer_id column 'Client' is not in the header; found columns: Kunde"):
+        convert_orders_csv(path, tmp_path / "o.jsonl", column_map={"customer_id": "Client"})
+
+
+def test_dropped_cancellations_and_returns_are_left_out_and_counted(tmp_path: Path):
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, UCI), out, date_format="monthfirst", cancellations="drop")
+    events = _events(out)
+    assert [e["order_id"] for e in events] == ["536365", "536366", "536367", "536381"]
+    assert stats.statuses == {"cancelled": 1, "placed": 4}
+    assert stats.customers == 3  # 14527 only cancelled: no customer left of them
+    assert stats.summary() == ("7 rows read, 4 orders for 3 customers written (1 cancelled dropped); "
+                               "1 rows skipped (missing_customer_id: 1)")
+    with pytest.raises(ConvertError, match="cancellations='refund'"):
+        convert_orders_csv(_write(tmp_path, UCI), out, cancellations="refund")
+
+
+def test_strict_stops_at_the_first_bad_row_naming_its_line_and_column(tmp_path: Path):
+    text = "customer_id,date,amount\nc1,2024-01-01,10\nc1,2024-01-02,ten\nc1,someday,10\n"
+    with pytest.raises(ConvertError, match=r"line 3, column 'amount': bad_amount \('ten' is not a number\)"):
+        convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl", strict=True)
+    stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl")
+    assert stats.examples == [
+        "line 3, column 'amount': bad_amount ('ten' is not a number)",
+        "line 4, column 'date': bad_date ('someday' is not an ISO 8601 date; say how to read it: date_format "
+        "'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M')",
+    ]
+
+
+@pytest.mark.parametrize(("text", "date_format", "expected"), [
+    ("19970101", None, "1997-01-01T00:00:00Z"),
+    ("1997-01-01 13:05:00", None, "1997-01-01T13:05:00Z"),
+    ("1997-01-01T13:05:00-05:00", None, "1997-01-01T18:05:00Z"),
+    ("01/02/2011 13:05", "dayfirst", "2011-02-01T13:05:00Z"),
+    ("01/02/2011 1:05 PM", "monthfirst", "2011-01-02T13:05:00Z"),
+    ("1.2.11", "dayfirst", "2011-02-01T00:00:00Z"),
+    ("20110201", "%Y%m%d", "2011-02-01T00:00:00Z"),
+])
+def test_common_date_formats_are_read(tmp_path: Path, text: str, date_format: str | None, expected: str):
+    out = tmp_path / "o.jsonl"
+    convert_orders_csv(_write(tmp_path, f"customer_id;date;amount\nc1;{text};1\n"), out, date_format=date_format)
+    assert _events(out)[0]["occurred_at"] == expected
+
+
+def test_convert_orders_command_takes_column_and_layout_options(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.convert.register(cli)
+    src = _write(tmp_path, "00001 19970101  1   11.77\n00001 19970101  2   5.00\n00002 19970103  1   3.00\n")
+    out = tmp_path / "orders.jsonl.gz"
+    result = CliRunner().invoke(cli, ["convert-orders", str(src), str(out), "--columns", "customer,date,n,spend",
+                                      "--quantity-column", "n", "--one-order-per-day", "--currency", "USD"])
+    assert result.exit_code == 0, result.output
+    assert "3 rows read, 2 orders for 2 customers written" in result.output
+    assert [(e["customer_id"], e["amount"], e["items"]) for e in _events(out)] == [("00001", 16.77, 3), ("00002", 3.0, 1)]
