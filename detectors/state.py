@@ -7,7 +7,8 @@ One `CustomerState` per customer holds what the signals need, in event time:
 * the gaps between the customer's active days (their own rhythm, for silence);
 * their last `max_orders` order events (time, amount, currency, status, items, category);
 * their last `max_complaints` complaints with status and timestamps;
-* the ids of recent events, so a re-delivered event is applied once;
+* the ids of recent events, and the offset of the last applied record of each input topic
+  (on the customer's partition), so a re-delivered event is applied once;
 * the warning lifecycle (current level, signal kinds, episode) and `next_due`, the event
   time at which a sweep should look at the customer again if nothing arrives.
 
@@ -26,7 +27,10 @@ from datetime import datetime, timezone
 import orjson
 
 DAY = 86_400
-STATE_FORMAT = 2
+STATE_FORMAT = 3
+
+#: Event kinds in the order of `CustomerState.offsets`: each kind has its own input topic.
+KINDS = ("login", "page_view", "order", "complaint")
 
 # Order status codes kept in the state (compact ints, stable on the changelog).
 PLACED, CANCELLED, RETURNED = 0, 1, 2
@@ -103,6 +107,12 @@ class CustomerState:
     # Pending feature snapshots awaiting their churn label (`detectors.labels` owns the layout):
     # kept here so they move with the customer's partition and survive restarts.
     pending: list = field(default_factory=list)
+    # [partition, then the offset of the last record applied from each input topic of that
+    # partition, by kind (`KINDS` order); -1 where none]. A customer's events of one topic all sit on one
+    # partition (they are keyed by customer id), so a record read again after a crash at or
+    # below its kind's offset was applied before, however many events ago. Empty: none known
+    # (a format-2 record, or a state built where offsets are not real, e.g. a bootstrap).
+    offsets: list[int] = field(default_factory=list)
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -121,16 +131,19 @@ class CustomerState:
             pf_due=list(self.pf_due),
             # labels.resolve / maybe_snapshot build new lists and never change an entry in place.
             pending=list(self.pending),
+            offsets=list(self.offsets),
         )
 
 
 _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
-    "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending",
+    "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending", "offsets",
 )
-# Format 1 had no `pending`; a format-1 record decodes with the field's default (none pending).
-_FORMAT_1_FIELDS = _FIELDS[:-1]
+# Older formats lack the last fields; their records decode with those fields' defaults.
+# Format 1 had no `pending` (none pending); format 2 no `offsets` (none known: re-read
+# events are then recognised by their ids only, as format-2 workers did).
+_FIELDS_OF_FORMAT = {1: _FIELDS[:-2], 2: _FIELDS[:-1], 3: _FIELDS}
 
 
 def encode(state: CustomerState) -> bytes:
@@ -138,7 +151,7 @@ def encode(state: CustomerState) -> bytes:
 
     Examples
     --------
-    >>> s = CustomerState("c1", first_seen=10)
+    >>> s = CustomerState("c1", first_seen=10, offsets=[0, 4, -1, -1, 0])
     >>> decode(encode(s)) == s
     True
     """
@@ -148,19 +161,23 @@ def encode(state: CustomerState) -> bytes:
 def decode(data: bytes) -> CustomerState:
     """Inverse of `encode`; raises ValueError on bytes that are not a state record.
 
-    Format-1 records (written before pending snapshots existed) still decode, with no
-    pending snapshot, so a worker upgraded on an existing changelog keeps its customers.
+    Records of older formats still decode, so a worker upgraded on an existing changelog keeps
+    its customers: format 1 (before pending snapshots) with none pending, format 2 (before
+    input offsets) with no offsets known.
 
     Examples
     --------
-    >>> old = orjson.dumps([1, *(getattr(CustomerState("c1"), f) for f in _FORMAT_1_FIELDS)])
-    >>> decode(old).pending
-    []
+    >>> old = orjson.dumps([1, *(getattr(CustomerState("c1"), f) for f in _FIELDS_OF_FORMAT[1])])
+    >>> decode(old).pending, decode(old).offsets
+    ([], [])
+    >>> two = orjson.dumps([2, *(getattr(CustomerState("c1", applied=3), f) for f in _FIELDS_OF_FORMAT[2])])
+    >>> decode(two).applied, decode(two).offsets
+    (3, [])
     """
     values = orjson.loads(data)
-    if not isinstance(values, list) or not values or values[0] not in (1, STATE_FORMAT):
+    if not isinstance(values, list) or not values or values[0] not in _FIELDS_OF_FORMAT:
         raise ValueError("not a Churnwatch customer state record (format %r)" % (values[:1],))
-    fields = _FIELDS if values[0] == STATE_FORMAT else _FORMAT_1_FIELDS
+    fields = _FIELDS_OF_FORMAT[values[0]]
     if len(values) != len(fields) + 1:
         raise ValueError(f"customer state record (format {values[0]}) has {len(values) - 1} fields, "
                          f"expected {len(fields)}")
@@ -203,6 +220,49 @@ def is_duplicate(state: CustomerState | None, event_id: str) -> bool:
         return False
     h = id_hash(event_id)
     return any(s[1] == h for s in state.seen)
+
+
+def applied_offset(state: CustomerState | None, kind: str, partition: int) -> int:
+    """Offset of the last record of `kind` applied to the customer from `partition`; -1 if none known.
+
+    Offsets of another partition say nothing (the partition count changed since).
+
+    Examples
+    --------
+    >>> s = CustomerState("c1", partition=1, offsets=[1, 7, -1, 3, -1])
+    >>> applied_offset(s, "login", 1), applied_offset(s, "page_view", 1), applied_offset(s, "login", 0)
+    (7, -1, -1)
+    """
+    if state is None or not state.offsets or state.offsets[0] != partition:
+        return -1
+    return state.offsets[1 + KINDS.index(kind)]
+
+
+def note_offset(state: CustomerState, kind: str, partition: int, offset: int) -> None:
+    """Record that the record of `kind` at `offset` of `partition` is applied (offsets only grow).
+
+    Examples
+    --------
+    >>> s = CustomerState("c1")
+    >>> note_offset(s, "order", 0, 12); note_offset(s, "order", 0, 5); s.offsets
+    [0, -1, -1, 12, -1]
+    >>> note_offset(s, "login", 3, 2); s.offsets   # another partition: the old offsets say nothing
+    [3, 2, -1, -1, -1]
+    """
+    if not state.offsets or state.offsets[0] != partition:
+        state.offsets = [partition] + [-1] * len(KINDS)
+    i = 1 + KINDS.index(kind)
+    state.offsets[i] = max(state.offsets[i], offset)
+
+
+def kind_of(event) -> str:
+    """The kind of a customer event (`KINDS`).
+
+    >>> from types import SimpleNamespace as E
+    >>> kind_of(E(kind="order"))
+    'order'
+    """
+    return _kind_of(event)
 
 
 def observe(state: CustomerState | None, event, params: StateParams = StateParams(), *, partition: int = -1) -> CustomerState:

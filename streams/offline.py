@@ -48,6 +48,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     # Fed in event-time order with every topic fully known: the watermark is simply the
     # newest event time, so no topic is waited for.
     proc.idle_topic_seconds = -1.0
+    # Offsets here are the file's own numbering: states built from them (a bootstrap) must not
+    # claim records of the real topics as applied.
+    proc.offsets_are_real = False
     loaded = load_replay_lines(lines, settings)
     if loaded.invalid:
         first = loaded.invalid[0]

@@ -39,7 +39,8 @@ from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
 from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
 from detectors.segment import value_figures
-from detectors.state import CustomerState, decode, encode, epoch, is_duplicate, observe, to_datetime
+from detectors.state import (CustomerState, applied_offset, decode, encode, epoch, is_duplicate, kind_of, note_offset,
+                             observe, to_datetime)
 from schemas.errors import InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
 from schemas.outputs import ChurnWarning, ClockTick
@@ -122,6 +123,13 @@ class Processor:
         # reorder buffer of accepted events not yet applied.
         self._buffer: dict[int, list] = {}
         self._seq = 0
+        # (topic, partition, customer) -> offsets of that customer's buffered records: an
+        # event applied ahead of an older-offset one of its topic (event-time order) must not
+        # mark that one applied too.
+        self._held: dict[tuple[str, int, str], list[int]] = {}
+        # Are offsets those of real topic-partitions? `streams.offline` numbers records itself,
+        # and states it builds (a bootstrap) must not claim offsets of the real topics.
+        self.offsets_are_real = True
         self.idle_topic_seconds = 30.0
         # Events this far (event time) ahead of the watermark are applied at once: live, topics
         # are seconds apart, and waiting for the slowest would only delay warnings.
@@ -223,6 +231,7 @@ class Processor:
         self._tp_next.clear()
         self._tp_seen.clear()
         self._buffer.clear()  # not acknowledged: re-read by whoever owns the partition next
+        self._held.clear()
         self._tick.clear()
         self._due.clear()
         self._due_of.clear()
@@ -237,13 +246,26 @@ class Processor:
     def _accept(self, event, topic: str, partition: int, offset: int, key, payload: bytes, ref, out: Outcome) -> None:
         t = epoch(event.occurred_at)
         out.event_time = t
+        state = None
+        if self.offsets_are_real:
+            raw = self.customers.get(event.customer_id)
+            state = decode(raw) if raw is not None else None
+            # Read again after a crash or a rebalance (offsets not committed yet): applied
+            # before, however long ago and however many events back, so neither late nor new.
+            # A customer's records of one topic all sit on one partition, read in offset order.
+            if offset <= applied_offset(state, kind_of(event), partition):
+                out.duplicate = True
+                out.done.append(ref)
+                return
         # Lateness is judged per input topic: topics are read at different speeds, so an
         # order may be read long after a login of a later day without being late.
         ref_time = self._topic_time(topic, partition)
         if ref_time and t < ref_time - self.settings.lateness_seconds:
-            raw = self.customers.get(event.customer_id)
-            if raw is not None and is_duplicate(decode(raw), event.event_id):
-                out.duplicate = True  # re-read after a restart, applied before: not late, done
+            if state is None:
+                raw = self.customers.get(event.customer_id)
+                state = decode(raw) if raw is not None else None
+            if is_duplicate(state, event.event_id):
+                out.duplicate = True  # re-sent (another offset), applied before: not late, done
                 out.done.append(ref)
                 return
             raise InvalidEvent(
@@ -256,6 +278,7 @@ class Processor:
         self._seq += 1
         heapq.heappush(self._buffer.setdefault(partition, []),
                        (t, self._seq, event, topic, offset, key, payload, ref))
+        self._held.setdefault((topic, partition, event.customer_id), []).append(offset)
         out.applied = True
 
     def _release(self, partition: int, upto: int, out: Outcome) -> None:
@@ -263,8 +286,14 @@ class Processor:
         heap = self._buffer.get(partition)
         while heap and heap[0][0] <= upto:
             t, _, event, topic, offset, key, payload, ref = heapq.heappop(heap)
+            held_key = (topic, partition, event.customer_id)
+            held = self._held.get(held_key, [])
+            if offset in held:
+                held.remove(offset)
+            if not held:
+                self._held.pop(held_key, None)
             try:
-                self._apply(event, t, partition, out)
+                self._apply(event, t, partition, out, topic, offset, held)
                 key_tp = (topic, partition)
                 if t > self._tp_applied.get(key_tp, 0):
                     self._tp_applied[key_tp] = t
@@ -288,15 +317,21 @@ class Processor:
         """Events accepted but waiting for the slower topics (not yet applied)."""
         return sum(len(h) for h in self._buffer.values())
 
-    def _apply(self, event, t: int, partition: int, out: Outcome) -> None:
+    def _apply(self, event, t: int, partition: int, out: Outcome, topic: str = "", offset: int = -1,
+               held: list[int] = ()) -> None:
         cid = event.customer_id
         raw = self.customers.get(cid)
         state = decode(raw) if raw is not None else None
         if is_duplicate(state, event.event_id):
-            out.duplicate = True  # a re-delivery (e.g. after a crash): applied once already
+            out.duplicate = True  # re-sent at another offset, or re-read: applied once already
             return
         before = state.last_active if state is not None else 0
         state = observe(state, event, self.params.state, partition=partition)
+        if self.offsets_are_real and offset >= 0:
+            # Everything of this customer's topic below a record still buffered is not applied
+            # yet: the mark stops short of it (and covers this one once that one is applied).
+            lower = [o for o in held if o < offset]
+            note_offset(state, kind_of(event), partition, min(lower) - 1 if lower else offset)
         # The activity that answers pending snapshots: only an event that moved last activity
         # on (an older, late activity falls before it and answers nothing new).
         activity_at = state.last_active if state.last_active > before else None

@@ -59,7 +59,7 @@ from typing import Any, Iterable, NamedTuple
 
 import orjson
 
-from detectors.state import DAY, CustomerState, StateParams, decode, epoch, id_hash
+from detectors.state import DAY, KINDS, CustomerState, StateParams, decode, epoch, id_hash, kind_of
 from detectors.warning import LEVELS, DetectorParams
 from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
@@ -71,7 +71,10 @@ from streams.settings import Settings
 EVIDENCE_FIELDS = ("customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
                    "applied", "daily", "orders", "complaints", "seen")
 #: Fields that depend on the order the worker read its topics in; checked against the inputs instead.
-READ_ORDER_FIELDS = ("gaps",)
+#: (`offsets`: the last applied record per input topic stops short of a record still buffered
+#: when a newer one was applied, so a crash can leave it lower than an uninterrupted run's; it
+#: must never reach past the customer's last record on that topic, or a new one would be skipped.)
+READ_ORDER_FIELDS = ("gaps", "offsets")
 #: The parallel lists behind `daily`. Every other state field (warning lifecycle, next due time,
 #: caches, pending snapshots...) is set by *when* the worker judged the customer: differences
 #: are counted, not failed (see `_timing_fields`).
@@ -263,6 +266,7 @@ class _Customer:
     applied: dict[str, int] = field(default_factory=dict)  # event id -> event time
     active_days: set[int] = field(default_factory=set)
     dead_lettered: dict[str, tuple] = field(default_factory=dict)  # event id -> source coordinates
+    last_offset: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, partition) -> last valid record
 
 
 def verify(settings: Settings, observed: Observed, params: DetectorParams | None = None, *,
@@ -322,6 +326,7 @@ def _account(settings: Settings, observed: Observed, report: Report) -> dict[str
                                      "but not dead-lettered: lost")
             continue
         c = customers[event.customer_id]
+        c.last_offset[(kind_of(event), rec.partition)] = rec.offset  # records come in offset order
         if event.event_id in c.applied:
             counts["duplicates"] += 1
             continue
@@ -365,6 +370,13 @@ def _check_states(settings: Settings, observed: Observed, customers: dict[str, _
         for e, where in expected.dead_lettered.items():
             if e not in expected.applied and id_hash(e) in seen:
                 problems.append(f"{cid}: event {e!r} at {_at(where)} is dead-lettered and also applied")
+        if s.offsets:
+            for kind, mark in zip(KINDS, s.offsets[1:]):
+                last = expected.last_offset.get((kind, s.offsets[0]), -1)
+                if mark > last:
+                    problems.append(f"{cid}: the state marks {kind} records up to offset {mark} of partition "
+                                    f"{s.offsets[0]} applied, but the customer's last one is at {last}: a new record "
+                                    "there would be skipped")
         if not _gaps_fit(s, expected.active_days):
             report.state.append(f"{cid}: gaps {s.gaps} ending at day {s.last_active_day} do not fall on active days "
                                 "of the applied events")

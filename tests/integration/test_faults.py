@@ -466,9 +466,9 @@ T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
 WALL = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 
-def _login(cid: str, day: int) -> bytes:
+def _login(cid: str, day: float) -> bytes:
     at = (T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z")
-    return json.dumps({"event_id": f"{cid}-d{day}", "customer_id": cid, "occurred_at": at, "channel": "web"}).encode()
+    return json.dumps({"event_id": f"{cid}-d{day:g}", "customer_id": cid, "occurred_at": at, "channel": "web"}).encode()
 
 
 def _complaint(cid: str, day: int) -> bytes:
@@ -510,11 +510,6 @@ def test_events_redelivered_after_a_crash_are_recognised_however_old():
     assert now == applied, "re-delivered events change nothing"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: streams/processing.py recognises a re-read event only while its id is "
-                   "among the customer's last StateParams.max_dedup (32) ids (and dedup_seconds, 90 days); a crash "
-                   "re-reads everything not "
-                   "committed (commits stall for many seconds under load on the embedded broker), and older "
-                   "re-read events are dead-lettered as late_event although applied")
 def test_a_customer_with_more_re_read_events_than_remembered_ids_loses_none_to_the_dead_letters():
     dead, applied, now = _crash_and_reread(100)
     assert dead == [], f"{len(dead)} re-delivered events dead-lettered as {set(dead)} although applied before the crash"
@@ -567,3 +562,42 @@ def test_after_a_restart_a_topic_with_nothing_to_reread_does_not_hold_back_the_o
 
 def _iso(t: int) -> str:
     return datetime.fromtimestamp(max(t, 1), tz=timezone.utc).isoformat()
+
+
+def _view(cid: str, day: float, n: int) -> bytes:
+    at = (T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+    return json.dumps({"event_id": f"{cid}-v{n}", "customer_id": cid, "occurred_at": at, "page": "/",
+                       "dwell_seconds": 30}).encode()
+
+
+def test_an_older_offset_still_buffered_when_a_newer_one_was_applied_is_applied_after_a_crash():
+    """Offsets mark what is applied, but the reorder buffer applies in event-time order: a login
+    at offset 1 older than the one at offset 0 is applied first. A crash then must not make the
+    re-read offset 0 look applied."""
+    settings = Settings(partitions=1)
+    customers, clocks, wall = {}, {}, [WALL]
+    before = _processor(customers, clocks, wall)
+    before.handle(settings.page_views_topic, 0, 0, b"c1", _view("c1", 1, 0))
+    before.handle(settings.logins_topic, 0, 0, b"c1", _login("c1", 5))
+    before.handle(settings.logins_topic, 0, 1, b"c1", _login("c1", 4.5))  # half a day older: not late
+    # Page views read up to day 4.8: the watermark releases the day-4.5 login (offset 1), not day 5.
+    before.handle(settings.page_views_topic, 0, 1, b"c1", _view("c1", 4.8, 1))
+    assert before.buffered() == 1 and decode(customers["c1"]).applied == 3, "two views and the older login applied"
+    after = _processor(customers, clocks, wall)  # crash: nothing was committed
+    views = [after.handle(settings.page_views_topic, 0, o, b"c1", _view("c1", d, o)) for o, d in ((0, 1), (1, 4.8))]
+    logins = [after.handle(settings.logins_topic, 0, o, b"c1", _login("c1", d)) for o, d in ((0, 5), (1, 4.5))]
+    after.handle(settings.clock_ticks_topic, 0, 0, b"0", _tick(6))
+    assert [o.duplicate for o in views + logins] == [True, True, False, True], "only the day-5 login is new"
+    assert decode(customers["c1"]).applied == 4, "the day-5 login is applied once, nothing twice"
+
+
+def test_states_built_from_a_file_claim_no_offsets_of_the_real_topics():
+    """`streams.offline` numbers records itself (a bootstrap writes its states to the changelog):
+    a worker then reading the real topics from offset 0 must apply what it reads."""
+    from streams.offline import run_offline
+
+    settings = Settings(partitions=1)
+    lines = [json.dumps({"type": "login", **json.loads(_login("c1", d))}).encode() for d in range(3)]
+    result = run_offline(settings, lines)
+    assert decode(result.customers["c1"]).applied == 3
+    assert decode(result.customers["c1"]).offsets == []
