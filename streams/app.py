@@ -19,6 +19,7 @@ from detectors.state import to_datetime
 from schemas.events import to_json_bytes
 from schemas.outputs import ClockTick
 from streams.processing import Processor
+from streams.security import client_security
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b}" for b in settings.bootstrap_servers],
+        # TLS and SASL for every client Faust makes (consumer, producer, topic creation).
+        broker_credentials=client_security(settings).faust_credentials(),
         store=store,
         datadir=str(settings.data_dir),
         # Faust names table files after the table only (<datadir>/v1/tables/customers-0.db): a
@@ -213,7 +216,8 @@ async def _follow_market(settings: Settings, topic: str, processor: Processor) -
     from schemas.errors import InvalidEvent
 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
+                                auto_offset_reset="earliest", group_id=None,
+                                **client_security(settings).client_options())
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic) or set(range(settings.market_partitions))

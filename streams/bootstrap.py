@@ -69,6 +69,7 @@ from kafka.structs import OffsetAndMetadata
 from detectors.state import decode
 from schemas.errors import ChurnwatchError
 from streams import kafka_clients
+from streams.security import client_security
 from streams.broker import changelog_topic_names, check_topics
 from streams.offline import OfflineResult, run_offline
 from streams.replay import REPLAY_BATCH_BYTES, load_replay_lines, partition_for, read_lines
@@ -221,6 +222,7 @@ def commit_input_offsets(settings: Settings, expected: Mapping[tuple[str, int], 
         consumer = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id, enable_auto_commit=False,
             request_timeout_ms=max(5000, int(settings.client_timeout_seconds * 2000)),
+            **client_security(settings).client_options(),
         )
         offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in ends.items() if off > 0}
         if offsets:

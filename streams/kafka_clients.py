@@ -18,6 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from schemas.errors import ChurnwatchError
+from streams.security import client_security
 from streams.settings import Settings
 
 
@@ -39,6 +40,8 @@ def _common(settings: Settings) -> dict[str, Any]:
         "request_timeout_ms": _ms(max(timeout * 2, 5.0)),
         "reconnect_backoff_max_ms": 1000,
         "client_id": f"{settings.app_id}-cli",
+        # TLS and SASL as the worker connects (CHURNWATCH_SECURITY_PROTOCOL and friends).
+        **client_security(settings).client_options(),
     }
 
 
