@@ -94,6 +94,8 @@ def test_compose_workers_form_one_group_with_their_own_rocksdb_volumes(compose):
     workers = [container_settings(services[name]) for name in WORKER_SERVICES]
     assert {w.app_id for w in workers} == {"churnwatch"}, "one consumer group"
     assert {w.store for w in workers} == {"rocksdb://"}
+    # A development stack on a PLAINTEXT listener, which only the dev profile allows.
+    assert {(w.profile, w.security_protocol) for w in workers} == {("dev", "PLAINTEXT")}
     assert len({w.group_instance_id for w in workers}) == 2 and all(w.group_instance_id for w in workers)
     topics = container_settings(services["topics"])
     assert all((w.partitions, w.topic_prefix, w.broker) == (topics.partitions, topics.topic_prefix, topics.broker)
@@ -278,14 +280,10 @@ def test_every_churnwatch_variable_in_compose_and_kubernetes_is_a_setting_with_a
             named[f"compose {name}"] = env
         assert not [k for k in env if k.startswith(ENV_PREFIX)] or service["image"].startswith("churnwatch:")
     resources = k8s_resources()
-    config = resources["ConfigMap"]["data"]
     for kind in ("StatefulSet", "Job"):
         pod = resources[kind]["spec"]["template"]["spec"]
         for container in pod["containers"]:
-            env = dict(config)
-            for var in container.get("env", []):
-                env[var["name"]] = var.get("value", "churnwatch-0")  # valueFrom: the pod name
-            named[f"k8s {kind} {container['name']}"] = env
+            named[f"k8s {kind} {container['name']}"] = pod_env(resources, container)
     raw_text = COMPOSE.read_text() + "".join(p.read_text() for p in K8S)
     mentioned = set(re.findall(rf"\b{ENV_PREFIX}[A-Z0-9_]+", raw_text))
 
@@ -299,12 +297,47 @@ def test_every_churnwatch_variable_in_compose_and_kubernetes_is_a_setting_with_a
             pytest.fail(f"{where}: {error}")
 
 
+def pod_env(resources: dict[str, dict], container: dict) -> dict[str, str]:
+    """The ConfigMap, then the container's own variables (valueFrom: the pod name, a Secret's key name)."""
+    env = dict(resources["ConfigMap"]["data"])
+    for var in container.get("env", []):
+        source = var.get("valueFrom", {})
+        env[var["name"]] = var["value"] if "value" in var else (
+            source["secretKeyRef"]["key"] if "secretKeyRef" in source else "churnwatch-0")
+    return env
+
+
+def test_kubernetes_pods_run_the_production_profile_with_credentials_from_the_secret():
+    resources = k8s_resources()
+    secret = resources["Secret"]
+    keys = set(secret["stringData"])
+    for kind in ("StatefulSet", "Job"):
+        pod = resources[kind]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        settings = Settings.from_env({**dockerfile_env(), **pod_env(resources, container)})
+        assert (settings.profile, settings.security_protocol) == ("production", "SASL_SSL"), kind
+        assert "CHURNWATCH_SASL_PASSWORD" not in pod_env(resources, container), "the password comes from a file"
+        user = next(v for v in container["env"] if v["name"] == "CHURNWATCH_SASL_USERNAME")
+        assert user["valueFrom"]["secretKeyRef"] == {"name": secret["metadata"]["name"], "key": "username"}
+        # The files the settings name are in the mounted Secret, readable by the pod's group.
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounted: dict[Path, str] = {}
+        for mount in container["volumeMounts"]:
+            source = volumes.get(mount["name"], {}).get("secret")  # "data" is a claim template
+            if source is not None:
+                assert source["secretName"] == secret["metadata"]["name"] and mount["readOnly"], kind
+                assert source["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"] == 10001, kind
+                mounted |= {Path(mount["mountPath"]) / item["path"]: item["key"] for item in source["items"]}
+        for path in (settings.sasl_password_file, settings.ssl_cafile):
+            assert path in mounted and mounted[path] in keys, f"{kind}: {path} is not a key of the mounted Secret"
+
+
 def test_statefulset_probes_scrape_annotations_and_volume_match_the_worker_settings():
     resources = k8s_resources()
-    settings = Settings.from_env({**dockerfile_env(), **resources["ConfigMap"]["data"]})
     sts = resources["StatefulSet"]
     pod = sts["spec"]["template"]
     container = pod["spec"]["containers"][0]
+    settings = Settings.from_env({**dockerfile_env(), **pod_env(resources, container)})
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"web": settings.web_port, "metrics": settings.metrics_port}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
