@@ -169,8 +169,20 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True when nothing listens on ``host:port`` and we may bind it."""
+    """True when nothing listens on ``host:port`` and we may bind it.
+
+    Probed with ``SO_REUSEADDR``, as Tansu binds: a port whose last connections sit in
+    TIME_WAIT (about 60 s after a broker with connected clients stopped) is free to a server,
+    and ``churnwatch broker --port N`` must be restartable at once. A listener still refuses.
+
+    Example:
+        >>> with socket.socket() as held:
+        ...     held.bind(("127.0.0.1", 0)); held.listen()
+        ...     port_is_free("127.0.0.1", held.getsockname()[1])
+        False
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

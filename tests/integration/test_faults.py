@@ -315,13 +315,6 @@ def test_a_flood_of_bad_messages_is_dead_lettered_while_good_events_keep_flowing
     assert rate >= GOOD_EVENTS_PER_SECOND_FLOOR
 
 
-ORJSON_BUFFER_BUG = ("bug in detectors/state.py encode (reproduced without a broker in test_an_encoded_state_held_"
-                     "in_memory_costs_about_its_length): orjson.dumps returns bytes backed by a 4-8 KB allocation "
-                     "whatever their length, and the memory store keeps that object: ~8.7 KB of RSS per customer "
-                     "for a 322-byte state (1.2 KB with an exact-size copy)")
-
-
-@pytest.mark.xfail(strict=True, reason=ORJSON_BUFFER_BUG)
 def test_a_flood_of_new_customers_grows_memory_by_their_bounded_state_only(settings_factory, start_worker,
                                                                           run_cli, tmp_path):
     """Slow (~90 s). 20,000 customers with one login each. Each customer's state is bounded;
@@ -354,8 +347,9 @@ def test_a_flood_of_new_customers_grows_memory_by_their_bounded_state_only(setti
     assert grown <= bound
 
 
-@pytest.mark.xfail(strict=True, reason=ORJSON_BUFFER_BUG)
 def test_an_encoded_state_held_in_memory_costs_about_its_length():
+    """The memory store keeps each encoded state for as long as the customer exists: it must
+    cost about its length (orjson's own result sits in a 4 KB allocation: 4,097 B per 79-byte state)."""
     import tracemalloc
 
     from detectors.state import CustomerState, encode
@@ -406,11 +400,9 @@ def to_topic(settings: Settings, rows: list[Record]) -> list[Record]:
                    "the first records of each re-created partition (18 of 30 events per customer lost, no error); "
                    "it should notice that its group and changelogs are gone and exit with a clear error")
 def test_a_broker_restart_is_survived_or_reported_and_never_hangs_the_worker(settings_factory, start_worker, run_cli,
-                                                                             tmp_path, monkeypatch):
+                                                                             tmp_path):
     """The embedded broker is in memory: restarted, it is empty. The worker must reconnect and
     process what is published next, or exit with a clear error, within a bounded time."""
-    import streams.broker
-
     own = EmbeddedBroker(log_path=tmp_path / "broker.log").start()
     try:
         settings = settings_factory(broker=own.address, create_topics=False)
@@ -424,9 +416,6 @@ def test_a_broker_restart_is_survived_or_reported_and_never_hangs_the_worker(set
         # worker stalled for a few seconds would be: this makes the race with its first fetch certain.
         os.kill(worker.pid, signal.SIGSTOP)
         own.stop()
-        # Tansu binds its port with SO_REUSEADDR; EmbeddedBroker's free-port probe does not, and
-        # refuses the port while the worker's old connections sit in TIME_WAIT (about 60 s).
-        monkeypatch.setattr(streams.broker, "port_is_free", lambda host, port: True)
         own = EmbeddedBroker(port=own.port, log_path=tmp_path / "broker-again.log").start()
         restarted = time.monotonic()
         ensure_topics(settings)
@@ -455,6 +444,25 @@ def test_a_broker_restart_is_survived_or_reported_and_never_hangs_the_worker(set
         assert worker.stop(timeout=60) == 0 and time.monotonic() - stopping < 30, worker.log_tail()
     finally:
         own.stop()
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_can_be_listened_on_again():
+    """A stopped broker whose clients were connected leaves its port in TIME_WAIT for about
+    60 s; `churnwatch broker --port N` must start there again at once, as Tansu binds it."""
+    import socket
+
+    from streams.broker import port_is_free
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end of the connection enters TIME_WAIT
+    server.close()
+    client.close()
+    assert port_is_free("127.0.0.1", port), "a port in TIME_WAIT refused"
+    with socket.create_server(("127.0.0.1", port)) as listening:
+        assert not port_is_free("127.0.0.1", listening.getsockname()[1]), "a port someone listens on is not free"
 
 
 # --------------------------------------------------------------------------- restart semantics, without a broker
