@@ -160,7 +160,6 @@ REDELIVERY_BUG = ("bug in streams/processing.py (reproduced without a broker in 
                   "beyond their last 32 remembered ids or 90 days are dead-lettered as late_event although applied")
 
 
-@pytest.mark.xfail(strict=True, reason=REDELIVERY_BUG)
 def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(settings_factory, start_worker,
                                                                               run_cli, tmp_path, request):
     """kill -9 mid-stream: the table comes back from its changelog, and the events applied but
