@@ -292,9 +292,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
 
 
 def _register_tools() -> None:
-    from streams import bootstrap, convert, evaluate, simulate, verify
+    from streams import bootstrap, convert, evaluate, holdout, simulate, verify
 
-    for module in (simulate, convert, evaluate, verify, bootstrap):
+    for module in (simulate, convert, evaluate, holdout, verify, bootstrap):
         module.register(main)
 
 

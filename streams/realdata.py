@@ -1,0 +1,75 @@
+"""Fetch the CDNOW purchase log, real history to score the risk score on (``make realdata``).
+
+CDNOW (Fader & Hardie): every purchase of 23,570 customers who first bought CDs at CDNOW in
+the first quarter of 1997, up to the end of June 1998. Its master file ships inside the
+PyPI wheel of ``lifetimes`` 0.11.3 (``lifetimes/datasets/CDNOW_master.txt``: a header, then
+whitespace-separated customer id, date YYYYMMDD, number of CDs, dollar amount), so it is
+fetched with pip from the package registry, not from a web site. The file is kept under
+``out/`` and never committed.
+
+The published split: calibration = the first 39 weeks (to 1997-09-30), holdout = the next
+39 weeks; :data:`CDNOW_EVALUATION` holds the matching ``churnwatch evaluate-holdout`` options.
+
+Run as ``python -m streams.realdata [DIR]``: prints the path of the extracted file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from schemas.errors import ChurnwatchError
+
+WHEEL_REQUIREMENT = "lifetimes==0.11.3"
+MEMBER = "lifetimes/datasets/CDNOW_master.txt"
+#: ``churnwatch evaluate-holdout`` options for the published CDNOW split (39 + 39 weeks).
+CDNOW_EVALUATION: tuple[str, ...] = ("--cutoff", "1997-10-01", "--horizon", "273", "--one-order-per-day",
+                                     "--currency", "USD")
+
+
+class FetchError(ChurnwatchError):
+    """The dataset could not be fetched (no registry, or an unexpected wheel)."""
+
+
+def fetch_cdnow(directory: str | Path, timeout: float = 300.0) -> Path:
+    """Download the ``lifetimes`` wheel with pip (once) and extract ``CDNOW_master.txt``.
+
+    Returns the extracted file's path; raises :class:`FetchError` saying why when pip cannot
+    reach the registry or the wheel lacks the file.
+    """
+    directory = Path(directory)
+    target = directory / "CDNOW_master.txt"
+    if target.exists():
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(directory.glob("Lifetimes-0.11.3-*.whl")) + sorted(directory.glob("lifetimes-0.11.3-*.whl"))
+    if not wheels:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                 "--disable-pip-version-check", "-q", "-d", str(directory), WHEEL_REQUIREMENT],
+                capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise FetchError(f"pip download {WHEEL_REQUIREMENT} took over {timeout:g} s; is PyPI reachable?") from None
+        wheels = sorted(directory.glob("*ifetimes-0.11.3-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise FetchError(f"pip download {WHEEL_REQUIREMENT} failed (is PyPI reachable?): {last}")
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        try:
+            data = wheel.read(MEMBER)
+        except KeyError:
+            raise FetchError(f"{wheels[0].name} has no {MEMBER}") from None
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+if __name__ == "__main__":  # make realdata
+    try:
+        print(fetch_cdnow(sys.argv[1] if len(sys.argv) > 1 else "out/realdata/download"))
+    except FetchError as error:
+        sys.exit(f"realdata: {error}")

@@ -1,0 +1,190 @@
+"""evaluate-holdout: the split, the labels, the scores and the command, on small hand-made histories."""
+
+from __future__ import annotations
+
+import doctest
+import itertools
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+import streams.holdout
+import streams.holdout_baselines
+from streams.holdout import (HoldoutError, average_precision, evaluate_holdout, score_split, segment_of,
+                             split_replay)
+from streams.settings import Settings
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+CUTOFF = T0 + timedelta(days=200)
+
+
+def _order(customer: str, day: float, status: str = "placed", amount: float = 20.0) -> bytes:
+    at = T0 + timedelta(days=day)
+    return orjson.dumps({
+        "type": "order", "schema_version": 1, "event_id": f"{customer}-{day}-{status}", "customer_id": customer,
+        "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "order_id": f"{customer}-{day}", "amount": amount,
+        "currency": "EUR", "status": status, "items": 1,
+    })
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(streams.holdout).failed == 0
+    assert doctest.testmod(streams.holdout_baselines).failed == 0
+
+
+def test_average_precision_equals_the_mean_precision_at_each_positive_without_ties():
+    rng = random.Random(3)
+    for _ in range(20):
+        scores = rng.sample(range(1000), 30)
+        labels = [rng.random() < 0.4 for _ in scores]
+        if not any(labels):
+            continue
+        ranked = sorted(zip(scores, labels), reverse=True)
+        precisions = [sum(y for _, y in ranked[:k + 1]) / (k + 1) for k, (_, y) in enumerate(ranked) if y]
+        assert average_precision(scores, labels) == pytest.approx(sum(precisions) / len(precisions))
+
+
+def test_a_ranking_that_knows_nothing_has_pr_auc_equal_to_the_churn_rate():
+    assert average_precision([1.0] * 10, [True] * 3 + [False] * 7) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(("orders", "segment"), [(1, "1"), (2, "2-3"), (3, "2-3"), (4, "4+"), (12, "4+")])
+def test_segments_by_calibration_orders(orders: int, segment: str):
+    assert segment_of(orders) == segment
+
+
+def test_split_labels_by_placed_orders_inside_the_holdout_window_only():
+    lines = [
+        _order("stays", 10), _order("stays", 205),                    # buys again in the window
+        _order("cancels", 10), _order("cancels", 205, "cancelled"),   # a cancellation is no purchase
+        _order("late", 10), _order("late", 200 + 30),                 # window is [cutoff, cutoff + 30): excluded
+        _order("gone", 10),
+        _order("newcomer", 201),                                       # first order in the holdout: not scored
+        _order("only-returned", 50, "returned"),                      # no purchase in calibration: not scored
+    ]
+    split = split_replay(lines, CUTOFF, horizon_days=30)
+    assert sorted(split.purchases) == ["cancels", "gone", "late", "stays"]
+    assert split.holdout_buyers == {"stays"}
+    assert split.new_in_holdout == {"newcomer"}
+    assert len(split.calibration_lines) == 5  # everything before the cutoff, returns included
+
+
+def test_split_refuses_a_cutoff_outside_the_history():
+    with pytest.raises(HoldoutError, match="no placed order before the cutoff"):
+        split_replay([_order("a", 300)], CUTOFF, 30)
+    with pytest.raises(HoldoutError, match="the history ends at 2024-01-11T00:00:00Z, before the cutoff"):
+        split_replay([_order("a", 10)], CUTOFF, 30)
+    with pytest.raises(HoldoutError, match="line 2: not a replay event"):
+        split_replay([_order("a", 10), b'{"type": "order"}'], CUTOFF, 30)
+
+
+def test_scores_rank_churners_against_returners_per_segment_and_warnings_count_as_predictions():
+    # Four customers; churners c and d. The risk score ranks them perfectly, recency ranks
+    # returner b (long quiet) above churner c.
+    lines = [_order("a", 190), _order("b", 20), _order("b", 30), _order("c", 100), _order("d", 10),
+             *[_order("d", day) for day in (20, 30, 40)], _order("a", 210), _order("b", 215)]
+    split = split_replay(lines, CUTOFF, 100)
+    snapshot = [
+        {"customer_id": "a", "risk_score": 0.1, "open_warning_level": "none"},
+        {"customer_id": "b", "risk_score": 0.2, "open_warning_level": "warning"},
+        {"customer_id": "c", "risk_score": 0.7, "open_warning_level": "watch"},
+        {"customer_id": "d", "risk_score": 0.9, "open_warning_level": "critical"},
+    ]
+    report = score_split(split, snapshot, baselines=None)
+    overall = report["overall"]
+    assert (overall["customers"], overall["churned"], overall["churn_rate"]) == (4, 2, 0.5)
+    assert overall["ranking"]["risk_score"] == {"roc_auc": 1.0, "pr_auc": 1.0}
+    # recency days: a 10, b 170, c 100, d 160 -> pairs (c,d) over (a,b): d>a, d<b, c>a, c<b
+    assert overall["ranking"]["recency"]["roc_auc"] == 0.5
+    assert overall["ranking"]["bgnbd_p_alive"] == {"roc_auc": None, "pr_auc": None}  # not computed
+    assert overall["warnings_open_at_cutoff"]["warning"] == {"warned": 2, "precision": 0.5, "recall": 0.5}
+    assert overall["warnings_open_at_cutoff"]["watch"] == {"warned": 3, "precision": 2 / 3, "recall": 1.0}
+    segs = report["by_calibration_orders"]
+    assert {s: segs[s]["customers"] for s in segs} == {"1": 2, "2-3": 1, "4+": 1}
+    assert segs["1"]["ranking"]["risk_score"]["roc_auc"] == 1.0  # a (returned) vs c (churned)
+    assert report["misranked"]["returned_with_highest_risk"][0]["customer_id"] == "b"
+    assert report["misranked"]["churned_with_lowest_risk"][0]["customer_id"] == "c"
+
+
+def test_a_customer_missing_from_the_snapshot_is_an_error_not_a_silent_gap():
+    split = split_replay([_order("a", 10), _order("b", 10), _order("a", 210)], CUTOFF, 30)
+    with pytest.raises(HoldoutError, match="1 customers with calibration orders have no snapshot row, e.g. 'b'"):
+        score_split(split, [{"customer_id": "a", "risk_score": 0.5}], None)
+
+
+def _population() -> list[bytes]:
+    """Weekly buyers: half keep buying through the holdout, half stop 10 weeks before the cutoff."""
+    lines = []
+    for n in range(12):
+        stops = n % 2 == 0
+        last = 130 if stops else 260
+        lines += [_order(f"weekly-{n:02d}", day + n * 0.1) for day in range(0, last, 7)]
+    return sorted(lines, key=lambda line: orjson.loads(line)["occurred_at"])
+
+
+def test_evaluation_replays_the_calibration_through_the_worker_and_ranks_customers_who_stopped_first(tmp_path: Path):
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(_population()) + b"\n")
+    report = evaluate_holdout(Settings(), path, CUTOFF, 56, baselines=False)
+    overall = report["overall"]
+    assert (overall["customers"], overall["churned"]) == (12, 6)
+    assert overall["ranking"]["risk_score"]["roc_auc"] == 1.0
+    # Ten weeks of silence for a weekly buyer: the worker has a warning open at the cutoff.
+    assert overall["warnings_open_at_cutoff"]["warning"] == {"warned": 6, "precision": 1.0, "recall": 1.0}
+    assert report["replay"]["events"] == sum(1 for line in _population() if orjson.loads(line)["occurred_at"] <
+                                             CUTOFF.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert report["split"]["holdout"] == ["2024-07-19T00:00:00Z", "2024-09-13T00:00:00Z"]
+    assert report["baselines"]["status"].startswith("not asked for")
+
+
+def test_bgnbd_and_pareto_nbd_rank_a_lapsed_frequent_buyer_as_riskier_than_an_active_one():
+    pytest.importorskip("lifetimes", reason="the realdata extra (lifetimes) is not installed")
+    rng = random.Random(5)
+    cutoff = 200 * 86_400
+    summaries = {}
+    for n in range(300):
+        rate = rng.choice([7, 14, 30, 60])
+        stop = rng.choice([60, 120, 200])
+        first = rng.randrange(0, 60)
+        times = [d * 86_400 for d in range(first, stop, rate)] or [first * 86_400]
+        summaries[f"c{n}"] = streams.holdout_baselines.summarise(times, cutoff)
+    summaries["active"] = streams.holdout_baselines.summarise([d * 86_400 for d in range(0, 200, 7)], cutoff)
+    summaries["lapsed"] = streams.holdout_baselines.summarise([d * 86_400 for d in range(0, 100, 7)], cutoff)
+    scores, fitted = streams.holdout_baselines.model_scores(summaries, 60)
+    for name in streams.holdout_baselines.SCORE_NAMES[1:]:
+        assert scores["lapsed"][name] > scores["active"][name], name
+    assert set(fitted["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fitted["pnbd"]) == {"r", "alpha", "s", "beta"}
+
+
+def test_evaluate_holdout_command_converts_once_and_writes_report_and_scores(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.holdout.register(cli)
+    rows = ["customer date n spend"]
+    for line in _population():
+        e = orjson.loads(line)
+        rows.append(f"{e['customer_id']} {e['occurred_at'][:10].replace('-', '')} 1 {e['amount']:.2f}")
+    export = tmp_path / "log.txt"
+    export.write_text("\n".join(rows) + "\n")
+    args = ["evaluate-holdout", str(export), "--cutoff", "2024-07-19", "--horizon", "56", "--no-baselines",
+            "--out", str(tmp_path / "out"), "--quantity-column", "n"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "12 customers with calibration orders, 6 churned (no order in the holdout): 50.0%" in first.output
+    assert "converted:" in first.output
+    second = CliRunner().invoke(cli, args)
+    assert "cached:" in second.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["overall"]["ranking"]["risk_score"]["roc_auc"] == 1.0
+    scores = (tmp_path / "out" / "scores.csv").read_text().splitlines()
+    assert scores[0].startswith("customer_id,calibration_orders,segment,churned,open_warning_level,signals,risk_score")
+    assert len(scores) == 13
