@@ -50,10 +50,6 @@ from streams.settings import MASK, Secret, Settings, env_name
 
 log = logging.getLogger(__name__)
 
-#: SASL mechanisms Churnwatch configures (all three client libraries implement them).
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
 class SecurityError(ChurnwatchError):
     """A credential or certificate file cannot be used; the message names its variable, never its content."""
 
@@ -80,10 +76,6 @@ class ClientSecurity:
 
     def __repr__(self) -> str:
         return f"ClientSecurity({self.described or self.protocol})"
-
-    @property
-    def uses_tls(self) -> bool:
-        return self.ssl_context is not None
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python and aiokafka clients (both use these names).
