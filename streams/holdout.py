@@ -130,6 +130,8 @@ class Split:
     calibration_lines: list[bytes] = field(default_factory=list)
     purchases: dict[str, list[int]] = field(default_factory=dict)  # calibration placed-order times
     holdout_buyers: set[str] = field(default_factory=set)
+    holdout_purchases: dict[str, list[int]] = field(default_factory=dict)  # placed-order times in the window
+    holdout_event_lines: list[bytes] = field(default_factory=list)  # events inside the window
     new_in_holdout: set[str] = field(default_factory=set)  # first order after the cutoff: not scored
     first_at: int = 0
     last_at: int = 0
@@ -178,8 +180,11 @@ def split_replay(lines: Iterable[bytes], cutoff: datetime, horizon_days: float) 
                 split.purchases.setdefault(customer, []).append(at)
         else:
             split.holdout_lines += 1
-            if placed and at < split.end:
-                later_buyers.add(customer)
+            if at < split.end:
+                split.holdout_event_lines.append(line)
+                if placed:
+                    later_buyers.add(customer)
+                    split.holdout_purchases.setdefault(customer, []).append(at)
     split.holdout_buyers = later_buyers & split.purchases.keys()
     split.new_in_holdout = later_buyers - split.purchases.keys()
     if not split.purchases:
@@ -272,6 +277,50 @@ def _misranked(ids: list[str], labels: list[bool], orders: list[int], scores: Ma
             "churned_with_lowest_risk": [describe(i) for i in churners[:MISRANKED_SHOWN]]}
 
 
+def holdout_warning_scores(split: Split, warnings: Iterable[Mapping[str, Any]], open_at_cutoff: Mapping[str, str],
+                           min_level: str = "warning") -> dict[str, Any]:
+    """What the warnings raised *inside* the holdout window were worth.
+
+    For scored customers without a warning open at the cutoff, their first warning at
+    ``min_level`` or above (``raised`` or ``escalated``) inside the window: a *hit* when the
+    customer places no order after it until the window ends, a *false alarm* when they do.
+    ``recall`` counts churners warned at the cutoff or during the window; ``days_quiet``
+    is, for warned churners, how long after their last order the warning came (a late
+    warning is of little use: they had long gone).
+
+    Example:
+        >>> s = Split(cutoff=100 * DAY, end=200 * DAY, purchases={"a": [10 * DAY], "b": [20 * DAY], "c": [90 * DAY]},
+        ...           holdout_buyers={"b"}, holdout_purchases={"b": [160 * DAY]})
+        >>> w = [{"customer_id": c, "state": "raised", "level": "warning", "occurred_at": _iso(d * DAY)}
+        ...      for c, d in (("a", 120), ("b", 150))]
+        >>> r = holdout_warning_scores(s, w, {"a": "none", "b": "none", "c": "warning"})
+        >>> r["warned_in_holdout"], r["precision"], r["recall"], r["median_days_quiet_when_warned"]
+        (2, 0.5, 1.0, 110.0)
+    """
+    first: dict[str, int] = {}
+    for w in warnings:
+        c = w.get("customer_id")
+        if c not in split.purchases or _at_least(open_at_cutoff.get(c, "none"), min_level):
+            continue
+        if w.get("state") not in ("raised", "escalated") or not _at_least(w.get("level", ""), min_level):
+            continue
+        at = _epoch(w["occurred_at"])
+        if split.cutoff <= at < split.end and (c not in first or at < first[c]):
+            first[c] = at
+    hits = [c for c, at in first.items() if not any(t > at for t in split.holdout_purchases.get(c, ()))]
+    churners = [c for c in split.purchases if c not in split.holdout_buyers]
+    warned_churners = [c for c in churners if c in first or _at_least(open_at_cutoff.get(c, "none"), min_level)]
+    quiet = sorted((first[c] - max(split.purchases[c])) / DAY for c in hits)
+    return {
+        "min_level": min_level,
+        "warned_in_holdout": len(first),
+        "precision": len(hits) / len(first) if first else None,
+        "false_alarms": len(first) - len(hits),
+        "recall": len(warned_churners) / len(churners) if churners else None,
+        "median_days_quiet_when_warned": quiet[len(quiet) // 2] if quiet else None,
+    }
+
+
 def cached_baselines(split: Split, horizon_days: float, cache_dir: Path | None) -> tuple[dict | None, dict[str, Any]]:
     """:func:`holdout_baselines.model_scores` for the split, from ``cache_dir`` when computed before.
 
@@ -298,7 +347,8 @@ def cached_baselines(split: Split, horizon_days: float, cache_dir: Path | None) 
 
 
 def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, horizon_days: float, *,
-                     params: Any = None, cache_dir: Path | None = None, baselines: bool = True) -> dict[str, Any]:
+                     params: Any = None, cache_dir: Path | None = None, baselines: bool = True,
+                     holdout_warnings: bool = False) -> dict[str, Any]:
     """Split, replay the calibration through the worker's processing, snapshot at the cutoff, score.
 
     Parameters:
@@ -309,6 +359,8 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         params: detector parameters [default: those of ``settings``].
         cache_dir: where fitted baselines are kept between runs (None: not kept).
         baselines: fit the BG/NBD and Pareto/NBD baselines (needs ``lifetimes``).
+        holdout_warnings: also replay the holdout window and score the warnings raised in it
+            (:func:`holdout_warning_scores`); a second replay, about twice the time.
     """
     from streams.offline import run_offline
 
@@ -336,6 +388,13 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
                         "dead_letter_reasons": dict(Counter(d.get("reason") for d in result.dead_letters)),
                         "seconds": round(replay_seconds, 1), "split_seconds": round(split_seconds, 1)}
     report["baselines"] = model_info
+    if holdout_warnings:
+        started = time.monotonic()
+        full = run_offline(settings, [*split.calibration_lines, *split.holdout_event_lines], params=params,
+                           advance_to=holdout_end)
+        open_levels = {row["customer_id"]: row.get("open_warning_level", "none") for row in result.snapshot}
+        report["holdout_warnings"] = holdout_warning_scores(split, full.warnings, open_levels)
+        report["holdout_warnings"]["seconds"] = round(time.monotonic() - started, 1)
     if report["split"]["holdout_past_history_end"]:
         report["split"]["note"] = (f"the holdout window ends {holdout_end:%Y-%m-%d}, after the last event "
                                    f"{_iso(split.last_at)}: customers who would buy after the data ends count as churned")
@@ -436,6 +495,12 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
         for m in mis[key]:
             lines.append(f"  {m['customer_id']} {m['calibration_orders']} {m['risk_score']:.3f} "
                          f"{m['recency_days']:.0f} {m['open_warning_level']} {' '.join(m['signals'])}")
+    if "holdout_warnings" in report:
+        h = report["holdout_warnings"]
+        lines += ["", f"warnings raised in the holdout (level >= {h['min_level']}, none open at the cutoff): "
+                      f"{h['warned_in_holdout']:,} customers, precision {_f(h['precision'])} "
+                      f"({h['false_alarms']:,} bought after it); churners warned by the end (recall) {_f(h['recall'])}; "
+                      f"median {_f(h['median_days_quiet_when_warned'], 0)} days after their last order"]
     r = report["replay"]
     lines += ["", f"replayed {r['events']:,} calibration events in {r['seconds']:.0f} s "
                   f"({r['warnings']:,} warnings, {r['dead_letters']} dead letters); baselines "
@@ -478,9 +543,11 @@ def register(group: Any) -> None:
                   default=Path("out/realdata"), show_default=True,
                   help="Folder for report.json, scores.csv and the cache of converted files and baselines.")
     @click.option("--no-baselines", is_flag=True, help="Skip the BG/NBD and Pareto/NBD fits.")
+    @click.option("--holdout-warnings", is_flag=True,
+                  help="Also replay the holdout and score the warnings raised in it (about twice the time).")
     @convert_options
     def evaluate_holdout_command(orders: Path, cutoff: str, horizon_days: float, out_dir: Path,
-                                 no_baselines: bool, **options: Any) -> None:
+                                 no_baselines: bool, holdout_warnings: bool, **options: Any) -> None:
         """Score the risk score on real order history: calibration up to --cutoff, churned = no
         order in the --horizon days after it; against recency, BG/NBD and Pareto/NBD.
 
@@ -498,7 +565,7 @@ def register(group: Any) -> None:
             replay_path, info = converted(orders, convert_kwargs(options), cache_dir)
             click.echo(f"{info['summary']} ({'cached' if info['cached'] else 'converted'}: {replay_path})", err=True)
         report = evaluate_holdout(settings, replay_path, parse_cutoff(cutoff), horizon_days,
-                                  cache_dir=cache_dir, baselines=not no_baselines)
+                                  cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings)
         report["seconds"] = round(time.monotonic() - started, 1)
         report["input"] = str(orders)
         written = write_outputs(report, out_dir)

@@ -188,3 +188,20 @@ def test_evaluate_holdout_command_converts_once_and_writes_report_and_scores(tmp
     scores = (tmp_path / "out" / "scores.csv").read_text().splitlines()
     assert scores[0].startswith("customer_id,calibration_orders,segment,churned,open_warning_level,signals,risk_score")
     assert len(scores) == 13
+
+
+def test_warnings_raised_in_the_holdout_are_scored_for_customers_who_stop_at_the_cutoff(tmp_path: Path):
+    # Weekly buyers: 4 stop a week before the cutoff (no warning open yet), 4 keep buying.
+    lines = []
+    for n in range(8):
+        last = 194 if n < 4 else 260
+        lines += [_order(f"weekly-{n}", day + n * 0.1) for day in range(0, last, 7)]
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(sorted(lines, key=lambda line: orjson.loads(line)["occurred_at"])) + b"\n")
+    report = evaluate_holdout(Settings(), path, CUTOFF, 56, baselines=False, holdout_warnings=True)
+    assert report["overall"]["warnings_open_at_cutoff"]["warning"]["warned"] == 0
+    h = report["holdout_warnings"]
+    assert (h["warned_in_holdout"], h["precision"], h["false_alarms"], h["recall"]) == (4, 1.0, 0, 1.0)
+    assert 14 <= h["median_days_quiet_when_warned"] <= 56
+    assert "warnings raised in the holdout (level >= warning, none open at the cutoff): 4 customers" in \
+        streams.holdout.format_report(report)
