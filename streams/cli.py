@@ -304,8 +304,8 @@ _register_tools()
 @main.command("settings")
 @broker_option
 def show_settings(broker: str | None) -> None:
-    """Print every setting's variable, effective value and meaning."""
-    current = load_settings(broker).to_env()
+    """Print every setting's variable, effective value and meaning (a set password as ***)."""
+    current = load_settings(broker).shown_env()
     for name, default, doc in reference():
         _echo(f"{name}={current[name]}\t# {doc} (default: {default or 'empty'})")
 

@@ -336,3 +336,17 @@ def test_the_client_certificate_is_presented_when_the_broker_requires_one(tmp_pa
     server.close()
     server.thread.join(timeout=5)
     assert server.peers[0] == "churnwatch-client" and server.peers[-1] == "refused"
+
+
+def test_churnwatch_settings_prints_the_password_as_stars(tmp_path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    env = {"CHURNWATCH_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "CHURNWATCH_SASL_MECHANISM": "PLAIN",
+           "CHURNWATCH_SASL_USERNAME": "churnwatch", "CHURNWATCH_SASL_PASSWORD": PASSWORD}
+    result = CliRunner().invoke(main, ["settings"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "CHURNWATCH_SASL_PASSWORD=***\t#" in result.output
+    assert "CHURNWATCH_SASL_USERNAME=churnwatch\t#" in result.output
+    assert PASSWORD not in result.output
