@@ -145,9 +145,23 @@ def _epoch(text: str) -> int:
     return int(value.timestamp())
 
 
-def split_replay(lines: Iterable[bytes], cutoff: datetime, horizon_days: float) -> Split:
+def in_sample(customer_id: str, sample: int) -> bool:
+    """Whether a customer belongs to the 1-in-``sample`` subset (a stable hash of the id, so
+    the same customers every run, spread over the whole history).
+
+    Example:
+        >>> sum(in_sample(f"c{n}", 4) for n in range(4000))
+        1032
+        >>> all(in_sample(f"c{n}", 1) for n in range(10))
+        True
+    """
+    return sample <= 1 or int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=8).digest()) % sample == 0
+
+
+def split_replay(lines: Iterable[bytes], cutoff: datetime, horizon_days: float, sample: int = 1) -> Split:
     """Split replay lines at ``cutoff``: lines before it for the replay, and per customer
     their calibration purchases and whether they buy in ``[cutoff, cutoff + horizon)``.
+    With ``sample`` > 1 only the customers of :func:`in_sample` are kept.
 
     Example:
         >>> o = lambda c, d, s="placed": orjson.dumps({"type": "order", "customer_id": c, "status": s,
@@ -174,6 +188,8 @@ def split_replay(lines: Iterable[bytes], cutoff: datetime, horizon_days: float) 
         split.last_at = max(split.last_at, at)
         placed = event.get("type") == "order" and event.get("status", "placed") == "placed"
         customer = event.get("customer_id")
+        if customer is not None and sample > 1 and not in_sample(customer, sample):
+            continue
         if at < cut:
             split.calibration_lines.append(line)
             if placed:
@@ -348,7 +364,7 @@ def cached_baselines(split: Split, horizon_days: float, cache_dir: Path | None) 
 
 def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, horizon_days: float, *,
                      params: Any = None, cache_dir: Path | None = None, baselines: bool = True,
-                     holdout_warnings: bool = False) -> dict[str, Any]:
+                     holdout_warnings: bool = False, sample: int = 1) -> dict[str, Any]:
     """Split, replay the calibration through the worker's processing, snapshot at the cutoff, score.
 
     Parameters:
@@ -361,11 +377,13 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         baselines: fit the BG/NBD and Pareto/NBD baselines (needs ``lifetimes``).
         holdout_warnings: also replay the holdout window and score the warnings raised in it
             (:func:`holdout_warning_scores`); a second replay, about twice the time.
+        sample: score 1 in ``sample`` customers (:func:`in_sample`), for quick iterations;
+            the baselines are fitted on the same customers.
     """
     from streams.offline import run_offline
 
     started = time.monotonic()
-    split = split_replay(read_lines(replay_path), cutoff, horizon_days)
+    split = split_replay(read_lines(replay_path), cutoff, horizon_days, sample)
     split_seconds = time.monotonic() - started
     model_scores, model_info = (cached_baselines(split, horizon_days, cache_dir) if baselines
                                 else (None, {"status": "not asked for (--no-baselines)"}))
@@ -382,6 +400,7 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         "holdout_past_history_end": split.end > split.last_at + DAY,
         "calibration_events": len(split.calibration_lines),
         "customers_new_in_holdout": len(split.new_in_holdout),
+        "sample": f"1 in {sample} customers" if sample > 1 else "all customers",
     }
     report["replay"] = {"events": result.events, "dead_letters": len(result.dead_letters),
                         "warnings": len(result.warnings),
@@ -467,7 +486,7 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
         f"holdout {split['holdout'][0]} .. {split['holdout'][1]} ({split['horizon_days']:g} days)",
         f"{overall['customers']:,} customers with calibration orders, {overall['churned']:,} churned "
         f"(no order in the holdout): {overall['churn_rate']:.1%}; "
-        f"{split['customers_new_in_holdout']:,} first ordered in the holdout (not scored)",
+        f"{split['customers_new_in_holdout']:,} first ordered in the holdout (not scored); {split['sample']}",
     ]
     if split.get("note"):
         lines.append(f"note: {split['note']}")
@@ -543,11 +562,13 @@ def register(group: Any) -> None:
                   default=Path("out/realdata"), show_default=True,
                   help="Folder for report.json, scores.csv and the cache of converted files and baselines.")
     @click.option("--no-baselines", is_flag=True, help="Skip the BG/NBD and Pareto/NBD fits.")
+    @click.option("--sample", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
+                  help="Score 1 in K customers (a stable subset), for quick iterations on the detectors.")
     @click.option("--holdout-warnings", is_flag=True,
                   help="Also replay the holdout and score the warnings raised in it (about twice the time).")
     @convert_options
     def evaluate_holdout_command(orders: Path, cutoff: str, horizon_days: float, out_dir: Path,
-                                 no_baselines: bool, holdout_warnings: bool, **options: Any) -> None:
+                                 no_baselines: bool, holdout_warnings: bool, sample: int, **options: Any) -> None:
         """Score the risk score on real order history: calibration up to --cutoff, churned = no
         order in the --horizon days after it; against recency, BG/NBD and Pareto/NBD.
 
@@ -565,7 +586,8 @@ def register(group: Any) -> None:
             replay_path, info = converted(orders, convert_kwargs(options), cache_dir)
             click.echo(f"{info['summary']} ({'cached' if info['cached'] else 'converted'}: {replay_path})", err=True)
         report = evaluate_holdout(settings, replay_path, parse_cutoff(cutoff), horizon_days,
-                                  cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings)
+                                  cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings,
+                                  sample=sample)
         report["seconds"] = round(time.monotonic() - started, 1)
         report["input"] = str(orders)
         written = write_outputs(report, out_dir)

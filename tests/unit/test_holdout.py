@@ -205,3 +205,15 @@ def test_warnings_raised_in_the_holdout_are_scored_for_customers_who_stop_at_the
     assert 14 <= h["median_days_quiet_when_warned"] <= 56
     assert "warnings raised in the holdout (level >= warning, none open at the cutoff): 4 customers" in \
         streams.holdout.format_report(report)
+
+
+def test_a_sample_keeps_the_same_customers_with_all_their_events():
+    lines = [_order(f"c{n}", day) for n in range(40) for day in (10, 100, 205)]
+    full = split_replay(lines, CUTOFF, 30)
+    quarter = split_replay(lines, CUTOFF, 30, sample=4)
+    again = split_replay(lines, CUTOFF, 30, sample=4)
+    assert 0 < len(quarter.purchases) < len(full.purchases)
+    assert quarter.purchases == again.purchases
+    assert all(quarter.purchases[c] == full.purchases[c] for c in quarter.purchases)
+    assert quarter.holdout_buyers == set(quarter.purchases)
+    assert len(quarter.calibration_lines) == 2 * len(quarter.purchases)
