@@ -130,8 +130,14 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     processor.caught_up = caught_up
 
+    market = _MarketPosition()
+    processor.market_caught_up = market.caught_up
+
     @app.agent(customer_topic, name="process")
     async def process(stream):
+        # Customers are judged with the market of their event time: wait until the market
+        # topic has been read once (see _MarketPosition.ready).
+        await market.ready.wait()
         # Manual acknowledgement: an event waiting in the reorder buffer (for slower topics to
         # reach its event time) is acknowledged only once applied, so a crash re-reads it.
         async for event in stream.noack().events():
@@ -170,7 +176,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     @app.task
     async def follow_market_events():
-        await _follow_market(settings, market_topic_name, processor)
+        await _follow_market(settings, market_topic_name, processor, market)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
@@ -208,33 +214,77 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     return Churnwatch(settings, app, processor, customers, clocks, models)
 
 
-async def _follow_market(settings: Settings, topic: str, processor: Processor) -> None:
+class _MarketPosition:
+    """How far this worker's market reader has read: the processor's `market_caught_up`."""
+
+    def __init__(self) -> None:
+        self.ends: dict = {}        # TopicPartition -> end offset when the reader started
+        self.read: dict = {}        # TopicPartition -> next offset to read
+        self.consumer = None
+        # Set once the market topic has been read to its end the first time: the customer agent
+        # starts only then. (A worker reads its backlog in milliseconds; held back behind an
+        # unread market topic, its last events would wait for the idle nudge, 30 s later.)
+        self.ready = asyncio.Event()
+
+    def caught_up(self) -> bool:
+        """True once every market partition has been read to its end (as last reported)."""
+        if self.consumer is None or not self.ends:
+            return False  # not connected yet: market events may be waiting
+        for tp, end in self.ends.items():
+            highwater = self.consumer.highwater(tp)
+            if self.read.get(tp, 0) < max(end, highwater or 0):
+                return False
+        return True
+
+
+async def _follow_market(settings: Settings, topic: str, processor: Processor, position: _MarketPosition) -> None:
     """Every worker reads every market-event partition itself (no consumer group):
-    market events are few, keyed by category, and every customer partition needs them."""
+    market events are few, keyed by category, and every customer partition needs them.
+
+    They go to the processor's market timeline and count at their event time. Until the
+    reader has reached the end of the market topic, the processor's watermark stays at the
+    newest market event read, so no customer is judged without the promotions of their time;
+    a reader that fails is restarted (loudly) rather than hold the watermark for ever.
+    """
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from schemas.errors import InvalidEvent
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None,
-                                **client_security(settings).client_options())
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(topic) or set(range(settings.market_partitions))
-        consumer.assign([TopicPartition(topic, p) for p in parts])
-        await consumer.seek_to_beginning()
-        while True:
-            batch = await consumer.getmany(timeout_ms=1000)
-            for tp, records in batch.items():
-                for rec in records:
-                    try:
-                        processor.handle_market(rec.value or b"", rec.key)
-                    except InvalidEvent:
-                        pass  # dead-lettered once by the `check_market_events` agent
-    except asyncio.CancelledError:
-        raise
-    finally:
-        await consumer.stop()
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", group_id=None,
+                                    **client_security(settings).client_options())
+        try:
+            await consumer.start()
+            parts = consumer.partitions_for_topic(topic) or set(range(settings.market_partitions))
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            for tp in tps:  # a restarted reader goes on where it stopped: the timeline keeps what it read
+                if position.read.get(tp):
+                    consumer.seek(tp, position.read[tp])
+                else:
+                    await consumer.seek_to_beginning(tp)
+            position.ends = await consumer.end_offsets(tps)
+            position.consumer = consumer
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batch.items():
+                    for rec in records:
+                        try:
+                            processor.handle_market(rec.value or b"", rec.key, rec.partition, rec.offset)
+                        except InvalidEvent:
+                            pass  # dead-lettered once by the `check_market_events` agent
+                        position.read[tp] = rec.offset + 1
+                if not position.ready.is_set() and position.caught_up():
+                    position.ready.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure: say so, reconnect
+            log.exception("reading the market topic %s failed; reconnecting in 5 s (customers wait for it)", topic)
+            await asyncio.sleep(5)
+        finally:
+            position.consumer = None
+            await consumer.stop()
 
 
 async def _send_live_ticks(settings: Settings, app: faust.App) -> None:

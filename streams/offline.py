@@ -60,7 +60,10 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     last_time = 0
     for rec in loaded.records:
         if rec.topic == settings.market_events_topic:
-            proc.handle_market(rec.value, rec.key)
+            # Into the market timeline: it counts for customers judged at or after its event time.
+            off = offsets.get((rec.topic, 0), 0)
+            offsets[(rec.topic, 0)] = off + 1
+            proc.handle_market(rec.value, rec.key, 0, off)
             continue
         p = partition_for(rec.key, settings.partitions)
         off = offsets.get((rec.topic, p), 0)
@@ -76,7 +79,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             tick = to_json_bytes(ClockTick(partition=p, occurred_at=end))
             _collect(proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(), tick), settings, result)
     wm = {p: proc.stream_time(p) for p in range(settings.partitions)}
-    result.snapshot = list(snapshot_rows(customers, wm, params, proc.market))
+    result.snapshot = list(snapshot_rows(customers, wm, params, proc.market_timeline))
     result.customers = customers
     result.clocks = clocks
     return result

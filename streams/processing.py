@@ -28,6 +28,7 @@ thresholds.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 from dataclasses import dataclass, field
@@ -50,6 +51,57 @@ log = logging.getLogger(__name__)
 # Bound on exact re-evaluations in one sweep for one customer (each moves event time
 # forward to the next moment the evidence changes); more would mean a detector bug.
 _MAX_STEPS_PER_SWEEP = 16
+
+
+class MarketTimeline:
+    """Market events (competitors' moves) by event time, and the market as of any moment.
+
+    A customer is judged at an event time with the promotions that had started by then,
+    whenever the market topic happened to be read: a worker catching up on a backlog reads
+    the whole market topic long before the customers' events, and a live worker reads it as
+    it comes. Events are ordered by (event time, partition, offset); the market as of `now`
+    folds `update_market` over those at or before `now` (prefixes are cached: market events
+    are few, assessments many).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as E
+    >>> m = MarketTimeline()
+    >>> m.add(E(category="books", kind="competitor_promotion", strength=0.8, occurred_at=100, ends_at=None))
+    >>> m.add(E(category="games", kind="competitor_launch", strength=0.5, occurred_at=50, ends_at=None), (0, 1))
+    >>> sorted(m.at(60)), sorted(m.at(100)), m.time
+    (['games'], ['books', 'games'], 100)
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[int, int, int]] = []   # (event time, partition, offset), ascending
+        self._events: list = []
+        self._prefix: list[dict[str, MarketPressure]] = [{}]  # _prefix[k]: the first k events applied
+        self.time = 0  # newest event time added
+
+    def add(self, event, position: tuple[int, int] = (0, 0)) -> None:
+        """Add a validated market event read at (partition, offset)."""
+        t = epoch(event.occurred_at) if isinstance(event.occurred_at, datetime) else int(event.occurred_at)
+        key = (t, *position)
+        i = bisect.bisect_right(self._keys, key)
+        self._keys.insert(i, key)
+        self._events.insert(i, event)
+        del self._prefix[i + 1:]  # later prefixes now miss this event
+        self.time = max(self.time, t)
+
+    def at(self, now: int) -> dict[str, MarketPressure]:
+        """The market as of event time `now` (every event at or before it applied, in order)."""
+        k = bisect.bisect_right(self._keys, (now, float("inf"), float("inf")))
+        while len(self._prefix) <= k:
+            self._prefix.append(update_market(self._prefix[-1], self._events[len(self._prefix) - 1]))
+        return self._prefix[k]
+
+    def latest(self) -> dict[str, MarketPressure]:
+        """The market with every event read applied."""
+        return self.at(self.time)
+
+    def __len__(self) -> int:
+        return len(self._events)
 
 
 @dataclass(frozen=True)
@@ -104,7 +156,10 @@ class Processor:
         self._models: dict[int, ChurnModel] = {}
         self._unsaved: dict[int, int] = {}
         self.labels_learned = 0   # labels learned, not yet reported to metrics (the Faust layer resets it)
-        self.market: dict[str, MarketPressure] = {}
+        self.market_timeline = MarketTimeline()
+        # Set by the Faust layer: has the market topic been read to its end? Until it has,
+        # the watermark stays at the newest market event read (see `_watermark`).
+        self.market_caught_up: Callable[[], bool] = lambda: True
         self._model_of_topic = {
             settings.logins_topic: Login,
             settings.page_views_topic: PageView,
@@ -192,11 +247,21 @@ class Processor:
                 log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
         return out
 
-    def handle_market(self, value: bytes, key: bytes | None = None) -> MarketEvent:
-        """Apply a market event (read by every worker from all market partitions)."""
+    def handle_market(self, value: bytes, key: bytes | None = None, partition: int = 0, offset: int = 0) -> MarketEvent:
+        """Add a market event (read by every worker from all market partitions) to the timeline.
+
+        It counts for customers judged at or after its event time, in every partition, however
+        early or late it is read; raises InvalidEvent for a bad one (dead-lettered by
+        `check_market`'s caller).
+        """
         event = parse_event(MarketEvent, value, max_bytes=self.settings.max_event_bytes, key=key)
-        self.market = update_market(self.market, event)
+        self.market_timeline.add(event, (partition, offset))
         return event
+
+    @property
+    def market(self) -> dict[str, MarketPressure]:
+        """The market with every event read applied (as of the newest market event)."""
+        return self.market_timeline.latest()
 
     def check_market(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Outcome:
         """Validate a market event for the dead-letter topic (applying it is `handle_market`'s job)."""
@@ -416,7 +481,7 @@ class Processor:
         state.pending, examples = labels.resolve(state.pending, before, activity_at, now, lp)
         if examples:
             self._learn(partition, examples, out)
-        a = warn.assess(state, now, self.params, self.market)
+        a = warn.assess(state, now, self.params, self.market_timeline.at(now))
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):
             feats = features.from_assessment(state, a, self.feature_params)
@@ -475,6 +540,11 @@ class Processor:
         wm = min(holding) if holding else max(times, default=floor)
         if all_read:
             wm = max(wm, self._tick.get(partition, 0))
+        if not self.market_caught_up():
+            # Market events are judged at their event time: until the market topic has been read
+            # to its end, nobody is judged past its newest event read (a quiet market topic,
+            # once read, holds nothing back: its next event comes when it comes).
+            wm = min(wm, self.market_timeline.time)
         return max(floor, wm)
 
     def _advance(self, partition: int, out: Outcome, *, persist: bool) -> None:
@@ -484,7 +554,10 @@ class Processor:
         crossed = new > old and (old == 0 or new // every != old // every)
         if new > old:
             self._stream_time[partition] = new
-        self._release(partition, new + self.skew_tolerance_seconds, out)
+        upto = new + self.skew_tolerance_seconds
+        if not self.market_caught_up():
+            upto = min(upto, max(new, self.market_timeline.time))
+        self._release(partition, upto, out)
         if crossed or persist:
             self.clocks[str(partition)] = new
             # A topic's persisted time is that of its newest *applied* event: events read but

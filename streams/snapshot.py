@@ -99,6 +99,10 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
                   model_params: ModelParams = ModelParams()) -> Iterator[dict]:
     """One row per customer, assessed at their partition's stream time.
 
+    `market` is the market the workers judge with: a `streams.processing.MarketTimeline`
+    (each customer then sees the promotions started by their partition's stream time), or
+    a fixed mapping of category to pressure.
+
     `models` maps a partition to its online model (`read_models`); a customer's
     `model_score` is that model's churn probability, null while it warms up or when the
     partition has no model yet, and `risk_score` is the blend a warning would carry.
@@ -108,7 +112,7 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
     for raw in states.values():
         state = decode(raw)
         now = max(clocks.get(state.partition, 0), state.last_event)
-        a = warn.assess(state, now, params, market)
+        a = warn.assess(state, now, params, market.at(now) if hasattr(market, "at") else market)
         model = models.get(state.partition)
         model_score = model.score(from_assessment(state, a)) if model is not None else None
         risk = blend(a.risk_score, model_score, model.labels_seen, model_params) if model is not None else a.risk_score
@@ -127,6 +131,38 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
             "last_active_at": to_datetime(state.last_active).isoformat().replace("+00:00", "Z") if state.last_active else None,
             "events_applied": state.applied,
         }
+
+
+def read_market(settings: Settings, idle_seconds: float = 1.5):
+    """The market events on the market topic as a `MarketTimeline` (bad records skipped: dead-lettered by the workers)."""
+    from schemas.errors import InvalidEvent
+    from schemas.events import MarketEvent, parse_event
+    from streams.processing import MarketTimeline
+
+    timeline = MarketTimeline()
+    consumer = kafka_clients.consumer(settings)
+    try:
+        parts = consumer.partitions_for_topic(settings.market_events_topic) or set()
+        if not parts:
+            return timeline
+        consumer.assign([TopicPartition(settings.market_events_topic, p) for p in parts])
+        consumer.seek_to_beginning()
+        last = time.monotonic()
+        while time.monotonic() - last < idle_seconds:
+            batch = consumer.poll(timeout_ms=200, max_records=10_000)
+            for records in batch.values():
+                for rec in records:
+                    try:
+                        event = parse_event(MarketEvent, rec.value or b"", max_bytes=settings.max_event_bytes, key=rec.key)
+                    except InvalidEvent:
+                        continue
+                    timeline.add(event, (rec.partition, rec.offset))
+                last = time.monotonic()
+        return timeline
+    except KafkaError as err:
+        raise kafka_clients.broker_unreachable(settings, err) from err
+    finally:
+        consumer.close()
 
 
 def read_models(records: Mapping[bytes, bytes]) -> dict[int, ChurnModel]:
@@ -166,7 +202,7 @@ def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 
             clocks[int(name)] = int(orjson.loads(v))
     models = read_models(read_changelog(settings, models_topic))
     params = settings.detectors or warn.DetectorParams()
-    rows = sorted(snapshot_rows(states, clocks, params, models=models),
+    rows = sorted(snapshot_rows(states, clocks, params, read_market(settings), models=models),
                   key=lambda r: (-r["risk_score"], r["customer_id"]))
     sink: IO[bytes] = open(out, "wb") if out else sys.stdout.buffer
     try:

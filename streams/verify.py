@@ -249,7 +249,7 @@ def recompute(settings: Settings, records: Iterable[TopicRecord], params: Detect
         if rec.topic == settings.market_events_topic:
             outcome = proc.check_market(*rec)
             if outcome.applied:
-                proc.handle_market(rec.value or b"", rec.key)
+                proc.handle_market(rec.value or b"", rec.key, rec.partition, rec.offset)
         else:
             outcome = proc.handle(*rec)
         for out in outcome.outputs:

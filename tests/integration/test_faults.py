@@ -239,11 +239,6 @@ def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_dou
     assert survivor.running()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: streams/app.py _follow_market applies market events when they are "
-                   "read, not at their event time, and Processor.market keeps one event per category: a worker "
-                   "catching up on a backlog judges it with the latest promotions only, so competitor_pressure "
-                   "warnings differ from the event-time recomputation (7 ids only on the topic, 15 only recomputed, "
-                   "of ~100 on this history)")
 def test_warnings_do_not_depend_on_when_market_events_are_read(settings_factory, start_worker, run_cli, tmp_path):
     """A year of history with competitors' promotions, all published before the worker starts
     (a backlog, as after downtime): its warnings must be those of the event-time recomputation."""
@@ -608,3 +603,74 @@ def test_states_built_from_a_file_claim_no_offsets_of_the_real_topics():
     result = run_offline(settings, lines)
     assert decode(result.customers["c1"]).applied == 3
     assert decode(result.customers["c1"]).offsets == []
+
+
+def _warning_ids(settings: Settings, records: list[Record], *, market_first: bool,
+                 market_caught_up=lambda: True) -> list[str]:
+    """Warning ids a processor emits for `records` (event-time order), the market topic read
+    either all up front (a backlog) or as its events come (live)."""
+    from detectors.warning import DetectorParams
+    from streams.processing import Processor
+    from streams.replay import partition_for
+
+    proc = Processor(settings, DetectorParams(), {}, {}, wall_clock=lambda: WALL)
+    proc.idle_topic_seconds = -1.0
+    proc.market_caught_up = market_caught_up
+    market = [r for r in records if r.topic == settings.market_events_topic]
+    if market_first:
+        for i, r in enumerate(market):
+            proc.handle_market(r.value, r.key, 0, i)
+    offsets: Counter = Counter()
+    ids = []
+
+    def keep(warnings: list[dict]) -> None:
+        ids.extend(w["warning_id"] + ("/competitor" if any(x["kind"] == "competitor_pressure" for x in w["signals"])
+                                      else "") for w in warnings)
+
+    for r in records:
+        if r.topic == settings.market_events_topic:
+            if not market_first:
+                proc.handle_market(r.value, r.key, 0, market.index(r))
+            continue
+        p = partition_for(r.key, settings.partitions)
+        out = proc.handle(r.topic, p, offsets[(r.topic, p)], r.key, r.value)
+        offsets[(r.topic, p)] += 1
+        keep(out.warnings)
+    end = _iso(max(int(r.occurred_at.timestamp()) for r in records))
+    for p in range(settings.partitions):
+        tick = json.dumps({"partition": p, "occurred_at": end}).encode()
+        keep(proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(), tick).warnings)
+    return ids
+
+
+def test_market_events_count_from_their_event_time_however_early_they_are_read():
+    """The same history, its market topic read all before the customers' backlog or as its
+    events come: the same warnings (competitor pressure included)."""
+    settings = Settings(partitions=2)
+    records = history(settings, customers=40, seed=1, market=True)
+    assert sum(r.topic == settings.market_events_topic for r in records) > 0
+    live = _warning_ids(settings, records, market_first=False)
+    backlog = _warning_ids(settings, records, market_first=True)
+    assert any(w.endswith("/competitor") for w in live), "competitor pressure is part of the warnings"
+    assert sorted(backlog) == sorted(live), \
+        f"{len(set(backlog) - set(live))} only with the market read first, {len(set(live) - set(backlog))} only live"
+
+
+def test_customers_wait_for_the_market_topic_to_be_read_up_to_their_event_time():
+    """Until the market reader has reached the end of its topic, no customer event newer than
+    the newest market event read is applied: it could be judged without a promotion of its time."""
+    settings = Settings(partitions=1)
+    customers, clocks, wall = {}, {}, [WALL]
+    proc = _processor(customers, clocks, wall)
+    read = [False]
+    proc.market_caught_up = lambda: read[0]
+    proc.handle(settings.logins_topic, 0, 0, b"c1", _login("c1", 3))
+    assert proc.buffered() == 1, "nothing of the market read yet: the login waits"
+    promo = json.dumps({"event_id": "m1", "category": "books", "kind": "competitor_promotion", "strength": 0.7,
+                        "occurred_at": _iso(_epoch(T0) + 86400)}).encode()
+    proc.handle_market(promo, b"books", 0, 0)
+    proc.handle(settings.logins_topic, 0, 1, b"c1", _login("c1", 4))
+    assert proc.buffered() == 2, "the market read up to day 1 only: logins of days 3 and 4 wait"
+    read[0] = True
+    proc.handle(settings.logins_topic, 0, 2, b"c1", _login("c1", 5))
+    assert proc.buffered() == 0 and decode(customers["c1"]).applied == 3, "market read to its end: all applied"
