@@ -1,64 +1,153 @@
-"""Silence: the customer has gone quiet for far longer than their own rhythm allows.
+"""Silence: the customer has gone quiet for longer than their own rhythm plausibly allows.
 
 A customer who stops doing anything sends no events, so this signal is evaluated from the
 passage of event time (sweeps), not only when an event arrives.
 
-The customer's rhythm is the distribution of gaps between their active days (days with a
-login, page view, order or complaint). "Usually quiet for at most" is the 90th percentile
-of those gaps, so a customer who regularly takes long breaks (seasonal buyers, monthly
-visitors) is judged against their own long breaks, not against a global number.
+The question a quiet spell raises is "how often would this customer, still active, go
+this long without a visit or an order?". The answer is a rate of false alarms per month,
+and the signal fires when that rate falls below a budget, so every customer (daily visitor
+or twice-a-year buyer, long or short history) gets the same false-alarm rate per month.
+
+The model, and why each part is there:
+
+* **Rhythm, with its uncertainty.** Gaps between active days (days with a login, page view,
+  order or complaint) are gamma waiting times with the customer's own shape and an unknown
+  rate. Integrating the rate out (gamma posterior) gives the predictive chance of a gap of
+  T days or more: I_{S/(S+T)}(n k, k), the regularized incomplete beta, with S the days
+  the n gaps add up to and k the shape. A customer with five gaps gets a far heavier tail
+  than one with thirty at the same mean: the test accounts for how much history there is
+  instead of trusting a point quantile.
+* **Shrinkage toward the population.** `prior_gaps` pseudo-gaps of `prior_gap_days` days
+  are added to S and n (empirical Bayes with a weak prior): five gaps of two days do not
+  prove that a customer is never away for a month.
+* **Bursty or regular.** k = 1 / d, d the squared coefficient of variation of the gaps,
+  shrunk towards 1 (the Poisson value) by `prior_cv2_weight` gaps. Visits that come in
+  clusters (three days in a row, then two quiet weeks) have d > 1 and a heavier tail; a
+  clockwork rhythm has d < 1 and a thinner one.
+* **Breaks everyone takes.** Holidays of one to three weeks happen to every customer once
+  or twice a year whatever their rhythm, and a customer's last 32 gaps rarely hold one.
+  A break component (`breaks_per_year`, lengths log-normal around `break_median_days`)
+  is added to the rate, so a daily visitor's two-week holiday is explained, while a
+  month of quiet is not.
+* **False-alarm budget per month.** The rhythm term counts 30.4 / (mean gap) chances a
+  month to look this quiet; the break term `breaks_per_year / 12`. Their sum is the
+  expected number of quiet spells this long per month from a customer who has not left.
 
 Defaults, and why:
 
-* `gap_ratio` 2.0: silence fires at twice the usual long gap. Twice a regular visitor's
-  rhythm is well outside their habit, yet early enough to reach them while a win-back
-  message still lands.
-* `floor_days` 14: daily visitors skip a week for holidays; under two weeks of quiet is
-  never a churn sign on its own.
-* `min_gaps` 4: five active days before the rhythm is trusted; fewer gaps widen the
-  threshold by `(1 + 2 / n)` so a thin history needs more silence to fire.
-* strength 1.0 at three times the threshold (a `warning` near 1.8x, `critical` near 2.4x):
-  holidays and lulls of steady customers cross the alarm now and then, so the level
-  climbs only as the quiet keeps growing.
+* `false_alarms_per_month` 0.01 fires (strength 0.5, a `watch`: worth a look);
+  `full_false_alarms_per_month` 1e-4 is strength 1.0. Strength is log-linear between, so
+  a lone silence reaches `warning` (0.7) at about 1.6 expected false alarms per 1,000
+  customer-months and `critical` (0.85) at about 0.4: well inside the product's budget of
+  5 per 1,000 for all signals together.
+* `prior_gaps` 1 of `prior_gap_days` 30: one month-long pseudo-gap; it dominates a history
+  of three or four short gaps and is negligible after thirty.
+* `prior_cv2` 1.0 with weight 2: without evidence, visits are taken as Poisson.
+  d is kept within [0.25, 6]: no rhythm is more than four times as regular as a Poisson
+  one, or more bursty than six.
+* breaks: 1.5 a year, median 10 days, log-sd 0.5 (95 % shorter than 23 days): annual leave
+  is commonly taken as one or two breaks of one to three weeks.
+* `floor_days` 14: under two weeks of quiet is never a churn sign on its own.
+* `min_gaps` 4: five active days before the rhythm is judged at all.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
-from detectors.signal import Signal, quantile, ratio_strength
+from detectors.signal import FIRE, Signal, betainc, pvalue_strength
 from detectors.state import DAY, CustomerState
+
+MONTH_DAYS = 365.25 / 12
 
 
 @dataclass(frozen=True)
 class SilenceParams:
-    gap_ratio: float = 2.0        # threshold = gap_ratio x usual long gap
-    floor_days: float = 14.0      # never fire on less quiet than this, in days
-    min_gaps: int = 4             # gaps between active days needed before judging
-    gap_quantile: float = 0.9     # "usual long gap" = this quantile of own gaps
-    full_ratio: float = 3.0       # strength 1.0 at this multiple of the threshold
+    min_gaps: int = 4                       # gaps between active days needed before judging
+    floor_days: float = 14.0                # never fire on less quiet than this, in days
+    false_alarms_per_month: float = 0.01    # expected quiet spells this long per month at which it fires
+    full_false_alarms_per_month: float = 1e-4  # ... and at which strength reaches 1.0
+    prior_gaps: float = 1.0                 # weight of the population's rhythm, in gaps
+    prior_gap_days: float = 30.0            # the population's typical gap between active days
+    prior_cv2: float = 1.0                  # squared CV of gaps assumed before data (1 = Poisson)
+    prior_cv2_weight: float = 2.0           # weight of that assumption, in gaps
+    min_cv2: float = 0.25                   # no rhythm is treated as more regular than this
+    max_cv2: float = 6.0                    # nor as more bursty than this
+    breaks_per_year: float = 1.5            # holidays and the like, for every customer
+    break_median_days: float = 10.0         # typical length of such a break
+    break_log_sd: float = 0.5               # spread of break lengths (log scale)
     # Prior for `gone_probability`: a mean gap of 60 days between active days, worth 10 of
     # the customer's own gaps. Most customers of a shop have few purchases; with a weak prior
     # their ranking was noisier than plain recency on simulated and orders-only histories.
-    prior_gap_days: float = 60.0
     prior_weight: float = 10.0
 
 
-def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()) -> float | None:
-    """Days of quiet at which silence fires for this customer, or None without a baseline.
+@dataclass(frozen=True)
+class Rhythm:
+    """What the test knows of a customer's rhythm (days).
 
-    >>> s = CustomerState("c", last_active=1, gaps=[7] * 10)
-    >>> threshold_days(s)
-    16.8
-    >>> threshold_days(CustomerState("new", gaps=[3])) is None
+    total: S, the prior-shrunk sum of gaps; gaps: n, their prior-shrunk number; shape: k;
+    usual: the customer's own mean gap; longest: their longest recorded gap.
+    """
+
+    total: float
+    gaps: float
+    shape: float
+    usual: float
+    longest: float
+
+    @property
+    def mean_gap(self) -> float:
+        return self.total / self.gaps
+
+
+def rhythm(state: CustomerState, params: SilenceParams = SilenceParams()) -> Rhythm | None:
+    """The customer's rhythm as the test uses it, or None with fewer than `min_gaps` gaps.
+
+    >>> r = rhythm(CustomerState("c", last_active=1, gaps=[7] * 10))
+    >>> round(r.total), r.gaps, r.shape, r.usual
+    (100, 11.0, 4.0, 7.0)
+    >>> rhythm(CustomerState("new", last_active=1, gaps=[3])) is None
     True
     """
-    n = len(state.gaps)
-    if n < params.min_gaps or state.last_active <= 0:
+    p = params
+    gaps = state.gaps
+    n = len(gaps)
+    if n < p.min_gaps or state.last_active <= 0:
         return None
-    usual = quantile(state.gaps, params.gap_quantile)
-    return round(max(params.floor_days, params.gap_ratio * usual * (1 + 2 / n)), 6)
+    total = float(sum(gaps))
+    mean = total / n
+    var = sum((g - mean) ** 2 for g in gaps) / (n - 1)
+    cv2 = var / (mean * mean) if mean > 0 else p.prior_cv2
+    d = (n * cv2 + p.prior_cv2_weight * p.prior_cv2) / (n + p.prior_cv2_weight)
+    d = min(p.max_cv2, max(p.min_cv2, d))
+    return Rhythm(total + p.prior_gaps * p.prior_gap_days, n + p.prior_gaps, 1.0 / d, mean, float(max(gaps)))
+
+
+def false_alarm_rate(r: Rhythm, quiet_days: float, params: SilenceParams = SilenceParams()) -> float:
+    """Expected quiet spells of `quiet_days` or more per month from this customer, still active.
+
+    >>> r = rhythm(CustomerState("c", last_active=1, gaps=[1] * 32))   # a daily visitor
+    >>> round(false_alarm_rate(r, 10), 3), round(false_alarm_rate(r, 30), 5)
+    (0.063, 0.00175)
+    """
+    p = params
+    if quiet_days <= 0:
+        return math.inf
+    rhythm_part = (MONTH_DAYS / r.mean_gap) * betainc(r.gaps * r.shape, r.shape, r.total / (r.total + quiet_days))
+    z = (math.log(quiet_days) - math.log(p.break_median_days)) / p.break_log_sd
+    break_part = p.breaks_per_year / 12.0 * 0.5 * math.erfc(z / math.sqrt(2.0))
+    return rhythm_part + break_part
+
+
+def _strength(r: Rhythm, quiet_days: float, p: SilenceParams) -> tuple[float, float]:
+    rate = false_alarm_rate(r, quiet_days, p)
+    strength = pvalue_strength(min(rate, 1.0), p.false_alarms_per_month, p.full_false_alarms_per_month)
+    if quiet_days < p.floor_days:
+        strength = min(strength, FIRE - 0.05)
+    return strength, rate
 
 
 def evaluate(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> Signal | None:
@@ -66,30 +155,92 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
 
     Examples
     --------
-    >>> s = CustomerState("c", last_active=0, gaps=[7] * 10)
-    >>> s.last_active = 100 * DAY
+    A weekly visitor (ten gaps of 7 days): ten quiet days are ordinary, five weeks are not.
+
+    >>> s = CustomerState("c", last_active=100 * DAY, gaps=[7] * 10)
     >>> evaluate(s, 110 * DAY).fires
     False
-    >>> sig = evaluate(s, 120 * DAY)
+    >>> sig = evaluate(s, 135 * DAY)
     >>> sig.fires, sig.current, sig.baseline
-    (True, 20.0, 7.0)
+    (True, 35.0, 7.0)
+    >>> sig.detail
+    'no activity for 35 days; usually active every 7 days (longest gap 7 days); a customer with this rhythm goes this quiet about once in 347 months'
     """
-    thr = threshold_days(state, params)
-    if thr is None:
+    r = rhythm(state, params)
+    if r is None:
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
-    usual = quantile(state.gaps, params.gap_quantile)
-    strength = ratio_strength(quiet, thr, params.full_ratio * thr)
+    strength, rate = _strength(r, quiet, params)
     return Signal(
         kind="silence",
         strength=strength,
         current=round(quiet, 2),
-        baseline=round(usual, 2),
+        baseline=round(r.usual, 2),
         unit="days since last activity",
         window_days=round(quiet, 2),
-        detail=f"no activity for {quiet:.0f} days; usually quiet for at most {usual:.0f} days "
-               f"(alarm at {thr:.0f} days)",
+        detail=f"no activity for {quiet:.0f} days; usually active every {r.usual:.0f} days "
+               f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
+               + (f"about once in {1 / rate:,.0f} months" if rate < 1 else "every month"),
     )
+
+
+def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
+    """Days of quiet at which strength first reaches `level` (>= 0.5).
+
+    The false-alarm rate falls monotonically with the quiet, so the crossing is bracketed by
+    doubling, then found by regula falsi (Illinois) on the log rate, which is smooth in log
+    time: a handful of evaluations of the incomplete beta rather than a bisection's forty.
+    """
+    span = math.log(p.full_false_alarms_per_month / p.false_alarms_per_month)
+    log_target = math.log(p.false_alarms_per_month) + span * (level - FIRE) / (1 - FIRE)
+
+    def f(log_t: float) -> float:          # < 0 while the rate is still above the target
+        return log_target - math.log(max(false_alarm_rate(r, math.exp(log_t), p), 1e-300))
+
+    lo, hi = math.log(max(p.floor_days, 1.0)), math.log(max(p.floor_days, 1.0))
+    f_hi = f(hi)
+    if f_hi >= 0:
+        return p.floor_days
+    while f_hi < 0:
+        lo, hi = hi, hi + math.log(2.0)
+        f_hi = f(hi)
+    f_lo, side = f(lo), 0
+    while hi - lo > 1e-9:
+        mid = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+        mid = min(max(mid, lo + 1e-10), hi - 1e-10)
+        f_mid = f(mid)
+        if f_mid >= 0:
+            hi, f_hi = mid, f_mid
+            if side == 1:
+                f_lo /= 2
+            side = 1
+        else:
+            lo, f_lo = mid, f_mid
+            if side == -1:
+                f_hi /= 2
+            side = -1
+    return max(p.floor_days, math.exp(hi))
+
+
+@lru_cache(maxsize=1 << 16)
+def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: SilenceParams) -> float | None:
+    # A customer's events on one day all leave the gaps unchanged: the search runs once per
+    # active day, not once per event.
+    r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params)
+    return None if r is None else _quiet_at(r, level, params)
+
+
+def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()) -> float | None:
+    """Days of quiet at which silence fires for this customer, or None without a baseline.
+
+    >>> round(threshold_days(CustomerState("c", last_active=1, gaps=[7] * 10)), 2)
+    29.95
+    >>> round(threshold_days(CustomerState("c", last_active=1, gaps=[7] * 4)), 2)   # thinner history
+    48.11
+    >>> threshold_days(CustomerState("new", gaps=[3])) is None
+    True
+    """
+    return _crossing(tuple(state.gaps), 1 if state.last_active > 0 else 0, FIRE, params)
 
 
 def gone_probability(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> float:
@@ -98,9 +249,9 @@ def gone_probability(state: CustomerState, now: int, params: SilenceParams = Sil
     The chance of a quiet spell this long from a customer who is still active, if their
     active days come at a rate known from their own gaps (gamma-Poisson predictive, the
     survival part of Pareto/NBD-style models): `(b / (b + quiet)) ** k` with
-    `k = prior_weight + gaps`, `b = prior_weight * prior_gap_days + sum(gaps)`. It is
-    continuous and defined from the first event (the prior carries customers with little
-    history), so it ranks every customer; it raises no warning itself.
+    `k = prior_weight + gaps`, `b = prior_weight * 60 + sum(gaps)`. It is continuous and
+    defined from the first event (the prior carries customers with little history), so it
+    ranks every customer; it raises no warning itself.
 
     >>> regular = CustomerState("c", last_active=100 * DAY, gaps=[7] * 20)
     >>> round(gone_probability(regular, 103 * DAY), 2), round(gone_probability(regular, 140 * DAY), 2)
@@ -113,8 +264,12 @@ def gone_probability(state: CustomerState, now: int, params: SilenceParams = Sil
         return 0.0
     quiet = max(0.0, (now - state.last_active) / DAY)
     k = params.prior_weight + len(state.gaps)
-    b = params.prior_weight * params.prior_gap_days + sum(state.gaps)
+    b = params.prior_weight * _RANKING_PRIOR_GAP_DAYS + sum(state.gaps)
     return 1.0 - (b / (b + quiet)) ** k
+
+
+# The ranking prior's mean gap (see `gone_probability`); the alarm has its own, weaker prior.
+_RANKING_PRIOR_GAP_DAYS = 60.0
 
 
 def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
@@ -124,17 +279,15 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     Sweeps use it to re-evaluate a quiet customer exactly when their evidence changes.
 
     >>> s = CustomerState("c", last_active=100 * DAY, gaps=[7] * 10)
-    >>> (next_change(s, 100 * DAY) - 100 * DAY) / DAY
-    16.8
+    >>> round((next_change(s, 100 * DAY) - 100 * DAY) / DAY, 2)
+    29.95
     """
-    thr = threshold_days(state, params)
-    if thr is None:
-        return None
+    gaps = tuple(state.gaps)
     for lv in levels:
-        # invert ratio_strength: linear to the threshold, then to full_ratio x threshold
-        full = params.full_ratio * thr
-        quiet_days = thr + (full - thr) * (lv - 0.5) / 0.5 if lv >= 0.5 else thr * lv / 0.5
-        t = state.last_active + math.ceil(quiet_days * DAY)  # ceil: at t the level is reached
+        quiet = _crossing(gaps, 1 if state.last_active > 0 else 0, lv, params)
+        if quiet is None:
+            return None
+        t = state.last_active + math.ceil(quiet * DAY)  # ceil: at t the level is reached
         if t > now:
             return t
     return None
