@@ -7,9 +7,20 @@
   also shows an activity drop and an overdue order), so a second signal adds evidence but
   not as much as an independent one would. It is continuous for every customer (also when
   nothing fires), so it ranks customers in a snapshot.
-* **level**: `watch` < `warning` < `critical`, from the risk score against the thresholds of
-  the customer's value segment (core customers reach higher levels sooner). A level needs at
-  least one firing signal: several faint hints never raise a warning on their own.
+* **level**: `watch` < `warning` < `critical`, from the *firing* signals only, combined the
+  same way and held against the thresholds of the customer's value segment (core customers
+  reach higher levels sooner). Sub-threshold hints move the risk score, never the level:
+  each detector runs at its own false-alarm budget, and adding up hints from six of them
+  would spend six budgets at once (a steady customer always has some hint somewhere).
+* **corroboration**: two firing signals from independent kinds of evidence (how often the
+  customer comes, what they spend, how they are served) reach `warning` together: if each
+  fires on a steady customer about once in a hundred months, both do about once in ten
+  thousand, rarer than one signal alone at `warning` strength. Silence, purchase frequency
+  and activity all measure how often the customer comes, so they corroborate one another
+  only through the damped noisy-OR. Competitor pressure explains a decline but is not
+  evidence of one (a rival's promotion reaches every customer of the category): it raises
+  the risk beside a decline but never counts as a second kind of evidence, and only
+  behavioural decline (not a complaint) lets it fire.
 * **suggested actions** fitted to the cause and the customer's value, each with its reason.
 
 `decide` runs the lifecycle: `raised` when a level first appears, `escalated` when it rises
@@ -50,11 +61,15 @@ class WarningParams:
         ("activity_drop", 0.9), ("order_value_drop", 0.9), ("competitor_pressure", 0.8),
     )
     # Above the alarm threshold, a signal's strength counts only this fraction towards risk.
-    # A complaint is a reason to act (service recovery at `watch`), but on its own it is
-    # weak evidence of leaving: most complainers whose complaint is handled stay. It reaches
-    # `warning` with behavioural decline beside it, or when every component is at its worst.
-    gains: tuple[tuple[str, float], ...] = (("complaint_increase", 0.4),)
+    # (The complaint detector weighs its own evidence: `detectors.complaints.handled_gain`.)
+    gains: tuple[tuple[str, float], ...] = ()
     corroboration: float = 0.5       # weight of each further signal in the risk score (0: strongest only)
+    # Independent kinds of evidence: firing signals from two different families reach
+    # `warning` together (see the module docstring).
+    families: tuple[tuple[str, str], ...] = (
+        ("silence", "visits"), ("purchase_frequency_drop", "visits"), ("activity_drop", "visits"),
+        ("order_value_drop", "spend"), ("complaint_increase", "service"),
+    )
     recheck_days: float = 1.0         # re-evaluate a customer with an open warning this often
     recheck_critical_days: float = 7.0
     loyalty_tenure_days: int = 365    # tenure that earns a loyalty-points suggestion
@@ -128,7 +143,9 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     ):
         if sig is not None:
             found.append(sig)
-    decline = max((s.strength for s in found), default=0.0)
+    # A complaint is a reason a customer may leave, not a sign that they are leaving:
+    # competitor pressure amplifies behavioural decline only.
+    decline = max((s.strength for s in found if s.kind != complaints.KIND), default=0.0)
     if market:
         comp = competitor_pressure.evaluate(state, now, params.competitor, market, decline)
         if comp is not None:
@@ -136,7 +153,7 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     found.sort(key=lambda s: (-s.strength, s.kind))
     rules = combine(found, params.warning)
     value = value_figures(state, now, params.segment)
-    level = _level(rules, value.segment, params.warning) if any(s.fires for s in found) else 0
+    level = level_of([s for s in found if s.fires], value.segment, params.warning)
     acts = suggest_actions(state, now, found, level, value, params.warning)
     # The reported score ranks every customer: the probability they have gone quiet for good
     # (continuous in recency, from their own rhythm), joined with the other signals' evidence.
@@ -168,6 +185,27 @@ def combine(signals, p: WarningParams = WarningParams()) -> float:
     if not weighted:
         return 0.0
     return noisy_or([weighted[0], *(p.corroboration * w for w in weighted[1:])])
+
+
+def level_of(firing, segment: str, p: WarningParams = WarningParams()) -> int:
+    """Level (0 none .. 3 critical) from the firing signals of a customer in `segment`.
+
+    >>> from detectors.signal import Signal
+    >>> quiet = Signal("silence", 0.55, 30, 7, "days", 30, "")
+    >>> served = Signal("complaint_increase", 0.5, 2, 0, "complaints", 90, "")
+    >>> overdue = Signal("purchase_frequency_drop", 0.55, 90, 30, "days", 90, "")
+    >>> level_of([quiet], "regular"), level_of([quiet, overdue], "regular"), level_of([quiet, served], "regular")
+    (1, 1, 2)
+    >>> level_of([], "core")
+    0
+    """
+    if not firing:
+        return 0
+    level = _level(combine(firing, p), segment, p)
+    families = dict(p.families)
+    if len({families[s.kind] for s in firing if s.kind in families}) >= 2:
+        level = max(level, 2)
+    return level
 
 
 def _level(risk: float, segment: str, p: WarningParams) -> int:

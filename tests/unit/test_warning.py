@@ -1,0 +1,104 @@
+"""From signals to a level: one budget per detector, corroboration across kinds of evidence."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from builders import DAY, build, complaint, day, login, order, page_view
+from detectors.competitor_pressure import MarketPressure
+from detectors.signal import Signal
+from detectors.warning import assess, level_of
+
+
+def sig(kind: str, strength: float) -> Signal:
+    return Signal(kind, strength, 1.0, 2.0, "unit", 28.0, kind)
+
+
+@pytest.mark.parametrize("kind", ["silence", "purchase_frequency_drop", "activity_drop", "order_value_drop",
+                                  "complaint_increase"])
+def test_a_lone_signal_just_over_its_alarm_is_a_watch_not_a_warning(kind):
+    assert level_of([sig(kind, 0.6)], "regular") == 1
+    assert level_of([sig(kind, 0.65)], "regular") == 1
+
+
+def test_a_lone_signal_at_warning_strength_is_a_warning_and_core_customers_get_there_sooner():
+    assert level_of([sig("silence", 0.7)], "regular") == 2
+    assert level_of([sig("silence", 0.62)], "regular") == 1
+    assert level_of([sig("silence", 0.62)], "core") == 2
+
+
+def test_two_independent_kinds_of_evidence_together_reach_a_warning():
+    # each fires on a steady customer about once in a hundred months: both together are rarer
+    assert level_of([sig("order_value_drop", 0.5), sig("complaint_increase", 0.5)], "regular") == 2
+    assert level_of([sig("silence", 0.5), sig("order_value_drop", 0.5)], "regular") == 2
+
+
+def test_signals_about_how_often_the_customer_comes_corroborate_only_through_the_damped_sum():
+    # silence, an overdue order and fewer visits are one observation seen three ways
+    assert level_of([sig("silence", 0.55), sig("purchase_frequency_drop", 0.55)], "regular") == 1
+    assert level_of([sig("silence", 0.55), sig("purchase_frequency_drop", 0.55), sig("activity_drop", 0.55)],
+                    "regular") == 2
+
+
+def test_competitor_pressure_is_not_a_second_kind_of_evidence():
+    # it raises the risk beside a decline (and a strong promotion can lift it to a warning),
+    # but a rival's offer reaches every customer of the category: it corroborates nothing
+    assert level_of([sig("silence", 0.55), sig("competitor_pressure", 0.55)], "regular") == 1
+    assert level_of([sig("silence", 0.55), sig("competitor_pressure", 0.95)], "regular") == 2
+
+
+def steady_daily_visitor(until: int, holiday: tuple[int, int] | None = None, seed: int = 1) -> list:
+    """Visits most days, orders about monthly, for `until` days; nothing during `holiday`."""
+    rng = random.Random(seed)
+    events = []
+    for d in range(until):
+        if holiday and holiday[0] <= d < holiday[1]:
+            continue
+        if rng.random() < 0.7:
+            events += [login(day(d, 9)), page_view(day(d, 9.1), 60.0)]
+        if d % 30 == 3:
+            events.append(order(day(d, 20), rng.uniform(60, 90), category="home"))
+    return events
+
+
+def test_a_steady_customer_with_one_holiday_gets_no_warning():
+    # 300 days of habit, then three weeks away, then back: a watch at most, never a warning
+    events = steady_daily_visitor(360, holiday=(300, 321))
+    state, i = None, 0
+    for d in range(200, 360):
+        now = day(d, 23.9)
+        while i < len(events) and events[i].occurred_at.timestamp() <= now:
+            state = build([events[i]], state)
+            i += 1
+        assert assess(state, now).level < 2, d
+
+
+def test_a_customer_who_vanishes_is_warned_with_their_own_rhythm_as_evidence():
+    state = build(steady_daily_visitor(300))
+    last = state.last_active
+    levels = {d: assess(state, last + d * DAY) for d in (14, 45)}
+    assert levels[14].level == 0
+    a = levels[45]
+    assert a.level >= 2
+    silence = next(s for s in a.firing if s.kind == "silence")
+    assert silence.current == pytest.approx(45.0, abs=0.1)
+    assert silence.baseline < 2.0       # usually active every day or two
+    assert "once in" in silence.detail
+
+
+def test_a_complaint_alone_does_not_let_competitor_pressure_fire():
+    # a rival's promotion in the customer's category and an unanswered complaint: a reason
+    # for service recovery, but no sign that the customer is actually leaving
+    events = steady_daily_visitor(200) + [complaint(day(195), "k1", "opened", "logistics", "high")]
+    events.sort(key=lambda e: e.occurred_at)
+    state = build(events)
+    now = day(199)
+    market = {"home": MarketPressure("home", 0.9, "competitor_promotion", day(190))}
+    a = assess(state, now, market=market)
+    kinds = {s.kind: s for s in a.signals}
+    assert kinds["complaint_increase"].fires
+    assert not kinds["competitor_pressure"].fires
+    assert a.level == 1
+    assert "service_recovery" in [x.action for x in a.actions]
