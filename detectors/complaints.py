@@ -12,7 +12,11 @@ evidence):
 
 * **unresolved**: each complaint still opened, escalated or reopened at least
   `response_hours` after it was opened (after its reopening, for a reopened one): 0.5,
-  +0.15 when high severity, +0.1 when escalated. Complaints with no update for `stale_days`
+  +0.15 when high severity, +0.1 when escalated, +0.15 once open `long_open_days` (21):
+  a complaint answered in a day or two is a service task, one left open for three weeks,
+  beyond any ordinary resolution process, is the one customers leave over (the longer it
+  stays open, the less likely it is to be resolved at all; with two weeks, slow but
+  resolved complaints of customers who stayed fired as often in a simulation). Complaints with no update for `stale_days`
   are taken as settled outside the complaint system and ignored.
 * **repeated**: complaints opened in one category within `repeat_days`: 2 give 0.5, 3 or
   more 0.7. A customer whose usual complaint rate (before the window, over at least
@@ -21,12 +25,23 @@ evidence):
   When every complaint of the repeated category was resolved within the deadline, it is
   scaled by `resolved_scale`: it still raises the risk, but a well-handled repeat does not
   fire on its own (in a simulation of steady customers with about three quickly resolved
-  complaints a year, unscaled repeats fired in 0.2-0.7 % of customer-months).
+  complaints a year, unscaled repeats fired in 0.2-0.7 % of customer-months). When every
+  one was resolved and the customer has been active since (an order, a visit), it is
+  scaled by `settled_scale`: the customer has shown by their own behaviour that the
+  relationship carried on, so the repeat is a service matter, not churn evidence.
 * **escalated**: escalations and reopenings of complaints active in the window, 0.3 each,
-  at most 0.6.
+  at most 0.6; those of complaints since resolved, with the customer active after the
+  resolution, count `settled_scale` each.
 * **friction**: cancelled and returned orders in the window: at least `friction_min` and at
   least `friction_factor` times the customer's usual rate give 0.4 (needs `history_days` of
   tenure; a customer who returns a lot of what they buy is not leaving because they return).
+
+Strength. Components are combined with `noisy_or`; above the alarm (0.5: service recovery
+is due) only `handled_gain` (0.4) of the rest counts, since most customers whose complaints
+are handled stay, so a complaint alone stays at `watch`. A complaint left open for
+`long_open_days` counts in full and can carry a `warning` on its own, unless the customer
+has had a complaint resolved before and kept ordering or visiting since (their own history
+says they stay through a slow answer).
 
 Units: counts per `repeat_days` (90) days; ages in hours. Defaults: the 24-hour deadline is
 the common service-level promise; 90 days is one quarter, long enough for a repeat of the
@@ -42,8 +57,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from detectors.signal import Signal, noisy_or
-from detectors.state import (CANCELLED, DAY, ESCALATED, OPENED, REOPENED, RESOLVED, RETURNED,
+from detectors.signal import FIRE, Signal, noisy_or
+from detectors.state import (CANCELLED, DAY, ESCALATED, OPENED, PLACED, REOPENED, RESOLVED, RETURNED,
                              SEVERITY, CustomerState)
 
 KIND = "complaint_increase"
@@ -68,9 +83,25 @@ class ComplaintParams:
     resolved_scale: float = 0.6        # ... and by this when all were resolved in time
     escalation_each: float = 0.3       # per escalation or reopening in the window
     escalation_cap: float = 0.6        # at most this from escalations
+    long_open_days: float = 21.0       # an overdue complaint open this long is stronger evidence
+    long_open_bonus: float = 0.15      # ... by this much
+    settled_scale: float = 0.4         # weight of repeats and escalations of settled complaints
+    handled_gain: float = 0.4          # share of the strength above the alarm that counts as churn evidence,
+                                       # unless a complaint has been left open for `long_open_days`
     friction_min: int = 2              # cancelled/returned orders in the window needed
     friction_factor: float = 3.0       # ... and this multiple of the usual rate
     friction: float = 0.4              # strength of unusual friction
+
+
+def _settled(state: CustomerState, c: list) -> bool:
+    """Resolved, and the customer has ordered or visited since: the relationship carried on.
+
+    Another complaint does not count as carrying on.
+    """
+    if c[4] != RESOLVED:
+        return False
+    ordered = any(o[0] > c[5] for o in reversed(state.orders) if o[3] == PLACED)
+    return ordered or bool(state.days and state.days[-1] > c[5] // DAY)
 
 
 def _deadline_base(c: list) -> int:
@@ -112,13 +143,16 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
     for c in state.complaints:
         if c[4] in _OPEN and now - c[5] <= p.stale_days * DAY and now - _deadline_base(c) >= deadline:
             s = p.unresolved + (p.high_severity_bonus if c[3] >= _HIGH else 0.0) \
-                + (p.escalated_bonus if c[4] == ESCALATED else 0.0)
+                + (p.escalated_bonus if c[4] == ESCALATED else 0.0) \
+                + (p.long_open_bonus if now - _deadline_base(c) >= p.long_open_days * DAY else 0.0)
             overdue.append((now - _deadline_base(c), c, s))
             components.append(s)
     if overdue:
         longest = max(overdue, key=lambda x: x[0])
         notes = [n for n, on in (("high severity", any(c[3] >= _HIGH for _, c, _ in overdue)),
-                                 ("escalated", any(c[4] == ESCALATED for _, c, _ in overdue))) if on]
+                                 ("escalated", any(c[4] == ESCALATED for _, c, _ in overdue)),
+                                 (f"open over {p.long_open_days:g} days",
+                                  longest[0] >= p.long_open_days * DAY)) if on]
         parts.append(f"unresolved: {len(overdue)} past the {p.response_hours:g} h deadline "
                      f"(longest {longest[0] / HOUR:.0f} h{', ' + ', '.join(notes) if notes else ''})")
 
@@ -135,20 +169,28 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
             s = p.repeat_three if top >= 3 else p.repeat_two
             habitual = usual is not None and usual >= top
             handled = all(c[4] == RESOLVED and c[5] - c[1] <= deadline for c in recent if c[2] == category)
+            settled_all = all(_settled(state, c) for c in recent if c[2] == category)
             if habitual:
                 s *= p.habitual_scale
-            if handled:
+            if settled_all:
+                s *= p.settled_scale
+            elif handled:
                 s *= p.resolved_scale
             components.append(s)
             parts.append(f"repeated: {top} in {category}"
-                         + (" (all resolved in time)" if handled else "")
+                         + (" (all resolved, still active since)" if settled_all else
+                            " (all resolved in time)" if handled else "")
                          + (f" (usual for this customer: {usual:.1f} per {p.repeat_days} days)" if habitual else ""))
 
     # escalations and reopenings
-    escalations = sum(c[6] + c[7] for c in state.complaints if start < c[5] <= now)
+    touched = [c for c in state.complaints if start < c[5] <= now and c[6] + c[7]]
+    escalations = sum(c[6] + c[7] for c in touched)
     if escalations:
-        components.append(min(p.escalation_cap, p.escalation_each * escalations))
-        parts.append(f"escalated or reopened {escalations} time{'s' if escalations > 1 else ''}")
+        weighted = sum((c[6] + c[7]) * (p.settled_scale if _settled(state, c) else 1.0) for c in touched)
+        components.append(min(p.escalation_cap, p.escalation_each * weighted))
+        settled = sum(c[6] + c[7] for c in touched if _settled(state, c))
+        parts.append(f"escalated or reopened {escalations} time{'s' if escalations > 1 else ''}"
+                     + (f" ({settled} on complaints since resolved)" if settled else ""))
 
     # friction: cancelled and returned orders
     friction = sum(1 for o in state.orders if o[3] in (CANCELLED, RETURNED) and start < o[0] <= now)
@@ -165,6 +207,18 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
 
     if not components:
         return None
+    raw = noisy_or(components)
+    # How far a complaint is evidence of leaving, not only a reason to act (the alarm, 0.5,
+    # calls for service recovery in any case): most customers whose complaints are being
+    # handled stay, so above the alarm only `handled_gain` of the strength counts. A
+    # complaint left unanswered for weeks counts in full, unless this customer has had a
+    # complaint resolved before and kept ordering or visiting: their own history says they
+    # stay through a slow answer.
+    neglected = any(age >= p.long_open_days * DAY for age, _, _ in overdue)
+    resilient = any(_settled(state, c) for c in state.complaints)
+    strength = raw if raw <= FIRE or (neglected and not resilient) else FIRE + p.handled_gain * (raw - FIRE)
+    if neglected and resilient:
+        parts.append("earlier complaints resolved and the customer stayed")
     count = len(recent) + friction
     head = f"{len(recent)} complaint{'s' if len(recent) != 1 else ''} in {p.repeat_days} days"
     if by_category:
@@ -174,7 +228,7 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
         parts.append("no usual rate yet")
     return Signal(
         kind=KIND,
-        strength=noisy_or(components),
+        strength=strength,
         current=float(count),
         baseline=round(baseline, 2),
         unit=f"complaints per {p.repeat_days} days",

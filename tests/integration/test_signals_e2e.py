@@ -79,7 +79,9 @@ EXPECTED = {
     "fewer-orders": ("purchase_frequency_drop", "win_back", "critical"),
     "smaller-baskets": ("order_value_drop", "targeted_offer", "critical"),
     "less-active": ("activity_drop", "win_back", "critical"),
-    "complainer": ("complaint_increase", "service_recovery", "watch"),
+    # service recovery at once (watch); once the escalated high-severity complaint has gone
+    # unanswered for two weeks it is churn evidence in full (detectors.complaints)
+    "complainer": ("complaint_increase", "service_recovery", "critical"),
     "lured": ("competitor_pressure", "targeted_offer", "critical"),
 }
 LEVELS = ["watch", "warning", "critical"]

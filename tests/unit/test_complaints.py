@@ -8,6 +8,12 @@ from builders import HOUR, build, complaint, day, login, order, orders_every
 from detectors.complaints import ComplaintParams, evaluate, next_change
 
 
+def handled(raw: float) -> float:
+    """Strength reported for components adding up to `raw` while complaints are being handled:
+    above the alarm only `handled_gain` (0.4) of the rest counts as churn evidence."""
+    return raw if raw <= 0.5 else 0.5 + 0.4 * (raw - 0.5)
+
+
 def opened(t, kid="k1", category="logistics", severity="medium"):
     return complaint(t, kid, "opened", category, severity)
 
@@ -55,7 +61,7 @@ def test_severity_and_escalation_make_an_unanswered_complaint_stronger(severity,
     events = [opened(day(0, 9), severity=severity)]
     if status == "escalated":
         events.append(complaint(day(0, 18), "k1", "escalated", "logistics", severity))
-    assert evaluate(build(events), day(2)).strength == pytest.approx(strength)
+    assert evaluate(build(events), day(2)).strength == pytest.approx(handled(strength))
 
 
 def test_a_complaint_resolved_in_time_raises_nothing():
@@ -90,7 +96,7 @@ def test_three_times_is_stronger_than_twice():
     events = []
     for i, d in enumerate((0, 30, 60)):
         events += [opened(day(d), f"k{i}"), resolved(day(d + 3), f"k{i}")]
-    assert evaluate(build(events), day(70)).strength == pytest.approx(0.7)
+    assert evaluate(build(events), day(70)).strength == pytest.approx(handled(0.7))
 
 
 def test_repeats_each_resolved_in_time_raise_the_risk_but_do_not_fire_alone():
@@ -126,7 +132,7 @@ def test_two_escalations_in_a_quarter_fire_even_when_both_were_answered():
     assert not evaluate(s, day(5)).fires     # one escalation: 0.3
     sig = evaluate(s, day(35))
     assert sig.fires
-    assert sig.strength == pytest.approx(0.6)
+    assert sig.strength == pytest.approx(handled(0.6))
     assert "escalated or reopened 2 times" in sig.detail
 
 
@@ -138,9 +144,10 @@ def test_returns_against_the_customers_habit_are_friction():
     assert sig.strength == pytest.approx(0.4)
     assert sig.current == 2.0
     assert "friction: 2 cancelled or returned orders (usually 0.0)" in sig.detail
-    # friction plus a repeated, well-handled complaint: together they fire
+    # friction plus a repeated complaint, resolved, with the customer ordering since (a
+    # settled repeat counts 0.4 of 0.5): together they still fire
     both = build([opened(day(320)), resolved(day(320, 22)), opened(day(370), "k2"), resolved(day(370, 22), "k2")], s)
-    assert evaluate(both, day(400)).strength == pytest.approx(1 - 0.6 * 0.7)
+    assert evaluate(both, day(400)).strength == pytest.approx(handled(1 - 0.6 * 0.8))
     assert evaluate(both, day(400)).fires
 
 
@@ -165,7 +172,8 @@ def test_the_evidence_lists_categories_with_counts():
                opened(day(220), "k3", "billing", "high")])
     sig = evaluate(s, day(221))
     assert sig.detail.startswith("3 complaints in 90 days (logistics 2, billing 1); unresolved: 3 past the "
-                                 "24 h deadline (longest 504 h, high severity); repeated: 2 in logistics")
+                                 "24 h deadline (longest 504 h, high severity, open over 21 days); "
+                                 "repeated: 2 in logistics")
     assert sig.baseline == 0.0
 
 
@@ -175,3 +183,43 @@ def test_next_change_is_the_earliest_deadline_still_ahead():
     assert next_change(s, day(1, 8)) == day(1, 10)
     assert next_change(s, day(3)) is None
     assert next_change(build([opened(day(0, 9)), resolved(day(0, 11))]), day(0, 12)) is None
+
+
+def test_a_complaint_left_open_for_weeks_is_stronger_than_one_just_overdue():
+    s = build([opened(day(0))])
+    assert evaluate(s, day(2)).strength == pytest.approx(0.5)
+    assert evaluate(s, day(23)).strength == pytest.approx(0.65)
+    assert "open over 21 days" in evaluate(s, day(23)).detail
+
+
+def test_a_loyal_customer_who_keeps_buying_after_resolved_complaints_is_not_churn_evidence():
+    # escalated, then resolved; the customer orders again after each: the relationship
+    # carried on, so repeats and escalations weigh little and nothing fires
+    regular = orders_every(10, 0, 120)
+    complaints = [opened(day(60, 9), "k1", "product"), complaint(day(61), "k1", "escalated", "product"),
+                  resolved(day(64), "k1", "product"),
+                  opened(day(80, 9), "k2", "product"), complaint(day(81), "k2", "reopened", "product"),
+                  resolved(day(85), "k2", "product")]
+    loyal = build(regular + complaints)
+    sig = evaluate(loyal, day(95))
+    assert not sig.fires
+    assert "still active since" in sig.detail and "since resolved" in sig.detail
+    # the same complaints from a customer who has not ordered since: a repeat worth acting on
+    gone = build([o for o in regular if o.occurred_at.timestamp() < day(60)] + complaints)
+    assert evaluate(gone, day(95)).fires
+
+
+def test_a_complaint_neglected_for_weeks_counts_in_full_as_churn_evidence():
+    s = build([opened(day(0), severity="high")])
+    young, neglected = evaluate(s, day(5)), evaluate(s, day(25))
+    assert young.strength == pytest.approx(handled(0.65))      # service recovery due: watch
+    assert neglected.strength == pytest.approx(0.8)            # weeks without an answer
+    assert neglected.strength >= 0.7 > young.strength
+
+
+def test_a_customer_who_stayed_through_a_resolved_complaint_is_not_alarmed_by_a_slow_answer():
+    history = orders_every(10, 0, 200) + [opened(day(50), "k0", "billing"), resolved(day(52), "k0", "billing")]
+    s = build(history + [opened(day(190), severity="high")])
+    sig = evaluate(s, day(215))
+    assert sig.strength == pytest.approx(handled(0.8))
+    assert "earlier complaints resolved and the customer stayed" in sig.detail
