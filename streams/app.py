@@ -178,9 +178,18 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     async def follow_market_events():
         await _follow_market(settings, market_topic_name, processor, market)
 
+    broker_watch = _BrokerWatch(settings)
+
     @app.on_partitions_assigned.connect
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
         processor.forget_partitions()
+        # A rejoin after the broker lost its data looks like any rebalance: check before the
+        # consumer seeks (Faust keeps its old positions where the group has no offsets).
+        await broker_watch.check()
+
+    @app.timer(2.0, on_leader=False)
+    async def watch_broker():
+        await broker_watch.check()
 
     @app.timer(10.0, on_leader=False)
     async def publish_population():
@@ -212,6 +221,92 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
     return Churnwatch(settings, app, processor, customers, clocks, models)
+
+
+#: Exit status when the broker no longer holds the worker's data (see `_BrokerWatch`).
+EXIT_BROKER_STATE_LOST = 76
+
+
+class _BrokerWatch:
+    """Notices that the broker no longer holds this worker's data, and stops the worker.
+
+    An in-memory broker that restarts comes back empty; so does a cluster whose topics or
+    group were deleted. The worker would rejoin a group without offsets and keep fetching at
+    its old positions in re-created partitions (Faust seeks only where the group has an
+    offset): it silently skipped their first records, or waited for ever past their end, on
+    top of in-memory tables the broker no longer has. Two signs, checked every 2 s and at
+    each rebalance, make the worker exit with `EXIT_BROKER_STATE_LOST`, saying why:
+
+    * the cluster id changed: another cluster answers at the same address (the embedded
+      broker takes a new id at each start, being a new, empty cluster each time);
+    * a committed offset the broker reported before is gone (committed offsets do not go
+      away while the group is active, unless their topic was deleted; an operator may reset
+      them to lower ones, which does not count).
+
+    Records the worker read in the seconds before the check are applied to states the
+    broker has lost anyway: after this exit, start over with empty state.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cluster_id: str | None = None
+        self.seen: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset the broker last reported
+        self._admin = None
+
+    def _query(self) -> tuple[str | None, dict[tuple[str, int], int]] | None:
+        """The cluster id and the group's committed offsets on the input topics; None when the broker does not answer."""
+        from streams import kafka_clients
+
+        try:
+            if self._admin is None:
+                self._admin = kafka_clients.admin_client(self.settings)
+            try:
+                cluster = self._admin.describe_cluster().get("cluster_id")
+            except Exception:  # noqa: BLE001 - brokers before Kafka 2.8 have no DescribeCluster: offsets only
+                cluster = None
+            answer = self._admin.list_group_offsets({self.settings.app_id: None}).get(self.settings.app_id, {})
+        except Exception:  # noqa: BLE001 - broker unreachable: Faust's own reconnection deals with that
+            if self._admin is not None:
+                try:
+                    self._admin.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._admin = None
+            return None
+        inputs = {*self.settings.customer_topics, self.settings.clock_ticks_topic}
+        return cluster, {(tp.topic, tp.partition): om.offset for tp, om in answer.items()
+                         if tp.topic in inputs and om.offset is not None and om.offset >= 0}
+
+    def _lost(self) -> list[str]:
+        answer = self._query()
+        if answer is None:
+            return []
+        cluster, offsets = answer
+        lost = []
+        if cluster and self.cluster_id and cluster != self.cluster_id:
+            lost.append(f"it is another cluster now (cluster id {cluster!r}, was {self.cluster_id!r})")
+        self.cluster_id = self.cluster_id or cluster
+        lost += [f"{t}[{p}] was committed at {off} and has no offset now" for (t, p), off in sorted(self.seen.items())
+                 if (t, p) not in offsets]
+        self.seen.update(offsets)
+        return lost
+
+    async def check(self) -> None:
+        """Exit the process when the broker has lost this worker's data (see the class docstring)."""
+        import os
+        import sys
+
+        lost = await asyncio.get_running_loop().run_in_executor(None, self._lost)
+        if lost:
+            message = (f"churnwatch worker: the broker at {self.settings.broker} no longer holds the data of group "
+                       f"{self.settings.app_id!r}: {'; '.join(lost[:3])}{f'; and {len(lost) - 3} more' if len(lost) > 3 else ''}. "
+                       "It restarted without its data, or the topics or group were deleted. Exiting rather than "
+                       "skip records or mix old state with new topics; start over with empty state (a new "
+                       "CHURNWATCH_APP_ID, or delete the changelog topics) once the inputs are back on the broker.")
+            log.critical(message)
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+            os._exit(EXIT_BROKER_STATE_LOST)
 
 
 class _MarketPosition:

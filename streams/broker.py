@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -277,7 +278,10 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         with log:
             self._process = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+                # Each start is a new, empty cluster (everything is in memory): a cluster id of its
+                # own lets a client that outlives it tell (streams.app._BrokerWatch).
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--cluster-id", f"churnwatch-{uuid.uuid4().hex[:16]}"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
