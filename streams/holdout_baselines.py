@@ -27,7 +27,6 @@ first purchase day to the cutoff.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -107,5 +106,4 @@ def model_scores(summaries: Mapping[str, Summary], horizon_days: float) -> tuple
             out[c][f"{name}_p_alive"] = 1.0 - float(alive[i])
             out[c][f"{name}_expected"] = -float(expected[i])
         fitted[name] = {k: round(float(v), 4) for k, v in fitter.params_.items()}
-        fitted[f"{name}_log_likelihood"] = round(float(getattr(fitter, "log_likelihood_", math.nan)), 2)
     return out, fitted
