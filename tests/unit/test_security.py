@@ -215,6 +215,9 @@ def test_the_password_is_in_no_repr_log_line_or_connection_error(tmp_path, pki, 
     from streams.app import create_app
 
     caplog.set_level(logging.DEBUG)
+    # The command line quiets kafka-python's loggers; an earlier test may have left them so.
+    for name in ("kafka", "aiokafka", "faust"):
+        caplog.set_level(logging.DEBUG, logger=name)
     settings = sasl_ssl(tmp_path, pki, broker="127.0.0.1:1", client_timeout_seconds=0.3, data_dir=tmp_path)
     built = client_security(settings)
     shown = [repr(built), str(built), built.described, repr(built.faust_credentials()), repr(settings)]
