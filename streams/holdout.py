@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from detectors.signal import FIRE
 from schemas.errors import ChurnwatchError
 from streams import holdout_baselines as hb
 from streams.evaluate import LEVELS, roc_auc
@@ -266,7 +267,7 @@ def score_split(split: Split, snapshot: Iterable[Mapping[str, Any]],
     report["per_customer"] = [
         {"customer_id": c, "calibration_orders": orders[i], "segment": segments[i], "churned": labels[i],
          "open_warning_level": open_levels[i], "signals": ",".join(s["kind"] for s in rows_by_id[c].get("signals", [])
-                                                                   if s.get("strength", 0) >= 0.5),
+                                                                   if s.get("strength", 0) >= FIRE),
          **{name: scores[name][i] for name in scores}}
         for i, c in enumerate(ids)]
     return report
