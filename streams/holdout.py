@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -501,7 +501,7 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
             f" | {_f(segs[s]['ranking'][name]['roc_auc']):>10}" for s in SEGMENTS))
     if report["baselines"].get("status") not in ("fitted", "cached"):
         lines.append(f"(BG/NBD, Pareto/NBD: {report['baselines']['status']})")
-    lines += ["", f"warning open at the cutoff as a churn prediction: warned / precision / recall"]
+    lines += ["", "warning open at the cutoff as a churn prediction: warned / precision / recall"]
     for level in LEVELS:
         w = overall["warnings_open_at_cutoff"][level]
         lines.append(f"  level >= {level:<9} {w['warned']:>6,} {_f(w['precision']):>6} {_f(w['recall']):>6}" + "".join(
