@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 import faust
@@ -132,6 +133,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     market = _MarketPosition()
     processor.market_caught_up = market.caught_up
+    acks = _InOrderAcks()
 
     @app.agent(customer_topic, name="process")
     async def process(stream):
@@ -142,13 +144,13 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         # reach its event time) is acknowledged only once applied, so a crash re-reads it.
         async for event in stream.noack().events():
             msg = event.message
+            acks.read(event)
             with metrics.PROCESSING_SECONDS.time():
                 outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value, ref=event)
             metrics.observe_outcome(msg.topic, outcome, tick=msg.topic == settings.clock_ticks_topic)
             for out in outcome.outputs:
                 await outputs[out.topic].send(key=out.key, value=out.value)
-            for done in outcome.done:
-                done.ack()
+            acks.done(outcome.done)
 
     ticks_topic = app.topic(settings.clock_ticks_topic, partitions=settings.partitions, **raw)
 
@@ -183,9 +185,21 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     @app.on_partitions_assigned.connect
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
         processor.forget_partitions()
+        acks.forget()
         # A rejoin after the broker lost its data looks like any rebalance: check before the
         # consumer seeks (Faust keeps its old positions where the group has no offsets).
         await broker_watch.check()
+
+    @app.on_before_shutdown.connect
+    async def commit_on_the_way_out(sender, **kwargs):  # noqa: ARG001
+        # Faust's stop commits nothing itself (with stream_wait_empty=False it does not wait
+        # for the streams): everything applied since the last periodic commit would be read
+        # again by the next worker. The fetcher has stopped here; commit flushes the producer
+        # (the changelog records of what was applied) and then commits what is acknowledged.
+        try:
+            await app.consumer.commit()
+        except Exception:  # noqa: BLE001 - a failed last commit only means more is read again
+            log.exception("committing offsets on the way out failed; the next worker reads them again")
 
     @app.timer(2.0, on_leader=False)
     async def watch_broker():
@@ -221,6 +235,57 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
     return Churnwatch(settings, app, processor, customers, clocks, models)
+
+
+class _InOrderAcks:
+    """Acknowledges each topic-partition's events to Faust in offset order.
+
+    The reorder buffer finishes events in event-time order, which is not offset order: an
+    older event read later is applied first, and duplicates and dead letters are done at
+    once. Faust commits the first run of consecutive acknowledged offsets, and on a
+    partition the group has never committed (a fresh group, or one taken over from a worker
+    that committed nothing) it does not check that the run starts where reading started
+    (faust/transport/consumer.py `_new_offset`, `if committed_offset:`): acknowledged 1-50
+    with 0 still buffered, it commits 51, and a crash then loses offset 0, neither applied
+    nor dead-lettered. Acknowledged in offset order, a commit never passes an event that is
+    not done. (Events of a topic-partition are read in offset order.)
+
+    >>> from types import SimpleNamespace as E
+    >>> acked = []
+    >>> ev = [E(message=E(topic="t", partition=0, offset=o), ack=lambda o=o: acked.append(o)) for o in range(3)]
+    >>> acks = _InOrderAcks()
+    >>> for e in ev: acks.read(e)
+    >>> acks.done([ev[2], ev[1]]); acked
+    []
+    >>> acks.done([ev[0]]); acked
+    [0, 1, 2]
+    """
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, int], deque] = {}
+        self._entry: dict[int, list] = {}   # id(event) -> [event, done], for events read and not acknowledged
+
+    def read(self, event) -> None:
+        entry = [event, False]
+        self._entry[id(event)] = entry
+        self._read.setdefault((event.message.topic, event.message.partition), deque()).append(entry)
+
+    def done(self, events) -> None:
+        touched = set()
+        for event in events:
+            entry = self._entry.pop(id(event), None)
+            if entry is not None:  # None: read before the last rebalance (re-read since, or revoked)
+                entry[1] = True
+                touched.add((event.message.topic, event.message.partition))
+        for tp in touched:
+            queue = self._read[tp]
+            while queue and queue[0][1]:
+                queue.popleft()[0].ack()
+
+    def forget(self) -> None:
+        """After a rebalance: Faust re-reads every partition from its committed offset."""
+        self._read.clear()
+        self._entry.clear()
 
 
 #: Exit status when the broker no longer holds the worker's data (see `_BrokerWatch`).
