@@ -16,11 +16,13 @@ changelog (latest value per key), then checks:
     recomputed dead letters equal the topic's. Fields set by *when* the worker judged a
     customer (warning level, kinds, episode, `raised_at`, `next_due`, the purchase-frequency
     cache) and the active-day gaps, which depend on the order the worker happened to read its
-    topics in, are reported apart; the gaps are checked against the inputs instead.
+    topics in, are reported apart; the gaps are checked against the inputs instead. So are
+    the state's input offsets (the last applied record per topic): they must never pass the
+    customer's last record there, or a new record would be taken for one already applied.
 (c) warnings: the distinct warning ids on the topic against the recomputation's. They can
     legitimately differ when the worker judged at other moments than the recomputation
-    (ids carry the event time of the judgement: the start of a stream, a restart, market
-    events read ahead of the customers' backlog), so this is a separate figure. Whenever the
+    (ids carry the event time of the judgement: the start of a stream, a restart), so this
+    is a separate figure; `--strict-warnings` fails on a difference. Whenever the
     worker judged, its warnings must agree with its states: as many raises as episodes, and
     the last warning leaving the level the state holds; that too is reported here.
 (d) repeats: warning ids and dead letters seen more than once: allowed, that is what
