@@ -353,3 +353,33 @@ def test_churnwatch_settings_prints_the_password_as_stars(tmp_path):
     assert "CHURNWATCH_SASL_PASSWORD=***\t#" in result.output
     assert "CHURNWATCH_SASL_USERNAME=churnwatch\t#" in result.output
     assert PASSWORD not in result.output
+
+
+# Modules that make Kafka clients for the embedded broker only (it has no TLS or SASL).
+EMBEDDED_ONLY = {"bench.py", "bench_procs.py"}
+CLIENTS = {"KafkaConsumer", "KafkaProducer", "KafkaAdminClient", "AIOKafkaConsumer", "AIOKafkaProducer",
+           "AIOKafkaAdminClient", "App"}
+
+
+def test_every_kafka_client_the_project_makes_gets_the_security_configuration():
+    # A client added later without the security options would connect in plaintext; this
+    # finds every constructor call in streams/ and asks that it is handed the options.
+    import ast
+
+    root = Path(security.__file__).parent
+    unwired = []
+    for path in sorted(root.glob("*.py")):
+        if path.name in EMBEDDED_ONLY:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name not in CLIENTS:
+                continue
+            given = {kw.arg for kw in node.keywords} | {
+                ast.unparse(kw.value) for kw in node.keywords if kw.arg is None}
+            if not given & {"broker_credentials", "_common(settings)", "common",
+                            "client_security(settings).client_options()"}:
+                unwired.append(f"{path.name}:{node.lineno} {name}")
+    assert not unwired, f"Kafka clients without the security options: {unwired}"
