@@ -16,8 +16,9 @@ install: $(STAMP)
 run: install prometheus
 	$(VENV)/bin/churnwatch demo
 
+# Everything, the fault suite included (about 20 minutes on two shared cores, 7 of them the faults).
 test: install prometheus deploy-tools
-	$(PY) -m pytest
+	CHURNWATCH_TEST_FAULTS=1 $(PY) -m pytest
 
 # Debian's Prometheus server and promtool, for the alert-rule tests and the real-scrape test;
 # installed only when missing, and its system service is never started.
@@ -44,9 +45,10 @@ schemas: install
 clean:
 	rm -rf $(VENV) out .pytest_cache
 
-# The fault suite: worker kill -9 / SIGTERM under load, floods, broker restart, two workers.
+# The fault suite alone (part of `make test`): worker kill -9 / SIGTERM under load, floods,
+# broker restart, two workers, market timing; each ends with `churnwatch verify`.
 faults: install prometheus
-	CHURNWATCH_TEST_FAULTS=1 $(PY) -m pytest tests/integration/test_faults.py
+	CHURNWATCH_TEST_FAULTS=1 $(PY) -m pytest -rxX --durations=12 tests/integration/test_faults.py
 
 # The risk score on real history: the CDNOW purchase log (fetched with pip from PyPI, inside the
 # lifetimes wheel, into out/realdata/), 39 weeks of calibration and 39 of holdout, against recency,

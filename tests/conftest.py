@@ -99,10 +99,11 @@ def wait_until_fixture() -> Callable[..., Any]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The fault suite (tests/integration/test_faults.py) runs with `make faults`, not `make test`.
+    """The fault suite (tests/integration/test_faults.py) runs when CHURNWATCH_TEST_FAULTS=1.
 
-    It kills and restarts workers and the broker under load and takes several minutes on two
-    cores; `make faults` sets CHURNWATCH_TEST_FAULTS=1 to include it.
+    `make test` and `make faults` set it. It kills and restarts workers and the broker under
+    load and takes about 7 minutes on two cores, so a bare `pytest` while developing leaves
+    it out.
     """
     import os
 
