@@ -19,6 +19,7 @@ from streams import metrics
 from detectors.state import to_datetime
 from schemas.events import to_json_bytes
 from schemas.outputs import ClockTick
+from streams.privacy import pseudonymiser
 from streams.processing import Processor
 from streams.security import client_security
 from streams.settings import Settings
@@ -107,6 +108,13 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     warnings_topic = app.topic(settings.warnings_topic, partitions=settings.partitions, **raw)
     dead_letters_topic = app.topic(settings.dead_letters_topic, partitions=settings.partitions, **raw)
     outputs = {settings.warnings_topic: warnings_topic, settings.dead_letters_topic: dead_letters_topic}
+    hide = pseudonymiser(settings)
+
+    async def send(out) -> None:
+        key, value = out.key, out.value
+        if hide is not None and out.topic == settings.warnings_topic:
+            key, value = hide.warning(value)
+        await outputs[out.topic].send(key=key, value=value)
 
     # State records are our own compact bytes (detectors.state.encode): no JSON around them.
     customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
@@ -149,7 +157,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
                 outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value, ref=event)
             metrics.observe_outcome(msg.topic, outcome, tick=msg.topic == settings.clock_ticks_topic)
             for out in outcome.outputs:
-                await outputs[out.topic].send(key=out.key, value=out.value)
+                await send(out)
             acks.done(outcome.done)
 
     ticks_topic = app.topic(settings.clock_ticks_topic, partitions=settings.partitions, **raw)
@@ -174,7 +182,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             outcome = processor.check_market(msg.topic, msg.partition, msg.offset, event.key, event.value)
             metrics.observe_outcome(msg.topic, outcome)
             for out in outcome.outputs:
-                await outputs[out.topic].send(key=out.key, value=out.value)
+                await send(out)
 
     @app.task
     async def follow_market_events():

@@ -395,6 +395,17 @@ class Settings:
         "serve table contents (customer state) over HTTP at /table/<name>/<key>/, unauthenticated; keep "
         "off unless that port is private",
     )
+    pseudonymise_key: Secret = _setting(
+        Secret(),
+        _SECRET,
+        "when set, warnings carry a keyed hash (HMAC-SHA256) of the customer id instead of the id, as their "
+        "customer_id and Kafka key (streams.privacy); never printed (shown as ***)",
+    )
+    pseudonymise_key_file: Path | None = _setting(
+        None,
+        _file("/etc/churnwatch/pseudonymise/key"),
+        "file holding that key (e.g. a mounted Kubernetes Secret); read at start-up, one trailing newline ignored",
+    )
 
     # Consumer group and producer behaviour.
     session_timeout_seconds: float = _setting(
@@ -523,6 +534,11 @@ class Settings:
                     f"{', '.join(env_name(n) for n in unused)} set, but {protocol} does not use TLS: expected "
                     "SASL_SSL or SSL to use them, or leave them empty"
                 )
+        if self.pseudonymise_key and self.pseudonymise_key_file is not None:
+            errors.append(
+                f"{env_name('pseudonymise_key')} and {env_name('pseudonymise_key_file')} are both set: expected "
+                "only one of them (the file for a mounted Secret)"
+            )
         if self.ssl_keyfile is not None and self.ssl_certfile is None:
             errors.append(
                 f"{env_name('ssl_keyfile')} is set without {env_name('ssl_certfile')}: expected both for a client "

@@ -66,6 +66,7 @@ from detectors.warning import LEVELS, DetectorParams
 from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
 from schemas.outputs import ClockTick
+from streams.privacy import pseudonymiser
 from streams.settings import Settings
 
 #: State fields set by which events were applied, whatever the order or moment: compared exactly
@@ -623,9 +624,17 @@ def collect(settings: Settings, *, idle_seconds: float = 1.5) -> Observed:
             states.pop(key, None)
         else:
             states[key] = rec.value
+    warnings = [orjson.loads(r.value) for r in by_topic[settings.warnings_topic]]
+    hide = pseudonymiser(settings)
+    if hide is not None:
+        # Warnings carry keyed hashes of the ids (streams.privacy); with the key, map them
+        # back to the customers whose states they must agree with.
+        clear = {hide.customer(cid): cid for cid in states}
+        for w in warnings:
+            w["customer_id"] = clear.get(w["customer_id"], w["customer_id"])
     return Observed([r for t in inputs for r in by_topic[t]],
                     [orjson.loads(r.value) for r in by_topic[settings.dead_letters_topic]],
-                    [orjson.loads(r.value) for r in by_topic[settings.warnings_topic]], states)
+                    warnings, states)
 
 
 def run(settings: Settings, *, wait_seconds: float | None = 60.0, snapshot_path: str | None = None,

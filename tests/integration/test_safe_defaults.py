@@ -67,3 +67,38 @@ def test_worker_with_default_settings_listens_on_loopback_and_serves_no_table_co
 def test_table_contents_are_served_only_when_serve_tables_is_set():
     assert create_app(Settings()).app.conf.web_tables_enabled is False
     assert create_app(Settings.from_env({"CHURNWATCH_SERVE_TABLES": "true"})).app.conf.web_tables_enabled is True
+
+
+@pytest.mark.integration
+def test_with_a_pseudonymisation_key_warnings_carry_keyed_hashes_and_still_verify(
+        settings_factory, start_worker, run_cli, tmp_path):
+    import orjson
+
+    from streams.privacy import Pseudonymiser
+    from streams.settings import Secret
+    from tests.integration.conftest import read_topic
+    from tests.integration.test_signals_e2e import END, T0, scenario, z
+    from datetime import timedelta
+
+    key = Secret("pseudonym-key-for-the-test")
+    settings = settings_factory(pseudonymise_key=key)
+    start_worker(settings)
+    rows = [r for r in scenario() if r.get("customer_id") in ("silent", "steady")]
+    path = tmp_path / "scenario.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = run_cli(settings, "replay", str(path), "--advance-to", z(T0 + timedelta(days=END + 1)))
+    assert done.returncode == 0, done.stderr
+
+    records = read_topic(settings, settings.warnings_topic, min_count=1, idle=3.0)
+    assert records, "the silent customer is warned"
+    silent = Pseudonymiser(key).customer("silent")
+    for record in records:
+        warning = orjson.loads(record.value)
+        assert warning["customer_id"] == silent, "only the silent customer, and only as its pseudonym"
+        assert record.key == silent.encode()
+        assert b"silent" not in record.value
+
+    verified = run_cli(settings, "verify", "--json", "--timeout", "120", timeout=240)
+    report = json.loads(verified.stdout)
+    assert verified.returncode == 0, json.dumps(report, indent=1)[:4000]
+    assert not report["warnings"]["disagree_with_states"], "the verifier maps pseudonyms back with the key"
