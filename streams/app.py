@@ -146,8 +146,13 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     @app.agent(customer_topic, name="process")
     async def process(stream):
         # Customers are judged with the market of their event time: wait until the market
-        # topic has been read once (see _MarketPosition.ready).
-        await market.ready.wait()
+        # topic has been read once (see _MarketPosition.ready), saying so when it takes long.
+        while not market.ready.is_set():
+            try:
+                await asyncio.wait_for(market.ready.wait(), timeout=30.0)
+            except asyncio.TimeoutError:
+                log.warning("market topic %s not read to its end after 30 s (read %s of %s): customer events wait",
+                            market_topic_name, dict(market.read), dict(market.ends))
         # Manual acknowledgement: an event waiting in the reorder buffer (for slower topics to
         # reach its event time) is acknowledged only once applied, so a crash re-reads it.
         async for event in stream.noack().events():
@@ -194,9 +199,11 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
         processor.forget_partitions()
         acks.forget()
-        # A rejoin after the broker lost its data looks like any rebalance: check before the
-        # consumer seeks (Faust keeps its old positions where the group has no offsets).
-        await broker_watch.check()
+        # A rejoin after the broker lost its data looks like any rebalance: check at once
+        # (Faust keeps its old positions where the group has no offsets), but in the
+        # background: the admin requests can take seconds on a loaded machine, and a
+        # rebalance callback that outlives the rebalance timeout starts another rebalance.
+        broker_watch.check_soon()
 
     @app.on_before_shutdown.connect
     async def commit_on_the_way_out(sender, **kwargs):  # noqa: ARG001
@@ -325,6 +332,8 @@ class _BrokerWatch:
         self.cluster_id: str | None = None
         self.seen: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset the broker last reported
         self._admin = None
+        self._checking = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
 
     def _query(self) -> tuple[str | None, dict[tuple[str, int], int]] | None:
         """The cluster id and the group's committed offsets on the input topics; None when the broker does not answer."""
@@ -364,12 +373,21 @@ class _BrokerWatch:
         self.seen.update(offsets)
         return lost
 
+    def check_soon(self) -> None:
+        """Start a check in the background (see `check`)."""
+        task = asyncio.ensure_future(self.check())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def check(self) -> None:
         """Exit the process when the broker has lost this worker's data (see the class docstring)."""
         import os
         import sys
 
-        lost = await asyncio.get_running_loop().run_in_executor(None, self._lost)
+        if self._checking.locked():
+            return  # one at a time: a slow broker answer must not pile up threads
+        async with self._checking:
+            lost = await asyncio.get_running_loop().run_in_executor(None, self._lost)
         if lost:
             message = (f"churnwatch worker: the broker at {self.settings.broker} no longer holds the data of group "
                        f"{self.settings.app_id!r}: {'; '.join(lost[:3])}{f'; and {len(lost) - 3} more' if len(lost) > 3 else ''}. "
@@ -444,6 +462,8 @@ async def _follow_market(settings: Settings, topic: str, processor: Processor, p
                             pass  # dead-lettered once by the `check_market_events` agent
                         position.read[tp] = rec.offset + 1
                 if not position.ready.is_set() and position.caught_up():
+                    log.info("market topic %s read to its end: %d market events", topic,
+                             len(processor.market_timeline))
                     position.ready.set()
         except asyncio.CancelledError:
             raise
