@@ -196,7 +196,9 @@ def test_sigterm_under_load_exits_within_30_s_and_a_restart_re_applies_nothing(s
     took = time.monotonic() - sent
     assert code == 0 and took < 30, f"exit code {code} after {took:.1f} s:\n{first.log_tail()}"
     at_stop = committed(settings)
-    assert before_stop < at_stop < len(records), \
+    # Under load at the signal (not everything committed); committing on the way out. A fast
+    # machine may have applied, and so committed, everything by the end of the stop.
+    assert before_stop < len(records) and before_stop < at_stop <= len(records), \
         f"stopped under load, committing on the way out ({before_stop} before, {at_stop} after, of {len(records)})"
 
     again = settings.with_overrides(metrics_port=free_port())
