@@ -25,7 +25,7 @@ def z(at: datetime) -> str:
 
 
 def snapshot(run_cli, settings, path) -> dict[str, dict]:
-    done = run_cli(settings, "snapshot", "--out", str(path), "--timeout", "90", timeout=120)
+    done = run_cli(settings, "snapshot", "--out", str(path), "--timeout", "240", timeout=300)
     assert done.returncode == 0, done.stderr
     return {row["customer_id"]: row for row in map(json.loads, path.read_text().splitlines())}
 
