@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from scipy.special import betainc as _scipy_betainc
+
 from schemas.outputs import SIGNAL_KINDS as CONTRACT_SIGNAL_KINDS
 
 FIRE = 0.5
@@ -138,48 +140,22 @@ def noisy_or(strengths: list[float]) -> float:
 
 
 def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b) (continued fraction, Numerical Recipes 6.4).
+    """Regularized incomplete beta I_x(a, b) (SciPy's, from Cephes).
 
     The predictive tail of gamma waiting times with an unknown rate: of n past gaps summing
     to S (shape k each), the chance that the next m take T or more is I_{S/(S+T)}(nk, mk).
+    The next-change searches evaluate it hundreds of thousands of times on a year of
+    history: a continued fraction in Python (Numerical Recipes 6.4, stopped at a relative
+    step of 1e-10) was a tenth of the processor's time; SciPy's agrees with it to better
+    than 1e-10, far below what a log-scale tail comparison at an hour's resolution can tell.
 
     >>> round(betainc(2, 3, 0.4), 6)      # 6x^2(1/2 - 2x/3 + x^2/4) at x = 0.4
     0.5248
-    >>> betainc(6, 1, 0.7) == 0.7 ** 6 or abs(betainc(6, 1, 0.7) - 0.7 ** 6) < 1e-12
+    >>> abs(betainc(6, 1, 0.7) - 0.7 ** 6) < 1e-12
     True
     """
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
         return 1.0
-    ln_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(ln_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(ln_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-10:   # ample for tail probabilities compared on a log scale
-            break
-    return h
+    return float(_scipy_betainc(a, b, x))
