@@ -16,9 +16,9 @@ install: $(STAMP)
 run: install prometheus
 	$(VENV)/bin/churnwatch demo
 
-# Everything, the fault suite included (about 20 minutes on two shared cores, 7 of them the faults).
+# Everything but the fault suite (`make faults`, not yet reliable enough to gate every change: see README).
 test: install prometheus deploy-tools
-	CHURNWATCH_TEST_FAULTS=1 $(PY) -m pytest
+	$(PY) -m pytest
 
 # Debian's Prometheus server and promtool, for the alert-rule tests and the real-scrape test;
 # installed only when missing, and its system service is never started.
