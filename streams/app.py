@@ -193,6 +193,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     async def follow_market_events():
         await _follow_market(settings, market_topic_name, processor, market)
 
+    _no_delivery_while_streams_resume(app)
     broker_watch = _BrokerWatch(settings)
 
     @app.on_partitions_assigned.connect
@@ -250,6 +251,36 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
     return Churnwatch(settings, app, processor, customers, clocks, models)
+
+
+def _no_delivery_while_streams_resume(app: faust.App) -> None:
+    """Close a window in which Faust loses the first records of a partition after a rebalance.
+
+    When table recovery ends, Faust (0.15.3, `faust/tables/recovery.py`
+    `on_recovery_completed` and `_resume_streams`) resumes fetching from the stream
+    partitions, then awaits the seek to the committed offsets, and only then calls
+    `app.flow_control.resume()`, which empties every stream's queue. The consumer's flow is
+    still on from reading the changelogs, so records fetched during that await are handed to
+    the agent's queue and then emptied out of it: never processed, never acknowledged, and
+    the fetch position is already past them. Seen on a restarted worker with a backlog: the
+    two records published while it joined were skipped, its committed offset stayed behind
+    them, and nothing more happened on that partition until the next rebalance.
+
+    Stopping the consumer's flow first closes the window: a fetch that returns while the
+    flow is stopped seeks back to the committed offsets instead of delivering (Faust's
+    `Consumer.getmany`), and Faust's own code resumes the flow right after resuming flow
+    control, with no await in between. If recovery gives up because another rebalance
+    began, the flow stays stopped until that rebalance's recovery resumes it.
+    """
+    recovery = app.tables.recovery
+    for name in ("on_recovery_completed", "_resume_streams"):
+        original = getattr(recovery, name)
+
+        async def stopped_first(generation_id: int = 0, _original=original) -> None:
+            app.consumer.stop_flow()
+            await _original(generation_id)
+
+        setattr(recovery, name, stopped_first)
 
 
 class _InOrderAcks:
