@@ -125,9 +125,33 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     models = app.Table("models", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     processor = Processor(settings, params, _CustomerTable(customers), clocks, models=_CustomerTable(models))
 
+    # End offsets of the customer topics asked of the broker when a clock tick arrives. The
+    # consumer's own highwater comes with its last fetch of a partition, and a partition
+    # whose records wait in Faust's buffers is not fetched again until they are handled: in
+    # the instant a backlogged partition's buffer runs dry, its highwater is stale, and a tick
+    # read then would move event time past records not yet fetched (customers judged silent
+    # with their orders still unread, then cleared when those arrive).
+    ends_at_tick: dict[faust.types.TP, int] = {}
+
+    async def ask_end_offsets(partition: int) -> None:
+        tps = [faust.types.TP(topic, partition) for topic in settings.customer_topics]
+        try:
+            ends = await asyncio.wait_for(app.consumer.highwaters(*tps), timeout=settings.client_timeout_seconds)
+        except Exception as error:  # noqa: BLE001 - a slow broker must not stop the stream
+            # Without fresh end offsets the tick is judged on the consumer's highwaters, as
+            # before; the next tick asks again.
+            log.warning("end offsets of partition %d not read (%s): the clock tick is judged on the "
+                        "consumer's last fetch", partition, error or type(error).__name__)
+            return
+        for tp, end in ends.items():
+            if end is not None:
+                ends_at_tick[tp] = max(ends_at_tick.get(tp, 0), end)
+
     def caught_up(topic: str, partition: int, next_offset: int | None) -> bool:
         tp = faust.types.TP(topic, partition)
         highwater = app.consumer.highwater(tp)
+        if tp in ends_at_tick:
+            highwater = max(highwater or 0, ends_at_tick[tp])
         if highwater is None:
             # Unknown until the partition's first fetch answers; empty partitions may stay
             # unknown. Treated as read: a sweep only looks at customers due before the
@@ -158,6 +182,8 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         async for event in stream.noack().events():
             msg = event.message
             acks.read(event)
+            if msg.topic == settings.clock_ticks_topic:
+                await ask_end_offsets(msg.partition)
             with metrics.PROCESSING_SECONDS.time():
                 outcome = processor.handle(msg.topic, msg.partition, msg.offset, event.key, event.value, ref=event)
             metrics.observe_outcome(msg.topic, outcome, tick=msg.topic == settings.clock_ticks_topic)
