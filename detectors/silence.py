@@ -78,10 +78,6 @@ class SilenceParams:
     breaks_per_year: float = 1.5            # holidays and the like, for every customer
     break_median_days: float = 10.0         # typical length of such a break
     break_log_sd: float = 0.5               # spread of break lengths (log scale)
-    # Prior for `gone_probability`: a mean gap of 60 days between active days, worth 10 of
-    # the customer's own gaps. Most customers of a shop have few purchases; with a weak prior
-    # their ranking was noisier than plain recency on simulated and orders-only histories.
-    prior_weight: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -241,35 +237,6 @@ def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()
     True
     """
     return _crossing(tuple(state.gaps), 1 if state.last_active > 0 else 0, FIRE, params)
-
-
-def gone_probability(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> float:
-    """Probability that a customer quiet this long has stopped, from their own rhythm.
-
-    The chance of a quiet spell this long from a customer who is still active, if their
-    active days come at a rate known from their own gaps (gamma-Poisson predictive, the
-    survival part of Pareto/NBD-style models): `(b / (b + quiet)) ** k` with
-    `k = prior_weight + gaps`, `b = prior_weight * 60 + sum(gaps)`. It is continuous and
-    defined from the first event (the prior carries customers with little history), so it
-    ranks every customer; it raises no warning itself.
-
-    >>> regular = CustomerState("c", last_active=100 * DAY, gaps=[7] * 20)
-    >>> round(gone_probability(regular, 103 * DAY), 2), round(gone_probability(regular, 140 * DAY), 2)
-    (0.11, 0.79)
-    >>> newcomer = CustomerState("n", last_active=100 * DAY)
-    >>> round(gone_probability(newcomer, 130 * DAY), 2)
-    0.39
-    """
-    if state.last_active <= 0:
-        return 0.0
-    quiet = max(0.0, (now - state.last_active) / DAY)
-    k = params.prior_weight + len(state.gaps)
-    b = params.prior_weight * _RANKING_PRIOR_GAP_DAYS + sum(state.gaps)
-    return 1.0 - (b / (b + quiet)) ** k
-
-
-# The ranking prior's mean gap (see `gone_probability`); the alarm has its own, weaker prior.
-_RANKING_PRIOR_GAP_DAYS = 60.0
 
 
 def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
