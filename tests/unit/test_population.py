@@ -47,6 +47,16 @@ def test_long_quiet_burst_buyers_are_still_ranked_by_their_quiet_not_tied_at_one
     assert scores[-1] < 1.0
 
 
+def test_the_risk_score_of_a_customer_who_just_came_back_is_low():
+    # CDNOW customer 09342: 13 orders every 12 days, quiet 87 days, an order 12 days before
+    # the cutoff: critical before; back on rhythm now.
+    s = build([order(day(12 * k), 30.0) for k in range(13)])
+    s = build([order(day(12 * 12 + 87), 30.0)], s)
+    a = warn.assess(s, day(12 * 12 + 87 + 11))
+    assert a.risk_score < 0.3
+    assert a.level == 0
+
+
 def _pareto_nbd_population(n: int, prior: Prior, days: float, rng: random.Random) -> list[tuple[int, float, int]]:
     """Summaries of customers drawn from the model itself, observed for `days` from their first day."""
     out = []
