@@ -165,8 +165,10 @@ def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t
 def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationParams = PopulationParams()) -> Prior:
     """Maximum-likelihood population parameters from customer summaries as of `now`.
 
-    Deterministic (always started from the default prior), bounded by `params`, and the
-    default prior with fewer than `min_customers` summaries.
+    A function of its arguments only: the search always starts from the default prior (the
+    dropout shape and scale lie on a flat ridge of the likelihood, so a search started
+    elsewhere ends elsewhere on it, with the same mean dropout rate). Bounded by `params`;
+    the default prior with fewer than `min_customers` summaries.
 
     Examples
     --------
@@ -179,11 +181,11 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     t_x = np.array([s[1] for s in summaries], dtype=float)
     quiet = np.array([max(0.0, (now - s[2]) / DAY) for s in summaries])
     big_t = t_x + quiet
-    start = np.log([DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta])
     shape = (math.log(params.min_shape), math.log(params.max_shape))
     scale = (math.log(params.min_scale_days), math.log(params.max_scale_days))
-    res = minimize(_neg_log_likelihood, start, args=(x, t_x, big_t), method="L-BFGS-B",
-                   bounds=[shape, scale, shape, scale])
+    bounds = [shape, scale, shape, scale]
+    theta = np.log([DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta])
+    res = minimize(_neg_log_likelihood, theta, args=(x, t_x, big_t), method="L-BFGS-B", bounds=bounds)
     if not np.all(np.isfinite(res.x)) or not math.isfinite(res.fun):
         return DEFAULT_PRIOR
     r, a, s, b = (float(v) for v in np.exp(res.x))
@@ -243,6 +245,10 @@ class Population:
 
     In memory only: it is derived from the customer table (rebuild it with `update` over
     every state of the partition after a restart), so it needs no changelog of its own.
+    After a restart the sample comes back identical (the smallest id hashes of the same
+    states); the fit is then made at the first assessment rather than at the period's first
+    one, so the prior can differ slightly until the next period. The prior moves the risk
+    score, and the silence verdict on customers with fewer than `SilenceParams.min_gaps` gaps.
 
     >>> pop = Population(PopulationParams(min_customers=3))
     >>> for i in range(5):

@@ -143,7 +143,7 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     """
     found: list[Signal] = []
     for sig in (
-        silence.evaluate(state, now, params.silence),
+        silence.evaluate(state, now, params.silence, prior),
         purchase_frequency.evaluate(state, now, params.purchase_frequency),
         order_value.evaluate(state, now, params.order_value),
         activity.evaluate(state, now, params.activity),
@@ -336,7 +336,8 @@ def warning_id(customer_id: str, episode: int, transition: str, level: int) -> s
 
 
 def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorParams(),
-             label_params: labels.LabelParams | None = None) -> int:
+             label_params: labels.LabelParams | None = None,
+             prior: population.Prior = population.DEFAULT_PRIOR) -> int:
     """Event time at which a sweep should look at this customer again if nothing arrives.
 
     0 means never (no baseline and nothing open). With `label_params`, the delayed
@@ -354,7 +355,7 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     (0, 14)
     """
     candidates = [
-        silence.next_change(state, now, params.silence),
+        silence.next_change(state, now, params.silence, prior=prior),
         _purchase_due(state, now, params),
         complaints.next_change(state, now, params.complaints),
     ]

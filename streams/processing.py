@@ -505,7 +505,8 @@ class Processor:
         state.pending, examples = labels.resolve(state.pending, before, activity_at, now, lp)
         if examples:
             self._learn(partition, examples, out)
-        a = warn.assess(state, now, self.params, self.market_timeline.at(now), self.population_of(partition).prior(now))
+        prior = self.population_of(partition).prior(now)
+        a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):
             feats = features.from_assessment(state, a, self.feature_params)
@@ -526,7 +527,7 @@ class Processor:
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
             out.warnings.append(payload)
-        state.next_due = warn.next_due(state, now, self.params, lp)
+        state.next_due = warn.next_due(state, now, self.params, lp, prior)
         if state.partition >= 0:
             self._population.setdefault(state.partition, {})[state.customer_id] = (state.level, a.segment)
         return state
