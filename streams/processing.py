@@ -450,7 +450,7 @@ class Processor:
         pop = self._priors.get(partition)
         if pop is None:
             pop = population.Population(self.params.population)
-            for raw in list(self.customers.values()):
+            for _, raw in list(self.customers.items()):   # the Faust table wrapper has items() only
                 try:
                     state = decode(raw)
                 except ValueError:
