@@ -40,7 +40,7 @@ from detectors.segment import SEGMENTS
 from detectors.signal import SIGNAL_KINDS, quantile
 from detectors.state import CANCELLED, DAY, PLACED, RESOLVED, RETURNED, CustomerState
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2   # 2: rule_risk is the population gone probability joined with firing signals
 
 _BASE = (
     "log_days_since_active",

@@ -138,11 +138,22 @@ def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:
 
 def _tests(baselines, now: int, p: PurchaseFrequencyParams) -> list[_Test]:
     tests = []
+    # Days since the latest purchase (baselines[0] is the j = 0 test, which starts there).
+    open_gap = max(0.0, (now - baselines[0][1]) / DAY) if baselines and baselines[0][0] == 0 else math.inf
     for j, start, n, total, k in baselines:
         window = max(0.0, (now - start) / DAY)
         usual = total / n
         tail = _betainc(n * k, (j + 1) * k, total / (total + window)) if window > 0 else 1.0
-        ratio_ok = window >= p.floor_days and (j + 1) * usual / window <= p.max_ratio
+        if j > 0 and tail < 1.0:
+            # A trickle says the rate *was* low over the window; a purchase since says they
+            # are buying *now*. Its log-evidence counts in proportion to the time since that
+            # purchase, in full once the open gap is as long as the overdue test (j = 0)
+            # needs before it may fire (usual / max_ratio); and it may fire only once that
+            # purchase is itself older than the usual gap (the customer is late again): a
+            # fresh order always lowers the strength, a customer quiet again regains it.
+            tail **= min(1.0, open_gap * p.max_ratio / usual)
+        ratio_ok = window >= p.floor_days and (j + 1) * usual / window <= p.max_ratio \
+            and (j == 0 or open_gap >= usual)
         tests.append(_Test(j, window, usual, tail, ratio_ok))
     return tests
 

@@ -48,7 +48,16 @@ Defaults, and why:
 * breaks: 1.5 a year, median 10 days, log-sd 0.5 (95 % shorter than 23 days): annual leave
   is commonly taken as one or two breaks of one to three weeks.
 * `floor_days` 14: under two weeks of quiet is never a churn sign on its own.
-* `min_gaps` 4: five active days before the rhythm is judged at all.
+* `min_gaps` 4: five active days before the customer's own rhythm is judged.
+
+**Short histories.** With fewer gaps, and when the population prior is given
+(`detectors.population`: active-day rates across the partition's customers are
+gamma(r, α)), the rhythm is the population's, updated by the customer's few gaps: n = r + x
+pseudo-gaps summing to α + t_x days, shape 1 (the gamma mixture of Poisson rates is what
+makes the predictive tail heavy, so no own shape is estimated from three gaps). Where
+customers' rates vary a lot (CDNOW: r 0.55) a one-purchase customer is never quiet enough
+to fire within a year; where they are alike, a first-time customer quiet for far longer than
+anyone of that shop usually is fires at the same false-alarm budget as everyone else.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from detectors.population import Prior
 from detectors.signal import FIRE, Signal, betainc, pvalue_strength
 from detectors.state import DAY, CustomerState
 
@@ -75,13 +85,10 @@ class SilenceParams:
     prior_cv2_weight: float = 2.0           # weight of that assumption, in gaps
     min_cv2: float = 0.25                   # no rhythm is treated as more regular than this
     max_cv2: float = 6.0                    # nor as more bursty than this
+    max_quiet_days: float = 1095.0          # crossings later than this many quiet days are never scheduled
     breaks_per_year: float = 1.5            # holidays and the like, for every customer
     break_median_days: float = 10.0         # typical length of such a break
     break_log_sd: float = 0.5               # spread of break lengths (log scale)
-    # Prior for `gone_probability`: a mean gap of 60 days between active days, worth 10 of
-    # the customer's own gaps. Most customers of a shop have few purchases; with a weak prior
-    # their ranking was noisier than plain recency on simulated and orders-only histories.
-    prior_weight: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -103,20 +110,31 @@ class Rhythm:
         return self.total / self.gaps
 
 
-def rhythm(state: CustomerState, params: SilenceParams = SilenceParams()) -> Rhythm | None:
-    """The customer's rhythm as the test uses it, or None with fewer than `min_gaps` gaps.
+def rhythm(state: CustomerState, params: SilenceParams = SilenceParams(), prior: Prior | None = None) -> Rhythm | None:
+    """The customer's rhythm as the test uses it, or None without one.
+
+    With fewer than `min_gaps` gaps it is the population's (`prior`, see the module
+    docstring), or None when no prior is given.
 
     >>> r = rhythm(CustomerState("c", last_active=1, gaps=[7] * 10))
     >>> round(r.total), r.gaps, r.shape, r.usual
     (100, 11.0, 4.0, 7.0)
     >>> rhythm(CustomerState("new", last_active=1, gaps=[3])) is None
     True
+    >>> r = rhythm(CustomerState("new", last_active=1, gaps=[3]), prior=Prior(r=3.0, alpha=27.0))
+    >>> r.total, r.gaps, r.shape, r.usual
+    (30.0, 4.0, 1.0, 7.5)
     """
     p = params
     gaps = state.gaps
     n = len(gaps)
-    if n < p.min_gaps or state.last_active <= 0:
+    if state.last_active <= 0:
         return None
+    if n < p.min_gaps:
+        if prior is None:
+            return None
+        total = prior.alpha + sum(gaps)
+        return Rhythm(total, prior.r + n, 1.0, total / (prior.r + n), float(max(gaps, default=0)))
     total = float(sum(gaps))
     mean = total / n
     var = sum((g - mean) ** 2 for g in gaps) / (n - 1)
@@ -150,8 +168,11 @@ def _strength(r: Rhythm, quiet_days: float, p: SilenceParams) -> tuple[float, fl
     return strength, rate
 
 
-def evaluate(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> Signal | None:
+def evaluate(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
+             prior: Prior | None = None) -> Signal | None:
     """The silence signal at event time `now` (epoch seconds), or None without a baseline.
+
+    `prior`: the population's rhythm for customers with fewer than `min_gaps` gaps.
 
     Examples
     --------
@@ -166,7 +187,7 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
     >>> sig.detail
     'no activity for 35 days; usually active every 7 days (longest gap 7 days); a customer with this rhythm goes this quiet about once in 347 months'
     """
-    r = rhythm(state, params)
+    r = rhythm(state, params, prior)
     if r is None:
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
@@ -223,14 +244,18 @@ def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
 
 
 @lru_cache(maxsize=1 << 16)
-def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: SilenceParams) -> float | None:
+def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: SilenceParams,
+              prior: Prior | None = None) -> float | None:
     # A customer's events on one day all leave the gaps unchanged: the search runs once per
-    # active day, not once per event.
-    r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params)
+    # active day, not once per event. The population prior only matters for short histories.
+    if len(gaps) >= params.min_gaps:
+        prior = None
+    r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params, prior)
     return None if r is None else _quiet_at(r, level, params)
 
 
-def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()) -> float | None:
+def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams(),
+                   prior: Prior | None = None) -> float | None:
     """Days of quiet at which silence fires for this customer, or None without a baseline.
 
     >>> round(threshold_days(CustomerState("c", last_active=1, gaps=[7] * 10)), 2)
@@ -239,41 +264,14 @@ def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()
     48.11
     >>> threshold_days(CustomerState("new", gaps=[3])) is None
     True
+    >>> round(threshold_days(CustomerState("new", last_active=1), prior=Prior(r=3.0, alpha=27.0)))   # one visit
+    161
     """
-    return _crossing(tuple(state.gaps), 1 if state.last_active > 0 else 0, FIRE, params)
-
-
-def gone_probability(state: CustomerState, now: int, params: SilenceParams = SilenceParams()) -> float:
-    """Probability that a customer quiet this long has stopped, from their own rhythm.
-
-    The chance of a quiet spell this long from a customer who is still active, if their
-    active days come at a rate known from their own gaps (gamma-Poisson predictive, the
-    survival part of Pareto/NBD-style models): `(b / (b + quiet)) ** k` with
-    `k = prior_weight + gaps`, `b = prior_weight * 60 + sum(gaps)`. It is continuous and
-    defined from the first event (the prior carries customers with little history), so it
-    ranks every customer; it raises no warning itself.
-
-    >>> regular = CustomerState("c", last_active=100 * DAY, gaps=[7] * 20)
-    >>> round(gone_probability(regular, 103 * DAY), 2), round(gone_probability(regular, 140 * DAY), 2)
-    (0.11, 0.79)
-    >>> newcomer = CustomerState("n", last_active=100 * DAY)
-    >>> round(gone_probability(newcomer, 130 * DAY), 2)
-    0.39
-    """
-    if state.last_active <= 0:
-        return 0.0
-    quiet = max(0.0, (now - state.last_active) / DAY)
-    k = params.prior_weight + len(state.gaps)
-    b = params.prior_weight * _RANKING_PRIOR_GAP_DAYS + sum(state.gaps)
-    return 1.0 - (b / (b + quiet)) ** k
-
-
-# The ranking prior's mean gap (see `gone_probability`); the alarm has its own, weaker prior.
-_RANKING_PRIOR_GAP_DAYS = 60.0
+    return _crossing(tuple(state.gaps), 1 if state.last_active > 0 else 0, FIRE, params, prior)
 
 
 def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
-                levels: tuple[float, ...] = (0.5, 0.7, 0.85, 1.0)) -> int | None:
+                levels: tuple[float, ...] = (0.5, 0.7, 0.85, 1.0), prior: Prior | None = None) -> int | None:
     """Earliest event time after `now` at which silence strength reaches the next of `levels`.
 
     Sweeps use it to re-evaluate a quiet customer exactly when their evidence changes.
@@ -284,8 +282,8 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     """
     gaps = tuple(state.gaps)
     for lv in levels:
-        quiet = _crossing(gaps, 1 if state.last_active > 0 else 0, lv, params)
-        if quiet is None:
+        quiet = _crossing(gaps, 1 if state.last_active > 0 else 0, lv, params, prior)
+        if quiet is None or quiet > params.max_quiet_days:
             return None
         t = state.last_active + math.ceil(quiet * DAY)  # ceil: at t the level is reached
         if t > now:

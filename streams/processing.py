@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, MutableMapping
 
-from detectors import features, labels
+from detectors import features, labels, population
 from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
 from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
@@ -197,6 +197,9 @@ class Processor:
         # partition -> customer -> (level, segment) as last assessed: the population picture
         # for metrics (customers per level and segment), rebuilt with the due index.
         self._population: dict[int, dict[str, tuple[int, str]]] = {}
+        # partition -> its customers' sample and fitted prior (`detectors.population`): derived
+        # from the customer table, rebuilt from it on first use after a start or rebalance.
+        self._priors: dict[int, population.Population] = {}
         self.churned: dict[str, int] = {}   # segment -> customers who went from active to churned, not yet reported
 
     # ------------------------------------------------------------------ entry points
@@ -301,6 +304,7 @@ class Processor:
         self._due.clear()
         self._due_of.clear()
         self._population.clear()
+        self._priors.clear()
         # Learning since the last checkpoint is lost with the partition (at most
         # `model_checkpoint_labels` labels); its next owner restores the checkpoint.
         self._models.clear()
@@ -392,6 +396,7 @@ class Processor:
             return
         before = state.last_active if state is not None else 0
         state = observe(state, event, self.params.state, partition=partition)
+        self.population_of(partition).update(state)
         if self.offsets_are_real and offset >= 0:
             # Everything of this customer's topic below a record still buffered is not applied
             # yet: the mark stops short of it (and covers this one once that one is applied).
@@ -435,6 +440,25 @@ class Processor:
         return ModelQuality(labels_seen=n, positives=pos, positive_rate=pos / n if n else None,
                             rolling_roc_auc=weighted("rolling_roc_auc"),
                             rolling_log_loss=weighted("rolling_log_loss"))
+
+    def population_of(self, partition: int) -> population.Population:
+        """The partition's population sample and prior, rebuilt from the customer table on first use.
+
+        It is a function of the customers' states (the sample is the customers with the
+        smallest id hashes), so after a restart it comes back from the changelogged table.
+        """
+        pop = self._priors.get(partition)
+        if pop is None:
+            pop = population.Population(self.params.population)
+            for _, raw in list(self.customers.items()):   # the Faust table wrapper has items() only
+                try:
+                    state = decode(raw)
+                except ValueError:
+                    continue
+                if state.partition == partition:
+                    pop.update(state)
+            self._priors[partition] = pop
+        return pop
 
     def model(self, partition: int) -> ChurnModel:
         """The partition's online model, restored from its checkpoint on first use."""
@@ -481,7 +505,8 @@ class Processor:
         state.pending, examples = labels.resolve(state.pending, before, activity_at, now, lp)
         if examples:
             self._learn(partition, examples, out)
-        a = warn.assess(state, now, self.params, self.market_timeline.at(now))
+        prior = self.population_of(partition).prior(now)
+        a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):
             feats = features.from_assessment(state, a, self.feature_params)
@@ -502,7 +527,7 @@ class Processor:
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
             out.warnings.append(payload)
-        state.next_due = warn.next_due(state, now, self.params, lp)
+        state.next_due = warn.next_due(state, now, self.params, lp, prior)
         if state.partition >= 0:
             self._population.setdefault(state.partition, {})[state.customer_id] = (state.level, a.segment)
         return state

@@ -23,6 +23,7 @@ import orjson
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
+from detectors import population
 from detectors import warning as warn
 from detectors.features import from_assessment
 from detectors.river_models import ChurnModel, ModelParams, blend
@@ -109,10 +110,17 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
     `level` stays on the rule evidence, as the worker's levels do.
     """
     models = models or {}
+    # Each partition's population prior, fitted on its customers as of its stream time (as
+    # a worker fits it, `detectors.population`): a first pass builds the bounded samples.
+    pops: dict[int, population.Population] = {}
+    for raw in states.values():
+        state = decode(raw)
+        pops.setdefault(state.partition, population.Population(params.population)).update(state)
     for raw in states.values():
         state = decode(raw)
         now = max(clocks.get(state.partition, 0), state.last_event)
-        a = warn.assess(state, now, params, market.at(now) if hasattr(market, "at") else market)
+        prior = pops[state.partition].prior(clocks.get(state.partition, 0) or now)
+        a = warn.assess(state, now, params, market.at(now) if hasattr(market, "at") else market, prior)
         model = models.get(state.partition)
         model_score = model.score(from_assessment(state, a)) if model is not None else None
         risk = blend(a.risk_score, model_score, model.labels_seen, model_params) if model is not None else a.risk_score

@@ -153,3 +153,31 @@ def test_tail_is_the_poisson_tail_for_exponential_gaps_with_known_rate():
     for j in range(3):
         tail = _betainc(n * 1.0, (j + 1) * 1.0, total / (total + window))
         assert tail == pytest.approx(poisson_cdf(j, window / mean), rel=1e-3)
+
+
+def test_a_customer_who_has_just_ordered_again_is_not_at_full_strength():
+    # every 12 days for five months, quiet 87 days, then an order (CDNOW customer 09342)
+    before = build(orders_every(12, 0, 156))
+    last = max(o[0] for o in before.orders)
+    waiting = evaluate(before, last + 87 * DAY - HOUR)
+    assert waiting.strength == 1.0                       # long overdue before the return
+    back = build([order(last + 87 * DAY, 100.0)], before)
+    for d in (0, 1, 6, 11):
+        sig = evaluate(back, last + (87 + d) * DAY)
+        assert sig.strength < waiting.strength, d
+        assert not sig.fires, d                          # within their usual gap again: no warning
+    # and if they go quiet again, the trickle is evidence once more
+    assert evaluate(back, last + (87 + 40) * DAY).fires
+
+
+def test_a_fresh_order_always_lowers_purchase_frequency_strength():
+    rng = random.Random(5)
+    for _ in range(30):
+        gap = rng.uniform(7, 40)
+        s = build(orders_every(gap, 0, max(gap * rng.randint(7, 15), 120)))
+        last = max(o[0] for o in s.orders)
+        pause = gap * rng.uniform(2, 6)
+        just_before = evaluate(s, last + int(pause * DAY) - HOUR)
+        s2 = build([order(last + int(pause * DAY), 100.0)], s)
+        just_after = evaluate(s2, last + int(pause * DAY) + HOUR)
+        assert just_after.strength <= just_before.strength, (gap, pause)

@@ -138,3 +138,48 @@ def test_coming_back_clears_silence():
     assert evaluate(s, quiet).fires
     back = build([page_view(quiet)], s)
     assert evaluate(back, quiet).strength == 0.0
+
+
+# ---------------------------------------------------------------- short histories: the population's rhythm
+
+from detectors.population import DEFAULT_PRIOR, Prior  # noqa: E402
+
+ALIKE = Prior(r=3.0, alpha=27.0)          # customers active every 9 days on average, rates alike
+
+
+def test_without_a_population_a_short_history_gets_no_verdict_and_with_one_it_does():
+    s = build([login(day(0))])
+    assert evaluate(s, day(300)) is None
+    sig = evaluate(s, day(300), prior=ALIKE)
+    assert sig.fires and sig.kind == "silence"
+    assert "usually active every 9 days" in sig.detail
+
+
+def test_a_first_time_customer_is_judged_later_where_customers_differ_more():
+    s = build([login(day(0))])
+    alike = threshold_days(s, prior=ALIKE)
+    assert 100 < alike < 250
+    assert threshold_days(s, prior=DEFAULT_PRIOR) > 3 * 365     # CDNOW-like spread: never within years
+    assert next_change(s, day(0), prior=DEFAULT_PRIOR) is None
+    assert next_change(s, day(0), prior=ALIKE) == day(0) + math.ceil(alike * DAY)
+
+
+def test_a_few_more_visits_bring_the_verdict_forward_and_four_gaps_use_the_own_rhythm():
+    few = [threshold_days(build([login(day(3 * k)) for k in range(n + 1)]), prior=ALIKE) for n in (0, 1, 2, 3)]
+    assert all(a > b for a, b in zip(few, few[1:]))
+    own = build([login(day(3 * k)) for k in range(5)])
+    assert threshold_days(own, prior=ALIKE) == threshold_days(own)
+
+
+def test_short_histories_drawn_from_the_population_rarely_look_silent():
+    # Alive customers of the ALIKE population with one to three gaps: how often is their
+    # next quiet spell beyond the silence threshold? The budget is 0.01 a month, i.e. about
+    # 0.003 per spell for a 9-day rhythm; breaks and rounding to whole days add a little.
+    rng = random.Random(12)
+    n, beyond = 20_000, 0
+    for _ in range(n):
+        lam = rng.gammavariate(ALIKE.r, 1.0 / ALIKE.alpha)
+        gaps = [max(1, round(rng.expovariate(lam))) for _ in range(rng.randint(1, 3))]
+        s = CustomerState("c", last_active=day(sum(gaps)), gaps=gaps)
+        beyond += rng.expovariate(lam) > threshold_days(s, prior=ALIKE)
+    assert beyond / n < 0.006

@@ -1,0 +1,139 @@
+"""Gone probability against the population: every customer ranked, the prior fitted from the customers."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from builders import DAY, build, day, login, order
+from detectors import warning as warn
+from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, fit,
+                                  gone_probability, summary)
+from detectors.state import CustomerState, decode, encode
+
+
+def test_a_one_purchase_customer_gets_a_population_gone_probability_that_rises_with_quiet():
+    s = build([order(day(0), 30.0)])
+    probs = [gone_probability(s, day(q)) for q in (0, 7, 30, 90, 180, 365)]
+    assert 0.0 < probs[0]
+    assert all(a < b for a, b in zip(probs, probs[1:]))
+    assert probs[-1] < 1.0
+    # and it is the population's: a population of frequent, loyal customers says "not gone yet"
+    loyal = Prior(r=5.0, alpha=20.0, s=0.5, beta=2000.0)
+    assert gone_probability(s, day(30), loyal) < gone_probability(s, day(30))
+
+
+def test_a_fresh_activity_lowers_the_gone_probability():
+    s = build([order(day(d), 30.0) for d in (0, 20, 45)])
+    quiet = gone_probability(s, day(45 + 100))
+    back = build([order(day(45 + 100), 30.0)], s)
+    assert gone_probability(back, day(45 + 100) + 3600) < quiet
+    assert gone_probability(back, day(45 + 101)) < 0.5 < quiet
+
+
+def test_at_equal_short_quiet_a_frequent_buyer_ranks_below_a_rare_one():
+    frequent = build([order(day(d), 30.0) for d in range(0, 240, 12)])
+    rare = build([order(day(d), 30.0) for d in (0, 120, 228)])
+    now = day(240)
+    assert gone_probability(frequent, now) < gone_probability(rare, now)
+
+
+def test_long_quiet_burst_buyers_are_still_ranked_by_their_quiet_not_tied_at_one():
+    burst = build([order(day(d), 30.0) for d in (0, 4, 5, 6, 9)])
+    scores = [gone_probability(burst, day(9 + q)) for q in (60, 120, 221, 300)]
+    assert all(a < b for a, b in zip(scores, scores[1:]))
+    assert scores[-1] < 1.0
+
+
+def test_the_risk_score_of_a_customer_who_just_came_back_is_low():
+    # CDNOW customer 09342: 13 orders every 12 days, quiet 87 days, an order 12 days before
+    # the cutoff: critical before; back on rhythm now.
+    s = build([order(day(12 * k), 30.0) for k in range(13)])
+    s = build([order(day(12 * 12 + 87), 30.0)], s)
+    a = warn.assess(s, day(12 * 12 + 87 + 11))
+    assert a.risk_score < 0.3
+    assert a.level == 0
+
+
+def _pareto_nbd_population(n: int, prior: Prior, days: float, rng: random.Random) -> list[tuple[int, float, int]]:
+    """Summaries of customers drawn from the model itself, observed for `days` from their first day."""
+    out = []
+    for _ in range(n):
+        lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
+        mu = rng.gammavariate(prior.s, 1.0 / prior.beta)
+        life = rng.expovariate(mu) if mu > 0 else math.inf
+        t, times = 0.0, []
+        while True:
+            t += rng.expovariate(lam) if lam > 0 else math.inf
+            if t > min(life, days):
+                break
+            times.append(t)
+        last = times[-1] if times else 0.0
+        out.append((len(times), last, int(last * DAY)))
+    return out
+
+
+def test_the_fit_recovers_the_population_it_was_drawn_from():
+    truth = Prior(r=0.8, alpha=40.0, s=0.7, beta=150.0)
+    sample = _pareto_nbd_population(3000, truth, 365.0, random.Random(3))
+    got = fit(sample, int(365 * DAY), PopulationParams())
+    assert got.customers == 3000
+    assert got.r / got.alpha == pytest.approx(truth.r / truth.alpha, rel=0.15)     # mean rate
+    assert got.r == pytest.approx(truth.r, rel=0.3)
+    assert got.s / got.beta == pytest.approx(truth.s / truth.beta, rel=0.35)       # mean dropout rate
+    assert got != DEFAULT_PRIOR
+
+
+def test_too_few_customers_keep_the_default_prior():
+    sample = _pareto_nbd_population(20, Prior(r=3.0, alpha=10.0), 200.0, random.Random(1))
+    assert fit(sample, int(200 * DAY), PopulationParams(min_customers=100)) == DEFAULT_PRIOR
+
+
+def test_the_sample_is_bounded_and_the_same_when_rebuilt_from_the_final_states():
+    rng = random.Random(8)
+    states: dict[str, CustomerState] = {}
+    live = PopulationSample(50)
+    for i in range(3000):
+        cid = f"c{rng.randrange(400)}"
+        states[cid] = build([login(day(i / 10), customer_id=cid)], states.get(cid))
+        live.update(states[cid])
+        assert len(live) <= 50
+    rebuilt = PopulationSample(50)
+    for raw in [encode(s) for s in states.values()]:
+        rebuilt.update(decode(raw))
+    assert rebuilt.summaries() == live.summaries()
+    assert len(rebuilt) == 50
+
+
+def test_the_prior_is_refitted_once_per_period_and_comes_back_after_a_restart():
+    params = PopulationParams(min_customers=30, refit_days=7.0)
+    drawn = _pareto_nbd_population(200, Prior(r=1.0, alpha=30.0, s=0.5, beta=200.0), 300.0, random.Random(4))
+    states = [CustomerState(f"c{i}", last_active=DAY + last, gaps=_gaps(x, t_x))
+              for i, (x, t_x, last) in enumerate(drawn)]
+    pop = Population(params)
+    for s in states:
+        pop.update(s)
+    now = int(294 * DAY)                                      # the start of a 7-day period
+    first = pop.prior(now)
+    assert first.customers == len(states)
+    assert pop.prior(now + 3 * DAY) is first                  # same period: no refit
+    restarted = Population(params)
+    for s in states:
+        restarted.update(decode(encode(s)))
+    assert restarted.prior(now) == first
+
+
+def _gaps(x: int, t_x: float) -> list[int]:
+    if x == 0:
+        return []
+    whole = max(1, round(t_x))
+    base = [max(1, whole // x)] * x
+    base[-1] += max(0, whole - sum(base))
+    return base
+
+
+def test_summary_counts_repeat_active_days_and_their_span():
+    s = build([login(day(0)), login(day(0, 14)), order(day(3), 10.0), login(day(10))])
+    assert summary(s) == (2, 10.0, day(10))

@@ -1,0 +1,59 @@
+"""The partition's population prior comes back from the customer table after a restart."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from detectors.population import DEFAULT_PRIOR, fit
+from detectors.state import epoch
+from detectors.warning import DetectorParams
+from streams.processing import Processor
+from streams.settings import Settings
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+WALL = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+class ItemsOnlyTable:
+    """The interface of the worker's table wrapper (`streams.app._CustomerTable`): no values()."""
+
+    def __init__(self) -> None:
+        self._d: dict[str, bytes] = {}
+
+    def get(self, key, default=None):
+        return self._d.get(key, default)
+
+    def __setitem__(self, key, value) -> None:
+        self._d[key] = value
+
+    def items(self):
+        yield from list(self._d.items())
+
+
+def _login(cid: str, at: datetime) -> bytes:
+    return json.dumps({"event_id": f"{cid}-{at.isoformat()}", "customer_id": cid,
+                       "occurred_at": at.isoformat(), "channel": "web"}).encode()
+
+
+def test_a_restarted_processor_rebuilds_the_same_population_from_the_customer_table():
+    customers = ItemsOnlyTable()
+    proc = Processor(Settings(), DetectorParams(), customers, {}, wall_clock=lambda: WALL)
+    offset = 0
+    for day in range(0, 90):
+        for i in range(150):
+            if (day * 7 + i * 3) % (1 + i % 9) == 0:        # 150 customers, rhythms from daily to every 9 days
+                out = proc.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
+                assert out.dead_letter_reason is None, out.outputs
+                offset += 1
+    now = epoch(T0 + timedelta(days=90))
+    before = proc.population_of(0)
+    active = len(list(customers.items()))
+    assert active > 100 and len(before.sample) == active
+
+    restarted = Processor(Settings(), DetectorParams(), customers, {}, wall_clock=lambda: WALL)
+    after = restarted.population_of(0)
+    assert after.sample.summaries() == before.sample.summaries()
+    prior = after.prior(now)
+    assert prior == fit(before.sample.summaries(), now, DetectorParams().population)
+    assert prior != DEFAULT_PRIOR and prior.customers == active
