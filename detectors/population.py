@@ -46,6 +46,7 @@ Pareto/NBD expected orders and with this one differ by 0.003).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -247,12 +248,13 @@ class PopulationSample:
 class Population:
     """A partition's sample and its fitted prior, refitted every `refit_days` of event time.
 
-    In memory only: it is derived from the customer table (rebuild it with `update` over
-    every state of the partition after a restart), so it needs no changelog of its own.
-    After a restart the sample comes back identical (the smallest id hashes of the same
-    states); the fit is then made at the first assessment rather than at the period's first
-    one, so the prior can differ slightly until the next period. The prior moves the risk
-    score, and the silence verdict on customers with fewer than `SilenceParams.min_gaps` gaps.
+    The sample is derived from the customer table (rebuild it with `update` over every
+    state of the partition after a restart): the smallest id hashes of the same states come
+    back identical. The fit is not: made at the period's first assessment, it saw the
+    states of that moment. Its caller keeps the fit (`fitted`, `encode_fit`) where the
+    partition's state survives a restart and gives it back with `restore`, so a restarted
+    worker judges with the prior an uninterrupted one has. The prior moves the risk score,
+    and the silence verdict on customers with fewer than `SilenceParams.min_gaps` gaps.
 
     >>> pop = Population(PopulationParams(min_customers=3))
     >>> for i in range(5):
@@ -277,3 +279,32 @@ class Population:
             self._period = period
             self._prior = fit(self.sample.summaries(), now, self.params)
         return self._prior
+
+    @property
+    def fitted(self) -> tuple[int | None, Prior]:
+        """(refit period of the current fit, the fit); period None: nothing fitted yet."""
+        return self._period, self._prior
+
+    def restore(self, period: int, prior: Prior) -> None:
+        """Take back a fit kept by `fitted` (after a restart: the sample is rebuilt, the fit is not)."""
+        self._period, self._prior = period, prior
+
+
+def encode_fit(period: int, prior: Prior) -> bytes:
+    """A fit as bytes for a table (see `Population.fitted`).
+
+    >>> decode_fit(encode_fit(3, Prior(0.5, 60.0, 0.7, 90.0, 1200)))
+    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200))
+    """
+    return json.dumps({"period": period, "r": prior.r, "alpha": prior.alpha, "s": prior.s,
+                       "beta": prior.beta, "customers": prior.customers}, sort_keys=True).encode()
+
+
+def decode_fit(raw: bytes) -> tuple[int, Prior]:
+    """The (period, prior) of `encode_fit`; ValueError for anything else."""
+    try:
+        d = json.loads(raw)
+        return int(d["period"]), Prior(float(d["r"]), float(d["alpha"]), float(d["s"]), float(d["beta"]),
+                                       int(d["customers"]))
+    except (TypeError, KeyError, ValueError) as err:
+        raise ValueError(f"not a population fit: {err}") from None

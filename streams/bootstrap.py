@@ -18,9 +18,10 @@ table changelogs.
   writes them (``b'"0"'`` -> ``b'1704445924'``).
 
 A worker started afterwards recovers both tables, rebuilds its due index from them, and
-continues as if it had streamed the history itself. The online model's checkpoints
-(`models` changelog) are not written: a bootstrapped worker's model starts over and scores
-with the rules alone while it warms up.
+continues as if it had streamed the history itself. Of the `models` changelog only each
+partition's population fit is written (key ``prior/<p>``, `detectors.population`), so the
+worker judges with the fit the bulk run made; the online model's checkpoints are not: a
+bootstrapped worker's model starts over and scores with the rules alone while it warms up.
 
 The flow, on an empty application id (the bootstrap refuses changelogs that hold records:
 it would overwrite state newer than the file):
@@ -111,17 +112,19 @@ class BootstrapResult:
 
 
 def changelog_records(settings: Settings, customers: Mapping[str, bytes],
-                      clocks: Mapping[str, int]) -> list[ChangelogRecord]:
+                      clocks: Mapping[str, int], fits: Mapping[str, bytes] | None = None) -> list[ChangelogRecord]:
     """The changelog records a worker's tables would hold for this state (see module docstring).
 
     Parameters:
         customers: customer id -> encoded state, as `run_offline` leaves them.
         clocks: ``"<p>"`` / ``"<p>/<topic>"`` -> epoch seconds, as `run_offline` leaves them.
+        fits: ``"prior/<p>"`` -> each partition's population fit (`OfflineResult.fits`), for the
+            `models` changelog, so a worker judges with the fit the bulk run made.
 
     Raises BootstrapError when a state's own partition is not its key's partition (the
     partition count of the run and of `settings` differ).
     """
-    customers_topic, clocks_topic = changelog_topic_names(settings)[:2]
+    customers_topic, clocks_topic, models_topic = changelog_topic_names(settings)[:3]
     records = []
     for customer_id, value in customers.items():
         key = customer_id.encode("utf-8")
@@ -136,6 +139,8 @@ def changelog_records(settings: Settings, customers: Mapping[str, bytes],
         partition = int(str(name).split("/", 1)[0])
         # Faust's json serializer is orjson here: a str key and an int value, nothing around them.
         records.append(ChangelogRecord(clocks_topic, partition, orjson.dumps(str(name)), orjson.dumps(int(value))))
+    for name, value in (fits or {}).items():
+        records.append(ChangelogRecord(models_topic, int(name.split("/", 1)[1]), name.encode(), value))
     return records
 
 
@@ -264,7 +269,7 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     cpu, wall = time.process_time(), time.perf_counter()
     result: OfflineResult = run_offline(settings, lines, advance_to=advance_to)
     process_seconds, process_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    records = changelog_records(settings, result.customers, result.clocks)
+    records = changelog_records(settings, result.customers, result.clocks, result.fits)
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, expected) if commit_offsets else None
     return BootstrapResult(

@@ -24,7 +24,7 @@ from schemas.outputs import ClockTick
 from streams.processing import Processor
 from streams.replay import load_replay_lines, partition_for, read_lines
 from streams.settings import Settings
-from streams.snapshot import snapshot_rows
+from streams.snapshot import read_fits, snapshot_rows
 
 
 @dataclass
@@ -35,6 +35,7 @@ class OfflineResult:
     events: int = 0
     customers: dict = field(default_factory=dict)
     clocks: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)     # "prior/<p>" -> population fit, as the `models` table keeps it
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
@@ -79,7 +80,10 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             tick = to_json_bytes(ClockTick(partition=p, occurred_at=end))
             _collect(proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(), tick), settings, result)
     wm = {p: proc.stream_time(p) for p in range(settings.partitions)}
-    result.snapshot = list(snapshot_rows(customers, wm, params, proc.market_timeline))
+    # Each partition judged with the population fit the run made (as a worker keeps it).
+    result.fits = {key: raw for key, raw in proc.models.items() if key.startswith("prior/")}
+    fits = read_fits({key.encode(): raw for key, raw in result.fits.items()})
+    result.snapshot = list(snapshot_rows(customers, wm, params, proc.market_timeline, fits=fits))
     result.customers = customers
     result.clocks = clocks
     return result

@@ -125,6 +125,11 @@ class Outcome:
     examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
 
 
+def population_key(partition: int) -> str:
+    """Key of a partition's population fit in the `models` table (beside its model, key "<p>")."""
+    return f"prior/{partition}"
+
+
 class Processor:
     """Decode, apply and assess one message at a time (see module docstring)."""
 
@@ -457,6 +462,12 @@ class Processor:
                     continue
                 if state.partition == partition:
                     pop.update(state)
+            raw = self.models.get(population_key(partition))
+            if raw is not None:
+                try:
+                    pop.restore(*population.decode_fit(raw))
+                except ValueError:
+                    log.error("population fit of partition %d does not load; refitting", partition, exc_info=True)
             self._priors[partition] = pop
         return pop
 
@@ -505,7 +516,13 @@ class Processor:
         state.pending, examples = labels.resolve(state.pending, before, activity_at, now, lp)
         if examples:
             self._learn(partition, examples, out)
-        prior = self.population_of(partition).prior(now)
+        pop = self.population_of(partition)
+        fitted_in = pop.fitted[0]
+        prior = pop.prior(now)
+        if pop.fitted[0] != fitted_in:
+            # Kept with the partition's model checkpoint: a worker that takes the partition
+            # over judges with this fit, not one made on the states of a later moment.
+            self.models[population_key(partition)] = population.encode_fit(*pop.fitted)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):

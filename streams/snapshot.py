@@ -97,7 +97,8 @@ def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) ->
 def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
                   params: warn.DetectorParams = warn.DetectorParams(), market=None,
                   models: Mapping[int, ChurnModel] | None = None,
-                  model_params: ModelParams = ModelParams()) -> Iterator[dict]:
+                  model_params: ModelParams = ModelParams(),
+                  fits: Mapping[int, tuple[int, population.Prior]] | None = None) -> Iterator[dict]:
     """One row per customer, assessed at their partition's stream time.
 
     `market` is the market the workers judge with: a `streams.processing.MarketTimeline`
@@ -107,15 +108,20 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
     `models` maps a partition to its online model (`read_models`); a customer's
     `model_score` is that model's churn probability, null while it warms up or when the
     partition has no model yet, and `risk_score` is the blend a warning would carry.
-    `level` stays on the rule evidence, as the worker's levels do.
+    `level` stays on the rule evidence, as the worker's levels do. `fits` maps a partition
+    to the population fit its worker keeps (`read_fits`); a partition without one is fitted
+    here on its customers as of its stream time.
     """
     models = models or {}
+    fits = fits or {}
     # Each partition's population prior, fitted on its customers as of its stream time (as
     # a worker fits it, `detectors.population`): a first pass builds the bounded samples.
     pops: dict[int, population.Population] = {}
     for raw in states.values():
         state = decode(raw)
         pops.setdefault(state.partition, population.Population(params.population)).update(state)
+    for partition, (period, prior) in fits.items():
+        pops.setdefault(partition, population.Population(params.population)).restore(period, prior)
     for raw in states.values():
         state = decode(raw)
         now = max(clocks.get(state.partition, 0), state.last_event)
@@ -187,6 +193,8 @@ def read_models(records: Mapping[bytes, bytes]) -> dict[int, ChurnModel]:
     """
     out: dict[int, ChurnModel] = {}
     for key, value in records.items():
+        if key.startswith(b"prior/"):
+            continue  # a population fit (`read_fits`)
         try:
             partition = int(key.decode())
         except ValueError:
@@ -195,6 +203,22 @@ def read_models(records: Mapping[bytes, bytes]) -> dict[int, ChurnModel]:
             out[partition] = ChurnModel.loads(value)
         except ValueError as err:
             raise SnapshotError(f"model checkpoint of partition {partition} does not load: {err}") from None
+    return out
+
+
+def read_fits(records: Mapping[bytes, bytes]) -> dict[int, tuple[int, population.Prior]]:
+    """Partition -> (period, prior) of the population fits in the `models` changelog (key ``prior/<p>``).
+
+    >>> read_fits({b"prior/1": population.encode_fit(2, population.Prior()), b"1": b"a model"})
+    {1: (2, Prior(r=0.55, alpha=74.0, s=0.61, beta=82.0, customers=0))}
+    """
+    out: dict[int, tuple[int, population.Prior]] = {}
+    for key, value in records.items():
+        if key.startswith(b"prior/"):
+            try:
+                out[int(key[len(b"prior/"):])] = population.decode_fit(value)
+            except ValueError as err:
+                raise SnapshotError(f"population fit {key!r} does not load: {err}") from None
     return out
 
 
@@ -208,9 +232,10 @@ def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 
         name = orjson.loads(k)
         if "/" not in name:  # "<partition>" is the watermark; "<partition>/<topic>" a topic's time
             clocks[int(name)] = int(orjson.loads(v))
-    models = read_models(read_changelog(settings, models_topic))
+    model_records = read_changelog(settings, models_topic)
+    models, fits = read_models(model_records), read_fits(model_records)
     params = settings.detectors or warn.DetectorParams()
-    rows = sorted(snapshot_rows(states, clocks, params, read_market(settings), models=models),
+    rows = sorted(snapshot_rows(states, clocks, params, read_market(settings), models=models, fits=fits),
                   key=lambda r: (-r["risk_score"], r["customer_id"]))
     sink: IO[bytes] = open(out, "wb") if out else sys.stdout.buffer
     try:

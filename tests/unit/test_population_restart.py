@@ -57,3 +57,31 @@ def test_a_restarted_processor_rebuilds_the_same_population_from_the_customer_ta
     prior = after.prior(now)
     assert prior == fit(before.sample.summaries(), now, DetectorParams().population)
     assert prior != DEFAULT_PRIOR and prior.customers == active
+
+
+def test_a_restarted_processor_judges_with_the_fit_made_before_the_restart_not_a_new_one():
+    customers, models = ItemsOnlyTable(), {}
+    proc = Processor(Settings(), DetectorParams(), customers, {}, models=models, wall_clock=lambda: WALL)
+    offset = 0
+
+    def feed(p: Processor, days: range) -> None:
+        nonlocal offset
+        for day in days:
+            for i in range(150):
+                if (day * 7 + i * 3) % (1 + i % 9) == 0:
+                    p.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
+                    offset += 1
+
+    feed(proc, range(0, 60))
+    period, fitted = proc.population_of(0).fitted
+    assert period is not None and fitted.customers > 100
+    # Within the same refit period the states move on (newer gaps), and nothing refits.
+    last_day = next(d for d in range(60, 90) if int(epoch(T0 + timedelta(days=d + 1)) // (28 * 86400)) != period) - 1
+    feed(proc, range(60, last_day + 1))
+    now = epoch(T0 + timedelta(days=last_day, hours=12))
+    assert proc.population_of(0).prior(now) == fitted
+
+    restarted = Processor(Settings(), DetectorParams(), customers, {}, models=models, wall_clock=lambda: WALL)
+    assert restarted.population_of(0).prior(now) == fitted
+    # What it would have judged with otherwise: a fit on the states of now.
+    assert fit(restarted.population_of(0).sample.summaries(), now, DetectorParams().population) != fitted
