@@ -61,7 +61,7 @@ class _CustomerTable:
 
 def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
     """Build the Faust app for `settings` (nothing connects until the worker starts)."""
-    params = params or getattr(settings, "detectors", None) or DetectorParams()
+    params = params or settings.detector_params()
     store = "memory://" if settings.store == "memory://" else "rocksdb://"
     app = faust.App(
         settings.app_id,

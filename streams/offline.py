@@ -41,7 +41,7 @@ class OfflineResult:
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
                 advance_to: datetime | None = None) -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot."""
-    params = params or settings.detectors or DetectorParams()
+    params = params or settings.detector_params()
     customers: dict = {}
     clocks: dict = {}
     proc = Processor(settings, params, customers, clocks,

@@ -443,7 +443,8 @@ class Settings:
         90.0,
         _DAYS,
         "days of event time: a customer with no activity this long after a feature snapshot counts as churned "
-        "(the model's label 1); activity sooner labels the snapshot 0",
+        "(the model's label 1); activity sooner labels the snapshot 0. Also the horizon of the risk score's "
+        "gone probability (no activity within it)",
     )
     snapshot_every_days: float = _setting(
         7.0,
@@ -460,6 +461,22 @@ class Settings:
     # Detector thresholds: their own CHURNWATCH_* variables, parsed into the detectors'
     # *Params dataclasses and attached here by from_env. Not an environment variable itself.
     detectors: object | None = None
+
+    def detector_params(self):
+        """The detectors' parameters: `detectors` when set, the defaults otherwise, with the
+        population's "gone" horizon (`detectors.population`) set to `churn_horizon_days`, the
+        horizon the model's labels use, so one setting moves both.
+
+        >>> Settings(churn_horizon_days=60).detector_params().population.horizon_days
+        60.0
+        """
+        from detectors.warning import DetectorParams
+
+        params = self.detectors or DetectorParams()
+        if params.population.horizon_days != self.churn_horizon_days:
+            params = dataclasses.replace(
+                params, population=dataclasses.replace(params.population, horizon_days=float(self.churn_horizon_days)))
+        return params
 
     def __post_init__(self) -> None:
         errors = [

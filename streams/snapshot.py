@@ -234,7 +234,7 @@ def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 
             clocks[int(name)] = int(orjson.loads(v))
     model_records = read_changelog(settings, models_topic)
     models, fits = read_models(model_records), read_fits(model_records)
-    params = settings.detectors or warn.DetectorParams()
+    params = settings.detector_params()
     rows = sorted(snapshot_rows(states, clocks, params, read_market(settings), models=models, fits=fits),
                   key=lambda r: (-r["risk_score"], r["customer_id"]))
     sink: IO[bytes] = open(out, "wb") if out else sys.stdout.buffer

@@ -222,7 +222,7 @@ def recompute(settings: Settings, records: Iterable[TopicRecord], params: Detect
     """
     from streams.processing import Processor  # the worker's engine, imported when used
 
-    params = params or settings.detectors or DetectorParams()
+    params = params or settings.detector_params()
     result = Recomputation()
     proc = Processor(settings, params, result.customers, {}, wall_clock=lambda: _FIXED_WALL)
     proc.idle_topic_seconds = -1.0  # as streams.offline: every topic counts as read
@@ -275,7 +275,7 @@ class _Customer:
 def verify(settings: Settings, observed: Observed, params: DetectorParams | None = None, *,
            snapshot: list[dict] | None = None, strict_warnings: bool = False) -> Report:
     """Check what the workers made of the inputs (see the module docstring); pure, no I/O."""
-    params = params or settings.detectors or DetectorParams()
+    params = params or settings.detector_params()
     report = Report(strict_warnings=strict_warnings)
     customers = _account(settings, observed, report)
     redo = recompute(settings, observed.inputs, params)
