@@ -52,12 +52,26 @@ Defaults, and why:
 
 **Short histories.** With fewer gaps, and when the population prior is given
 (`detectors.population`: active-day rates across the partition's customers are
-gamma(r, α)), the rhythm is the population's, updated by the customer's few gaps: n = r + x
-pseudo-gaps summing to α + t_x days, shape 1 (the gamma mixture of Poisson rates is what
-makes the predictive tail heavy, so no own shape is estimated from three gaps). Where
-customers' rates vary a lot (CDNOW: r 0.55) a one-purchase customer is never quiet enough
-to fire within a year; where they are alike, a first-time customer quiet for far longer than
-anyone of that shop usually is fires at the same false-alarm budget as everyone else.
+gamma(r, α), lifetimes exponential with rates gamma(s, β)), two questions are asked and the
+stronger answer counts:
+
+* the rhythm test above with the population's rhythm, updated by the customer's few gaps:
+  n = r + x pseudo-gaps summing to α + t_x days, shape 1 (the gamma mixture of Poisson rates
+  is what makes the predictive tail heavy, so no own shape is estimated from three gaps).
+  Where customers are alike, a first-time customer quiet for far longer than anyone of that
+  shop usually is fires at the same false-alarm budget as everyone else; where rates vary a
+  lot (CDNOW: r 0.55) a one-purchase customer is never quiet enough for it within years.
+* the population's probability that a customer with this history, this quiet, is still a
+  customer at all (Pareto/NBD P(alive), `detectors.population.p_alive`). It fires
+  (strength 0.5) once the customer is more likely gone than not (`alive_fire` 0.5) and
+  reaches 1.0 at `alive_full` (0.05), log-linear between: `warning` below 0.2, `critical`
+  below 0.1. A false-alarm budget cannot judge a customer with one or two purchases (no
+  rhythm of theirs is known, and at the shop's spread of rhythms any quiet is plausible
+  for someone still there); what can be said is how many customers of this shop with
+  such a history and such a quiet have left, which is what this probability estimates from
+  the shop's own customers. It is the lapse a win-back message is for. On CDNOW (39-week
+  calibration, churn = no order in the next 39 weeks, see docs/quality.md) P(alive) < 0.5
+  at the cutoff marks 75 % of the customers, 82 % of whom did not come back.
 """
 
 from __future__ import annotations
@@ -66,7 +80,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from detectors.population import Prior
+from detectors.population import Prior, p_alive
 from detectors.signal import FIRE, Signal, betainc, pvalue_strength
 from detectors.state import DAY, CustomerState
 
@@ -89,6 +103,10 @@ class SilenceParams:
     breaks_per_year: float = 1.5            # holidays and the like, for every customer
     break_median_days: float = 10.0         # typical length of such a break
     break_log_sd: float = 0.5               # spread of break lengths (log scale)
+    # Short histories (fewer than `min_gaps` gaps) are also judged by the population's
+    # probability that a customer this quiet is still a customer (Pareto/NBD P(alive)):
+    alive_fire: float = 0.5                 # it fires once more likely gone than not ...
+    alive_full: float = 0.05                # ... and reaches strength 1.0 here (log-linear between)
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,17 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
     strength, rate = _strength(r, quiet, params)
+    lapse = _lapse(state, quiet, params, prior)
+    if lapse is not None and lapse[0] > strength:
+        strength, alive = lapse
+        days = len(state.gaps) + 1
+        detail = (f"no activity for {quiet:.0f} days after {days} active day{'s' if days > 1 else ''}; "
+                  f"of this shop's customers with such a history, about {100 * alive:.0f} % "
+                  "are still customers after this long a quiet")
+    else:
+        detail = (f"no activity for {quiet:.0f} days; usually active every {r.usual:.0f} days "
+                  f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
+                  + (f"about once in {1 / rate:,.0f} months" if rate < 1 else "every month"))
     return Signal(
         kind="silence",
         strength=strength,
@@ -199,10 +228,38 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         baseline=round(r.usual, 2),
         unit="days since last activity",
         window_days=round(quiet, 2),
-        detail=f"no activity for {quiet:.0f} days; usually active every {r.usual:.0f} days "
-               f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
-               + (f"about once in {1 / rate:,.0f} months" if rate < 1 else "every month"),
+        detail=detail,
     )
+
+
+def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
+    """(strength, P(alive)) of the population's verdict on a short history, or None."""
+    if prior is None or len(state.gaps) >= p.min_gaps or state.last_active <= 0:
+        return None
+    alive = p_alive(len(state.gaps), float(sum(state.gaps)), quiet, prior)
+    strength = pvalue_strength(alive, p.alive_fire, p.alive_full) if alive < 1.0 else 0.0
+    if quiet < p.floor_days:
+        strength = min(strength, FIRE - 0.05)
+    return strength, alive
+
+
+def _lapse_quiet_at(gaps: tuple[int, ...], level: float, p: SilenceParams, prior: Prior) -> float | None:
+    """Days of quiet at which the population's verdict first reaches `level`, or None within
+    `max_quiet_days` (P(alive) falls monotonically with the quiet: bisection on log days)."""
+    target = p.alive_fire * (p.alive_full / p.alive_fire) ** ((level - FIRE) / (1 - FIRE))
+    x, t_x = len(gaps), float(sum(gaps))
+    if p_alive(x, t_x, p.max_quiet_days, prior) > target:
+        return None
+    lo, hi = math.log(max(p.floor_days, 1.0)), math.log(p.max_quiet_days)
+    if p_alive(x, t_x, math.exp(lo), prior) <= target:
+        return p.floor_days
+    while hi - lo > 1e-7:
+        mid = 0.5 * (lo + hi)
+        if p_alive(x, t_x, math.exp(mid), prior) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return max(p.floor_days, math.exp(hi))
 
 
 def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
@@ -251,7 +308,14 @@ def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: Sil
     if len(gaps) >= params.min_gaps:
         prior = None
     r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params, prior)
-    return None if r is None else _quiet_at(r, level, params)
+    if r is None:
+        return None
+    quiet = _quiet_at(r, level, params)
+    if prior is not None and last_active > 0:
+        lapse = _lapse_quiet_at(gaps, level, params, prior)
+        if lapse is not None and lapse < quiet:
+            quiet = lapse
+    return quiet
 
 
 def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams(),
@@ -265,7 +329,7 @@ def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()
     >>> threshold_days(CustomerState("new", gaps=[3])) is None
     True
     >>> round(threshold_days(CustomerState("new", last_active=1), prior=Prior(r=3.0, alpha=27.0)))   # one visit
-    161
+    35
     """
     return _crossing(tuple(state.gaps), 1 if state.last_active > 0 else 0, FIRE, params, prior)
 

@@ -71,7 +71,12 @@ class WarningParams:
         ("silence", "visits"), ("purchase_frequency_drop", "visits"), ("activity_drop", "visits"),
         ("order_value_drop", "spend"), ("complaint_increase", "service"),
     )
-    recheck_days: float = 1.0         # re-evaluate a customer with an open warning this often
+    # Re-evaluate a customer with an open warning this often: signals whose strength drifts
+    # with the calendar (activity windows, order value) can escalate or clear it between
+    # events. At `critical`, and for short histories (fewer than `SilenceParams.min_gaps`
+    # gaps: too few active days for an activity or order-value baseline, so only silence and
+    # complaints judge them, and both schedule their own crossings in `next_due`), weekly.
+    recheck_days: float = 1.0
     recheck_critical_days: float = 7.0
     loyalty_tenure_days: int = 365    # tenure that earns a loyalty-points suggestion
 
@@ -347,12 +352,13 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
 
     Examples
     --------
-    A customer seen once on day 10 has no baseline: only the labelling needs a visit,
-    at the next weekly snapshot boundary (day 14).
+    A customer seen once on day 10 has no rhythm of their own: silence judges them by the
+    population (here the default prior) once they are more likely gone than not, 121 days
+    later; the labelling needs a visit sooner, at the next weekly snapshot boundary (day 14).
 
     >>> s = CustomerState("c", first_seen=10 * DAY, last_active=10 * DAY)
-    >>> next_due(s, 10 * DAY), next_due(s, 10 * DAY, label_params=labels.LabelParams()) // DAY
-    (0, 14)
+    >>> next_due(s, 10 * DAY) // DAY, next_due(s, 10 * DAY, label_params=labels.LabelParams()) // DAY
+    (131, 14)
     """
     candidates = [
         silence.next_change(state, now, params.silence, prior=prior),
@@ -362,7 +368,8 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     if label_params is not None:
         candidates.append(labels.next_due(state.pending, state.last_active, now, label_params))
     if state.level > 0:
-        days = params.warning.recheck_critical_days if state.level >= 3 else params.warning.recheck_days
+        weekly = state.level >= 3 or len(state.gaps) < params.silence.min_gaps
+        days = params.warning.recheck_critical_days if weekly else params.warning.recheck_days
         candidates.append(now + int(days * DAY))
     due = [c for c in candidates if c is not None and c > now]
     return min(due) if due else 0

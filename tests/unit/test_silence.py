@@ -142,7 +142,7 @@ def test_coming_back_clears_silence():
 
 # ---------------------------------------------------------------- short histories: the population's rhythm
 
-from detectors.population import DEFAULT_PRIOR, Prior  # noqa: E402
+from detectors.population import DEFAULT_PRIOR, Prior, p_alive  # noqa: E402
 
 ALIKE = Prior(r=3.0, alpha=27.0)          # customers active every 9 days on average, rates alike
 
@@ -152,16 +152,60 @@ def test_without_a_population_a_short_history_gets_no_verdict_and_with_one_it_do
     assert evaluate(s, day(300)) is None
     sig = evaluate(s, day(300), prior=ALIKE)
     assert sig.fires and sig.kind == "silence"
-    assert "usually active every 9 days" in sig.detail
+    assert (sig.current, sig.baseline) == (300.0, 9.0)
+    assert "after 1 active day" in sig.detail and "are still customers" in sig.detail
 
 
 def test_a_first_time_customer_is_judged_later_where_customers_differ_more():
     s = build([login(day(0))])
-    alike = threshold_days(s, prior=ALIKE)
-    assert 100 < alike < 250
-    assert threshold_days(s, prior=DEFAULT_PRIOR) > 3 * 365     # CDNOW-like spread: never within years
-    assert next_change(s, day(0), prior=DEFAULT_PRIOR) is None
+    alike, spread = threshold_days(s, prior=ALIKE), threshold_days(s, prior=DEFAULT_PRIOR)
+    assert 20 < alike < 60                  # rates alike: a month of quiet is already telling
+    assert 2 * alike < spread < 365         # CDNOW-like spread of rates: months later, not never
     assert next_change(s, day(0), prior=ALIKE) == day(0) + math.ceil(alike * DAY)
+    assert next_change(s, day(0), prior=DEFAULT_PRIOR) == day(0) + math.ceil(spread * DAY)
+
+
+def test_a_lapsed_one_time_buyer_fires_once_more_likely_gone_than_not_and_escalates_with_the_quiet():
+    s = build([login(day(0))])
+    t = threshold_days(s, prior=DEFAULT_PRIOR)
+    assert p_alive(0, 0.0, t - 1, DEFAULT_PRIOR) > 0.5 >= p_alive(0, 0.0, t + 1, DEFAULT_PRIOR)
+    before, after = evaluate(s, day(t - 1), prior=DEFAULT_PRIOR), evaluate(s, day(t + 1), prior=DEFAULT_PRIOR)
+    assert not before.fires and after.fires
+    assert after.strength < 0.7             # a watch when it first fires
+    assert evaluate(s, day(700), prior=DEFAULT_PRIOR).strength >= 0.7
+    assert "about 50 % are still customers" in after.detail
+
+
+def test_the_population_verdict_on_short_histories_is_calibrated():
+    # Customers drawn from a Pareto/NBD population (rates gamma(r, alpha), lifetimes
+    # exponential with rates gamma(s, beta)), observed 150 days after their first activity.
+    # Of those with fewer than four repeat days on whom silence fires, at most half are
+    # still customers; of those on whom it does not fire, most are.
+    prior = Prior(r=1.2, alpha=40.0, s=0.8, beta=150.0)
+    rng = random.Random(5)
+    horizon = 150
+    fired, fired_alive, calm, calm_alive = 0, 0, 0, 0
+    for _ in range(6000):
+        lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
+        life = rng.expovariate(rng.gammavariate(prior.s, 1.0 / prior.beta))
+        days, t = {0}, 0.0
+        while True:
+            t += rng.expovariate(lam)
+            if t > min(life, horizon):
+                break
+            days.add(int(t))
+        if len(days) > 4:
+            continue
+        active = sorted(days)
+        state = CustomerState("c", last_active=day(active[-1]),
+                              gaps=[b - a for a, b in zip(active, active[1:])])
+        alive = life > horizon
+        if evaluate(state, day(horizon), prior=prior).fires:
+            fired, fired_alive = fired + 1, fired_alive + alive
+        else:
+            calm, calm_alive = calm + 1, calm_alive + alive
+    assert fired > 500 and calm > 500
+    assert fired_alive / fired < 0.5 < calm_alive / calm
 
 
 def test_a_few_more_visits_bring_the_verdict_forward_and_four_gaps_use_the_own_rhythm():
@@ -171,15 +215,3 @@ def test_a_few_more_visits_bring_the_verdict_forward_and_four_gaps_use_the_own_r
     assert threshold_days(own, prior=ALIKE) == threshold_days(own)
 
 
-def test_short_histories_drawn_from_the_population_rarely_look_silent():
-    # Alive customers of the ALIKE population with one to three gaps: how often is their
-    # next quiet spell beyond the silence threshold? The budget is 0.01 a month, i.e. about
-    # 0.003 per spell for a 9-day rhythm; breaks and rounding to whole days add a little.
-    rng = random.Random(12)
-    n, beyond = 20_000, 0
-    for _ in range(n):
-        lam = rng.gammavariate(ALIKE.r, 1.0 / ALIKE.alpha)
-        gaps = [max(1, round(rng.expovariate(lam))) for _ in range(rng.randint(1, 3))]
-        s = CustomerState("c", last_active=day(sum(gaps)), gaps=gaps)
-        beyond += rng.expovariate(lam) > threshold_days(s, prior=ALIKE)
-    assert beyond / n < 0.006

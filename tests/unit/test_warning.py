@@ -102,3 +102,21 @@ def test_a_complaint_alone_does_not_let_competitor_pressure_fire():
     assert not kinds["competitor_pressure"].fires
     assert a.level == 1
     assert "service_recovery" in [x.action for x in a.actions]
+
+
+def test_a_lapsed_one_time_buyer_is_warned_with_a_win_back_and_looked_at_weekly_not_daily():
+    from detectors.population import DEFAULT_PRIOR
+    from detectors.warning import apply, decide, next_due
+
+    s = build([order(day(0), 40.0)])
+    quiet = assess(s, day(200), prior=DEFAULT_PRIOR)
+    assert quiet.level >= 1 and [x.kind for x in quiet.firing] == ["silence"]
+    assert [a.action for a in quiet.actions] == ["win_back"]
+    s = apply(s, quiet, decide(s, quiet))
+    assert next_due(s, day(200), prior=DEFAULT_PRIOR) == day(207)      # no calendar-drifting signal to follow
+
+    regular = build([login(day(7 * w)) for w in range(20)])
+    gone = assess(regular, day(7 * 19 + 40))
+    regular = apply(regular, gone, decide(regular, gone))
+    assert regular.level in (1, 2)
+    assert next_due(regular, day(7 * 19 + 40)) <= day(7 * 19 + 41)     # activity windows move daily
