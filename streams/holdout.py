@@ -58,6 +58,15 @@ SCORE_LABELS: dict[str, str] = {
     "pnbd_p_alive": "Pareto/NBD 1 - P(alive)",
     "pnbd_expected": "Pareto/NBD expected holdout orders (-)",
 }
+#: Rules of thumb a warning is judged beside: (score column, threshold above which the
+#: rule calls the customer gone, label). Recency rules are what a team without a model uses;
+#: "P(alive) < 0.5" is how the buy-till-you-die models are turned into a yes/no answer.
+RULES: tuple[tuple[str, float, str], ...] = (
+    ("recency", 90.0, "recency > 90 days"),
+    ("recency", 180.0, "recency > 180 days"),
+    ("bgnbd_p_alive", 0.5, "BG/NBD P(alive) < 0.5"),
+    ("pnbd_p_alive", 0.5, "Pareto/NBD P(alive) < 0.5"),
+)
 #: Mis-ranked customers listed in the report, each way.
 MISRANKED_SHOWN = 8
 
@@ -257,8 +266,11 @@ def score_split(split: Split, snapshot: Iterable[Mapping[str, Any]],
         y = [labels[i] for i in rows]
         warned = {level: warning_scores([_at_least(open_levels[i], level) for i in rows], y)
                   for level in LEVELS}
+        rules = {label: warning_scores([scores[name][i] > threshold for i in rows], y)
+                 for name, threshold, label in RULES if all(scores[name][i] is not None for i in rows)}
         return {"customers": len(rows), "churned": sum(y), "churn_rate": sum(y) / len(rows) if rows else None,
-                "ranking": _ranking(scores, labels, rows), "warnings_open_at_cutoff": warned}
+                "ranking": _ranking(scores, labels, rows), "warnings_open_at_cutoff": warned,
+                "rules_at_cutoff": rules}
 
     report: dict[str, Any] = {"overall": block(list(range(len(ids))))}
     report["by_calibration_orders"] = {seg: block([i for i in range(len(ids)) if segments[i] == seg])
@@ -508,6 +520,16 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
             f" | {s}: {segs[s]['warnings_open_at_cutoff'][level]['warned']:,} "
             f"{_f(segs[s]['warnings_open_at_cutoff'][level]['precision'], 2)} "
             f"{_f(segs[s]['warnings_open_at_cutoff'][level]['recall'], 2)}" for s in SEGMENTS))
+    lines += ["", "the same question answered by rules of thumb: warned / precision / recall"]
+    for _, _, label in RULES:
+        w = overall.get("rules_at_cutoff", {}).get(label)
+        if w is None:
+            lines.append(f"  {label:<26} (not computed)")
+            continue
+        lines.append(f"  {label:<26} {w['warned']:>6,} {_f(w['precision']):>6} {_f(w['recall']):>6}" + "".join(
+            f" | {seg}: {segs[seg]['rules_at_cutoff'][label]['warned']:,} "
+            f"{_f(segs[seg]['rules_at_cutoff'][label]['precision'], 2)} "
+            f"{_f(segs[seg]['rules_at_cutoff'][label]['recall'], 2)}" for seg in SEGMENTS))
     mis = report["misranked"]
     for title, key in (("returned in the holdout, highest risk", "returned_with_highest_risk"),
                        ("churned, lowest risk", "churned_with_lowest_risk")):

@@ -13,7 +13,7 @@ import pytest
 
 import streams.holdout
 import streams.holdout_baselines
-from streams.holdout import (HoldoutError, average_precision, evaluate_holdout, score_split, segment_of,
+from streams.holdout import (HoldoutError, average_precision, evaluate_holdout, format_report, score_split, segment_of,
                              split_replay)
 from streams.settings import Settings
 
@@ -102,6 +102,19 @@ def test_scores_rank_churners_against_returners_per_segment_and_warnings_count_a
     assert overall["ranking"]["bgnbd_p_alive"] == {"roc_auc": None, "pr_auc": None}  # not computed
     assert overall["warnings_open_at_cutoff"]["warning"] == {"warned": 2, "precision": 0.5, "recall": 0.5}
     assert overall["warnings_open_at_cutoff"]["watch"] == {"warned": 3, "precision": 2 / 3, "recall": 1.0}
+    # the rules of thumb beside them: recency > 90 days warns b, c and d; > 180 days no one
+    rules = overall["rules_at_cutoff"]
+    assert rules["recency > 90 days"] == {"warned": 3, "precision": 2 / 3, "recall": 1.0}
+    assert rules["recency > 180 days"]["warned"] == 0
+    assert "BG/NBD P(alive) < 0.5" not in rules                             # no fit: not computed
+    text = format_report(
+        {**report, "split": {"calibration": ["a", "b"], "holdout": ["b", "c"], "horizon_days": 100,
+                             "customers_new_in_holdout": 0, "sample": "all customers"},
+         "baselines": {"status": "not asked for"}, "replay": {"events": 0, "seconds": 0, "warnings": 0,
+                                                               "dead_letters": 0}})
+    shown = {line.split("  ")[1].strip(): line for line in text.splitlines() if "P(alive) < 0.5" in line or "recency >" in line}
+    assert shown["BG/NBD P(alive) < 0.5"].endswith("(not computed)")
+    assert shown["recency > 90 days"].split()[4:7] == ["3", "0.667", "1.000"]
     segs = report["by_calibration_orders"]
     assert {s: segs[s]["customers"] for s in segs} == {"1": 2, "2-3": 1, "4+": 1}
     assert segs["1"]["ranking"]["risk_score"]["roc_auc"] == 1.0  # a (returned) vs c (churned)
