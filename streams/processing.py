@@ -523,6 +523,9 @@ class Processor:
             # Kept with the partition's model checkpoint: a worker that takes the partition
             # over judges with this fit, not one made on the states of a later moment.
             self.models[population_key(partition)] = population.encode_fit(*pop.fitted)
+            log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
+                     "beta %.4g d)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,
+                     prior.s, prior.beta)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):
