@@ -263,21 +263,42 @@ class Population:
     5
     """
 
+    #: Fits kept for assessments dated in an earlier period than the newest fit.
+    KEEP_FITS = 4
+
     def __init__(self, params: PopulationParams = PopulationParams()) -> None:
         self.params = params
         self.sample = PopulationSample(params.sample_size)
         self._prior = DEFAULT_PRIOR
         self._period: int | None = None
+        self._earlier: list[tuple[int, Prior]] = []     # (period, fit) before the current one, oldest first
 
     def update(self, state: CustomerState) -> None:
         self.sample.update(state)
 
     def prior(self, now: int) -> Prior:
-        """The prior to judge at event time `now`: fitted at the first call of each refit period."""
+        """The prior to judge at event time `now`: fitted at the first call of each refit period.
+
+        A call dated in an earlier period than the newest fit (a sweep judging a customer at
+        their due time after a later event has already started a new period) gets the fit in
+        force at that time, so a verdict does not depend on when the sweep ran.
+
+        >>> pop = Population(PopulationParams(min_customers=1))
+        >>> pop.update(CustomerState("a", last_active=5 * DAY, gaps=[2, 3]))
+        >>> first = pop.prior(29 * DAY)                  # period 1 (days 28-55)
+        >>> pop.update(CustomerState("b", last_active=60 * DAY, gaps=[9]))
+        >>> second = pop.prior(57 * DAY)                 # period 2: refitted on both
+        >>> first != second, pop.prior(50 * DAY) == first, pop.prior(58 * DAY) == second
+        (True, True, True)
+        """
         period = int(now // (self.params.refit_days * DAY))
         if self._period is None or period > self._period:
+            if self._period is not None:
+                self._earlier = (self._earlier + [(self._period, self._prior)])[-self.KEEP_FITS:]
             self._period = period
             self._prior = fit(self.sample.summaries(), now, self.params)
+        elif period < self._period:
+            return next((p for fitted_in, p in reversed(self._earlier) if fitted_in <= period), self._prior)
         return self._prior
 
     @property
@@ -286,8 +307,12 @@ class Population:
         return self._period, self._prior
 
     def restore(self, period: int, prior: Prior) -> None:
-        """Take back a fit kept by `fitted` (after a restart: the sample is rebuilt, the fit is not)."""
+        """Take back a fit kept by `fitted` (after a restart: the sample is rebuilt, the fit is not).
+
+        Only the newest fit is kept: a restarted worker judges a sweep dated before it with it.
+        """
         self._period, self._prior = period, prior
+        self._earlier = []
 
 
 def encode_fit(period: int, prior: Prior) -> bytes:
