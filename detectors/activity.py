@@ -42,11 +42,12 @@ Defaults, and why:
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
 from detectors.signal import FIRE, Signal, pvalue_strength
-from detectors.state import DAY, CustomerState, active_days, window_sum
+from detectors.state import DAY, CustomerState
 
 KIND = "activity_drop"
 
@@ -79,12 +80,17 @@ class _Window:
 
 
 def _window(state: CustomerState, start: int, end: int) -> _Window:
+    # What `active_days` and `window_sum` compute, with the day range looked up once for all
+    # five figures instead of once each.
+    i = bisect.bisect_left(state.days, start)
+    j = bisect.bisect_left(state.days, end)
+    logins, views = state.logins, state.views
     return _Window(
-        active=active_days(state, start, end),
-        logins=window_sum(state, state.logins, start, end),
-        views=window_sum(state, state.views, start, end),
-        dwell=window_sum(state, state.dwell, start, end),
-        bounces=window_sum(state, state.bounces, start, end),
+        active=sum(1 for k in range(i, j) if logins[k] or views[k]),
+        logins=sum(logins[i:j]),
+        views=sum(views[i:j]),
+        dwell=sum(state.dwell[i:j]),
+        bounces=sum(state.bounces[i:j]),
     )
 
 

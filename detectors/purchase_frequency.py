@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, betainc as _betainc, pvalue_strength
 from detectors.state import DAY, CustomerState, placed_orders
@@ -80,8 +81,9 @@ class PurchaseFrequencyParams:
     max_trickle: int = 2                   # orders allowed inside the window (j = 0..max_trickle)
 
 
-@dataclass(frozen=True)
-class _Test:
+class _Test(NamedTuple):
+    # A named tuple, not a frozen dataclass: the next-change search builds hundreds of
+    # thousands of these, and a frozen dataclass's __init__ costs several times as much.
     j: int            # orders inside the window
     window: float     # T, days from the (j + 1)-th last purchase to now
     usual: float      # mean gap of the baseline, days
