@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from detectors.signal import Signal
 from detectors.state import DAY, CustomerState, epoch, placed_orders
@@ -70,6 +71,7 @@ class MarketPressure:
         return self.started_at <= now < self.until(default_duration_days)
 
 
+@lru_cache(maxsize=4096)   # a shop has a bounded set of category names, asked about on every assessment
 def _key(category: str) -> str:
     return category.strip().casefold()
 
@@ -133,7 +135,8 @@ def category_shares(state: CustomerState, now: int, params: CompetitorParams = C
             raw[o[5]] = raw.get(o[5], 0) + 1
     counts: dict[str, int] = {}
     for category, n in raw.items():
-        counts[_key(category)] = counts.get(_key(category), 0) + n
+        key = _key(category)
+        counts[key] = counts.get(key, 0) + n
     return {k: v / len(recent) for k, v in counts.items()}
 
 
