@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import median
 
 from detectors.signal import FIRE, Signal
@@ -162,24 +163,36 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
                 judged = (rank, cur, amounts)
     if judged is None:
         return None
-    c = _compare(judged[2], judged[1], params)
+    first_recent, strength, current, baseline, detail = _verdict(tuple(judged[2]), judged[1], params)
+    window_days = max(0, now - first_recent) / 86_400
+    return Signal(
+        kind=KIND,
+        strength=strength,
+        current=current,
+        baseline=baseline,
+        unit=f"{judged[1]} per order",
+        window_days=round(window_days, 2),
+        detail=detail,
+    )
+
+
+# Every assessment (sweeps included) asks for the verdict, which changes only with the
+# orders judged: kept for the recently assessed order histories (the time shown in
+# `window_days` is the only part that depends on `now`).
+@lru_cache(maxsize=4096)
+def _verdict(amounts: tuple[tuple[int, float], ...], currency: str,
+             params: OrderValueParams) -> tuple[int, float, float, float, str]:
+    """(first recent order time, strength, current, baseline, detail) of one currency's orders."""
+    c = _compare(amounts, currency, params)
     strength = strength_of(c.ratio, c.z, params)
     # The same sums of logs as the comparison's means: bit for bit what summing them again gives.
     geo_recent = math.exp(c.mean_log_recent)
     geo_base = math.exp(c.mean_log_baseline)
-    window_days = max(0, now - c.first_recent) / 86_400
-    return Signal(
-        kind=KIND,
-        strength=strength,
-        current=round(geo_recent, 2),
-        baseline=round(geo_base, 2),
-        unit=f"{c.currency} per order",
-        window_days=round(window_days, 2),
-        detail=(f"last {len(c.recent)} orders typically {geo_recent:,.2f} {c.currency} "
-                f"(median {median(c.recent):,.2f}) against {geo_base:,.2f} "
-                f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before: "
-                f"{c.ratio:.0%} of usual, z={c.z:.1f}"),
-    )
+    detail = (f"last {len(c.recent)} orders typically {geo_recent:,.2f} {c.currency} "
+              f"(median {median(c.recent):,.2f}) against {geo_base:,.2f} "
+              f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before: "
+              f"{c.ratio:.0%} of usual, z={c.z:.1f}")
+    return c.first_recent, strength, round(geo_recent, 2), round(geo_base, 2), detail
 
 
 def next_change(state: CustomerState, now: int, params: OrderValueParams = OrderValueParams()) -> int | None:
