@@ -45,6 +45,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, pvalue_strength
 from detectors.state import DAY, CustomerState
@@ -66,8 +67,9 @@ class ActivityParams:
     bounce_bonus: float = 0.1             # strength added by a rising bounce share
 
 
-@dataclass(frozen=True)
-class _Window:
+class _Window(NamedTuple):
+    # A named tuple, not a frozen dataclass: two per assessment, and a frozen dataclass's
+    # __init__ costs several times as much.
     active: int
     logins: int
     views: int
