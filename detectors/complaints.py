@@ -133,6 +133,10 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
     p = params
     window = p.repeat_days * DAY
     start = now - window
+    if not state.complaints and not any(o[3] in (CANCELLED, RETURNED) and start < o[0] <= now for o in state.orders):
+        # Without complaints every component below is silent but friction, and friction
+        # needs a cancelled or returned order in the window: most customers, every time.
+        return None
     deadline = p.response_hours * HOUR
     components: list[float] = []
     parts: list[str] = []
