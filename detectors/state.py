@@ -27,6 +27,8 @@ from operator import attrgetter
 
 import orjson
 
+from schemas.events import TYPE_OF_MODEL
+
 DAY = 86_400
 STATE_FORMAT = 3
 
@@ -328,7 +330,18 @@ def observe(state: CustomerState | None, event, params: StateParams = StateParam
     return s
 
 
+# The customer-event contracts, by class. They have no `kind` field (and ignore extra
+# fields), so for them the lookup below always ends at the class name; asking a pydantic
+# model for a missing attribute raises and catches an AttributeError inside pydantic, which
+# cost ~2 % of a bulk run. Other objects (tests use namespaces with a `kind`) take the
+# general path.
+_CONTRACT_KINDS = {model: kind for model, kind in TYPE_OF_MODEL.items() if kind in KINDS}
+
+
 def _kind_of(event) -> str:
+    kind = _CONTRACT_KINDS.get(type(event))
+    if kind is not None:
+        return kind
     kind = getattr(event, "kind", None)
     if kind in ("login", "page_view", "order", "complaint"):
         return kind
