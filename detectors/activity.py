@@ -86,11 +86,11 @@ def _window(state: CustomerState, start: int, end: int) -> _Window:
     # five figures instead of once each.
     i = bisect.bisect_left(state.days, start)
     j = bisect.bisect_left(state.days, end)
-    logins, views = state.logins, state.views
+    logins, views = state.logins[i:j], state.views[i:j]
     return _Window(
-        active=sum(1 for k in range(i, j) if logins[k] or views[k]),
-        logins=sum(logins[i:j]),
-        views=sum(views[i:j]),
+        active=sum(1 for n_logins, n_views in zip(logins, views) if n_logins or n_views),
+        logins=sum(logins),
+        views=sum(views),
         dwell=sum(state.dwell[i:j]),
         bounces=sum(state.bounces[i:j]),
     )

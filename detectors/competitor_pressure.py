@@ -34,7 +34,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from detectors.signal import Signal
-from detectors.state import DAY, CustomerState, epoch, placed_orders
+from detectors.state import DAY, PLACED, CustomerState, epoch
 
 KIND = "competitor_pressure"
 
@@ -126,7 +126,8 @@ def category_shares(state: CustomerState, now: int, params: CompetitorParams = C
     >>> category_shares(s, 10)
     {'books': 0.5, 'toys': 0.25}
     """
-    recent = [o for o in placed_orders(state) if now - params.share_days * DAY < o[0] <= now]
+    # placed_orders() within the window, in one pass over the orders (same list, same order)
+    recent = [o for o in state.orders if o[3] == PLACED and now - params.share_days * DAY < o[0] <= now]
     if len(recent) < params.min_orders:
         return None
     raw: dict[str, int] = {}
