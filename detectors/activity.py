@@ -45,6 +45,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, pvalue_strength
@@ -162,6 +163,9 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     )
 
 
+# evaluate() always asks with the same q (the current window's share of the history) and
+# small counts, so a few thousand (k, n) pairs cover every customer: each is summed once.
+@lru_cache(maxsize=8192)
 def binomial_cdf(k: int, n: int, q: float) -> float:
     """P(X <= k) for X ~ Binomial(n, q).
 
