@@ -31,9 +31,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from detectors.signal import Signal
-from detectors.state import DAY, CustomerState, epoch, placed_orders
+from detectors.state import DAY, PLACED, CustomerState, epoch
 
 KIND = "competitor_pressure"
 
@@ -70,6 +71,7 @@ class MarketPressure:
         return self.started_at <= now < self.until(default_duration_days)
 
 
+@lru_cache(maxsize=4096)   # a shop has a bounded set of category names, asked about on every assessment
 def _key(category: str) -> str:
     return category.strip().casefold()
 
@@ -124,7 +126,8 @@ def category_shares(state: CustomerState, now: int, params: CompetitorParams = C
     >>> category_shares(s, 10)
     {'books': 0.5, 'toys': 0.25}
     """
-    recent = [o for o in placed_orders(state) if now - params.share_days * DAY < o[0] <= now]
+    # placed_orders() within the window, in one pass over the orders (same list, same order)
+    recent = [o for o in state.orders if o[3] == PLACED and now - params.share_days * DAY < o[0] <= now]
     if len(recent) < params.min_orders:
         return None
     raw: dict[str, int] = {}
@@ -133,7 +136,8 @@ def category_shares(state: CustomerState, now: int, params: CompetitorParams = C
             raw[o[5]] = raw.get(o[5], 0) + 1
     counts: dict[str, int] = {}
     for category, n in raw.items():
-        counts[_key(category)] = counts.get(_key(category), 0) + n
+        key = _key(category)
+        counts[key] = counts.get(key, 0) + n
     return {k: v / len(recent) for k, v in counts.items()}
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import orjson
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from detectors.features import FEATURE_NAMES, from_vector, vector
@@ -63,11 +64,13 @@ class LabelParams:
         if self.max_pending < 2:
             raise ValueError(f"max_pending={self.max_pending}: expected at least 2")
 
-    @property
+    # Asked several times per assessment: computed once per instance (a cached_property
+    # stores into the instance dict, which a frozen dataclass allows; fields are unchanged).
+    @cached_property
     def every_seconds(self) -> int:
         return int(round(self.snapshot_every_days * DAY))
 
-    @property
+    @cached_property
     def horizon_seconds(self) -> int:
         return int(round(self.horizon_days * DAY))
 

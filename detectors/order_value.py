@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import median
 
 from detectors.signal import FIRE, Signal
@@ -75,14 +76,25 @@ class _Comparison:
     baseline: list[float]
     ratio: float
     z: float
+    mean_log_recent: float
+    mean_log_baseline: float
+
+
+def _sizes(n: int, p: OrderValueParams) -> tuple[int, int] | None:
+    """(recent, baseline) orders compared out of `n` in one currency, or None: too few."""
+    if n < p.min_recent + p.min_baseline:
+        return None
+    n_recent = min(p.recent_orders, n - p.min_baseline)
+    if n_recent < p.min_recent:
+        return None
+    return n_recent, min(p.baseline_orders, n - n_recent)
 
 
 def _compare(amounts: list[tuple[int, float]], currency: str, p: OrderValueParams) -> _Comparison | None:
-    if len(amounts) < p.min_recent + p.min_baseline:
+    sizes = _sizes(len(amounts), p)
+    if sizes is None:
         return None
-    n_recent = min(p.recent_orders, len(amounts) - p.min_baseline)
-    if n_recent < p.min_recent:
-        return None
+    n_recent = sizes[0]
     recent = [a for _, a in amounts[-n_recent:]]
     baseline = [a for _, a in amounts[-n_recent - p.baseline_orders:-n_recent]]
     log_r = [math.log(a) for a in recent]
@@ -94,7 +106,8 @@ def _compare(amounts: list[tuple[int, float]], currency: str, p: OrderValueParam
     var_b = max(var_b, p.min_log_sd ** 2)
     var_r = max(sum((x - mean_r) ** 2 for x in log_r) / (len(log_r) - 1), var_b)
     z = (mean_r - mean_b) / math.sqrt(var_r / len(log_r) + var_b / len(log_b))
-    return _Comparison(currency, amounts[-n_recent][0], amounts[-1][0], recent, baseline, math.exp(mean_r - mean_b), z)
+    return _Comparison(currency, amounts[-n_recent][0], amounts[-1][0], recent, baseline, math.exp(mean_r - mean_b), z,
+                       mean_r, mean_b)
 
 
 def strength_of(ratio: float, z: float, params: OrderValueParams = OrderValueParams()) -> float:
@@ -139,26 +152,47 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
     for o in placed_orders(state):
         if o[1] > 0:
             by_currency.setdefault(o[2], []).append((o[0], o[1]))
-    comparisons = [c for cur, amounts in by_currency.items() if (c := _compare(amounts, cur, params))]
-    if not comparisons:
+    # The currency judged: newest last order, then more orders compared, then the name. Which
+    # one that is follows from the order counts alone, so only its comparison is computed.
+    judged = None
+    for cur, amounts in by_currency.items():
+        sizes = _sizes(len(amounts), params)
+        if sizes is not None:
+            rank = (amounts[-1][0], sizes[0] + sizes[1], cur)
+            if judged is None or rank > judged[0]:
+                judged = (rank, cur, amounts)
+    if judged is None:
         return None
-    c = max(comparisons, key=lambda c: (c.last_time, len(c.recent) + len(c.baseline), c.currency))
-    strength = strength_of(c.ratio, c.z, params)
-    geo_recent = math.exp(sum(math.log(a) for a in c.recent) / len(c.recent))
-    geo_base = math.exp(sum(math.log(a) for a in c.baseline) / len(c.baseline))
-    window_days = max(0, now - c.first_recent) / 86_400
+    first_recent, strength, current, baseline, detail = _verdict(tuple(judged[2]), judged[1], params)
+    window_days = max(0, now - first_recent) / 86_400
     return Signal(
         kind=KIND,
         strength=strength,
-        current=round(geo_recent, 2),
-        baseline=round(geo_base, 2),
-        unit=f"{c.currency} per order",
+        current=current,
+        baseline=baseline,
+        unit=f"{judged[1]} per order",
         window_days=round(window_days, 2),
-        detail=(f"last {len(c.recent)} orders typically {geo_recent:,.2f} {c.currency} "
-                f"(median {median(c.recent):,.2f}) against {geo_base:,.2f} "
-                f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before: "
-                f"{c.ratio:.0%} of usual, z={c.z:.1f}"),
+        detail=detail,
     )
+
+
+# Every assessment (sweeps included) asks for the verdict, which changes only with the
+# orders judged: kept for the recently assessed order histories (the time shown in
+# `window_days` is the only part that depends on `now`).
+@lru_cache(maxsize=4096)
+def _verdict(amounts: tuple[tuple[int, float], ...], currency: str,
+             params: OrderValueParams) -> tuple[int, float, float, float, str]:
+    """(first recent order time, strength, current, baseline, detail) of one currency's orders."""
+    c = _compare(amounts, currency, params)
+    strength = strength_of(c.ratio, c.z, params)
+    # The same sums of logs as the comparison's means: bit for bit what summing them again gives.
+    geo_recent = math.exp(c.mean_log_recent)
+    geo_base = math.exp(c.mean_log_baseline)
+    detail = (f"last {len(c.recent)} orders typically {geo_recent:,.2f} {c.currency} "
+              f"(median {median(c.recent):,.2f}) against {geo_base:,.2f} "
+              f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before: "
+              f"{c.ratio:.0%} of usual, z={c.z:.1f}")
+    return c.first_recent, strength, round(geo_recent, 2), round(geo_base, 2), detail
 
 
 def next_change(state: CustomerState, now: int, params: OrderValueParams = OrderValueParams()) -> int | None:

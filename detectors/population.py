@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import minimize
@@ -59,6 +60,8 @@ from detectors.state import DAY, CustomerState, id_hash
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 _NODES_L = [float(v) for v in _NODES]
 _WEIGHTS_L = [float(v) for v in _WEIGHTS]
+# (node + 1, weight) pairs of the rule on [-1, 1], for `p_alive`'s integral over [t_x, T].
+_NODES_1_WEIGHTS = [(node + 1.0, weight) for node, weight in zip(_NODES_L, _WEIGHTS_L)]
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,24 @@ def p_alive(x: int, t_x: float, quiet: float, prior: Prior) -> float:
     """
     if quiet <= 0:
         return 1.0
+    return _p_alive(x, t_x, quiet, prior)
+
+
+# An assessment of a short history asks for the same P(alive) twice (silence's lapse verdict
+# and the gone probability): the second is a lookup. The expression is evaluated exactly as
+# written before the loop invariants were hoisted, so the result is the same to the bit.
+@lru_cache(maxsize=1024)
+def _p_alive(x: int, t_x: float, quiet: float, prior: Prior) -> float:
     r, a, s, b = prior.r, prior.alpha, prior.s, prior.beta
     big_t = t_x + quiet
     half = quiet / 2.0
+    b_big, a_big, rx = b + big_t, a + big_t, r + x
+    log, exp = math.log, math.exp
     ratio = 0.0
-    for node, weight in zip(_NODES_L, _WEIGHTS_L):
-        tau = t_x + half * (node + 1.0)
-        ratio += weight * s / (b + tau) * math.exp(s * math.log((b + big_t) / (b + tau))
-                                                     + (r + x) * math.log((a + big_t) / (a + tau)))
+    for node_1, weight in _NODES_1_WEIGHTS:
+        tau = t_x + half * node_1
+        b_tau = b + tau
+        ratio += weight * s / b_tau * exp(s * log(b_big / b_tau) + rx * log(a_big / (a + tau)))
     ratio *= half
     return 1.0 / (1.0 + ratio)
 

@@ -56,6 +56,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, betainc as _betainc, pvalue_strength
 from detectors.state import DAY, CustomerState, placed_orders
@@ -80,8 +82,9 @@ class PurchaseFrequencyParams:
     max_trickle: int = 2                   # orders allowed inside the window (j = 0..max_trickle)
 
 
-@dataclass(frozen=True)
-class _Test:
+class _Test(NamedTuple):
+    # A named tuple, not a frozen dataclass: the next-change search builds hundreds of
+    # thousands of these, and a frozen dataclass's __init__ costs several times as much.
     j: int            # orders inside the window
     window: float     # T, days from the (j + 1)-th last purchase to now
     usual: float      # mean gap of the baseline, days
@@ -117,8 +120,16 @@ def _dispersion(gaps: list[float], p: PurchaseFrequencyParams) -> float:
     return min(p.max_cv2, max(p.min_cv2, shrunk))
 
 
-def _baselines(times: list[int], p: PurchaseFrequencyParams) -> list[tuple[int, int, float, float, float]]:
+def _baselines(times: list[int], p: PurchaseFrequencyParams) -> tuple[tuple[int, int, float, float, float], ...]:
     """Per j: (j, start time of the window, n gaps, S = sum of gaps, shape k) of usable baselines."""
+    return _baselines_of(tuple(times), p)
+
+
+# The baselines change only with the customer's purchases, while every assessment (sweeps
+# included) asks for them, and the next-change search once per level: kept for the recently
+# assessed purchase histories (read only: a tuple of tuples).
+@lru_cache(maxsize=4096)
+def _baselines_of(times: tuple[int, ...], p: PurchaseFrequencyParams) -> tuple[tuple[int, int, float, float, float], ...]:
     out = []
     all_gaps = [(b - a) / DAY for a, b in zip(times, times[1:])]
     for j in range(p.max_trickle + 1):
@@ -127,7 +138,7 @@ def _baselines(times: list[int], p: PurchaseFrequencyParams) -> list[tuple[int, 
             break
         gaps = all_gaps[max(0, n_base - 1 - p.max_gaps):n_base - 1]
         out.append((j, times[n_base - 1], len(gaps), sum(gaps), 1.0 / _dispersion(gaps, p)))
-    return out
+    return tuple(out)
 
 
 def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.state import DAY, CustomerState, placed_orders
+from detectors.state import DAY, PLACED, CustomerState
 
 SEGMENTS = ("core", "growth", "regular", "new", "lapsed")
 
@@ -62,7 +62,8 @@ def value_figures(state: CustomerState, now: int, params: SegmentParams = Segmen
     """
     fx = dict(params.fx_to_reference)
     tenure = (now - state.first_seen) / DAY if state.first_seen else 0.0
-    year = [o for o in placed_orders(state) if o[0] > now - 365 * DAY and o[0] <= now]
+    # placed_orders() filtered to the year, in one pass over the orders (same list, same order)
+    year = [o for o in state.orders if o[3] == PLACED and now - 365 * DAY < o[0] <= now]
     value = sum(o[1] * fx.get(o[2], 1.0) for o in year)
     seg = _segment(state, now, params, tenure, year, value, fx)
     return ValueFigures(seg, round(value, 2), len(year), round(tenure, 1))

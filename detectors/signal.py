@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.special import betainc as _scipy_betainc
+# The Cython binding of SciPy's `betainc`: the same routine as the ufunc (`scipy.special.betainc`,
+# bit for bit), without the ufunc's array dispatch, which is most of a scalar call's cost.
+from scipy.special.cython_special import betainc as _scipy_betainc
 
 from schemas.outputs import SIGNAL_KINDS as CONTRACT_SIGNAL_KINDS
 
@@ -148,6 +150,7 @@ def betainc(a: float, b: float, x: float) -> float:
     history: a continued fraction in Python (Numerical Recipes 6.4, stopped at a relative
     step of 1e-10) was a tenth of the processor's time; SciPy's agrees with it to better
     than 1e-10, far below what a log-scale tail comparison at an hour's resolution can tell.
+    It is called through SciPy's Cython binding: about 0.3 µs a call instead of the ufunc's 1.5.
 
     >>> round(betainc(2, 3, 0.4), 6)      # 6x^2(1/2 - 2x/3 + x^2/4) at x = 0.4
     0.5248
@@ -158,4 +161,4 @@ def betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    return float(_scipy_betainc(a, b, x))
+    return _scipy_betainc(float(a), float(b), float(x))   # the binding takes doubles only

@@ -153,6 +153,14 @@ def rhythm(state: CustomerState, params: SilenceParams = SilenceParams(), prior:
             return None
         total = prior.alpha + sum(gaps)
         return Rhythm(total, prior.r + n, 1.0, total / (prior.r + n), float(max(gaps, default=0)))
+    return _own_rhythm(tuple(gaps), p)
+
+
+# A customer's own rhythm changes only on a new active day, while every assessment (sweeps
+# included) asks for it: kept for the recently assessed gap histories.
+@lru_cache(maxsize=4096)
+def _own_rhythm(gaps: tuple[int, ...], p: SilenceParams) -> Rhythm:
+    n = len(gaps)
     total = float(sum(gaps))
     mean = total / n
     var = sum((g - mean) ** 2 for g in gaps) / (n - 1)

@@ -164,9 +164,16 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
         if comp is not None:
             found.append(comp)
     found.sort(key=lambda s: (-s.strength, s.kind))
-    rules = combine(found, params.warning)
+    # The rule risk, the level and the evidence below each combine a subset of these signals:
+    # their weighted contributions are worked out and ordered once (`combine` does the same
+    # per call), and each subset keeps that order, so every noisy-OR multiplies the same
+    # numbers in the same order as `combine` would.
+    weighted = _weighted(found, params.warning)
+    rules = _combine_weighted([w for w, _ in weighted], params.warning)
     value = value_figures(state, now, params.segment)
-    level = level_of([s for s in found if s.fires], value.segment, params.warning)
+    firing = [s for s in found if s.fires]
+    level = _level_of(_combine_weighted([w for w, s in weighted if s.fires], params.warning),
+                      firing, value.segment, params.warning) if firing else 0
     acts = suggest_actions(state, now, found, level, value, params.warning)
     # The reported score ranks every customer: the probability of no activity within the
     # churn horizon, from their own history against the population's (`detectors.population`),
@@ -177,7 +184,7 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     # false-alarm rates they are noise (on CDNOW they cost 0.03 of ROC AUC among 4+-order
     # customers). Levels stay on the rules: a warning needs a firing signal.
     gone = population.gone_probability(state, now, prior, params.population)
-    evidence = combine([s for s in found if s.fires and s.kind != "silence"], params.warning)
+    evidence = _combine_weighted([w for w, s in weighted if s.fires and s.kind != "silence"], params.warning)
     risk = noisy_or([gone, evidence])
     return Assessment(state.customer_id, now, round(risk, 6), level, value, tuple(found), acts, round(rules, 6))
 
@@ -191,6 +198,11 @@ def combine(signals, p: WarningParams = WarningParams()) -> float:
     >>> combine([a]), combine([a, b])
     (0.5, 0.6125)
     """
+    return _combine_weighted([w for w, _ in _weighted(signals, p)], p)
+
+
+def _weighted(signals, p: WarningParams) -> list[tuple[float, Signal]]:
+    """(contribution to the risk, signal) of each signal, largest contribution first."""
     weights, gains = dict(p.weights), dict(p.gains)
 
     def contribution(s) -> float:
@@ -199,7 +211,11 @@ def combine(signals, p: WarningParams = WarningParams()) -> float:
             x = FIRE + gains.get(s.kind, 1.0) * (x - FIRE)
         return weights.get(s.kind, 1.0) * x
 
-    weighted = sorted((contribution(s) for s in signals), reverse=True)
+    return sorted(((contribution(s), s) for s in signals), key=lambda ws: ws[0], reverse=True)
+
+
+def _combine_weighted(weighted: list[float], p: WarningParams) -> float:
+    """`combine` of signals whose contributions are `weighted`, largest first."""
     if not weighted:
         return 0.0
     return noisy_or([weighted[0], *(p.corroboration * w for w in weighted[1:])])
@@ -219,7 +235,12 @@ def level_of(firing, segment: str, p: WarningParams = WarningParams()) -> int:
     """
     if not firing:
         return 0
-    level = _level(combine(firing, p), segment, p)
+    return _level_of(combine(firing, p), firing, segment, p)
+
+
+def _level_of(risk: float, firing, segment: str, p: WarningParams) -> int:
+    """`level_of` with the firing signals' combined risk already known."""
+    level = _level(risk, segment, p)
     families = dict(p.families)
     if len({families[s.kind] for s in firing if s.kind in families}) >= 2:
         level = max(level, 2)

@@ -58,6 +58,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
         raise ValueError(f"{len(loaded.invalid)} invalid replay lines; first: {first}")
     result = OfflineResult()
     offsets: dict[tuple[str, int], int] = {}
+    partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
     last_time = 0
     for rec in loaded.records:
         if rec.topic == settings.market_events_topic:
@@ -66,7 +67,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             offsets[(rec.topic, 0)] = off + 1
             proc.handle_market(rec.value, rec.key, 0, off)
             continue
-        p = partition_for(rec.key, settings.partitions)
+        p = partition_of.get(rec.key)
+        if p is None:
+            p = partition_of[rec.key] = partition_for(rec.key, settings.partitions)
         off = offsets.get((rec.topic, p), 0)
         offsets[(rec.topic, p)] = off + 1
         out = proc.handle(rec.topic, p, off, rec.key, rec.value)
