@@ -154,6 +154,7 @@ class Metrics:
         _lag_collectors[r] = self.consumer_lag
         self._stream_time = 0.0
         self._level_keys: set[tuple[str, str]] = set()
+        self._per_topic: dict[str, tuple[Any, Any]] = {}
 
     # ------------------------------------------------------------------ per message
 
@@ -180,9 +181,15 @@ class Metrics:
             ...                             {"topic": "logins", "reason": "malformed_json"})
             1.0
         """
-        self.events_consumed.labels(topic=topic).inc()
+        # The two per-message counters' children are looked up once per topic (a `labels()`
+        # call per message costs more than the increment).
+        per_topic = self._per_topic.get(topic)
+        if per_topic is None:
+            per_topic = self._per_topic[topic] = (self.events_consumed.labels(topic=topic),
+                                                  self.events_applied.labels(topic=topic))
+        per_topic[0].inc()
         if outcome.applied:
-            self.events_applied.labels(topic=topic).inc()
+            per_topic[1].inc()
         if outcome.duplicate:
             self.duplicates.labels(topic=topic).inc()
         if outcome.dead_letter_reason:
@@ -355,6 +362,62 @@ _faust_metrics: weakref.WeakKeyDictionary[CollectorRegistry, Any] = weakref.Weak
 _lag_collectors: weakref.WeakKeyDictionary[CollectorRegistry, ConsumerLagCollector] = weakref.WeakKeyDictionary()
 
 
+def _lean_monitor_class(prometheus_monitor: type) -> type:
+    """Faust's `PrometheusMonitor` with the label look-ups of its per-message hooks cached.
+
+    Its hooks run several times per message; each `labels(...)` call builds and looks up a
+    label tuple, and the stream label goes through a regular expression every event. The
+    metrics and their values are the same; only the look-ups are remembered, per label set.
+    """
+    from faust.sensors.monitor import Monitor
+
+    class LeanPrometheusMonitor(prometheus_monitor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._children: dict[tuple, Any] = {}
+
+        def _child(self, metric: Any, *values: Any) -> Any:
+            key = (id(metric), *values)
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = metric.labels(*values)
+            return child
+
+        def on_message_in(self, tp, offset, message) -> None:
+            Monitor.on_message_in(self, tp, offset, message)
+            m = self._metrics
+            m.messages_received.inc()
+            m.active_messages.inc()
+            self._child(m.messages_received_per_topics, tp.topic).inc()
+            self._child(m.messages_received_per_topics_partition, tp.topic, tp.partition).set(offset)
+
+        def on_stream_event_in(self, tp, offset, stream, event):
+            state = Monitor.on_stream_event_in(self, tp, offset, stream, event)
+            m = self._metrics
+            m.total_events.inc()
+            m.total_active_events.inc()
+            child = self._children.get(id(stream))
+            if child is None:
+                child = self._children[id(stream)] = m.total_events_per_stream.labels(
+                    stream=f"stream.{self._stream_label(stream)}.events")
+            child.inc()
+            return state
+
+        def on_table_get(self, table, key) -> None:
+            Monitor.on_table_get(self, table, key)
+            self._child(self._metrics.table_operations, f"table.{table.name}", self.KEYS_RETRIEVED).inc()
+
+        def on_table_set(self, table, key, value) -> None:
+            Monitor.on_table_set(self, table, key, value)
+            self._child(self._metrics.table_operations, f"table.{table.name}", self.KEYS_UPDATED).inc()
+
+        def on_send_initiated(self, producer, topic, message, keysize, valsize):
+            self._child(self._metrics.topic_messages_sent, f"topic.{topic}").inc()
+            return Monitor.on_send_initiated(self, producer, topic, message, keysize, valsize)
+
+    return LeanPrometheusMonitor
+
+
 def install_faust_sensor(app: Any, registry: CollectorRegistry = REGISTRY) -> Any:
     """Make Faust's Prometheus monitor `app`'s monitor, and export consumer lag from it.
 
@@ -383,7 +446,7 @@ def install_faust_sensor(app: Any, registry: CollectorRegistry = REGISTRY) -> An
     if collector is None:  # a registry without our Metrics: export the lag all the same
         collector = _lag_collectors[registry] = ConsumerLagCollector()
         registry.register(collector)
-    monitor = PrometheusMonitor(metrics=faust_metrics)
+    monitor = _lean_monitor_class(PrometheusMonitor)(metrics=faust_metrics)
     app.monitor = monitor
     collector.monitor = monitor
     return monitor

@@ -301,3 +301,34 @@ def test_metric_names_lists_the_sample_names_a_query_can_use(m, registry):
 ])
 def test_metrics_in_promql_finds_the_series_a_query_reads(expr, names):
     assert metrics.metrics_in_promql(expr) == names
+
+
+def test_the_lean_faust_monitor_exports_the_same_samples_as_faust_prometheus_monitor():
+    from types import SimpleNamespace
+
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    class FakeStream:   # the monitor keeps weak references to streams and their tasks
+        def __init__(self, label: str) -> None:
+            self.shortlabel, self.task_owner = label, self
+
+    def drive(monitor) -> None:
+        stream_a, stream_b = FakeStream("Stream: process"), FakeStream("Stream: check_market")
+        customers, clocks = SimpleNamespace(name="customers"), SimpleNamespace(name="clocks")
+        for i in range(5):
+            tp = TP("logins" if i % 2 else "orders", i % 3)
+            monitor.on_message_in(tp, 100 + i, SimpleNamespace())
+            monitor.on_stream_event_in(tp, 100 + i, stream_a if i < 4 else stream_b, None)
+            monitor.on_table_get(customers, b"c1")
+            monitor.on_table_set(customers if i % 2 else clocks, b"c1", b"v")
+            monitor.on_send_initiated(None, "churn-warnings" if i % 2 else "dead", None, 1, 1)
+
+    samples = []
+    for monitor_class in (PrometheusMonitor, metrics._lean_monitor_class(PrometheusMonitor)):
+        registry = CollectorRegistry()
+        drive(monitor_class(metrics=FaustMetrics.create(registry, "x")))
+        samples.append(sorted((s.name, tuple(sorted(s.labels.items())), s.value)
+                              for family in registry.collect() for s in family.samples
+                              if not s.name.endswith("_created")))
+    assert samples[0] == samples[1]
+    assert ("x_table_operations_total", (("operation", "keys_updated"), ("table", "table.clocks")), 3.0) in samples[1]
