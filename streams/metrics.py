@@ -368,19 +368,20 @@ def _lean_monitor_class(prometheus_monitor: type) -> type:
     Its hooks run several times per message; each `labels(...)` call builds and looks up a
     label tuple, and the stream label goes through a regular expression every event. The
     metrics and their values are the same; only the look-ups are remembered, per label set.
+    (The monitor is a `mode.Service`: its own `_children` are the services it stops.)
     """
     from faust.sensors.monitor import Monitor
 
     class LeanPrometheusMonitor(prometheus_monitor):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._children: dict[tuple, Any] = {}
+            self._label_children: dict[tuple, Any] = {}
 
         def _child(self, metric: Any, *values: Any) -> Any:
             key = (id(metric), *values)
-            child = self._children.get(key)
+            child = self._label_children.get(key)
             if child is None:
-                child = self._children[key] = metric.labels(*values)
+                child = self._label_children[key] = metric.labels(*values)
             return child
 
         def on_message_in(self, tp, offset, message) -> None:
@@ -396,9 +397,9 @@ def _lean_monitor_class(prometheus_monitor: type) -> type:
             m = self._metrics
             m.total_events.inc()
             m.total_active_events.inc()
-            child = self._children.get(id(stream))
+            child = self._label_children.get(id(stream))
             if child is None:
-                child = self._children[id(stream)] = m.total_events_per_stream.labels(
+                child = self._label_children[id(stream)] = m.total_events_per_stream.labels(
                     stream=f"stream.{self._stream_label(stream)}.events")
             child.inc()
             return state

@@ -332,3 +332,20 @@ def test_the_lean_faust_monitor_exports_the_same_samples_as_faust_prometheus_mon
                               if not s.name.endswith("_created")))
     assert samples[0] == samples[1]
     assert ("x_table_operations_total", (("operation", "keys_updated"), ("table", "table.clocks")), 3.0) in samples[1]
+
+
+def test_the_faust_monitor_stops_without_errors(caplog):
+    import asyncio
+    import logging
+
+    monitor = install_faust_sensor(faust.App("stop-example", broker="kafka://127.0.0.1:1"), CollectorRegistry())
+    # Faust's monitor is a service: its label cache must not take the name of the services it stops.
+    monitor.on_table_set(type("T", (), {"name": "customers"})(), b"k", b"v")
+
+    async def start_and_stop() -> None:
+        await monitor.start()
+        await monitor.stop()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(start_and_stop())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
