@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 # Bound on exact re-evaluations in one sweep for one customer (each moves event time
 # forward to the next moment the evidence changes); more would mean a detector bug.
 _MAX_STEPS_PER_SWEEP = 16
+#: Customers whose decoded state the processor keeps beside the table (`Processor._peek`).
+KEEP_DECODED = 1024
 
 
 class MarketTimeline:
@@ -206,6 +208,12 @@ class Processor:
         # from the customer table, rebuilt from it on first use after a start or rebalance.
         self._priors: dict[int, population.Population] = {}
         self.churned: dict[str, int] = {}   # segment -> customers who went from active to churned, not yet reported
+        # customer -> (the bytes last written to `customers`, the state they encode): the
+        # next read of that customer skips decoding while the table still holds that very
+        # object (a memory table returns what it was given; a RocksDB table returns new
+        # bytes, so it always decodes). Most recently written last; at most `keep_decoded`.
+        self.keep_decoded = KEEP_DECODED
+        self._decoded: dict[str, tuple[bytes, CustomerState]] = {}
 
     # ------------------------------------------------------------------ entry points
 
@@ -310,10 +318,50 @@ class Processor:
         self._due_of.clear()
         self._population.clear()
         self._priors.clear()
+        self._decoded.clear()
         # Learning since the last checkpoint is lost with the partition (at most
         # `model_checkpoint_labels` labels); its next owner restores the checkpoint.
         self._models.clear()
         self._unsaved.clear()
+
+    # ------------------------------------------------------------------ customer state
+
+    def _peek(self, cid: str) -> CustomerState | None:
+        """The customer's state to read, not to change (it may be the one kept decoded)."""
+        raw = self.customers.get(cid)
+        if raw is None:
+            return None
+        kept = self._decoded.get(cid)
+        if kept is not None and kept[0] is raw:
+            return kept[1]
+        state = decode(raw)
+        self._keep(cid, raw, state)
+        return state
+
+    def _take(self, cid: str) -> CustomerState | None:
+        """The customer's state to change and `_write` back: no longer kept until then, so
+        a change interrupted by an error is never mistaken for what the table holds."""
+        raw = self.customers.get(cid)
+        if raw is None:
+            return None
+        kept = self._decoded.pop(cid, None)
+        if kept is not None and kept[0] is raw:
+            return kept[1]
+        return decode(raw)
+
+    def _write(self, cid: str, state: CustomerState) -> None:
+        raw = encode(state)
+        self.customers[cid] = raw
+        self._keep(cid, raw, state)
+
+    def _keep(self, cid: str, raw: bytes, state: CustomerState) -> None:
+        if self.keep_decoded <= 0:
+            return
+        kept = self._decoded
+        kept.pop(cid, None)
+        kept[cid] = (raw, state)
+        if len(kept) > self.keep_decoded:
+            del kept[next(iter(kept))]
 
     # ------------------------------------------------------------------ customer events
 
@@ -322,8 +370,7 @@ class Processor:
         out.event_time = t
         state = None
         if self.offsets_are_real:
-            raw = self.customers.get(event.customer_id)
-            state = decode(raw) if raw is not None else None
+            state = self._peek(event.customer_id)
             # Read again after a crash or a rebalance (offsets not committed yet): applied
             # before, however long ago and however many events back, so neither late nor new.
             # A customer's records of one topic all sit on one partition, read in offset order.
@@ -336,8 +383,7 @@ class Processor:
         ref_time = self._topic_time(topic, partition)
         if ref_time and t < ref_time - self.settings.lateness_seconds:
             if state is None:
-                raw = self.customers.get(event.customer_id)
-                state = decode(raw) if raw is not None else None
+                state = self._peek(event.customer_id)
             if is_duplicate(state, event.event_id):
                 out.duplicate = True  # re-sent (another offset), applied before: not late, done
                 out.done.append(ref)
@@ -394,8 +440,7 @@ class Processor:
     def _apply(self, event, t: int, partition: int, out: Outcome, topic: str = "", offset: int = -1,
                held: list[int] = ()) -> None:
         cid = event.customer_id
-        raw = self.customers.get(cid)
-        state = decode(raw) if raw is not None else None
+        state = self._take(cid)
         if is_duplicate(state, event.event_id):
             out.duplicate = True  # re-sent at another offset, or re-read: applied once already
             return
@@ -411,7 +456,7 @@ class Processor:
         # on (an older, late activity falls before it and answers nothing new).
         activity_at = state.last_active if state.last_active > before else None
         state = self._assess(state, max(t, state.last_event), out, before, activity_at, partition)
-        self.customers[cid] = encode(state)
+        self._write(cid, state)
         self._index(partition, cid, state.next_due)
 
     def population(self) -> dict[tuple[str, str], int]:
@@ -627,10 +672,9 @@ class Processor:
             if self._due_of.get(cid) != due:
                 continue  # stale entry: the customer was re-indexed since
             del self._due_of[cid]
-            raw = self.customers.get(cid)
-            if raw is None:
+            state = self._take(cid)
+            if state is None:
                 continue
-            state = decode(raw)
             steps = 0
             while 0 < state.next_due <= now and steps < _MAX_STEPS_PER_SWEEP:
                 # Evaluate exactly when the evidence changes, not when the sweep happens to run:
@@ -639,7 +683,7 @@ class Processor:
                 at = max(state.next_due, state.last_event)
                 state = self._assess(state, at, out, state.last_active, None, partition)
                 steps += 1
-            self.customers[cid] = encode(state)
+            self._write(cid, state)
             self._index(partition, cid, state.next_due)
 
     def _heap(self, partition: int) -> list[tuple[int, str]]:

@@ -128,3 +128,45 @@ def test_duplicate_event_id_is_applied_once():
     again = proc.handle("logins", 0, 1, b"c1", payload)
     assert first.applied and again.duplicate
     assert decode(proc.customers["c1"]).logins == [1]
+
+
+@pytest.mark.parametrize("keep", [3, 1024])
+def test_keeping_decoded_states_changes_no_warning_and_no_stored_byte(tmp_path, keep):
+    """The processor keeps recently written states decoded; a processor that decodes every read
+    from the table must emit the same warnings and leave the same bytes in it, also when
+    records are delivered again (after a crash) and when few states are kept."""
+    from streams.replay import load_replay_lines, partition_for, read_lines
+    from streams.simulate import write_simulation
+
+    settings = Settings(partitions=2)
+    events = tmp_path / "events.jsonl"
+    write_simulation(events, tmp_path / "truth.csv", 30, "2024-01-01", days=200, seed=5)
+    records = [r for r in load_replay_lines(read_lines(events), settings).records
+               if r.topic != settings.market_events_topic]
+
+    def run(keep_decoded: int):
+        proc = make_processor(partitions=2)
+        proc.keep_decoded = keep_decoded
+        offsets: dict[tuple[str, int], int] = {}
+        emitted = []
+        for i, rec in enumerate(records):
+            p = partition_for(rec.key, 2)
+            off = offsets.get((rec.topic, p), 0)
+            offsets[(rec.topic, p)] = off + 1
+            emitted += warnings_of(proc.handle(rec.topic, p, off, rec.key, rec.value))
+            if i % 500 == 499:   # read again from an older offset, as after a crash
+                again = records[i - 20:i + 1]
+                redo = {}
+                for r in again:
+                    rp = partition_for(r.key, 2)
+                    redo.setdefault((r.topic, rp), []).append(r)
+                for (topic, rp), rs in redo.items():
+                    first = offsets[(topic, rp)] - len(rs)
+                    for k, r in enumerate(rs):
+                        emitted += warnings_of(proc.handle(topic, rp, first + k, r.key, r.value))
+        return emitted, dict(proc.customers)
+
+    kept_warnings, kept_table = run(keep)
+    plain_warnings, plain_table = run(0)
+    assert kept_warnings and kept_warnings == plain_warnings
+    assert kept_table == plain_table
