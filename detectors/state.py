@@ -104,8 +104,9 @@ class CustomerState:
     next_due: int = 0
     # Count of events applied (all kinds); handy for verification and metrics.
     applied: int = 0
-    # Derived, cached: [orders key, t(0.5), t(0.7), t(0.85), t(1.0)] purchase-frequency crossing
-    # times, valid while the orders are unchanged (strength only grows without new orders).
+    # Derived, cached: [orders key (count, first and last order time), t(0.5), t(0.7), t(0.85),
+    # t(1.0)] purchase-frequency crossing times, valid while the orders are unchanged (strength
+    # only grows without new orders).
     pf_due: list = field(default_factory=list)
     # Pending feature snapshots awaiting their churn label (`detectors.labels` owns the layout):
     # kept here so they move with the customer's partition and survive restarts.

@@ -402,8 +402,12 @@ _LEVELS = (0.5, 0.7, 0.85, 1.0)
 def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int | None:
     """Purchase-frequency crossing times, computed once per change of the orders (a search)
     and kept in `state.pf_due`; between orders only the lookup runs."""
-    key = [len(state.orders), state.orders[-1][0] if state.orders else 0]
-    if state.pf_due[:2] != key:
+    # Orders are only ever added; once the list is full, an added order pushes the oldest
+    # out, so the count and the first and last times together tell any change apart (a late
+    # order inside a full list leaves the count and the newest time as they were).
+    orders = state.orders
+    key = [len(orders), orders[0][0], orders[-1][0]] if orders else [0, 0, 0]
+    if state.pf_due[:3] != key:
         times, t = [], 0
         for lv in _LEVELS:
             found = purchase_frequency.next_change(state, max(t, state.orders[-1][0]) if state.orders else t,
@@ -414,7 +418,7 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
                 times.extend([0] * (len(_LEVELS) - len(times)))
                 break
         state.pf_due = key + times
-    return next((t for t in state.pf_due[2:] if t > now), None)
+    return next((t for t in state.pf_due[3:] if t > now), None)
 
 
 def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION) -> dict:

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from builders import DAY, build, complaint, day, login, order, page_view
+from builders import DAY, build, complaint, day, login, order, orders_every, page_view
 from detectors.competitor_pressure import MarketPressure
 from detectors.signal import Signal
 from detectors.warning import assess, level_of
@@ -120,3 +120,22 @@ def test_a_lapsed_one_time_buyer_is_warned_with_a_win_back_and_looked_at_weekly_
     regular = apply(regular, gone, decide(regular, gone))
     assert regular.level in (1, 2)
     assert next_due(regular, day(7 * 19 + 40)) <= day(7 * 19 + 41)     # activity windows move daily
+
+
+def test_a_late_order_into_a_full_order_list_moves_the_purchase_frequency_due_time():
+    """The purchase-frequency crossing times are kept in the state between orders; a late
+    order that lands inside a full list (the oldest one drops out, the newest stays the
+    same) changes the customer's rhythm, and the kept times must follow it."""
+    from detectors.state import StateParams
+    from detectors.warning import next_due
+
+    params = StateParams(max_orders=12)
+    # A buyer every 20 days for a year and a half; 12 orders kept.
+    s = build(orders_every(20, 0, 600), params=params)
+    now = day(581)
+    next_due(s, now)                     # computes and keeps the crossing times
+    late = build([order(day(570), 100.0)], state=s, params=params)
+    assert len(late.orders) == 12 and late.orders[-1][0] == s.orders[-1][0]
+    fresh = late.copy()
+    fresh.pf_due = []
+    assert next_due(late, now) == next_due(fresh, now)
