@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
 from dataclasses import dataclass, field, fields as dataclass_fields
 from datetime import datetime, timezone
 from operator import attrgetter
@@ -192,7 +193,8 @@ def decode(data: bytes) -> CustomerState:
     """
     values = orjson.loads(data)
     if not isinstance(values, list) or not values or values[0] not in _FIELDS_OF_FORMAT:
-        raise ValueError("not a Churnwatch customer state record (format %r)" % (values[:1],))
+        head = values[:1] if isinstance(values, list) else type(values).__name__
+        raise ValueError("not a Churnwatch customer state record (format %r)" % (head,))
     fields = _FIELDS_OF_FORMAT[values[0]]
     if len(values) != len(fields) + 1:
         raise ValueError(f"customer state record (format {values[0]}) has {len(values) - 1} fields, "
@@ -200,6 +202,32 @@ def decode(data: bytes) -> CustomerState:
     # Positional: each format's fields are a prefix of the dataclass's own order (checked
     # below `_FIELDS`), the fields it lacks take their defaults.
     return CustomerState(*values[1:])
+
+
+# A record's head: [format,"customer id",partition,... (the id is a JSON string, escapes included).
+_HEAD = re.compile(rb'\[(\d+),"(?:[^"\\]|\\.)*",(-?\d+)[,\]]')
+
+
+def record_partition(data: bytes) -> int:
+    """The partition of a state record, read from its head without decoding the rest.
+
+    An index rebuild after a rebalance looks for one partition's customers among every
+    record of the table: decoding only those (15 us each for a typical record) instead of
+    all of them. Raises ValueError, as `decode` does, on bytes that are not a state record.
+
+    Examples
+    --------
+    >>> record_partition(encode(CustomerState('c"1,[2]', partition=3, gaps=[4, 5])))
+    3
+    >>> record_partition(b"[9,1]")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a Churnwatch customer state record (format [9])
+    """
+    m = _HEAD.match(data)
+    if m is None or int(m.group(1)) not in _FIELDS_OF_FORMAT:
+        return decode(data).partition
+    return int(m.group(2))
 
 
 def epoch(ts: datetime) -> int:

@@ -67,7 +67,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from detectors.state import decode
+from detectors.state import record_partition
 from schemas.errors import ChurnwatchError
 from streams import kafka_clients
 from streams.security import client_security
@@ -129,7 +129,7 @@ def changelog_records(settings: Settings, customers: Mapping[str, bytes],
     for customer_id, value in customers.items():
         key = customer_id.encode("utf-8")
         partition = partition_for(key, settings.partitions)
-        own = decode(value).partition
+        own = record_partition(value)
         if own != partition:
             raise BootstrapError(
                 f"customer {customer_id!r}: state computed for partition {own}, but its key goes to partition "

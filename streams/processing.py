@@ -41,7 +41,7 @@ from detectors.competitor_pressure import MarketPressure, update_market
 from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
 from detectors.segment import value_figures
 from detectors.state import (CustomerState, applied_offset, decode, encode, epoch, is_duplicate, kind_of, note_offset,
-                             observe, to_datetime)
+                             observe, record_partition, to_datetime)
 from schemas.errors import InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
 from schemas.outputs import ChurnWarning, ClockTick
@@ -500,13 +500,8 @@ class Processor:
         pop = self._priors.get(partition)
         if pop is None:
             pop = population.Population(self.params.population)
-            for _, raw in list(self.customers.items()):   # the Faust table wrapper has items() only
-                try:
-                    state = decode(raw)
-                except ValueError:
-                    continue
-                if state.partition == partition:
-                    pop.update(state)
+            for state in self._states_of(partition):
+                pop.update(state)
             raw = self.models.get(population_key(partition))
             if raw is not None:
                 try:
@@ -690,13 +685,7 @@ class Processor:
         heap = self._due.get(partition)
         if heap is None:
             heap = []
-            for key, raw in list(self.customers.items()):
-                try:
-                    state = decode(raw)
-                except ValueError:
-                    continue
-                if state.partition != partition:
-                    continue
+            for state in self._states_of(partition):
                 members = self._population.setdefault(partition, {})
                 if state.customer_id not in members:
                     seg = value_figures(state, max(state.last_event, self.stream_time(partition)),
@@ -708,6 +697,18 @@ class Processor:
             heapq.heapify(heap)
             self._due[partition] = heap
         return heap
+
+    def _states_of(self, partition: int):
+        """The decoded states of one partition's customers in the table (the rebuild of its
+        indexes): every record's partition is read from its head, only the partition's own
+        records are decoded. Records that are not states are skipped."""
+        for _, raw in list(self.customers.items()):   # the Faust table wrapper has items() only
+            try:
+                if record_partition(raw) != partition:
+                    continue
+                yield decode(raw)
+            except ValueError:
+                continue
 
     def _index(self, partition: int, cid: str, due: int) -> None:
         heap = self._heap(partition)

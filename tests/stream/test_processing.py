@@ -170,3 +170,35 @@ def test_keeping_decoded_states_changes_no_warning_and_no_stored_byte(tmp_path, 
     plain_warnings, plain_table = run(0)
     assert kept_warnings and kept_warnings == plain_warnings
     assert kept_table == plain_table
+
+
+def test_after_a_rebalance_a_partition_rebuilds_its_indexes_from_its_own_records_only(monkeypatch):
+    """The due index and population sample of a partition are rebuilt from the table on its
+    first message after a rebalance; records of the other partitions are recognised by
+    their head and not decoded (a million-customer table would take minutes otherwise)."""
+    import streams.processing as processing
+
+    proc = make_processor(partitions=4)
+    customers = {p: [f"p{p}-c{i}" for i in range(5)] for p in range(4)}
+    for p, ids in customers.items():
+        for offset, cid in enumerate(ids):
+            assert proc.handle("logins", p, offset, cid.encode(), login(cid, T0 + timedelta(hours=offset))).applied
+    for p in range(4):
+        proc.handle("clock-ticks", p, 0, str(p).encode(), tick(p, T0 + timedelta(days=1)))
+    due_before = {cid: decode(proc.customers[cid]).next_due for cid in customers[0]}
+    assert all(due_before.values())
+
+    proc.forget_partitions()
+    decoded = []
+    real_decode = processing.decode
+
+    def counting_decode(raw):
+        state = real_decode(raw)
+        decoded.append(state.customer_id)
+        return state
+
+    monkeypatch.setattr(processing, "decode", counting_decode)
+    proc.handle("clock-ticks", 0, 1, b"0", tick(0, T0 + timedelta(days=2)))
+    assert decoded and set(decoded) <= set(customers[0])
+    assert {cid: due for due, cid in proc._due[0]} == due_before
+    assert set(proc._population[0]) == set(customers[0])

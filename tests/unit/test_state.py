@@ -182,3 +182,13 @@ def test_a_fresh_state_starts_at_the_first_event():
     assert s.last_active_day == day(5) // DAY
     assert observe(s, login(day(6))).first_seen == day(5)
     assert observe(s, login(day(6)), partition=1).partition == 1
+
+
+@pytest.mark.parametrize("customer_id", ["c-1", 'say "hi", [2]', "back\\slash", "ünï\u0001cödé", ""])
+def test_a_records_partition_is_read_from_its_head_whatever_the_customer_id(customer_id):
+    from detectors.state import record_partition
+
+    state = CustomerState(customer_id, partition=7, gaps=[1, 2], orders=[[1, 2.0, "EUR", 0, 1, None, 3]])
+    assert record_partition(encode(state)) == 7 == decode(encode(state)).partition
+    with pytest.raises(ValueError):
+        record_partition(b'{"not": "a state"}')
