@@ -499,16 +499,8 @@ class Processor:
         """
         pop = self._priors.get(partition)
         if pop is None:
-            pop = population.Population(self.params.population)
-            for state in self._states_of(partition):
-                pop.update(state)
-            raw = self.models.get(population_key(partition))
-            if raw is not None:
-                try:
-                    pop.restore(*population.decode_fit(raw))
-                except ValueError:
-                    log.error("population fit of partition %d does not load; refitting", partition, exc_info=True)
-            self._priors[partition] = pop
+            self._rebuild(partition)
+            pop = self._priors[partition]
         return pop
 
     def model(self, partition: int) -> ChurnModel:
@@ -684,9 +676,21 @@ class Processor:
     def _heap(self, partition: int) -> list[tuple[int, str]]:
         heap = self._due.get(partition)
         if heap is None:
-            heap = []
-            for state in self._states_of(partition):
-                members = self._population.setdefault(partition, {})
+            self._rebuild(partition)
+            heap = self._due[partition]
+        return heap
+
+    def _rebuild(self, partition: int) -> None:
+        """Rebuild the partition's in-memory indexes that are missing, in one pass over its
+        states in the table: the due index and each customer's (level, segment) (`_heap`),
+        and the population sample with its last fit (`population_of`)."""
+        heap = [] if partition not in self._due else None
+        pop = population.Population(self.params.population) if partition not in self._priors else None
+        members = self._population.setdefault(partition, {})
+        for state in self._states_of(partition):
+            if pop is not None:
+                pop.update(state)
+            if heap is not None:
                 if state.customer_id not in members:
                     seg = value_figures(state, max(state.last_event, self.stream_time(partition)),
                                         self.params.segment).segment
@@ -694,9 +698,17 @@ class Processor:
                 if state.next_due > 0:
                     heap.append((state.next_due, state.customer_id))
                     self._due_of[state.customer_id] = state.next_due
+        if heap is not None:
             heapq.heapify(heap)
             self._due[partition] = heap
-        return heap
+        if pop is not None:
+            raw = self.models.get(population_key(partition))
+            if raw is not None:
+                try:
+                    pop.restore(*population.decode_fit(raw))
+                except ValueError:
+                    log.error("population fit of partition %d does not load; refitting", partition, exc_info=True)
+            self._priors[partition] = pop
 
     def _states_of(self, partition: int):
         """The decoded states of one partition's customers in the table (the rebuild of its
