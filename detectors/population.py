@@ -46,6 +46,7 @@ Pareto/NBD expected orders and with this one differ by 0.003).
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass
@@ -226,7 +227,11 @@ class PopulationSample:
     def __init__(self, size: int) -> None:
         self.size = size
         self.members: dict[str, tuple[int, tuple[int, float, int]]] = {}
-        self._largest: int | None = None     # largest hash held, once full
+        # The members as a max-heap on their hash ((-hash, id)): a customer with a smaller
+        # hash than the largest held replaces that one in O(log size). (A scan of the members
+        # for the largest cost O(size) per replacement: ~5,000 replacements of 2,000 each on a
+        # 25,000-customer partition, most of an index rebuild's time.)
+        self._by_hash: list[tuple[int, str]] = []
 
     def __len__(self) -> int:
         return len(self.members)
@@ -244,14 +249,12 @@ class PopulationSample:
         h = id_hash(cid)
         if len(self.members) < self.size:
             self.members[cid] = (h, s)
-            if len(self.members) == self.size:
-                self._largest = max(v[0] for v in self.members.values())
+            heapq.heappush(self._by_hash, (-h, cid))
             return
-        if self._largest is not None and h < self._largest:
-            drop = max(self.members, key=lambda k: self.members[k][0])
+        if self._by_hash and h < -self._by_hash[0][0]:
+            _, drop = heapq.heapreplace(self._by_hash, (-h, cid))
             del self.members[drop]
             self.members[cid] = (h, s)
-            self._largest = max(v[0] for v in self.members.values())
 
     def summaries(self) -> list[tuple[int, float, int]]:
         """The members' summaries, in a fixed order (by id hash)."""

@@ -11,7 +11,7 @@ from builders import DAY, build, day, login, order
 from detectors import warning as warn
 from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, fit,
                                   gone_probability, summary)
-from detectors.state import CustomerState, decode, encode
+from detectors.state import CustomerState, decode, encode, id_hash
 
 
 def test_a_one_purchase_customer_gets_a_population_gone_probability_that_rises_with_quiet():
@@ -105,6 +105,8 @@ def test_the_sample_is_bounded_and_the_same_when_rebuilt_from_the_final_states()
         rebuilt.update(decode(raw))
     assert rebuilt.summaries() == live.summaries()
     assert len(rebuilt) == 50
+    # The uniform sample: exactly the 50 customers with the smallest id hashes.
+    assert sorted(live.members) == sorted(sorted(states, key=id_hash)[:50])
 
 
 def test_the_prior_is_refitted_once_per_period_and_comes_back_after_a_restart():
