@@ -201,10 +201,7 @@ def run_count_worker(settings: Settings) -> None:
     import faust
     from prometheus_client import start_http_server
 
-    from streams.worker import use_event_loop
-
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    use_event_loop(settings)   # the worker's loop: the ceiling is Faust's with the worker's settings
     app, registry = count_app(settings)
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)

@@ -437,11 +437,6 @@ class Settings:
         20.0, _seconds(0, inclusive=False), "seconds a worker may take to stop after SIGTERM before it exits anyway"
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
-    event_loop: str = _setting(
-        "uvloop",
-        _choice("uvloop", "asyncio"),
-        "the worker's event loop: uvloop (faster; Python's own asyncio loop where uvloop is not installed) or asyncio",
-    )
 
     # The online churn model (detectors.labels, detectors.river_models).
     churn_horizon_days: float = _setting(

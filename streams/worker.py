@@ -9,7 +9,6 @@ signal exits at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -51,30 +50,12 @@ class BoundedWorker(faust.Worker):
         os._exit(EXIT_SHUTDOWN_TIMEOUT)
 
 
-def use_event_loop(settings: Settings) -> str:
-    """Make new event loops of this process `settings.event_loop` ones, before any exists.
-
-    Returns the loop in use: "uvloop", or "asyncio" when asked for it or when uvloop is not
-    installed (it is not built for Windows), which is logged.
-    """
-    if settings.event_loop == "uvloop":
-        try:
-            import uvloop
-        except ImportError:
-            log.warning("CHURNWATCH_EVENT_LOOP=uvloop but uvloop is not installed: using Python's asyncio loop")
-            return "asyncio"
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        return "uvloop"
-    return "asyncio"
-
-
 def run_worker(settings: Settings) -> None:
     """Start a worker for `settings` and block until it stops."""
     from streams.app import create_app
 
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.info("event loop: %s", use_event_loop(settings))
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
