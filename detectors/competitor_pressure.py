@@ -121,7 +121,7 @@ def update_market(market: Mapping[str, MarketPressure], event,
 def category_shares(state: CustomerState, now: int, params: CompetitorParams = CompetitorParams()) -> dict[str, float] | None:
     """Share of the customer's placed orders per category over `share_days`, or None with too few orders.
 
-    >>> s = CustomerState("c", orders=[[t, 10.0, "EUR", 0, 1, c, t] for t, c in
+    >>> s = CustomerState("c", orders=[[t, 10.0, "EUR", 0, 1, c] for t, c in
     ...                                [(1, "Books"), (2, "books"), (3, None), (4, "toys")]])
     >>> category_shares(s, 10)
     {'books': 0.5, 'toys': 0.25}
@@ -149,7 +149,7 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
 
     Examples
     --------
-    >>> s = CustomerState("c", orders=[[t * DAY, 10.0, "EUR", 0, 1, c, t] for t, c in
+    >>> s = CustomerState("c", orders=[[t * DAY, 10.0, "EUR", 0, 1, c] for t, c in
     ...     enumerate(["electronics"] * 7 + ["books"] * 3)])
     >>> market = {"electronics": MarketPressure("electronics", 0.8, "competitor_promotion", 5 * DAY)}
     >>> evaluate(s, 20 * DAY, market=market, decline=0.1).fires        # never alone
@@ -197,7 +197,7 @@ def next_change(state: CustomerState, now: int, params: CompetitorParams = Compe
                 market: Mapping[str, MarketPressure] | None = None) -> int | None:
     """Earliest future time at which an active market event the customer is exposed to ends, or one starts.
 
-    >>> s = CustomerState("c", orders=[[t, 10.0, "EUR", 0, 1, "books", t] for t in range(3)])
+    >>> s = CustomerState("c", orders=[[t, 10.0, "EUR", 0, 1, "books"] for t in range(3)])
     >>> next_change(s, 10, market={"books": MarketPressure("books", 0.5, "competitor_launch", 0, 100)})
     100
     >>> next_change(s, 10) is None

@@ -142,7 +142,7 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
     >>> from detectors.state import CustomerState
     >>> usual = [500, 900, 650, 1000, 700, 800]
     >>> recent = [250, 200, 300]
-    >>> s = CustomerState("c", orders=[[i, float(a), "EUR", 0, 1, None, i]
+    >>> s = CustomerState("c", orders=[[i, float(a), "EUR", 0, 1, None]
     ...                                for i, a in enumerate(usual + recent)])
     >>> sig = evaluate(s, 100)
     >>> sig.fires, round(sig.current), round(sig.baseline), sig.unit

@@ -96,8 +96,8 @@ def purchase_days(state: CustomerState) -> list[int]:
     """Times (epoch seconds) of the customer's purchases: first placed order of each day.
 
     >>> from detectors.state import CustomerState
-    >>> s = CustomerState("c", orders=[[0, 5.0, "EUR", 0, 1, None, 1], [60, 5.0, "EUR", 0, 1, None, 2],
-    ...                                [DAY, 5.0, "EUR", 1, 1, None, 3]])
+    >>> s = CustomerState("c", orders=[[0, 5.0, "EUR", 0, 1, None], [60, 5.0, "EUR", 0, 1, None],
+    ...                                [DAY, 5.0, "EUR", 1, 1, None]])
     >>> purchase_days(s)
     [0]
     """
@@ -189,13 +189,13 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
 
     >>> from detectors.state import CustomerState
     >>> days = [0, 60, 120, 180, 240, 300, 360, 390]
-    >>> s = CustomerState("c", orders=[[d * DAY, 80.0, "EUR", 0, 1, None, d] for d in days])
+    >>> s = CustomerState("c", orders=[[d * DAY, 80.0, "EUR", 0, 1, None] for d in days])
     >>> sig = evaluate(s, 540 * DAY)
     >>> sig.fires, sig.current, sig.baseline, sig.unit
     (True, 150.0, 55.71, 'days since last order')
     >>> evaluate(s, 420 * DAY).fires
     False
-    >>> evaluate(CustomerState("new", orders=[[0, 80.0, "EUR", 0, 1, None, 1]]), DAY) is None
+    >>> evaluate(CustomerState("new", orders=[[0, 80.0, "EUR", 0, 1, None]]), DAY) is None
     True
     """
     times = purchase_days(state)
@@ -234,7 +234,7 @@ def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams 
 
     >>> from detectors.state import CustomerState
     >>> days = [0, 60, 120, 180, 240, 300, 360, 390]
-    >>> s = CustomerState("c", orders=[[d * DAY, 80.0, "EUR", 0, 1, None, d] for d in days])
+    >>> s = CustomerState("c", orders=[[d * DAY, 80.0, "EUR", 0, 1, None] for d in days])
     >>> t = next_change(s, 400 * DAY)
     >>> evaluate(s, t).fires, evaluate(s, t - 3600).fires
     (True, False)

@@ -55,7 +55,7 @@ def value_figures(state: CustomerState, now: int, params: SegmentParams = Segmen
     Examples
     --------
     >>> s = CustomerState("c", first_seen=1, last_active=399 * DAY,
-    ...                   orders=[[d * DAY, 300.0, "EUR", 0, 1, None, d] for d in range(40, 400, 45)])
+    ...                   orders=[[d * DAY, 300.0, "EUR", 0, 1, None] for d in range(40, 400, 45)])
     >>> f = value_figures(s, 400 * DAY)
     >>> f.segment, f.orders_365d, f.value_365d
     ('core', 8, 2400.0)

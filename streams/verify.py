@@ -61,7 +61,7 @@ from typing import Any, Iterable, NamedTuple
 
 import orjson
 
-from detectors.state import DAY, KINDS, CustomerState, StateParams, decode, epoch, id_hash, kind_of
+from detectors.state import DAY, KINDS, CustomerState, StateParams, decode, epoch, kind_of, seen_hash
 from detectors.warning import LEVELS, DetectorParams
 from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
@@ -366,12 +366,12 @@ def _check_states(settings: Settings, observed: Observed, customers: dict[str, _
         seen = {h for _, h in s.seen}
         horizon = s.last_event - p.dedup_seconds
         if len(s.seen) < p.max_dedup:
-            missing = [e for e, t in expected.applied.items() if t >= horizon and id_hash(e) not in seen]
+            missing = [e for e, t in expected.applied.items() if t >= horizon and seen_hash(e) not in seen]
             if missing:
                 problems.append(f"{cid}: applied event {missing[0]!r} is missing from the state's recent ids"
                                 f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: lost")
         for e, where in expected.dead_lettered.items():
-            if e not in expected.applied and id_hash(e) in seen:
+            if e not in expected.applied and seen_hash(e) in seen:
                 problems.append(f"{cid}: event {e!r} at {_at(where)} is dead-lettered and also applied")
         if s.offsets:
             for kind, mark in zip(KINDS, s.offsets[1:]):
