@@ -26,17 +26,25 @@ probability is 1 − P(alive) · (1 − that): "no activity within the horizon",
 the churn labels ask. It rises with the quiet, falls with every fresh activity, and a
 one-purchase customer gets the population's answer for a customer quiet this long.
 
-The four population parameters are fitted by maximum likelihood (the same quadrature) on a
-bounded sample of the partition's customers: the `sample_size` (2,000) customers with the
+The four population parameters are fitted (the same quadrature) on a bounded sample of the partition's customers: the `sample_size` (2,000) customers with the
 smallest hash of their id (a uniform sample that is the same whether it was built one event
 at a time or rebuilt from the customer table after a restart). Every partition fits its own
 prior, so customers of different partitions are ranked by slightly different priors: with
 1,000 customers per sample that noise cost CDNOW's one-purchase customers 0.013 of ROC AUC
 (they differ only in their quiet, so any other ordering is a loss); 2,000 halve the spread
 of the fits. The fit is re-done every `refit_days` (28) of event time: a shop's population
-changes slowly, and a fit costs 0.4-1.2 s of CPU. Before `min_customers` are in the sample the published CDNOW
-estimates are used (Fader, Hardie & Lee 2005, Table 1, converted from weeks to days:
-r 0.55, α 74, s 0.61, β 82).
+changes slowly, and a fit costs 0.4-1.2 s of CPU.
+
+The fit is the posterior mode (MAP) under a weak prior: each log-parameter normal around the
+published CDNOW estimates (Fader, Hardie & Lee 2005, Table 1, converted from weeks to days:
+r 0.55, α 74, s 0.61, β 82) with a standard deviation of 1 (`prior_log_sd`: a factor of
+e either way). The rate half (r, α) is identified by a few dozen customers' gaps and the
+prior barely moves it. The dropout half is not, early in a stream or on a small partition:
+nobody has been quiet long yet, and maximum likelihood ran to a corner (s 0.05, β 20,000
+days: no one ever leaves, so P(alive) stayed at 1 whatever the quiet) or anywhere along a
+flat ridge (on CDNOW, four partitions' fits of one day had s from 0.42 to 50). The prior
+picks a point on that ridge and gives way to the data as lapses accumulate. Below
+`min_customers` (20) in the sample the published estimates themselves are used.
 
 Deaths within the horizon are not modelled in the "no activity within H" term (an alive
 customer keeps their rate for H days): this errs towards "will be back" for everyone alike
@@ -69,7 +77,8 @@ _NODES_1_WEIGHTS = [(node + 1.0, weight) for node, weight in zip(_NODES_L, _WEIG
 class PopulationParams:
     horizon_days: float = 90.0       # "gone" = no activity within this many days (the churn labels' horizon)
     sample_size: int = 2000          # customers per partition the prior is fitted on
-    min_customers: int = 100         # fewer in the sample: the default prior
+    min_customers: int = 20          # fewer in the sample: the default prior
+    prior_log_sd: float = 1.0        # spread of the weak prior on each log-parameter around the default (see `fit`)
     refit_days: float = 28.0         # event time between fits (each ~0.4-1.2 s on 2,000 customers)
     # Bounds of a fit (shapes; scales in days): no population is fitted to a degenerate corner.
     min_shape: float = 0.05
@@ -168,6 +177,14 @@ def gone_probability(state: CustomerState, now: int, prior: Prior = DEFAULT_PRIO
     return 1.0 - alive * (1.0 - none_ahead)
 
 
+_THETA_DEFAULT = np.log([DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta])
+
+
+def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, log_sd: float) -> float:
+    penalty = 0.5 * float((((theta - _THETA_DEFAULT) / log_sd) ** 2).sum())
+    return _neg_log_likelihood(theta, x, t_x, big_t) + penalty
+
+
 def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> float:
     r, a, s, b = np.exp(theta)
     quiet = big_t - t_x
@@ -182,11 +199,11 @@ def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t
 
 
 def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationParams = PopulationParams()) -> Prior:
-    """Maximum-likelihood population parameters from customer summaries as of `now`.
+    """Population parameters from customer summaries as of `now`: the posterior mode (see the module docstring).
 
     A function of its arguments only: the search always starts from the default prior (the
-    dropout shape and scale lie on a flat ridge of the likelihood, so a search started
-    elsewhere ends elsewhere on it, with the same mean dropout rate). Bounded by `params`;
+    dropout shape and scale lie on a flat ridge of the likelihood, which the weak prior
+    around the default tilts towards it). Bounded by `params`;
     the default prior with fewer than `min_customers` summaries.
 
     Examples
@@ -203,8 +220,8 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     shape = (math.log(params.min_shape), math.log(params.max_shape))
     scale = (math.log(params.min_scale_days), math.log(params.max_scale_days))
     bounds = [shape, scale, shape, scale]
-    theta = np.log([DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta])
-    res = minimize(_neg_log_likelihood, theta, args=(x, t_x, big_t), method="L-BFGS-B", bounds=bounds)
+    res = minimize(_neg_log_posterior, _THETA_DEFAULT, args=(x, t_x, big_t, params.prior_log_sd),
+                   method="L-BFGS-B", bounds=bounds)
     if not np.all(np.isfinite(res.x)) or not math.isfinite(res.fun):
         return DEFAULT_PRIOR
     r, a, s, b = (float(v) for v in np.exp(res.x))

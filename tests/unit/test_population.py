@@ -10,7 +10,7 @@ import pytest
 from builders import DAY, build, day, login, order
 from detectors import warning as warn
 from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, fit,
-                                  gone_probability, summary)
+                                  gone_probability, p_alive, summary)
 from detectors.state import CustomerState, decode, encode, id_hash
 
 
@@ -84,6 +84,28 @@ def test_the_fit_recovers_the_population_it_was_drawn_from():
     assert got.r == pytest.approx(truth.r, rel=0.3)
     assert got.s / got.beta == pytest.approx(truth.s / truth.beta, rel=0.35)       # mean dropout rate
     assert got != DEFAULT_PRIOR
+
+
+def test_an_early_fit_keeps_the_dropout_off_its_bounds():
+    # 40 days into a stream few customers have been quiet long: the likelihood alone puts
+    # the dropout at a corner (no one ever leaves, P(alive) ~ 1 whatever the quiet); the
+    # weak prior around the published fit keeps it where a lapse can still be judged.
+    truth = Prior(r=3.0, alpha=30.0, s=0.5, beta=300.0)
+    sample = _pareto_nbd_population(300, truth, 40.0, random.Random(2))
+    bounds = PopulationParams()
+    mle = fit(sample, int(40 * DAY), PopulationParams(prior_log_sd=1e6))
+    assert mle.s == pytest.approx(bounds.min_shape) and mle.beta == pytest.approx(bounds.max_scale_days)
+    got = fit(sample, int(40 * DAY))
+    assert got.r / got.alpha == pytest.approx(truth.r / truth.alpha, rel=0.15)     # the rate is the data's
+    assert 0.1 < got.s < 2.0 and 50.0 < got.beta < 1_000.0
+    assert p_alive(2, 10.0, 60.0, got) < 0.9 < p_alive(2, 10.0, 60.0, mle)
+
+
+def test_a_small_partition_gets_its_own_rate_not_the_published_one():
+    sample = _pareto_nbd_population(40, Prior(r=3.0, alpha=10.0, s=0.5, beta=300.0), 200.0, random.Random(1))
+    got = fit(sample, int(200 * DAY), PopulationParams())
+    assert got.customers == 40
+    assert got.r / got.alpha > 5 * DEFAULT_PRIOR.r / DEFAULT_PRIOR.alpha
 
 
 def test_too_few_customers_keep_the_default_prior():
