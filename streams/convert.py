@@ -39,6 +39,11 @@ Rules:
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
 * Currency: a ``currency`` column is optional; rows without one get ``default_currency``.
+* Purchase logs without values (``no_amounts``, ``--no-amounts``; e.g. a loyalty-card log
+  of ``customer, date``): every order is written with amount 0, and any amount or price
+  column is ignored. Purchase rhythm, silence, cancellations and the gone probability are
+  judged as usual; the order-value signal leaves zero amounts out, so it never fires, and
+  no customer reaches the ``core`` or ``growth`` segments, which are defined by spend.
 * Rows that cannot be used (no customer id, a date or amount that does not parse, an
   unknown status or currency) are skipped and counted by reason in the returned
   :class:`ConvertStats`, with the first few line numbers and the column at fault. Nothing
@@ -130,6 +135,7 @@ class ConvertStats:
     columns: dict[str, str] = field(default_factory=dict)  # role -> header used
     statuses: dict[str, int] = field(default_factory=dict)  # orders per status, before any are dropped
     cancellations: str = "keep"  # what was done with cancelled and returned orders
+    no_amounts: bool = False  # orders written with amount 0: the file has no values
     first_at: str = ""
     last_at: str = ""
 
@@ -151,6 +157,8 @@ class ConvertStats:
         undone = [f"{self.statuses[s]} {s}" for s in ("cancelled", "returned") if self.statuses.get(s)]
         if undone:
             text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
+        if self.no_amounts:
+            text += " without amounts (written as 0)"
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
             text += f"; {self.rows_skipped} rows skipped ({reasons})"
@@ -161,9 +169,10 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
 
-def map_columns(header: list[str], column_map: Mapping[str, str] | None = None) -> dict[str, int]:
+def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, *,
+                amounts: bool = True) -> dict[str, int]:
     """Role -> column index for a CSV header; raises :class:`ConvertError` when the customer,
-    date or amount (or quantity and unit price) columns are missing.
+    date or amount (or quantity and unit price; not with ``amounts=False``) columns are missing.
 
     ``column_map`` names the column of a role explicitly (role -> header name, matched like
     the aliases); it wins over the aliases, and a name that is not in the header is an error.
@@ -174,6 +183,8 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None) 
         >>> sorted(map_columns(["kunde", "datum", "betrag"], {"customer_id": "Kunde", "date": "Datum",
         ...                                                   "amount": "Betrag"}).items())
         [('amount', 2), ('customer_id', 0), ('date', 1)]
+        >>> sorted(map_columns(["customer", "date"], amounts=False).items())
+        [('customer_id', 0), ('date', 1)]
     """
     normalised = [_normalise_header(h) for h in header]
     roles: dict[str, int] = {}
@@ -192,7 +203,7 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None) 
                 roles[role] = normalised.index(alias)
                 break
     missing = [r for r in ("customer_id", "date") if r not in roles]
-    if "amount" not in roles and not ("quantity" in roles and "unit_price" in roles):
+    if amounts and "amount" not in roles and not ("quantity" in roles and "unit_price" in roles):
         missing.append("amount (or quantity and unit price)")
     if missing:
         hint = ("; the first line looks like data: for a file without a header row name its columns "
@@ -200,6 +211,8 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None) 
                 if sum(1 for h in header if _LOOKS_LIKE_DATA.match(h.strip())) >= 2 else
                 " (accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
                 "or Quantity and UnitPrice; or name them with --customer-column, --date-column, ...)")
+        if missing[-1].startswith("amount"):
+            hint += "; a log of purchases without values converts with --no-amounts (no_amounts=True)"
         raise ConvertError(f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)}{hint}")
     return roles
 
@@ -374,6 +387,7 @@ def convert_orders_csv(
     column_map: Mapping[str, str] | None = None,
     cancellations: str = "keep",
     one_order_per_day: bool = False,
+    no_amounts: bool = False,
     strict: bool = False,
 ) -> ConvertStats:
     """Convert an orders CSV into a sorted replay file of ``order`` events.
@@ -397,6 +411,8 @@ def convert_orders_csv(
             Either way they are counted in the stats.
         one_order_per_day: without an order id column, a customer's lines of one calendar
             day (UTC) are one order; otherwise every line is an order.
+        no_amounts: the file records purchases without their values: every order is
+            written with amount 0 (amount and price columns, if any, are ignored).
         strict: stop at the first unusable row with an error naming its line and column,
             instead of skipping and counting it.
 
@@ -428,7 +444,7 @@ def convert_orders_csv(
         raise ConvertError(f"encoding={encoding!r}: not a text encoding Python knows (e.g. utf-8, latin-1)") from None
     delimiter = _delimiter_option(delimiter)
     parse_date = DateParser(date_format)
-    stats = ConvertStats(cancellations=cancellations)
+    stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
     header: list[str] = []
@@ -458,7 +474,10 @@ def convert_orders_csv(
                 first_data_line = 1
             else:
                 header, body, first_data_line = first_row, f, 2
-            roles = map_columns(header, column_map)
+            roles = map_columns(header, column_map, amounts=not no_amounts)
+            if no_amounts:
+                roles.pop("amount", None)
+                roles.pop("unit_price", None)
             stats.columns = {role: header[i] for role, i in roles.items()}
             col = roles.get
             c_cust, c_date, c_amount = col("customer_id"), col("date"), col("amount")
@@ -487,7 +506,9 @@ def convert_orders_csv(
                 bad_column = c_qty
                 try:
                     quantity = _parse_number(row[c_qty]) if c_qty is not None and row[c_qty].strip() else None
-                    if c_amount is not None:
+                    if no_amounts:
+                        amount = Decimal(0)
+                    elif c_amount is not None:
                         bad_column = c_amount
                         amount = _parse_number(row[c_amount])
                     else:
@@ -616,6 +637,9 @@ def convert_options(command: Any) -> Any:
                      help="Cancelled and returned orders: keep them as such (the detectors read them) or drop them."),
         click.option("--one-order-per-day", is_flag=True,
                      help="Without an order id column, a customer's lines of one day are one order."),
+        click.option("--no-amounts", is_flag=True,
+                     help="The file has no order values (a log of purchases): orders are written with "
+                          "amount 0; rhythm and silence are judged, basket size is not."),
         click.option("--strict", is_flag=True, help="Stop at the first unusable row instead of skipping and counting it."),
     ]
     for option in reversed(options):
@@ -633,7 +657,7 @@ def convert_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     """
     kwargs = {k: v for k, v in options.items()
               if k in ("date_format", "default_currency", "encoding", "delimiter", "cancellations",
-                       "one_order_per_day", "strict")}
+                       "one_order_per_day", "no_amounts", "strict")}
     if options.get("columns"):
         kwargs["columns"] = [c.strip() for c in options["columns"].split(",")]
     column_map = {role: options[opt] for role, opt in _COLUMN_OPTIONS.items() if options.get(opt)}

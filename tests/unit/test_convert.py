@@ -319,3 +319,35 @@ def test_convert_orders_command_takes_column_and_layout_options(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "3 rows read, 2 orders for 2 customers written" in result.output
     assert [(e["customer_id"], e["amount"], e["items"]) for e in _events(out)] == [("00001", 16.77, 3), ("00002", 3.0, 1)]
+
+
+def test_a_purchase_log_without_values_converts_with_no_amounts_and_is_judged_on_rhythm(tmp_path: Path):
+    src = _write(tmp_path, "date,id\n2014-03-08 00:00:00,0\n2014-05-21 00:00:00,1\n2014-04-09 00:00:00,0\n")
+    with pytest.raises(ConvertError, match="lacks customer_id, amount.*converts with --no-amounts"):
+        convert_orders_csv(src, tmp_path / "o.jsonl")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", no_amounts=True, column_map={"customer_id": "id"})
+    assert stats.summary() == "3 rows read, 3 orders for 2 customers written without amounts (written as 0)"
+    events = _events(tmp_path / "o.jsonl")
+    assert [(e["customer_id"], e["occurred_at"][:10], e["amount"], e["status"]) for e in events] == [
+        ("0", "2014-03-08", 0.0, "placed"), ("0", "2014-04-09", 0.0, "placed"), ("1", "2014-05-21", 0.0, "placed")]
+
+
+def test_no_amounts_ignores_amount_columns_and_the_detectors_judge_rhythm_not_basket(tmp_path: Path):
+    from datetime import datetime, timezone
+
+    from streams.offline import run_offline_file
+    from streams.settings import Settings
+
+    # A customer buying every 10 days for 200 days, then nothing for 100 days. Their baskets
+    # fall from 80-100 to 5 (order value fires on the amounts), which no_amounts ignores.
+    day = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+    rows = "".join(f"c1,{datetime.fromtimestamp(day + d * 86400, tz=timezone.utc):%Y-%m-%d},{100 - d if d < 30 else 5}\n"
+                   for d in range(0, 200, 10))
+    src = _write(tmp_path, "customer_id,date,amount\n" + rows)
+    convert_orders_csv(src, tmp_path / "o.jsonl", no_amounts=True)
+    assert {e["amount"] for e in _events(tmp_path / "o.jsonl")} == {0.0}
+    result = run_offline_file(Settings(), tmp_path / "o.jsonl", advance_to=datetime(2024, 10, 15, tzinfo=timezone.utc))
+    kinds = {s["kind"] for w in result.warnings for s in w["signals"] if s["strength"] >= 0.5}
+    assert "purchase_frequency_drop" in kinds or "silence" in kinds
+    assert "order_value_drop" not in kinds
+    assert result.dead_letters == []
