@@ -444,6 +444,17 @@ class Processor:
         if is_duplicate(state, event.event_id):
             out.duplicate = True  # re-sent at another offset, or re-read: applied once already
             return
+        final = t - self.settings.lateness_seconds
+        if state is not None and 0 < state.next_due < final:
+            # The customer was due more than the lateness allowance before this event (a
+            # complaint's deadline, a recheck, a label snapshot): a verdict the sweep makes
+            # final once the watermark is that allowance past it, and would have made had it
+            # run before this event was applied. Whether it ran depends on how far the
+            # watermark jumped in one step (a restart, a rebalance, a sparse replay); judged
+            # here on the state as of then, the verdicts do not. A due time within the
+            # allowance before the event is left to the event's own assessment, as the sweep
+            # leaves it.
+            state = self._catch_up(state, final - 1, out, partition)
         before = state.last_active if state is not None else 0
         state = observe(state, event, self.params.state, partition=partition)
         self.population_of(partition).update(state)
@@ -662,16 +673,21 @@ class Processor:
             state = self._take(cid)
             if state is None:
                 continue
-            steps = 0
-            while 0 < state.next_due <= now and steps < _MAX_STEPS_PER_SWEEP:
-                # Evaluate exactly when the evidence changes, not when the sweep happens to run:
-                # the warning's event time does not depend on the sweep interval. Never before
-                # the customer's newest event, though: their state already includes it.
-                at = max(state.next_due, state.last_event)
-                state = self._assess(state, at, out, state.last_active, None, partition)
-                steps += 1
+            state = self._catch_up(state, now, out, partition)
             self._write(cid, state)
             self._index(partition, cid, state.next_due)
+
+    def _catch_up(self, state: CustomerState, until: int, out: Outcome, partition: int) -> CustomerState:
+        """Assess the customer at each due time up to `until` (at most `_MAX_STEPS_PER_SWEEP`)."""
+        steps = 0
+        while 0 < state.next_due <= until and steps < _MAX_STEPS_PER_SWEEP:
+            # Evaluate exactly when the evidence changes, not when the sweep happens to run:
+            # the warning's event time does not depend on the sweep interval. Never before
+            # the customer's newest event, though: their state already includes it.
+            at = max(state.next_due, state.last_event)
+            state = self._assess(state, at, out, state.last_active, None, partition)
+            steps += 1
+        return state
 
     def _heap(self, partition: int) -> list[tuple[int, str]]:
         heap = self._due.get(partition)

@@ -80,21 +80,25 @@ def test_a_customer_quiet_past_the_horizon_gives_a_churn_label_at_snapshot_time_
     for w in range(4):
         feed.login("c1", T0 + timedelta(days=7 * w))
     last = T0 + timedelta(days=21)
-    assert [ex.label for ex in feed.examples()] == [0, 0, 0]   # each weekly login answered the week before
+    # A snapshot at the first login and one at the start of each weekly slot after it (the
+    # customer is judged at their due times, whenever their next event comes), each answered
+    # by the next login.
+    assert [ex.label for ex in feed.examples()] == [0, 0, 0, 0]
+    assert feed.examples()[0].snapshot_time == epoch(T0)
 
     quiet = feed.tick(last + HORIZON + timedelta(days=30))
 
-    churned = [ex for ex in quiet.examples if ex.snapshot_time == epoch(last)]
-    assert len(churned) == 1
-    assert churned[0].label == 1
-    assert churned[0].resolved_at == epoch(last + HORIZON)
-    assert churned[0].features["log_days_since_active"] == 0.0   # taken at the login itself
+    first = min(quiet.examples, key=lambda ex: ex.snapshot_time)
+    assert epoch(last) < first.snapshot_time <= epoch(last + timedelta(days=7))   # the next slot's start
+    assert first.label == 1
+    assert first.resolved_at == first.snapshot_time + HORIZON.total_seconds()
+    assert first.features["log_days_since_active"] > 0.0   # days after the last login
     # Weekly snapshots kept coming while the customer was quiet but not yet gone; all churned.
     assert len(quiet.examples) > 1 and {ex.label for ex in quiet.examples} == {1}
     assert all(ex.resolved_at == ex.snapshot_time + HORIZON.total_seconds() for ex in quiet.examples)
     assert all(last <= datetime.fromtimestamp(ex.snapshot_time, timezone.utc) < last + HORIZON
                for ex in quiet.examples)
-    assert proc.model(0).labels_seen == 3 + len(quiet.examples)
+    assert proc.model(0).labels_seen == 4 + len(quiet.examples)
     assert proc.model(0).positives == len(quiet.examples)
     # Snapshots stop once the customer has been quiet for a horizon; the last ones resolve a
     # horizon later, and then nothing is left pending.
@@ -112,9 +116,13 @@ def test_a_customer_back_within_the_horizon_gives_a_stay_label_at_their_return()
 
     back = feed.login("c1", back_at)
 
-    assert [(ex.label, ex.snapshot_time, ex.resolved_at) for ex in back.examples] == \
-        [(0, epoch(T0), epoch(back_at))]
-    assert proc.model(0).labels_seen == 1 and proc.model(0).positives == 0
+    # The snapshot of the first login and the weekly ones taken while they were quiet (not
+    # yet a horizon): all answered by the return, as stays.
+    snaps = sorted(ex.snapshot_time for ex in back.examples)
+    assert snaps[0] == epoch(T0) and len(snaps) == 1 + len(range(snaps[1], epoch(back_at), 7 * 86400))
+    assert all(b - a == 7 * 86400 for a, b in zip(snaps[1:], snaps[2:]))
+    assert {(ex.label, ex.resolved_at) for ex in back.examples} == {(0, epoch(back_at))}
+    assert proc.model(0).labels_seen == len(snaps) and proc.model(0).positives == 0
 
 
 def test_pending_snapshots_stay_bounded_for_a_customer_active_every_day():

@@ -205,3 +205,36 @@ def test_after_a_rebalance_a_partition_rebuilds_its_indexes_from_its_own_records
     assert {cid: due for due, cid in heap} == due_before
     assert set(proc._population[0]) == set(customers[0])
     assert len(proc.population_of(0).sample.members) == 5 and len(decoded) == 5
+
+
+def _complaint(cid: str, at: datetime, status: str) -> bytes:
+    return json.dumps({"event_id": f"{cid}-k1-{status}", "customer_id": cid, "occurred_at": at.isoformat(),
+                       "complaint_id": "k1", "status": status, "category": "logistics",
+                       "severity": "high"}).encode()
+
+
+def _complaint_story(tick_between: bool) -> list[tuple[str, str]]:
+    """Weekly logins, a high-severity complaint left open past its 24 h deadline, resolved on
+    day 3; with or without a clock tick between the deadline and the resolution."""
+    proc = make_processor()
+    n = feed_weekly_logins(proc, "c1", weeks=12)
+    opened = T0 + timedelta(days=7 * 11 + 1)
+    out = [proc.handle("complaints", 0, 0, b"c1", _complaint("c1", opened, "opened"))]
+    if tick_between:   # the sweep judges the deadline once the watermark is a lateness allowance past it
+        out.append(proc.handle("clock-ticks", 0, 0, b"0", tick(0, opened + timedelta(days=2, hours=12))))
+    out.append(proc.handle("complaints", 0, 1, b"c1", _complaint("c1", opened + timedelta(days=3), "resolved")))
+    out.append(proc.handle("logins", 0, n, b"c1", login("c1", opened + timedelta(days=4))))
+    return [(w["state"], w["occurred_at"]) for o in out for w in warnings_of(o)]
+
+
+def test_a_verdict_due_before_the_customers_next_event_does_not_depend_on_when_the_sweep_runs():
+    """The complaint's deadline passes a day before the sweep may judge it (the lateness
+    allowance); the resolution two days later moves the watermark past both at once. The
+    deadline's warning is raised at the deadline either way: it used to be lost when the
+    resolution was applied before any sweep ran (a worker whose watermark jumped after a
+    restart or a rebalance), and the warnings of a taken-over partition differed from an
+    uninterrupted run's."""
+    deadline = (T0 + timedelta(days=7 * 11 + 2)).isoformat().replace("+00:00", "Z")
+    swept = _complaint_story(tick_between=True)
+    assert swept[:1] == [("raised", deadline)]
+    assert _complaint_story(tick_between=False) == swept
