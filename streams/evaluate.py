@@ -508,11 +508,57 @@ def format_report(report: dict[str, Any]) -> str:
         lines.extend(["", f"{'by signal':<28}{'warned churners':>16}{'warned stayers':>16}"])
         for kind, c in report["by_signal"].items():
             lines.append(f"{kind:<28}{c['warned_churners']:>16}{c['warned_stayers']:>16}")
+    if report.get("baselines"):
+        lines.extend(["", "against rules of thumb on the same customers and period (streams.baseline_rules)",
+                      f"{'rule':<52}{'warned':>7}{'recall':>8}{'precision':>10}{'lead d':>8}{'abrupt':>8}"
+                      f"{'false/1k/mo':>12}"])
+        for b in report["baselines"]:
+            lines.append(f"{b['rule'][:51]:<52}{b['warned']:>7}{_fmt(b['recall'], 3):>8}{_fmt(b['precision'], 3):>10}"
+                         f"{_fmt(b['gradual_median_lead_days'], 1):>8}{_fmt(b['abrupt_share_in_time'], 3):>8}"
+                         f"{_fmt(b['false_warnings_per_1000_stayers_per_month'], 2):>12}")
+        fit = report.get("baselines_fit")
+        if fit:
+            how = (f"fitted on all {fit['customers']} customers at the period end" if fit["customers"]
+                   else "too few customers to fit: the published CDNOW estimates")
+            lines.append(f"(Pareto/NBD over active days, {how}: r {fit['r']:.2f}, alpha {fit['alpha_days']:.1f} d, "
+                         f"s {fit['s']:.2f}, beta {fit['beta_days']:.1f} d)")
     counts = report["input"]
     lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
                       f"{counts['duplicates']} repeated ids, {counts['outside_period']} outside the period, "
                       f"{counts['unknown_customers']} for customers not in the truth"])
     return "\n".join(lines)
+
+
+def _summary_row(name: str, report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rule": name,
+        "warned": report["warned"],
+        "recall": report["recall"],
+        "precision": report["precision"],
+        "gradual_median_lead_days": report["gradual_lead_time_days"]["median"],
+        "abrupt_share_in_time": report["abrupt"]["share_in_time"],
+        "false_warnings_per_1000_stayers_per_month": report["false_warnings_per_1000_stayers_per_month"],
+    }
+
+
+def compare_baselines(report: dict[str, Any], events_path: str | Path,
+                      truth: Sequence[TruthRow | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Churnwatch's headline figures beside those of the rules of thumb of
+    :mod:`streams.baseline_rules` on the same truth and period; also stored as
+    ``report["baselines"]``."""
+    from streams import baseline_rules
+
+    start, end = parse_time(report["period_start"]), parse_time(report["period_end"])
+    histories = baseline_rules.read_histories(events_path)
+    rows = [_summary_row(f"Churnwatch, level >= {report['min_level']}", report)]
+    rules, prior = baseline_rules.baseline_rules(histories, baseline_rules.period_end_epoch(end))
+    for name, warnings in rules:
+        rule_report = evaluate(warnings, truth, period_start=start, period_end=end, min_level="watch")
+        rows.append(_summary_row(name, rule_report))
+    report["baselines"] = rows
+    report["baselines_fit"] = {"r": prior.r, "alpha_days": prior.alpha, "s": prior.s, "beta_days": prior.beta,
+                               "customers": prior.customers}
+    return rows
 
 
 def replay_period(path: str | Path) -> tuple[datetime, datetime]:
@@ -619,13 +665,16 @@ def register(group: Any) -> None:
     @click.option("--period-end", default=None, metavar="TIME", help="End of the period (RFC 3339).")
     @click.option("--min-level", type=click.Choice(LEVELS), default="warning", show_default=True,
                   help="Lowest warning level that counts.")
+    @click.option("--baselines", is_flag=True,
+                  help="Also score rules of thumb computed from --events (recency 30/60/90 days, two missed "
+                       "purchase cycles, Pareto/NBD P(alive) < 0.5) on the same truth and period.")
     @click.option("--json", "json_path", default=None, metavar="FILE",
                   help="Also write the report as JSON ('-': JSON on stdout instead of the table).")
     @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Write PNG plots to this directory (needs matplotlib: pip install 'churnwatch[plots]').")
     def evaluate_command(warnings_path: str, truth_path: Path, snapshot_path: Path | None, events_path: Path | None,
-                         period_start: str | None, period_end: str | None, min_level: str, json_path: str | None,
-                         plots_dir: Path | None) -> None:
+                         period_start: str | None, period_end: str | None, min_level: str, baselines: bool,
+                         json_path: str | None, plots_dir: Path | None) -> None:
         """Score warnings and a snapshot against ground truth: precision, recall, lead time, AUC."""
         start = parse_time(period_start, field="--period-start") if period_start else None
         end = parse_time(period_end, field="--period-end") if period_end else None
@@ -634,13 +683,18 @@ def register(group: Any) -> None:
             start, end = start or first, end or last
         if end is None:
             raise EvaluationError("give --period-end (or --events FILE to read the period from the replay file)")
+        if baselines and events_path is None:
+            raise EvaluationError("--baselines computes the rules from the events: give --events FILE")
         if warnings_path == "-":
             warnings: Iterable[Any] = (orjson.loads(line) for line in sys.stdin.buffer if line.strip())
         else:
             warnings = read_jsonl(warnings_path)
         snapshot = list(read_jsonl(snapshot_path)) if snapshot_path is not None else None
-        report = evaluate(warnings, read_truth_csv(truth_path), snapshot=snapshot, period_start=start,
+        truth = read_truth_csv(truth_path)
+        report = evaluate(warnings, truth, snapshot=snapshot, period_start=start,
                           period_end=end, min_level=min_level)
+        if baselines:
+            compare_baselines(report, events_path, truth)  # type: ignore[arg-type]
         if json_path == "-":
             sys.stdout.buffer.write(report_json(report))
         else:
