@@ -11,8 +11,17 @@ Commands that need the Faust worker import it only when they run, so ``replay`` 
 
 from __future__ import annotations
 
-import logging
 import os
+
+# One thread for numpy's and SciPy's BLAS (OpenBLAS), before either is imported: a worker is one
+# event loop, scaled by running more workers, and the only BLAS work is the population fit.
+# OpenBLAS otherwise starts a thread per core that spins after each call; in the bench that
+# took a worker from 98 % to 120 % of a core at the same throughput (docs/benchmarks.md).
+# Set OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) to override.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import logging  # noqa: E402
 import signal
 import sys
 from collections.abc import Callable
