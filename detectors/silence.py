@@ -32,14 +32,28 @@ The model, and why each part is there:
 * **False-alarm budget per month.** The rhythm term counts 30.4 / (mean gap) chances a
   month to look this quiet; the break term `breaks_per_year / 12`. Their sum is the
   expected number of quiet spells this long per month from a customer who has not left.
+* **Budget per day of waiting.** That rate is held against the budget times the
+  customer's mean gap over `reference_gap_days` (10 days), at most `max_budget_scale` (3):
+  a customer active every day gets a tenth of the budget, one active every 20 days twice
+  it. What waiting costs is days of lead time on a leaver; what it buys is fewer false
+  alarms, and one more day removes about (rate) / (mean gap) of them per month (with
+  exponential gaps the rate falls by e every mean gap). One budget for everyone makes a
+  frequent visitor's extra day buy a lot and a rare visitor's little; a budget in
+  proportion to the mean gap makes that day buy the same for everyone, which is when a
+  given total of false alarms costs the fewest days of delay in all (the Lagrange
+  condition of that trade). The cap keeps a buyer every few months from being warned
+  about as soon as they are a little late. Measured (docs/quality.md, "Silence's budget per day of
+  waiting"): on the 10,000-customer year more churners warned with fewer false warnings
+  than with one budget for everyone, gradual leavers warned a few days later.
 
 Defaults, and why:
 
 * `false_alarms_per_month` 0.01 fires (strength 0.5, a `watch`: worth a look);
-  `full_false_alarms_per_month` 1e-4 is strength 1.0. Strength is log-linear between, so
-  a lone silence reaches `warning` (0.7) at about 1.6 expected false alarms per 1,000
-  customer-months and `critical` (0.85) at about 0.4: well inside the product's budget of
-  5 per 1,000 for all signals together.
+  `full_false_alarms_per_month` 1e-4 is strength 1.0, both for a mean gap of 10 days
+  (scaled as above). Strength is log-linear between, so a lone silence reaches `warning`
+  (0.7) at about 1.6 expected false alarms per 1,000 customer-months and `critical` (0.85)
+  at about 0.4 at that gap: within the product's budget of 5 per 1,000 for all signals
+  together.
 * `prior_gaps` 1 of `prior_gap_days` 30: one month-long pseudo-gap; it dominates a history
   of three or four short gaps and is negligible after thirty.
 * `prior_cv2` 1.0 with weight 2: without evidence, visits are taken as Poisson.
@@ -100,6 +114,8 @@ class SilenceParams:
     min_cv2: float = 0.25                   # no rhythm is treated as more regular than this
     max_cv2: float = 6.0                    # nor as more bursty than this
     max_quiet_days: float = 1095.0          # crossings later than this many quiet days are never scheduled
+    reference_gap_days: float = 10.0        # the budgets above hold for a customer whose mean gap is this;
+    max_budget_scale: float = 3.0           # a mean gap m gets them times m / reference, at most this
     breaks_per_year: float = 1.5            # holidays and the like, for every customer
     break_median_days: float = 10.0         # typical length of such a break
     break_log_sd: float = 0.5               # spread of break lengths (log scale)
@@ -186,9 +202,24 @@ def false_alarm_rate(r: Rhythm, quiet_days: float, params: SilenceParams = Silen
     return rhythm_part + break_part
 
 
+def budget_scale(r: Rhythm, params: SilenceParams = SilenceParams()) -> float:
+    """Factor on the false-alarm budgets for this rhythm: mean gap over `reference_gap_days`,
+    at most `max_budget_scale` (see "Budget per day of waiting" in the module docstring).
+
+    >>> budget_scale(rhythm(CustomerState("c", last_active=1, gaps=[2] * 30)))    # every 2 days
+    0.290323
+    >>> budget_scale(rhythm(CustomerState("c", last_active=1, gaps=[20] * 30)))   # every 20 days
+    2.032258
+    >>> budget_scale(rhythm(CustomerState("c", last_active=1, gaps=[60] * 30)))   # every 2 months: capped
+    3.0
+    """
+    return round(min(params.max_budget_scale, r.mean_gap / params.reference_gap_days), 6)
+
+
 def _strength(r: Rhythm, quiet_days: float, p: SilenceParams) -> tuple[float, float]:
     rate = false_alarm_rate(r, quiet_days, p)
-    strength = pvalue_strength(min(rate, 1.0), p.false_alarms_per_month, p.full_false_alarms_per_month)
+    scaled = rate / budget_scale(r, p)
+    strength = pvalue_strength(min(scaled, 1.0), p.false_alarms_per_month, p.full_false_alarms_per_month)
     if quiet_days < p.floor_days:
         strength = min(strength, FIRE - 0.05)
     return strength, rate
@@ -278,7 +309,8 @@ def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
     time: a handful of evaluations of the incomplete beta rather than a bisection's forty.
     """
     span = math.log(p.full_false_alarms_per_month / p.false_alarms_per_month)
-    log_target = math.log(p.false_alarms_per_month) + span * (level - FIRE) / (1 - FIRE)
+    log_target = (math.log(p.false_alarms_per_month) + span * (level - FIRE) / (1 - FIRE)
+                  + math.log(budget_scale(r, p)))
 
     def f(log_t: float) -> float:          # < 0 while the rate is still above the target
         return log_target - math.log(max(false_alarm_rate(r, math.exp(log_t), p), 1e-300))
@@ -331,9 +363,9 @@ def threshold_days(state: CustomerState, params: SilenceParams = SilenceParams()
     """Days of quiet at which silence fires for this customer, or None without a baseline.
 
     >>> round(threshold_days(CustomerState("c", last_active=1, gaps=[7] * 10)), 2)
-    29.95
+    30.33
     >>> round(threshold_days(CustomerState("c", last_active=1, gaps=[7] * 4)), 2)   # thinner history
-    48.11
+    46.9
     >>> threshold_days(CustomerState("new", gaps=[3])) is None
     True
     >>> round(threshold_days(CustomerState("new", last_active=1), prior=Prior(r=3.0, alpha=27.0)))   # one visit
@@ -350,7 +382,7 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
 
     >>> s = CustomerState("c", last_active=100 * DAY, gaps=[7] * 10)
     >>> round((next_change(s, 100 * DAY) - 100 * DAY) / DAY, 2)
-    29.95
+    30.33
     """
     gaps = tuple(state.gaps)
     for lv in levels:

@@ -107,14 +107,21 @@ def test_a_thin_history_is_shrunk_toward_the_population_rhythm():
     assert not evaluate(thin, 118 * DAY).fires
 
 
-def test_the_false_alarm_budget_is_per_month_whatever_the_rhythm():
-    # at its threshold a weekly and a bimonthly customer both look this quiet about once
-    # in a hundred months, though their thresholds differ by months
+def test_the_false_alarm_budget_is_per_month_in_proportion_to_the_mean_gap():
+    # At its threshold a customer looks this quiet once in 100 months times (10 days / their
+    # mean gap): one more day of waiting saves the same false alarms for everyone (module
+    # docstring). A bimonthly buyer's budget is capped at three times the reference.
+    daily = CustomerState("c", last_active=1, gaps=[1] * 30)
     weekly = CustomerState("c", last_active=1, gaps=[7] * 30)
+    ten = CustomerState("c", last_active=1, gaps=[10] * 30)
     bimonthly = CustomerState("c", last_active=1, gaps=[60] * 30)
-    for s in (weekly, bimonthly):
-        r = rhythm(s)
-        assert false_alarm_rate(r, threshold_days(s)) == pytest.approx(0.01, rel=1e-3)
+    budgets = {}
+    for name, s in (("daily", daily), ("weekly", weekly), ("ten", ten), ("bimonthly", bimonthly)):
+        budgets[name] = false_alarm_rate(rhythm(s), threshold_days(s))
+    assert budgets["ten"] == pytest.approx(0.01 * (300 + 30) / 31 / 10, rel=1e-3)
+    assert budgets["weekly"] == pytest.approx(0.01 * (210 + 30) / 31 / 10, rel=1e-3)
+    assert budgets["daily"] == pytest.approx(0.01 * (30 + 30) / 31 / 10, rel=1e-3)
+    assert budgets["bimonthly"] == pytest.approx(0.03, rel=1e-3)
     assert threshold_days(bimonthly) > 3 * threshold_days(weekly)
 
 
