@@ -34,7 +34,8 @@ The model, and why each part is there:
   expected number of quiet spells this long per month from a customer who has not left.
 * **Budget per day of waiting.** That rate is held against the budget times the
   customer's mean gap over `reference_gap_days` (10 days), at most `max_budget_scale` (3):
-  a customer active every day gets a tenth of the budget, one active every 20 days twice
+  a customer active every day gets about a fifth of the budget (the prior's month-long
+  pseudo-gap lengthens their mean gap to about two days), one active every 20 days twice
   it. What waiting costs is days of lead time on a leaver; what it buys is fewer false
   alarms, and one more day removes about (rate) / (mean gap) of them per month (with
   exponential gaps the rate falls by e every mean gap). One budget for everyone makes a
