@@ -220,6 +220,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         await _follow_market(settings, market_topic_name, processor, market)
 
     _no_delivery_while_streams_resume(app)
+    fetch_max_wait(app, settings.fetch_max_wait_seconds)
     broker_watch = _BrokerWatch(settings)
 
     @app.on_partitions_assigned.connect
@@ -277,6 +278,36 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
     return Churnwatch(settings, app, processor, customers, clocks, models)
+
+
+def fetch_max_wait(app: faust.App, seconds: float) -> None:
+    """Let the broker hold a fetch with no new records for `seconds` instead of Faust's 1.5 s.
+
+    Faust 0.15.3 creates its consumer with `fetch_max_wait_ms=1500` and no setting to change
+    it (`faust/transport/drivers/aiokafka.py`, `_create_worker_consumer`). A broker may hold
+    a fetch that long when fewer than `fetch.min.bytes` are there; the embedded Tansu broker
+    holds most fetches close to the full time even with records waiting, so at a steady 500
+    events/s a warning took 0.7 s at the median and 1.6 s at p99 to appear, and a Faust agent
+    that only forwards took 0.35 / 0.8 s (docs/benchmarks.md, "Produce-to-warning latency").
+    The wait is set on Faust's consumer when Faust creates it, before it starts (aiokafka
+    hands it to its fetcher at start); nothing else of Faust's consumer changes.
+    """
+    wait_ms = max(1, round(seconds * 1000))
+
+    def new_consumer(_original=app._new_consumer):
+        consumer = _original()
+        thread = consumer._thread
+        create = thread._create_worker_consumer
+
+        def create_worker_consumer(transport):
+            client = create(transport)
+            client._fetch_max_wait_ms = wait_ms
+            return client
+
+        thread._create_worker_consumer = create_worker_consumer
+        return consumer
+
+    app._new_consumer = new_consumer
 
 
 def _no_delivery_while_streams_resume(app: faust.App) -> None:
@@ -496,6 +527,7 @@ async def _follow_market(settings: Settings, topic: str, processor: Processor, p
     while True:
         consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
                                     auto_offset_reset="earliest", group_id=None,
+                                    fetch_max_wait_ms=max(1, round(settings.fetch_max_wait_seconds * 1000)),
                                     **client_security(settings).client_options())
         try:
             await consumer.start()

@@ -178,6 +178,9 @@ def count_app(settings: Settings):
         env_prefix="CHURNWATCH_FAUST_",
         logging_config=None,
     )
+    # The worker's consumer settings (streams.app.fetch_max_wait): the same fetches as the worker.
+    from streams.app import fetch_max_wait
+    fetch_max_wait(app, settings.fetch_max_wait_seconds)
     registry = CollectorRegistry()
     counted = Counter(COUNTED, "Events the count-only agent read, per topic", ["topic"], registry=registry)
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -105,6 +105,9 @@ def consumer(settings: Settings) -> KafkaConsumer:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # How long the broker may hold an empty fetch: what a follower of a topic (`churnwatch
+            # tail`) adds to each record's way out at most (streams.app.fetch_max_wait).
+            fetch_max_wait_ms=max(1, round(settings.fetch_max_wait_seconds * 1000)),
         )
     except (KafkaError, OSError) as error:
         raise broker_unreachable(settings, error) from error

@@ -433,6 +433,13 @@ class Settings:
     producer_linger_seconds: float = _setting(
         0.01, _seconds(0, inclusive=True), "seconds the producer waits to fill a batch"
     )
+    fetch_max_wait_seconds: float = _setting(
+        0.1,
+        _seconds(0, inclusive=False),
+        "seconds the broker may hold a fetch that has no new records: the longest an event can wait at the "
+        "broker before a consumer sees it (Faust fixes 1.5 s; the embedded broker holds most fetches that "
+        "long); each idle consumer sends about one fetch per this interval",
+    )
     shutdown_timeout_seconds: float = _setting(
         20.0, _seconds(0, inclusive=False), "seconds a worker may take to stop after SIGTERM before it exits anyway"
     )
