@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -378,6 +379,13 @@ def measure_bootstrap(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunF
     log(f"run {run}: (g) bootstrap {result.events} events at {fig.bootstrap_eps:,.0f} events/s "
         f"({fig.bootstrap_cpu_eps:,.0f} per CPU second); {result.customers} states produced in "
         f"{result.produce_seconds:.1f} s")
+    # The same file with the partitions spread over one process per core (--processes 0).
+    s = ws.settings(broker, f"r{run}-bootstrap-parallel")
+    ensure_topics(s)
+    result = bootstrap(s, read_lines(ws.bootstrap_file), processes=0)
+    fig.bootstrap_parallel_eps = result.events_per_second
+    fig.bootstrap_processes = min(os.cpu_count() or 1, s.partitions)
+    log(f"run {run}: (g) bootstrap in {fig.bootstrap_processes} processes: {fig.bootstrap_parallel_eps:,.0f} events/s")
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ class RunFigures:
     bootstrap_cpu_eps: float | None = None
     bootstrap_events: int | None = None
     bootstrap_produce_seconds: float | None = None
+    bootstrap_parallel_eps: float | None = None     # (g) again, one process per core
+    bootstrap_processes: int | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -221,6 +223,8 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         row("(g) bootstrap bulk run, events/s (wall)", "bootstrap_eps"),
         row("(g) bootstrap bulk run, events per CPU second", "bootstrap_cpu_eps"),
         row("(g) bootstrap, producing the state records", "bootstrap_produce_seconds", "{:,.1f}", " s"),
+        row(f"(g) bootstrap with one process per core ({figs[0].bootstrap_processes or '-'}), events/s (wall)",
+            "bootstrap_parallel_eps"),
         "",
         "Per run (raw figures in `out/bench/results.json`):",
         "",

@@ -55,6 +55,7 @@ Example:
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ class BootstrapResult:
     dead_letters: int
     warnings: int
     process_seconds: float       # wall time of the bulk run (run_offline)
-    process_cpu_seconds: float   # CPU time of this process during the bulk run
+    process_cpu_seconds: float   # CPU time of the bulk run (this process and, with --processes, its children)
     produce_seconds: float
     committed: dict[str, int] | None = None   # topic -> offset committed, summed over partitions
 
@@ -246,7 +247,7 @@ def commit_input_offsets(settings: Settings, expected: Mapping[tuple[str, int], 
 
 
 def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetime | None = None,
-              commit_offsets: bool = False) -> BootstrapResult:
+              commit_offsets: bool = False, processes: int = 1) -> BootstrapResult:
     """Compute every customer's state from history lines and write it to the table changelogs.
 
     Parameters:
@@ -257,6 +258,8 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
             last event's time], as ``churnwatch replay --advance-to`` does.
         commit_offsets: also commit the worker group's offsets at the end of the input
             topics (the history was published there too).
+        processes: run the partitions in this many processes (0: one per core); the state
+            is the same (`run_offline`).
     """
     check_changelogs_empty(settings)
     lines = list(lines)
@@ -266,9 +269,9 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
             parts = settings.market_partitions if rec.topic == settings.market_events_topic else settings.partitions
             key = (rec.topic, partition_for(rec.key, parts))
             expected[key] = expected.get(key, 0) + 1
-    cpu, wall = time.process_time(), time.perf_counter()
-    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to)
-    process_seconds, process_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    cpu, wall = _cpu_seconds(), time.perf_counter()
+    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes)
+    process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     records = changelog_records(settings, result.customers, result.clocks, result.fits)
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, expected) if commit_offsets else None
@@ -278,6 +281,12 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed,
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its ended children (the processes of a parallel run)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def register(group: Any) -> None:
@@ -293,7 +302,10 @@ def register(group: Any) -> None:
     @click.option("--commit-offsets", is_flag=True,
                   help="The history is also on the input topics: commit the worker group's offsets at their "
                        "ends, so workers do not read it again.")
-    def bootstrap_command(broker: str | None, file: Path, advance_to: str | None, commit_offsets: bool) -> None:
+    @click.option("--processes", type=click.IntRange(min=0), default=1, show_default=True,
+                  help="Run the partitions in this many processes (0: one per core); the state is the same.")
+    def bootstrap_command(broker: str | None, file: Path, advance_to: str | None, commit_offsets: bool,
+                          processes: int) -> None:
         """Compute customer state from a history file in bulk and write it to the table changelogs.
 
         Run it on a new app id before any worker starts; workers then recover the state and
@@ -305,7 +317,8 @@ def register(group: Any) -> None:
         settings = load_settings(broker)
         advance = parse_timestamp(advance_to) if advance_to is not None else None
         try:
-            result = bootstrap(settings, read_lines(file), advance_to=advance, commit_offsets=commit_offsets)
+            result = bootstrap(settings, read_lines(file), advance_to=advance, commit_offsets=commit_offsets,
+                               processes=processes)
         except ValueError as error:  # invalid lines in the history (run_offline refuses them)
             raise click.ClickException(f"{file}: {' '.join(str(error).split())}") from None
         click.echo(f"bootstrapped {result.customers} customers from {result.events} events "
