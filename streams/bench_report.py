@@ -170,8 +170,9 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         "",
         "Load average (1, 5, 15 min) before each run: "
         + "; ".join(f"run {f.run}: {', '.join(f'{x:g}' for x in f.load_before)}" for f in figs)
-        + (f" (nothing of the bench runs between runs: above about {float(info['nproc'] or 2) / 2:g}, other "
-           f"processes competed for the {info['nproc']} cores)"
+        + (f" (a load average decays over its minutes, so before runs 2 and later it still carries the previous "
+           f"run's own work, about 1 on these {info['nproc']} cores; beyond that, or before run 1 above about "
+           f"{float(info['nproc'] or 2) / 2:g}, other processes competed for the cores)"
            if any(f.load_before[0] > float(info["nproc"] or 2) * 0.5 for f in figs) else ""),
         "",
         f"Sizes: {sizes.partitions} partitions; (a)(b)(e) {sizes.pipeline_customers:,} simulated customers over a "
