@@ -52,7 +52,9 @@ def test_bootstrapped_worker_continues_with_the_state_a_streamed_replay_builds(
     # The history is on the bootstrapped side's topics too; --commit-offsets keeps its worker
     # from reading it again.
     assert run_cli(booted, "replay", str(history), "--advance-to", z(end)).returncode == 0
-    done = run_cli(booted, "bootstrap", str(history), "--advance-to", z(end), "--commit-offsets", timeout=300)
+    # In two processes (one partition each): the state must still be what one worker streams.
+    done = run_cli(booted, "bootstrap", str(history), "--advance-to", z(end), "--commit-offsets", "--processes", "2",
+                   timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"bootstrapped {len(customers)} customers" in done.stdout
 
