@@ -63,4 +63,4 @@ $(REALDATA_STAMP): $(STAMP)
 realdata: $(REALDATA_STAMP)
 	$(PY) -m streams.realdata out/realdata/download
 	$(VENV)/bin/churnwatch evaluate-holdout out/realdata/download/CDNOW_master.txt \
-		--cutoff 1997-10-01 --horizon 273 --one-order-per-day --currency USD --out out/realdata
+		--cutoff 1997-10-01 --horizon 273 --one-order-per-day --currency USD --processes 0 --out out/realdata

@@ -377,7 +377,7 @@ def cached_baselines(split: Split, horizon_days: float, cache_dir: Path | None) 
 
 def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, horizon_days: float, *,
                      params: Any = None, cache_dir: Path | None = None, baselines: bool = True,
-                     holdout_warnings: bool = False, sample: int = 1) -> dict[str, Any]:
+                     holdout_warnings: bool = False, sample: int = 1, processes: int = 1) -> dict[str, Any]:
     """Split, replay the calibration through the worker's processing, snapshot at the cutoff, score.
 
     Parameters:
@@ -392,6 +392,8 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
             (:func:`holdout_warning_scores`); a second replay, about twice the time.
         sample: score 1 in ``sample`` customers (:func:`in_sample`), for quick iterations;
             the baselines are fitted on the same customers.
+        processes: run the replays' partitions in this many processes (0: one per core);
+            the figures are the same (`streams.offline.run_offline`).
     """
     from streams.offline import run_offline
 
@@ -401,7 +403,7 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
     model_scores, model_info = (cached_baselines(split, horizon_days, cache_dir) if baselines
                                 else (None, {"status": "not asked for (--no-baselines)"}))
     started = time.monotonic()
-    result = run_offline(settings, split.calibration_lines, params=params, advance_to=cutoff)
+    result = run_offline(settings, split.calibration_lines, params=params, advance_to=cutoff, processes=processes)
     replay_seconds = time.monotonic() - started
     report = score_split(split, result.snapshot, model_scores)
     holdout_end = datetime.fromtimestamp(split.end, tz=timezone.utc)
@@ -418,12 +420,13 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
     report["replay"] = {"events": result.events, "dead_letters": len(result.dead_letters),
                         "warnings": len(result.warnings),
                         "dead_letter_reasons": dict(Counter(d.get("reason") for d in result.dead_letters)),
-                        "seconds": round(replay_seconds, 1), "split_seconds": round(split_seconds, 1)}
+                        "seconds": round(replay_seconds, 1), "split_seconds": round(split_seconds, 1),
+                        "processes": processes}
     report["baselines"] = model_info
     if holdout_warnings:
         started = time.monotonic()
         full = run_offline(settings, [*split.calibration_lines, *split.holdout_event_lines], params=params,
-                           advance_to=holdout_end)
+                           advance_to=holdout_end, processes=processes)
         open_levels = {row["customer_id"]: row.get("open_warning_level", "none") for row in result.snapshot}
         report["holdout_warnings"] = holdout_warning_scores(split, full.warnings, open_levels)
         report["holdout_warnings"]["seconds"] = round(time.monotonic() - started, 1)
@@ -589,9 +592,13 @@ def register(group: Any) -> None:
                   help="Score 1 in K customers (a stable subset), for quick iterations on the detectors.")
     @click.option("--holdout-warnings", is_flag=True,
                   help="Also replay the holdout and score the warnings raised in it (about twice the time).")
+    @click.option("--processes", type=click.IntRange(min=0), default=1, show_default=True,
+                  help="Run the replays' partitions in this many processes (0: one per core); the figures are the "
+                       "same.")
     @convert_options
     def evaluate_holdout_command(orders: Path, cutoff: str, horizon_days: float, out_dir: Path,
-                                 no_baselines: bool, holdout_warnings: bool, sample: int, **options: Any) -> None:
+                                 no_baselines: bool, holdout_warnings: bool, sample: int, processes: int,
+                                 **options: Any) -> None:
         """Score the risk score on real order history: calibration up to --cutoff, churned = no
         order in the --horizon days after it; against recency, BG/NBD and Pareto/NBD.
 
@@ -610,7 +617,7 @@ def register(group: Any) -> None:
             click.echo(f"{info['summary']} ({'cached' if info['cached'] else 'converted'}: {replay_path})", err=True)
         report = evaluate_holdout(settings, replay_path, parse_cutoff(cutoff), horizon_days,
                                   cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings,
-                                  sample=sample)
+                                  sample=sample, processes=processes)
         report["seconds"] = round(time.monotonic() - started, 1)
         report["input"] = str(orders)
         written = write_outputs(report, out_dir)
