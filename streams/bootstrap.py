@@ -17,11 +17,13 @@ table changelogs.
   times (``"<p>/<topic>"``), on partition *p*, JSON-encoded as Faust's json serializer
   writes them (``b'"0"'`` -> ``b'1704445924'``).
 
-A worker started afterwards recovers both tables, rebuilds its due index from them, and
-continues as if it had streamed the history itself. Of the `models` changelog only each
-partition's population fit is written (key ``prior/<p>``, `detectors.population`), so the
-worker judges with the fit the bulk run made; the online model's checkpoints are not: a
-bootstrapped worker's model starts over and scores with the rules alone while it warms up.
+* `models` changelog: each partition's online-model checkpoint (key ``"<p>"``, the model
+  as the bulk run left it) and population fit (key ``prior/<p>``, `detectors.population`),
+  on partition *p*, raw bytes as the worker's `bytes` table writes them.
+
+A worker started afterwards recovers the three tables, rebuilds its due index from them,
+and continues as if it had streamed the history itself: the same customer states, judged
+with the same population fits, scored by the same models.
 
 The flow, on an empty application id (the bootstrap refuses changelogs that hold records:
 it would overwrite state newer than the file):
@@ -46,9 +48,12 @@ Example:
     >>> from detectors.state import CustomerState, encode
     >>> s = Settings(partitions=2, app_id="shop")
     >>> state = CustomerState("c1", partition=partition_for(b"c1", 2), applied=3)
-    >>> records = changelog_records(s, {"c1": encode(state)}, {"1": 1704445924, "1/logins": 1704445900})
-    >>> [(r.topic, r.partition, r.key) for r in records]
-    [('shop-customers-changelog', 1, b'c1'), ('shop-clocks-changelog', 1, b'"1"'), ('shop-clocks-changelog', 1, b'"1/logins"')]
+    >>> records = changelog_records(s, {"c1": encode(state)}, {"1": 1704445924, "1/logins": 1704445900},
+    ...                             {"1": b"CWMODEL1...", "prior/1": b"..."})
+    >>> [(r.topic, r.partition, r.key) for r in records]  # doctest: +NORMALIZE_WHITESPACE
+    [('shop-customers-changelog', 1, b'c1'), ('shop-clocks-changelog', 1, b'"1"'),
+     ('shop-clocks-changelog', 1, b'"1/logins"'), ('shop-models-changelog', 1, b'1'),
+     ('shop-models-changelog', 1, b'prior/1')]
     >>> records[1].value
     b'1704445924'
 """
@@ -105,6 +110,7 @@ class BootstrapResult:
     process_cpu_seconds: float   # CPU time of the bulk run (this process and, with --processes, its children)
     produce_seconds: float
     committed: dict[str, int] | None = None   # topic -> offset committed, summed over partitions
+    model_records: int = 0                    # model checkpoints and population fits
 
     @property
     def events_per_second(self) -> float:
@@ -113,14 +119,15 @@ class BootstrapResult:
 
 
 def changelog_records(settings: Settings, customers: Mapping[str, bytes],
-                      clocks: Mapping[str, int], fits: Mapping[str, bytes] | None = None) -> list[ChangelogRecord]:
+                      clocks: Mapping[str, int], models: Mapping[str, bytes] | None = None) -> list[ChangelogRecord]:
     """The changelog records a worker's tables would hold for this state (see module docstring).
 
     Parameters:
         customers: customer id -> encoded state, as `run_offline` leaves them.
         clocks: ``"<p>"`` / ``"<p>/<topic>"`` -> epoch seconds, as `run_offline` leaves them.
-        fits: ``"prior/<p>"`` -> each partition's population fit (`OfflineResult.fits`), for the
-            `models` changelog, so a worker judges with the fit the bulk run made.
+        models: the `models` table as `run_offline` leaves it (`OfflineResult.models`):
+            ``"<p>"`` -> the partition's model checkpoint, ``"prior/<p>"`` -> its population
+            fit, so a worker scores with the model and judges with the fit the bulk run made.
 
     Raises BootstrapError when a state's own partition is not its key's partition (the
     partition count of the run and of `settings` differ).
@@ -140,8 +147,8 @@ def changelog_records(settings: Settings, customers: Mapping[str, bytes],
         partition = int(str(name).split("/", 1)[0])
         # Faust's json serializer is orjson here: a str key and an int value, nothing around them.
         records.append(ChangelogRecord(clocks_topic, partition, orjson.dumps(str(name)), orjson.dumps(int(value))))
-    for name, value in (fits or {}).items():
-        records.append(ChangelogRecord(models_topic, int(name.split("/", 1)[1]), name.encode(), value))
+    for name, value in (models or {}).items():
+        records.append(ChangelogRecord(models_topic, int(name.rsplit("/", 1)[-1]), name.encode(), value))
     return records
 
 
@@ -272,11 +279,12 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     cpu, wall = _cpu_seconds(), time.perf_counter()
     result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes)
     process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
-    records = changelog_records(settings, result.customers, result.clocks, result.fits)
+    records = changelog_records(settings, result.customers, result.clocks, result.models)
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, expected) if commit_offsets else None
     return BootstrapResult(
         events=result.events, customers=len(result.customers), clock_records=len(result.clocks),
+        model_records=len(result.models),
         dead_letters=len(result.dead_letters), warnings=len(result.warnings),
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed,
@@ -321,9 +329,10 @@ def register(group: Any) -> None:
                                processes=processes)
         except ValueError as error:  # invalid lines in the history (run_offline refuses them)
             raise click.ClickException(f"{file}: {' '.join(str(error).split())}") from None
+        written = result.customers + result.clock_records + result.model_records
         click.echo(f"bootstrapped {result.customers} customers from {result.events} events "
                    f"({result.dead_letters} dead letters) in {result.process_seconds:.1f} s "
-                   f"({result.events_per_second:,.0f} events/s); wrote {result.customers + result.clock_records} "
+                   f"({result.events_per_second:,.0f} events/s); wrote {written} "
                    f"changelog records in {result.produce_seconds:.1f} s")
         if result.committed is not None:
             click.echo("committed group offsets at the end of " +

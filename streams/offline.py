@@ -40,6 +40,9 @@ class OfflineResult:
     customers: dict = field(default_factory=dict)
     clocks: dict = field(default_factory=dict)
     fits: dict = field(default_factory=dict)     # "prior/<p>" -> population fit, as the `models` table keeps it
+    # Every record of the `models` table: the fits and each partition's model checkpoint
+    # ("<p>" -> `ChurnModel.dumps()`, as of the end of the run).
+    models: dict = field(default_factory=dict)
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
@@ -93,7 +96,7 @@ class _Part:
     dead_letters: list = field(default_factory=list)   # (place, dead letter)
     customers: list = field(default_factory=list)      # (place, id, state) in insertion order
     clocks: list = field(default_factory=list)
-    fits: list = field(default_factory=list)
+    models: list = field(default_factory=list)
     snapshot: list = field(default_factory=list)       # (place of the customer, row)
 
 
@@ -168,9 +171,9 @@ def _run_partitions(settings: Settings, params: DetectorParams, records, advance
     place_c, place_k, place_m = (t.place for t in tracked)
     part.customers = [(place_c[k], k, v) for k, v in customers.items()]
     part.clocks = [(place_k[k], k, v) for k, v in clocks.items()]
+    part.models = [(place_m[k], k, raw) for k, raw in proc.models.items()]
     # Each partition judged with the population fit the run made (as a worker keeps it).
-    part.fits = [(place_m[k], k, raw) for k, raw in proc.models.items() if k.startswith("prior/")]
-    fits = read_fits({k.encode(): raw for _, k, raw in part.fits})
+    fits = read_fits({k.encode(): raw for k, raw in proc.models.items() if k.startswith("prior/")})
     rows = snapshot_rows(customers, wm, params, proc.market_timeline, fits=fits)
     part.snapshot = [(place_c[row["customer_id"]], row) for row in rows]
     return part
@@ -187,7 +190,8 @@ def _merge(parts: list[_Part]) -> OfflineResult:
         events=sum(part.events for part in parts),
         customers={k: v for _, k, v in ordered("customers")},
         clocks={k: v for _, k, v in ordered("clocks")},
-        fits={k: v for _, k, v in ordered("fits")},
+        fits={k: v for _, k, v in ordered("models") if k.startswith("prior/")},
+        models={k: v for _, k, v in ordered("models")},
     )
 
 

@@ -43,6 +43,8 @@ def test_partitions_in_several_processes_give_the_same_state_warnings_and_snapsh
     assert list(many.customers.items()) == list(one_process.customers.items())
     assert list(many.clocks.items()) == list(one_process.clocks.items())
     assert list(many.fits.items()) == list(one_process.fits.items())
+    assert list(many.models.items()) == list(one_process.models.items())
+    assert any(not k.startswith("prior/") for k in one_process.models), "model checkpoints are handed over too"
 
 
 def test_more_processes_than_partitions_run_one_per_partition(history, one_process):
