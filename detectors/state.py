@@ -351,11 +351,14 @@ def kind_of(event) -> str:
     return _kind_of(event)
 
 
-def observe(state: CustomerState | None, event, params: StateParams = StateParams(), *, partition: int = -1) -> CustomerState:
+def observe(state: CustomerState | None, event, params: StateParams = StateParams(), *, partition: int = -1,
+            owned: bool = False) -> CustomerState:
     """Apply one validated customer event (Login, PageView, Order or Complaint) and return the new state.
 
-    The input state is not changed. Callers check `is_duplicate` and lateness first;
-    `observe` applies whatever it is given.
+    The input state is not changed, unless the caller passes `owned=True`: a state nothing
+    else refers to (the worker's, just decoded or taken out of its cache) is then changed in
+    place and returned, which saves the copy (a fifth of the cost of applying an event).
+    Callers check `is_duplicate` and lateness first; `observe` applies whatever it is given.
 
     Examples
     --------
@@ -365,13 +368,18 @@ def observe(state: CustomerState | None, event, params: StateParams = StateParam
     >>> s = observe(None, login)
     >>> s.logins, s.last_active == epoch(t)
     ([1], True)
+    >>> again = E(kind="login", event_id="e2", customer_id="c1", occurred_at=t, success=True)
+    >>> observe(s, again).logins, s.logins                # a new state; s unchanged
+    ([2], [1])
+    >>> observe(s, again, owned=True) is s, s.logins      # s itself, changed
+    (True, [2])
     """
     kind = _kind_of(event)
     t = epoch(event.occurred_at)
     if state is None:
         s = CustomerState(event.customer_id, partition=partition, first_seen=t)
     else:
-        s = state.copy()
+        s = state if owned else state.copy()
         if partition >= 0:
             s.partition = partition
         s.first_seen = min(s.first_seen, t) if s.first_seen else t

@@ -456,7 +456,9 @@ class Processor:
             # leaves it.
             state = self._catch_up(state, final - 1, out, partition)
         before = state.last_active if state is not None else 0
-        state = observe(state, event, self.params.state, partition=partition)
+        # `_take` hands the state over (decoded afresh, or out of the cache it was kept in): it is
+        # changed in place, and reaches the table and the cache again only through `_write`.
+        state = observe(state, event, self.params.state, partition=partition, owned=True)
         self.population_of(partition).update(state)
         if self.offsets_are_real and offset >= 0:
             # Everything of this customer's topic below a record still buffered is not applied
