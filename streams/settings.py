@@ -433,6 +433,16 @@ class Settings:
     producer_linger_seconds: float = _setting(
         0.01, _seconds(0, inclusive=True), "seconds the producer waits to fill a batch"
     )
+    state_flush_records: int = _setting(
+        500,
+        _whole(0),
+        "customer state records gathered before they go to the changelog in one produce batch per partition "
+        "(also every state_flush_interval_seconds); events are acknowledged once their records are stored; "
+        "0: a changelog send per state write, Faust's own way",
+    )
+    state_flush_interval_seconds: float = _setting(
+        0.05, _seconds(0, inclusive=False), "seconds between flushes of the gathered customer state records"
+    )
     fetch_max_wait_seconds: float = _setting(
         0.1,
         _seconds(0, inclusive=False),

@@ -69,15 +69,15 @@ def feed(settings: Settings, records: list[Record]) -> None:
     advance_event_time(settings, max(r.occurred_at for r in records))
 
 
-def changelog_writes(settings: Settings) -> int:
-    """State writes on the `customers` changelog so far (exact: one record per produce request)."""
-    consumer = kafka_clients.consumer(settings)
-    try:
-        topic = changelog_topic_names(settings)[0]
-        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
+def applied(*workers: Settings) -> float:
+    """Events the workers have applied so far (their metrics endpoints; 0 until they answer)."""
+    total = 0.0
+    for settings in workers:
+        try:
+            total += metric(settings, "churnwatch_events_applied_total")
+        except OSError:
+            pass
+    return total
 
 
 def committed(settings: Settings) -> int:
@@ -159,11 +159,11 @@ def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(s
     not yet committed are read again by the restarted worker: they must be recognised, not
     applied again nor dead-lettered. The killed worker commits nothing (see `uncommitting`),
     so everything it applied is read again."""
-    settings = settings_factory()
+    settings = settings_factory(metrics_port=free_port())
     records = history(settings, customers=40)
     first = uncommitting(settings, tmp_path / "worker-killed.log", request)
     feed(settings, records)
-    wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
+    wait_until(lambda: applied(settings) >= len(records) // 3 or not first.running(), 180,
                message="a third of the events applied")
     first.kill()
     assert committed(settings) == 0, "the killed worker committed nothing: all it applied is read again"
@@ -184,11 +184,11 @@ def test_sigterm_under_load_exits_within_30_s_and_a_restart_re_applies_nothing(s
     flushes the changelog records of everything applied (one per produce request on the
     embedded broker: seconds under load) before committing: the watchdog gets the issue's
     bound of 30 s."""
-    settings = settings_factory(shutdown_timeout_seconds=30)
+    settings = settings_factory(shutdown_timeout_seconds=30, metrics_port=free_port())
     records = history(settings, customers=40, seed=12)
     first = start_worker(settings, "worker-stopped.log")
     feed(settings, records)
-    wait_until(lambda: changelog_writes(settings) >= len(records) // 3 or not first.running(), 180,
+    wait_until(lambda: applied(settings) >= len(records) // 3 or not first.running(), 180,
                message="a third of the events applied")
     before_stop = committed(settings)
     sent = time.monotonic()
@@ -223,15 +223,17 @@ def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_dou
     (8 s here), from the committed offsets (none: the killed one commits nothing, see
     `uncommitting`). After the replay every customer's state equals a single uninterrupted
     run's (the verifier's recomputation) and the warnings, de-duplicated by id, are the same set."""
-    settings = settings_factory()
+    settings = settings_factory(metrics_port=free_port())
     records = history(settings, customers=40, seed=14)
     doomed = uncommitting(settings, tmp_path / "worker-doomed.log", request)
-    survivor = start_worker(settings.with_overrides(web_port=free_port()), "worker-survivor.log")
+    survivor_settings = settings.with_overrides(web_port=free_port(), metrics_port=free_port())
+    survivor = start_worker(survivor_settings, "worker-survivor.log")
     split = wait_until(lambda: {assigned(doomed, settings.logins_topic), assigned(survivor, settings.logins_topic)}
                        == {"{0}", "{1}"}, 90, message="the two workers hold one partition each")
     assert split
     feed(settings, records)
-    wait_until(lambda: changelog_writes(settings) >= len(records) // 3, 180, message="a third of the events applied")
+    wait_until(lambda: applied(settings, survivor_settings) >= len(records) // 3, 180,
+               message="a third of the events applied")
     doomed.kill()
     killed = time.monotonic()
     wait_until(lambda: assigned(survivor, settings.logins_topic) == "{0-1}", 60,

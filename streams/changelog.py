@@ -1,0 +1,184 @@
+"""Write-behind changelog for the worker's hot tables: one produce batch per partition, not a send per write.
+
+Every event changes its customer's state (the `customers` table), and in a replay or a
+backlog nearly every event also moves a partition's clock (the `clocks` table). Faust sends
+a table's changelog record per write, each through its own producer future, buffer task and
+sensor calls: on bench (b) the `customers` records alone cost ~190 µs of a worker's
+~940 µs per event (docs/benchmarks.md, "Changelog records written behind"). Here the worker
+still writes the tables' local stores at once (reads see the new values), and the changelog
+records wait in :class:`StateChangelog`, the newest value per key, until
+:meth:`StateChangelog.flush` hands each partition's records to the producer as whole batches
+(aiokafka ``send_batch``).
+
+What keeps this as safe as Faust's own path:
+
+* **Acknowledgement after the record is stored.** The events whose state a flush carries
+  are acknowledged to Faust (and so committed) only once the broker has acknowledged the
+  flush's batches (:meth:`hold` / the flush's completion). A crash before that re-reads
+  them, and the recovered table does not have their changes yet: they are applied again.
+* **Order.** Flushes are serialized, and batches of one partition go to the producer in
+  the order they were made: the newest value of a key is the last on the changelog.
+* **The embedded broker's end offset.** Tansu reports a partition's end offset as the first
+  offset of its newest batch plus one (why the tests run with one record per batch), and
+  Faust's recovery reads up to that offset. Each partition's last record of a flush goes in
+  a batch of its own, so the end offset after a flush is exact whatever the batch size.
+* **RocksDB's persisted offset** (where a restarted worker's recovery starts) is set from
+  that last record's offset, as Faust's own changelog callback does.
+* **A failed produce** (the broker down longer than the request timeout) leaves the
+  records to be sent again by the next flush, unless a newer value of the key has arrived
+  since, and the events unacknowledged until then.
+* **Rebalance and stop**: the worker flushes and waits before its partitions are revoked
+  and before its last commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+
+class StateChangelog:
+    """Pending changelog records of the worker's hot tables, sent in batches.
+
+    Each table is registered with :meth:`table`: its changelog topic, how its keys and
+    values become bytes (at flush time, once per record sent), and `on_stored(partition,
+    offset)`, called with the offset of each partition's last record once stored (the table
+    store's ``set_persisted_offset``). `producer_of()` returns the aiokafka producer (Faust's
+    own, once started); `acknowledge(events)` is called with the events held since the
+    previous flush, once everything they wrote is stored.
+    """
+
+    def __init__(self, producer_of: Callable[[], Any], *, max_records: int,
+                 acknowledge: Callable[[list], None] = lambda events: None) -> None:
+        self.max_records = max_records
+        self._producer_of = producer_of
+        self._acknowledge = acknowledge
+        self._encode: dict[str, Callable[[Any, Any], tuple[bytes, bytes]]] = {}
+        self._on_stored: dict[str, Callable[[int, int], None]] = {}
+        self._pending: dict[tuple[str, int], dict[Any, Any]] = {}
+        self._count = 0
+        self._held: list = []
+        self._lock = asyncio.Lock()
+        self._in_flight: set[asyncio.Task] = set()
+        self.records_sent = 0
+        self.batches_sent = 0
+
+    def table(self, topic: str, *, encode: Callable[[Any, Any], tuple[bytes, bytes]] = lambda k, v: (k, v),
+              on_stored: Callable[[int, int], None] = lambda p, o: None) -> None:
+        """Register a table's changelog `topic`."""
+        self._encode[topic] = encode
+        self._on_stored[topic] = on_stored
+
+    def set(self, topic: str, partition: int, key: Any, value: Any) -> None:
+        """Remember the newest value of `key` for the next flush."""
+        records = self._pending.get((topic, partition))
+        if records is None:
+            records = self._pending[(topic, partition)] = {}
+        if key in records:
+            # Superseded: only the newest value goes out (moved to the end, so records keep
+            # the order of their last write).
+            del records[key]
+        else:
+            self._count += 1
+        records[key] = value
+
+    def hold(self, events: Iterable) -> None:
+        """Events to acknowledge once the records written so far are stored."""
+        self._held.extend(events)
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for a flush."""
+        return self._count
+
+    def due(self) -> bool:
+        return self._count >= self.max_records
+
+    async def flush(self, *, wait: bool = False) -> None:
+        """Hand every pending record to the producer; with `wait`, return once stored.
+
+        Without `wait` the broker's answer is awaited in the background, and the held
+        events are acknowledged then.
+        """
+        if not self._count and not self._held and not (wait and self._in_flight):
+            return
+        async with self._lock:
+            pending, self._pending, self._count = self._pending, {}, 0
+            held, self._held = self._held, []
+            futures = []
+            try:
+                producer = self._producer_of()
+                for (topic, partition), records in pending.items():
+                    futures.extend(await self._send(producer, topic, partition, records))
+            except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
+                log.exception("changelog records not handed to the producer; kept for the next flush")
+                self._requeue(pending, held)
+                return
+            task = asyncio.ensure_future(self._complete(futures, pending, held))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        if wait and self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def _send(self, producer, topic: str, partition: int, records: dict) -> list:
+        """Batches of `records` for `partition` of `topic`, the last record alone; their futures."""
+        encode = self._encode[topic]
+        items = [encode(k, v) for k, v in records.items()]
+        futures = []
+        batch, in_batch = None, 0
+        for key, value in items[:-1]:
+            if batch is None:
+                batch, in_batch = producer.create_batch(), 0
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                # Full (the producer's batch size): send it, start the next with this record.
+                futures.append((topic, partition, in_batch, await producer.send_batch(batch, topic, partition=partition)))
+                batch = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)
+                in_batch = 0
+            in_batch += 1
+        if batch is not None:
+            futures.append((topic, partition, in_batch, await producer.send_batch(batch, topic, partition=partition)))
+        last = producer.create_batch()
+        key, value = items[-1]
+        last.append(key=key, value=value, timestamp=None)
+        futures.append((topic, partition, 1, await producer.send_batch(last, topic, partition=partition)))
+        return futures
+
+    async def _complete(self, futures: list, pending: dict, held: list) -> None:
+        stored: dict[tuple[str, int], int] = {}
+        failed = None
+        for topic, partition, n, fut in futures:
+            try:
+                meta = await fut
+            except Exception as exc:  # noqa: BLE001 - handled below: sent again by the next flush
+                failed = exc
+                continue
+            if meta is not None:   # None: a producer that does not wait for acknowledgements
+                stored[(topic, partition)] = max(stored.get((topic, partition), -1), meta.offset + n - 1)
+            self.records_sent += n
+            self.batches_sent += 1
+        if failed is not None:
+            log.error("changelog records not stored (%s); sending them again with the next flush", failed)
+            # Everything goes again (a record stored twice is harmless: the newest value is last).
+            self._requeue(pending, held)
+            return
+        for (topic, partition), offset in stored.items():
+            self._on_stored[topic](partition, offset)
+        if held:
+            self._acknowledge(held)
+
+    def _requeue(self, pending: dict, held: list) -> None:
+        for tp, records in pending.items():
+            newer = self._pending.get(tp, {})
+            merged = {k: v for k, v in records.items() if k not in newer}
+            self._count += len(merged)
+            merged.update(newer)
+            self._pending[tp] = merged
+        self._held[:0] = held
+
+    def forget(self) -> None:
+        """Drop the held events (after a rebalance, Faust no longer expects their acknowledgement)."""
+        self._held.clear()
