@@ -141,6 +141,20 @@ def _baselines_of(times: tuple[int, ...], p: PurchaseFrequencyParams) -> tuple[t
     return tuple(out)
 
 
+def guard_time(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> int | None:
+    """Earliest event time at which the signal can fire (strength 0.5) if no order arrives,
+    a lower bound of `next_change`'s first crossing; None without a baseline.
+
+    >>> from detectors.state import CustomerState
+    >>> days = [0, 60, 120, 180, 240, 300, 360, 390]
+    >>> s = CustomerState("c", orders=[[d * DAY, 80.0, "EUR", 0, 1, None] for d in days])
+    >>> guard_time(s) <= next_change(s, 390 * DAY)
+    True
+    """
+    baselines = _baselines(purchase_days(state), params)
+    return _guard_time(baselines, params) if baselines else None
+
+
 def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:
     """Earliest event time at which some test passes its ratio guard (strength can reach 0.5)."""
     return min(start + math.ceil(max(p.floor_days, (j + 1) * total / n / p.max_ratio) * DAY)

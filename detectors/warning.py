@@ -33,6 +33,7 @@ and a step re-emitted after a crash keeps its id: consumers de-duplicate on it.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -363,13 +364,22 @@ def warning_id(customer_id: str, episode: int, transition: str, level: int) -> s
 
 def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorParams(),
              label_params: labels.LabelParams | None = None,
-             prior: population.Prior = population.DEFAULT_PRIOR) -> int:
+             prior: population.Prior = population.DEFAULT_PRIOR, *, lazy: bool = False) -> int:
     """Event time at which a sweep should look at this customer again if nothing arrives.
 
     0 means never (no baseline and nothing open). With `label_params`, the delayed
     labelling's own times count too (`labels.next_due`: the next weekly snapshot of a
     customer still active, or a pending snapshot's horizon end): without them a quiet
     customer would never be snapshotted and a churn label would never resolve.
+
+    With `lazy`, the two searches that run once per new active day or order (the silence
+    and purchase-frequency crossing times, most of this function's cost) are put off while a
+    cheap lower bound of them is still ahead: silence cannot fire before `floor_days` of
+    quiet, purchase frequency not before its ratio guard (`purchase_frequency.guard_time`).
+    A customer who comes back before then never pays for the search. When such a bound is
+    the earliest time, it is returned as a *provisional* due time (`provisional(state)`
+    tells): at it, `exact_due(state, ...)` gives the due time an eager call at `now` would
+    have given, with nothing assessed in between.
 
     Examples
     --------
@@ -380,10 +390,18 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     >>> s = CustomerState("c", first_seen=10 * DAY, last_active=10 * DAY)
     >>> next_due(s, 10 * DAY) // DAY, next_due(s, 10 * DAY, label_params=labels.LabelParams()) // DAY
     (131, 14)
+
+    Lazily, silence's floor (14 days of quiet) comes first, provisionally; at it, the exact time:
+
+    >>> lazy = next_due(s, 10 * DAY, lazy=True)
+    >>> lazy // DAY, provisional(s)
+    (24, True)
+    >>> exact_due(s) // DAY, provisional(s)
+    (131, False)
     """
+    pf_due = state.pf_due[:_PF_LEN]
+    state.pf_due = pf_due
     candidates = [
-        silence.next_change(state, now, params.silence, prior=prior),
-        _purchase_due(state, now, params),
         complaints.next_change(state, now, params.complaints),
     ]
     if label_params is not None:
@@ -392,8 +410,62 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
         weekly = state.level >= 3 or len(state.gaps) < params.silence.min_gaps
         days = params.warning.recheck_critical_days if weekly else params.warning.recheck_days
         candidates.append(now + int(days * DAY))
+    bound, deferred = 0, 0
+    floor = state.last_active + math.ceil(params.silence.floor_days * DAY) if state.last_active > 0 else 0
+    if lazy and now < floor:
+        bound, deferred = floor, _DEFER_SILENCE
+    else:
+        candidates.append(silence.next_change(state, now, params.silence, prior=prior))
+    guard = _purchase_guard(state, params) if lazy else None
+    if guard is not None and now < guard:
+        bound, deferred = (guard, deferred | _DEFER_PURCHASE) if not bound or guard < bound else (bound, deferred | _DEFER_PURCHASE)
+    else:
+        candidates.append(_purchase_due(state, now, params))
     due = [c for c in candidates if c is not None and c > now]
-    return min(due) if due else 0
+    exact = min(due) if due else 0
+    if deferred and (not exact or bound < exact):
+        # [key and times, or a stale key when the search was put off] + [now, what was put off]
+        if deferred & _DEFER_PURCHASE:
+            pf_due = [-1, -1, -1, 0, 0, 0, 0]
+        state.pf_due = pf_due + [now, deferred]
+        return bound
+    return exact
+
+
+_PF_LEN = 7          # state.pf_due: [orders key (3), crossing time per level (4)], then [now, deferred] if provisional
+_DEFER_SILENCE = 1
+_DEFER_PURCHASE = 2
+
+
+def provisional(state: CustomerState) -> bool:
+    """True when `state.next_due` is a lower bound put in place of a search (`next_due(lazy=True)`)."""
+    return len(state.pf_due) > _PF_LEN and state.pf_due[_PF_LEN + 1] != 0
+
+
+def provisional_at(state: CustomerState) -> int:
+    """The event time of the assessment that put the search off (call `exact_due` with its prior)."""
+    return state.pf_due[_PF_LEN]
+
+
+def exact_due(state: CustomerState, params: DetectorParams = DetectorParams(),
+              label_params: labels.LabelParams | None = None,
+              prior: population.Prior = population.DEFAULT_PRIOR) -> int:
+    """The due time `next_due` would have given at the assessment that made it provisional.
+
+    The customer's state is as it was then (anything that arrived since was assessed and
+    gave a new due time), so the same call at the same event time gives the same answer.
+    `prior` must be the population in force at `provisional_at(state)`.
+    """
+    return next_due(state, provisional_at(state), params, label_params, prior)
+
+
+def _purchase_guard(state: CustomerState, params: DetectorParams) -> int | None:
+    """The purchase-frequency ratio guard, when its crossing times are not known yet for these orders."""
+    orders = state.orders
+    key = [len(orders), orders[0][0], orders[-1][0]] if orders else [0, 0, 0]
+    if state.pf_due[:3] == key:
+        return None   # known: a lookup
+    return purchase_frequency.guard_time(state, params.purchase_frequency)
 
 
 _LEVELS = (0.5, 0.7, 0.85, 1.0)
@@ -418,7 +490,7 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
                 times.extend([0] * (len(_LEVELS) - len(times)))
                 break
         state.pf_due = key + times
-    return next((t for t in state.pf_due[3:] if t > now), None)
+    return next((t for t in state.pf_due[3:_PF_LEN] if t > now), None)
 
 
 def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION) -> dict:

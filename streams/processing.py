@@ -592,7 +592,7 @@ class Processor:
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))
             out.warnings.append(payload)
-        state.next_due = warn.next_due(state, now, self.params, lp, prior)
+        state.next_due = warn.next_due(state, now, self.params, lp, prior, lazy=True)
         if state.partition >= 0:
             self._population.setdefault(state.partition, {})[state.customer_id] = (state.level, a.segment)
         return state
@@ -675,14 +675,34 @@ class Processor:
             state = self._take(cid)
             if state is None:
                 continue
+            if warn.provisional(state):
+                # Back in the heap at the exact due time: customers due in this sweep are
+                # judged in the order of their exact times, whatever stood in for them.
+                self._resolve(state, partition)
+                self._write(cid, state)
+                self._index(partition, cid, state.next_due)
+                continue
             state = self._catch_up(state, now, out, partition)
             self._write(cid, state)
             self._index(partition, cid, state.next_due)
+
+    def _resolve(self, state: CustomerState, partition: int) -> None:
+        """Replace a provisional due time by the exact one (nothing is assessed).
+
+        A lower bound stood in for the crossing searches (`warn.next_due`, lazy) and the
+        customer stayed quiet until it: the searches run now, for the due time they would
+        have given at the assessment that put them off, with the population then in force.
+        """
+        pop = self.population_of(partition)
+        state.next_due = warn.exact_due(state, self.params, self.label_params, pop.prior(warn.provisional_at(state)))
 
     def _catch_up(self, state: CustomerState, until: int, out: Outcome, partition: int) -> CustomerState:
         """Assess the customer at each due time up to `until` (at most `_MAX_STEPS_PER_SWEEP`)."""
         steps = 0
         while 0 < state.next_due <= until and steps < _MAX_STEPS_PER_SWEEP:
+            if warn.provisional(state):
+                self._resolve(state, partition)
+                continue
             # Evaluate exactly when the evidence changes, not when the sweep happens to run:
             # the warning's event time does not depend on the sweep interval. Never before
             # the customer's newest event, though: their state already includes it.
