@@ -251,7 +251,8 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             if changelog is None:
                 acks.done(outcome.done)
             else:
-                # Acknowledged once the state records they wrote are stored (see changelog.py).
+                # Acknowledged once the state records they wrote are in the producer, which
+                # Faust flushes before every commit (see changelog.py).
                 changelog.hold(outcome.done)
                 if changelog.due():
                     await changelog.flush()

@@ -12,10 +12,12 @@ records wait in :class:`StateChangelog`, the newest value per key, until
 
 What keeps this as safe as Faust's own path:
 
-* **Acknowledgement after the record is stored.** The events whose state a flush carries
-  are acknowledged to Faust (and so committed) only once the broker has acknowledged the
-  flush's batches (:meth:`hold` / the flush's completion). A crash before that re-reads
-  them, and the recovered table does not have their changes yet: they are applied again.
+* **Acknowledgement once the records are in the producer.** The events whose state a
+  flush carries are acknowledged to Faust (:meth:`hold`) only once the flush has handed
+  their records to the producer, and Faust flushes the producer (waits until the broker has
+  stored everything handed to it) before every commit. So a commit never covers an event
+  whose records are not stored, as with Faust's own sends; a crash before the commit re-reads
+  the events, and they are applied again.
 * **Order.** Flushes are serialized, and batches of one partition go to the producer in
   the order they were made: the newest value of a key is the last on the changelog.
 * **The embedded broker's end offset.** Tansu reports a partition's end offset as the first
@@ -24,9 +26,12 @@ What keeps this as safe as Faust's own path:
   a batch of its own, so the end offset after a flush is exact whatever the batch size.
 * **RocksDB's persisted offset** (where a restarted worker's recovery starts) is set from
   that last record's offset, as Faust's own changelog callback does.
-* **A failed produce** (the broker down longer than the request timeout) leaves the
-  records to be sent again by the next flush, unless a newer value of the key has arrived
-  since, and the events unacknowledged until then.
+* **A failed hand-over** keeps the records for the next flush and the events
+  unacknowledged; **a failed produce** (the broker down longer than the request timeout)
+  sends the records again with the next flush, unless a newer value of the key has arrived
+  since. (Its events were acknowledged already: as with Faust's own sends, a commit made
+  between the failure and the resend could cover them; a worker that then crashes before
+  the resend loses those changes.)
 * **Rebalance and stop**: the worker flushes and waits before its partitions are revoked
   and before its last commit.
 """
@@ -48,7 +53,7 @@ class StateChangelog:
     offset)`, called with the offset of each partition's last record once stored (the table
     store's ``set_persisted_offset``). `producer_of()` returns the aiokafka producer (Faust's
     own, once started); `acknowledge(events)` is called with the events held since the
-    previous flush, once everything they wrote is stored.
+    previous flush, once everything they wrote has been handed to that producer.
     """
 
     def __init__(self, producer_of: Callable[[], Any], *, max_records: int,
@@ -98,10 +103,11 @@ class StateChangelog:
         return self._count >= self.max_records
 
     async def flush(self, *, wait: bool = False) -> None:
-        """Hand every pending record to the producer; with `wait`, return once stored.
+        """Hand every pending record to the producer and acknowledge the held events; with
+        `wait`, return once the broker has stored them (before a rebalance: the partitions'
+        next owner reads the changelog).
 
-        Without `wait` the broker's answer is awaited in the background, and the held
-        events are acknowledged then.
+        Without `wait` the broker's answer is awaited in the background.
         """
         if not self._count and not self._held and not (wait and self._in_flight):
             return
@@ -117,7 +123,9 @@ class StateChangelog:
                 log.exception("changelog records not handed to the producer; kept for the next flush")
                 self._requeue(pending, held)
                 return
-            task = asyncio.ensure_future(self._complete(futures, pending, held))
+            if held:
+                self._acknowledge(held)
+            task = asyncio.ensure_future(self._complete(futures, pending))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         if wait and self._in_flight:
@@ -147,7 +155,7 @@ class StateChangelog:
         futures.append((topic, partition, 1, await producer.send_batch(last, topic, partition=partition)))
         return futures
 
-    async def _complete(self, futures: list, pending: dict, held: list) -> None:
+    async def _complete(self, futures: list, pending: dict) -> None:
         stored: dict[tuple[str, int], int] = {}
         failed = None
         for topic, partition, n, fut in futures:
@@ -163,12 +171,10 @@ class StateChangelog:
         if failed is not None:
             log.error("changelog records not stored (%s); sending them again with the next flush", failed)
             # Everything goes again (a record stored twice is harmless: the newest value is last).
-            self._requeue(pending, held)
+            self._requeue(pending, [])
             return
         for (topic, partition), offset in stored.items():
             self._on_stored[topic](partition, offset)
-        if held:
-            self._acknowledge(held)
 
     def _requeue(self, pending: dict, held: list) -> None:
         for tp, records in pending.items():

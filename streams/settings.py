@@ -437,7 +437,7 @@ class Settings:
         500,
         _whole(0),
         "customer state records gathered before they go to the changelog in one produce batch per partition "
-        "(also every state_flush_interval_seconds); events are acknowledged once their records are stored; "
+        "(also every state_flush_interval_seconds); an event is acknowledged once its records are in the producer (every commit flushes it first); "
         "0: a changelog send per state write, Faust's own way",
     )
     state_flush_interval_seconds: float = _setting(
