@@ -325,9 +325,9 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         # (the changelog records of what was applied) and then commits what is acknowledged.
         try:
             if changelog is not None:
-                # Stores the state records of what was applied and acknowledges those events
-                # (bounded by the shutdown watchdog, as Faust's own producer flush is).
-                await changelog.flush(wait=True)
+                # Hands the state records of what was applied to the producer and acknowledges
+                # those events; the commit flushes the producer before it commits them.
+                await changelog.flush()
             await app.consumer.commit()
         except Exception:  # noqa: BLE001 - a failed last commit only means more is read again
             log.exception("committing offsets on the way out failed; the next worker reads them again")
