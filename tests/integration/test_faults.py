@@ -153,13 +153,16 @@ def rss_bytes(pid: int) -> int:
 # --------------------------------------------------------------------------- crashes and stops
 
 
+@pytest.mark.parametrize("flush_records", [0, 500], ids=["send-per-write", "written-behind"])
 def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(settings_factory, start_worker,
-                                                                              run_cli, tmp_path, request):
+                                                                              run_cli, tmp_path, request,
+                                                                              flush_records):
     """kill -9 mid-stream: the table comes back from its changelog, and the events applied but
     not yet committed are read again by the restarted worker: they must be recognised, not
     applied again nor dead-lettered. The killed worker commits nothing (see `uncommitting`),
-    so everything it applied is read again."""
-    settings = settings_factory(metrics_port=free_port())
+    so everything it applied is read again. Also with the state records written behind
+    (`CHURNWATCH_STATE_FLUSH_RECORDS`, streams/changelog.py), both workers."""
+    settings = settings_factory(metrics_port=free_port(), state_flush_records=flush_records)
     records = history(settings, customers=40)
     first = uncommitting(settings, tmp_path / "worker-killed.log", request)
     feed(settings, records)
