@@ -177,6 +177,10 @@ class Processor:
         self._stream_time: dict[int, int] = {}
         self._tp_time: dict[tuple[str, int], int] = {}
         self._tp_applied: dict[tuple[str, int], int] = {}
+        # The value of each `clocks` key as this worker last wrote it: a table write is a
+        # changelog record (a produce request on Faust's path), and in a backlog most topics'
+        # times have not moved since the last sweep boundary.
+        self._clock_written: dict[str, int] = {}
         self._started: float | None = None  # wall time of the first message since start/rebalance
         self._tp_next: dict[tuple[str, int], int] = {}
         self._tick: dict[int, int] = {}
@@ -308,6 +312,7 @@ class Processor:
         self._stream_time.clear()
         self._tp_time.clear()
         self._tp_applied.clear()
+        self._clock_written.clear()
         self._started = None
         self._tp_next.clear()
         self._tp_seen.clear()
@@ -649,13 +654,13 @@ class Processor:
             upto = min(upto, max(new, self.market_timeline.time))
         self._release(partition, upto, out)
         if crossed or persist:
-            self.clocks[str(partition)] = new
+            self._write_clock(str(partition), new)
             # A topic's persisted time is that of its newest *applied* event: events read but
             # still buffered are not acknowledged, so after a crash they are read again and
             # must not then look late against a time they set themselves.
             for (topic, p), tt in self._tp_applied.items():
                 if p == partition:
-                    self.clocks[f"{p}/{topic}"] = tt
+                    self._write_clock(f"{p}/{topic}", tt)
             # Only customers due before the watermark minus the lateness allowance are swept:
             # every event that can still be applied to them is newer, so the verdict is final.
             self._sweep(partition, new - self.settings.lateness_seconds, out)
@@ -664,6 +669,12 @@ class Processor:
         tick_at = self._tick.get(partition, 0)
         if persist or (tick_at and old < tick_at <= new):
             self._checkpoint(partition)
+
+    def _write_clock(self, key: str, value: int) -> None:
+        """Store a clock, unless this worker already wrote that value (no record to repeat)."""
+        if self._clock_written.get(key) != value:
+            self.clocks[key] = value
+            self._clock_written[key] = value
 
     def _sweep(self, partition: int, now: int, out: Outcome) -> None:
         heap = self._heap(partition)

@@ -238,3 +238,49 @@ def test_a_verdict_due_before_the_customers_next_event_does_not_depend_on_when_t
     swept = _complaint_story(tick_between=True)
     assert swept[:1] == [("raised", deadline)]
     assert _complaint_story(tick_between=False) == swept
+
+
+def test_a_clock_is_written_only_when_its_value_changes(tmp_path):
+    """Every `clocks` write is a changelog record (on Faust's path, a produce request): a
+    sweep boundary rewrote every topic's time although most had not moved since the last one.
+    Only changed values are written, and the table ends as if every write had been made."""
+    from streams.replay import load_replay_lines, partition_for, read_lines
+    from streams.simulate import write_simulation
+
+    class Recording(dict):
+        def __init__(self):
+            super().__init__()
+            self.repeats = self.writes = 0
+
+        def __setitem__(self, key, value):
+            self.writes += 1
+            self.repeats += self.get(key) == value
+            super().__setitem__(key, value)
+
+    events = tmp_path / "events.jsonl"
+    write_simulation(events, tmp_path / "truth.csv", 30, "2024-01-01", days=200, seed=5)
+    settings = Settings(partitions=2)
+    records = [r for r in load_replay_lines(read_lines(events), settings).records
+               if r.topic != settings.market_events_topic]
+    clocks = Recording()
+    proc = Processor(settings, DetectorParams(), {}, clocks, wall_clock=lambda: WALL)
+    offsets: dict[tuple[str, int], int] = {}
+    newest: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        p = partition_for(rec.key, 2)
+        off = offsets.get((rec.topic, p), 0)
+        offsets[(rec.topic, p)] = off + 1
+        proc.handle(rec.topic, p, off, rec.key, rec.value)
+        if i == len(records) // 2:
+            proc.forget_partitions()   # a rebalance: the next writes start from the table again
+    for p in (0, 1):
+        proc.handle("clock-ticks", p, 0, str(p).encode(), tick(p, datetime(2024, 8, 1, tzinfo=timezone.utc)))
+        newest[str(p)] = proc.stream_time(p)
+    assert clocks.writes > 100 and clocks.repeats == 0
+    # What a tick persists is the partition's stream time and each topic's newest applied event.
+    for p in (0, 1):
+        assert clocks[str(p)] == newest[str(p)]
+        for topic in settings.customer_topics:
+            times = [r.occurred_at for r in records if r.topic == topic and partition_for(r.key, 2) == p]
+            if times:
+                assert clocks[f"{p}/{topic}"] == int(max(times).timestamp()), (p, topic)
