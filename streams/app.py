@@ -88,7 +88,7 @@ class _ClockTable:
             # What Faust's own send_changelog would put on the topic (its serializers).
             return (topic.prepare_key(key, table.key_serializer)[0], topic.prepare_value(value, table.value_serializer)[0])
 
-        self._topic = _batched(table, changelog, encode)
+        self._topic = _batched(table, changelog, encode, follows=True)  # never ahead of the states (changelog.py)
 
     def get(self, key: str, default=None):
         return self._t.get(key, default)
@@ -102,10 +102,10 @@ class _ClockTable:
         return self._t.items()
 
 
-def _batched(table: faust.Table, changelog: StateChangelog, encode) -> str:
+def _batched(table: faust.Table, changelog: StateChangelog, encode, *, follows: bool = False) -> str:
     """Register `table`'s changelog topic with the write-behind changelog; its name."""
     name = table.changelog_topic.get_topic_name()
-    changelog.table(name, encode=encode,
+    changelog.table(name, encode=encode, follows=follows,
                     on_stored=lambda p, offset: table.data.set_persisted_offset(faust.types.TP(name, p), offset))
     return name
 

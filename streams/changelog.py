@@ -20,6 +20,15 @@ What keeps this as safe as Faust's own path:
   the events, and they are applied again.
 * **Order.** Flushes are serialized, and batches of one partition go to the producer in
   the order they were made: the newest value of a key is the last on the changelog.
+* **Clocks never ahead of the states.** A partition's clock says up to which event time
+  its events were applied; after a crash, a re-read event older than the restored clock is
+  recognised as applied by its customer's restored state, or else dead-lettered as late.
+  So a clock record must not be stored before the state records written before it: a
+  table registered with ``follows=True`` (the `clocks` table) has its records handed to
+  the producer only once every earlier flush's records of the other tables are stored
+  (Faust's send per write gives no such order: one produce request can carry a clock's
+  batch and only the first of several queued state batches). A clock that lags is
+  harmless: it is only a floor, and the events after it are read again.
 * **The embedded broker's end offset.** Tansu reports a partition's end offset as the first
   offset of its newest batch plus one (why the tests run with one record per batch), and
   Faust's recovery reads up to that offset. Each partition's last record of a flush goes in
@@ -63,6 +72,9 @@ class StateChangelog:
         self._acknowledge = acknowledge
         self._encode: dict[str, Callable[[Any, Any], tuple[bytes, bytes]]] = {}
         self._on_stored: dict[str, Callable[[int, int], None]] = {}
+        self._follows: set[str] = set()
+        self._last: asyncio.Task | None = None   # the newest flush's completion (they form a chain)
+        self._failures = 0   # flushes whose leading records failed to be stored (and were put back)
         self._pending: dict[tuple[str, int], dict[Any, Any]] = {}
         self._count = 0
         self._held: list = []
@@ -72,10 +84,13 @@ class StateChangelog:
         self.batches_sent = 0
 
     def table(self, topic: str, *, encode: Callable[[Any, Any], tuple[bytes, bytes]] = lambda k, v: (k, v),
-              on_stored: Callable[[int, int], None] = lambda p, o: None) -> None:
-        """Register a table's changelog `topic`."""
+              on_stored: Callable[[int, int], None] = lambda p, o: None, follows: bool = False) -> None:
+        """Register a table's changelog `topic`; with `follows`, its records are handed over only
+        once the other tables' records of the same and earlier flushes are stored."""
         self._encode[topic] = encode
         self._on_stored[topic] = on_stored
+        if follows:
+            self._follows.add(topic)
 
     def set(self, topic: str, partition: int, key: Any, value: Any) -> None:
         """Remember the newest value of `key` for the next flush."""
@@ -114,10 +129,12 @@ class StateChangelog:
         async with self._lock:
             pending, self._pending, self._count = self._pending, {}, 0
             held, self._held = self._held, []
+            lead = {tp: r for tp, r in pending.items() if tp[0] not in self._follows}
+            follow = {tp: r for tp, r in pending.items() if tp[0] in self._follows}
             futures = []
             try:
                 producer = self._producer_of()
-                for (topic, partition), records in pending.items():
+                for (topic, partition), records in lead.items():
                     futures.extend(await self._send(producer, topic, partition, records))
             except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
                 log.exception("changelog records not handed to the producer; kept for the next flush")
@@ -125,7 +142,8 @@ class StateChangelog:
                 return
             if held:
                 self._acknowledge(held)
-            task = asyncio.ensure_future(self._complete(futures, pending))
+            task = asyncio.ensure_future(self._complete(futures, lead, follow, self._last, self._failures))
+            self._last = task
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         if wait and self._in_flight:
@@ -155,7 +173,34 @@ class StateChangelog:
         futures.append((topic, partition, 1, await producer.send_batch(last, topic, partition=partition)))
         return futures
 
-    async def _complete(self, futures: list, pending: dict) -> None:
+    async def _complete(self, futures: list, lead: dict, follow: dict, previous: asyncio.Task | None,
+                        failures: int) -> None:
+        """Wait for this flush's records to be stored, then hand over its following records
+        once the previous flush is complete too and none of its records, nor of an earlier
+        flush, are waiting to be sent again. `failures` is the count of failed flushes whose
+        records had been put back by this flush's hand-over (so they went with it or before)."""
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        stored = await self._stored(futures, lead, count_failure=True)
+        if not stored or self._failures != failures:
+            # The states these clocks cover are not all stored yet: the clocks go again with
+            # the next flush, after those states.
+            self._requeue(follow, [])
+            return
+        if follow:
+            try:
+                producer = self._producer_of()
+                sent = []
+                for (topic, partition), records in follow.items():
+                    sent.extend(await self._send(producer, topic, partition, records))
+            except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
+                log.exception("clock records not handed to the producer; kept for the next flush")
+                self._requeue(follow, [])
+                return
+            await self._stored(sent, follow)
+
+    async def _stored(self, futures: list, pending: dict, *, count_failure: bool = False) -> bool:
+        """Await the produce `futures` of `pending`; True if all were stored (else requeued)."""
         stored: dict[tuple[str, int], int] = {}
         failed = None
         for topic, partition, n, fut in futures:
@@ -172,9 +217,12 @@ class StateChangelog:
             log.error("changelog records not stored (%s); sending them again with the next flush", failed)
             # Everything goes again (a record stored twice is harmless: the newest value is last).
             self._requeue(pending, [])
-            return
+            if count_failure:
+                self._failures += 1
+            return False
         for (topic, partition), offset in stored.items():
             self._on_stored[topic](partition, offset)
+        return True
 
     def _requeue(self, pending: dict, held: list) -> None:
         for tp, records in pending.items():

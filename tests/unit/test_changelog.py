@@ -227,3 +227,51 @@ def test_a_failed_hand_over_keeps_records_and_events_for_the_next_flush():
         await cl.flush(wait=True)
         assert acked == ["e1"] and producer.log == {0: [(b"a", b"a1")]}
     run(go())
+
+
+def test_clock_records_are_handed_over_only_once_the_states_before_them_are_stored():
+    """A clock stored before the states it covers would make a crash's re-read events look
+    late (dead-lettered although never applied by the next owner)."""
+    async def go():
+        producer = FakeProducer()
+        clocks = "app-clocks-changelog"
+        cl, stored, acked = make(producer)
+        clock_stored: dict[int, int] = {}
+        cl.table(clocks, on_stored=lambda p, o: clock_stored.__setitem__(p, o), follows=True)
+        cl.set(T, 0, b"a", b"a1")
+        cl.set(clocks, 0, "0", 100)
+        cl.hold(["e1"])
+        await cl.flush()
+        assert producer.topics == [T] and acked == ["e1"], "states handed over and the event acknowledged"
+        cl.set(T, 0, b"a", b"a2")
+        cl.set(clocks, 0, "0", 200)
+        await cl.flush()
+        await asyncio.sleep(0)
+        assert clocks not in producer.topics, "no clock before the states of both flushes are stored"
+        producer.settle()                  # the states of both flushes are stored
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert producer.topics.count(clocks) == 1, "then the first flush's clocks"
+        producer.settle()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert producer.topics.count(clocks) == 2, "and once they are stored, the second's"
+        producer.settle()
+        await cl.flush(wait=True)
+        assert clock_stored == {0: 1} and stored == {0: 1}
+
+        # States that fail to be stored hold their clocks back, and both go with the next flush.
+        cl.set(T, 0, b"a", b"a3")
+        cl.set(clocks, 0, "0", 300)
+        await cl.flush()
+        producer.settle(fail=True)
+        await cl.flush(wait=True)
+        assert producer.topics.count(clocks) == 2 and cl.pending == 2
+        await cl.flush()
+        producer.settle()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        producer.settle()
+        await cl.flush(wait=True)
+        assert producer.topics.count(clocks) == 3 and clock_stored == {0: 2} and cl.pending == 0
+    run(go())
