@@ -38,7 +38,8 @@ What keeps this as safe as Faust's own path:
 * **A failed hand-over** keeps the records for the next flush and the events
   unacknowledged; **a failed produce** (the broker down longer than the request timeout)
   sends the records again with the next flush, unless a newer value of the key has arrived
-  since. (Its events were acknowledged already: as with Faust's own sends, a commit made
+  since: written and not flushed yet, or handed over by a later flush (which is still in
+  flight, since a flush completes only after the flushes before it). (Its events were acknowledged already: as with Faust's own sends, a commit made
   between the failure and the resend could cover them; a worker that then crashes before
   the resend loses those changes.)
 * **Rebalance and stop**: the worker flushes and waits before its partitions are revoked
@@ -80,6 +81,10 @@ class StateChangelog:
         self._held: list = []
         self._lock = asyncio.Lock()
         self._in_flight: set[asyncio.Task] = set()
+        # Records handed over by the flushes not complete yet, by flush number: a failed
+        # flush's record is not sent again when a later flush carries a newer value of its key.
+        self._flights: dict[int, tuple[dict, dict]] = {}
+        self._flush_no = 0
         self.records_sent = 0
         self.batches_sent = 0
 
@@ -142,7 +147,10 @@ class StateChangelog:
                 return
             if held:
                 self._acknowledge(held)
-            task = asyncio.ensure_future(self._complete(futures, lead, follow, self._last, self._failures))
+            self._flush_no += 1
+            self._flights[self._flush_no] = (lead, follow)
+            task = asyncio.ensure_future(self._complete(futures, lead, follow, self._last, self._failures,
+                                                        self._flush_no))
             self._last = task
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -174,32 +182,37 @@ class StateChangelog:
         return futures
 
     async def _complete(self, futures: list, lead: dict, follow: dict, previous: asyncio.Task | None,
-                        failures: int) -> None:
+                        failures: int, number: int) -> None:
         """Wait for this flush's records to be stored, then hand over its following records
         once the previous flush is complete too and none of its records, nor of an earlier
         flush, are waiting to be sent again. `failures` is the count of failed flushes whose
-        records had been put back by this flush's hand-over (so they went with it or before)."""
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
-        stored = await self._stored(futures, lead, count_failure=True)
-        if not stored or self._failures != failures:
-            # The states these clocks cover are not all stored yet: the clocks go again with
-            # the next flush, after those states.
-            self._requeue(follow, [])
-            return
-        if follow:
-            try:
-                producer = self._producer_of()
-                sent = []
-                for (topic, partition), records in follow.items():
-                    sent.extend(await self._send(producer, topic, partition, records))
-            except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
-                log.exception("clock records not handed to the producer; kept for the next flush")
-                self._requeue(follow, [])
+        records had been put back by this flush's hand-over (so they went with it or before);
+        `number` is the flush's number."""
+        try:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            stored = await self._stored(futures, lead, count_failure=True, number=number)
+            if not stored or self._failures != failures:
+                # The states these clocks cover are not all stored yet: the clocks go again with
+                # the next flush, after those states.
+                self._requeue(follow, [], number)
                 return
-            await self._stored(sent, follow)
+            if follow:
+                try:
+                    producer = self._producer_of()
+                    sent = []
+                    for (topic, partition), records in follow.items():
+                        sent.extend(await self._send(producer, topic, partition, records))
+                except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
+                    log.exception("clock records not handed to the producer; kept for the next flush")
+                    self._requeue(follow, [], number)
+                    return
+                await self._stored(sent, follow, number=number)
+        finally:
+            self._flights.pop(number, None)
 
-    async def _stored(self, futures: list, pending: dict, *, count_failure: bool = False) -> bool:
+    async def _stored(self, futures: list, pending: dict, *, count_failure: bool = False,
+                      number: int | None = None) -> bool:
         """Await the produce `futures` of `pending`; True if all were stored (else requeued)."""
         stored: dict[tuple[str, int], int] = {}
         failed = None
@@ -216,7 +229,7 @@ class StateChangelog:
         if failed is not None:
             log.error("changelog records not stored (%s); sending them again with the next flush", failed)
             # Everything goes again (a record stored twice is harmless: the newest value is last).
-            self._requeue(pending, [])
+            self._requeue(pending, [], number)
             if count_failure:
                 self._failures += 1
             return False
@@ -224,10 +237,14 @@ class StateChangelog:
             self._on_stored[topic](partition, offset)
         return True
 
-    def _requeue(self, pending: dict, held: list) -> None:
+    def _requeue(self, pending: dict, held: list, number: int | None = None) -> None:
+        """Put `pending` back for the next flush, except the keys with a newer value: written
+        since, or (for flush `number`'s records) handed over by a later flush."""
+        later = [f for n, f in self._flights.items() if number is not None and n > number]
         for tp, records in pending.items():
             newer = self._pending.get(tp, {})
-            merged = {k: v for k, v in records.items() if k not in newer}
+            merged = {k: v for k, v in records.items()
+                      if k not in newer and not any(k in f[0].get(tp, ()) or k in f[1].get(tp, ()) for f in later)}
             self._count += len(merged)
             merged.update(newer)
             self._pending[tp] = merged

@@ -137,6 +137,30 @@ def test_a_failed_produce_is_sent_again():
     run(go())
 
 
+def test_a_failed_produce_does_not_resend_a_value_older_than_a_later_flush_carried():
+    """The broker refuses one request and takes the next: the newer value, stored by the
+    later flush, must stay the last record of its key (a restarted worker recovers it)."""
+    async def go():
+        producer = FakeProducer()
+        cl, stored, acked = make(producer)
+        cl.set(T, 0, b"a", b"a1")
+        cl.set(T, 0, b"b", b"b1")
+        await cl.flush()
+        cl.set(T, 0, b"a", b"a2")          # a newer value, handed over by the next flush
+        await cl.flush()
+        first = [fut for _, _, fut in producer.sent[:2]]   # the first flush: [a1], [b1]
+        for fut in first:
+            fut.set_exception(ConnectionError("request timed out"))
+        producer.settle()                  # the second flush's [a2] is stored
+        await cl.flush(wait=True)
+        assert cl.pending == 1, "only b1 waits to be sent again: a1 was superseded by a2"
+        await cl.flush()
+        producer.settle()
+        await cl.flush(wait=True)
+        assert producer.log == {0: [(b"a", b"a2"), (b"b", b"b1")]}
+    run(go())
+
+
 def test_due_after_max_records_distinct_keys():
     producer = FakeProducer()
     cl, _, _ = make(producer, max_records=3)
