@@ -40,7 +40,7 @@ tenths); 0.7 keeps a rules' share for cases the model sees rarely (an unanswered
 high-severity complaint fires a rule on its first day).
 
 Behaviour drift (River's ADWIN or Page-Hinkley on per-customer series) is not used: one
-ADWIN per customer is 2-3 KB of state (../shared FIELD-NOTES), more than the whole rest of
+ADWIN per customer is 2-3 KB of state (measured on this machine), more than the whole rest of
 a customer's state, and the per-customer trends it would find (activity, order rhythm and
 value against the customer's own baseline) are already measured by exact tests in the
 rule detectors and enter the model as features (`log_*_trend`, `signal_*`).

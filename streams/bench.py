@@ -102,7 +102,7 @@ class Workspace:
         return Settings(
             broker=broker.address, app_id=f"bench-{name}", topic_prefix=f"{name}.",
             partitions=self.sizes.partitions,
-            # Short group timeouts: a worker joins in seconds instead of ~33 s (FIELD-NOTES).
+            # Short group timeouts: a worker joins in seconds instead of ~33 s (seen on the embedded broker).
             session_timeout_seconds=8, rebalance_timeout_seconds=8, heartbeat_interval_seconds=1,
             web_port=free_port(), metrics_port=free_port(), data_dir=self.root / "data" / name,
             shutdown_timeout_seconds=10,
