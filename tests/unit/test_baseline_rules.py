@@ -96,16 +96,18 @@ def test_compare_baselines_scores_every_rule_with_the_same_truth_and_period(tmp_
     events = [ev("login", d, "a") for d in range(0, 51, 5)] + [ev("login", d, "b") for d in range(0, 361, 5)]
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    truth = [TruthRow("a", True, "abrupt", None, T0 + timedelta(days=50), "abrupt", 5.0),
+    # a's usual gap (the truth's) is 20 days: warned in time within 40 days of its last
+    # activity, which the 30-day rule is (day 80) and the 60- and 90-day rules are not.
+    truth = [TruthRow("a", True, "abrupt", None, T0 + timedelta(days=50), "abrupt", 20.0),
              TruthRow("b", False, "steady", None, T0 + timedelta(days=360), "", 5.0)]
     report = evaluate([], truth, period_start=T0, period_end=T0 + timedelta(days=365))
     rows = {r["rule"]: r for r in compare_baselines(report, path, truth)}
     assert rows["Churnwatch, level >= warning"]["warned"] == 0
-    for days, lead in ((30, -30.0), (60, -60.0), (90, -90.0)):
+    for days, in_time in ((30, 1.0), (60, 0.0), (90, 0.0)):
         row = rows[f"no activity for {days} days"]
         assert (row["warned"], row["recall"], row["precision"]) == (1, 1.0, 1.0)
         assert row["false_warnings_per_1000_stayers_per_month"] == 0
-        assert row["abrupt_share_in_time"] == 0.0      # usual gap 5 days: due by day 60
+        assert row["abrupt_share_in_time"] == in_time, days
     assert rows["no order for 2x own cycle"]["warned"] == 0
     alive = rows["Pareto/NBD P(alive) < 0.5, hindsight fit"]
     assert alive["recall"] == 1.0

@@ -367,7 +367,7 @@ def test_every_kafka_client_the_project_makes_gets_the_security_configuration():
     import ast
 
     root = Path(security.__file__).parent
-    unwired = []
+    unwired, found = [], 0
     for path in sorted(root.glob("*.py")):
         if path.name in EMBEDDED_ONLY:
             continue
@@ -377,9 +377,11 @@ def test_every_kafka_client_the_project_makes_gets_the_security_configuration():
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             if name not in CLIENTS:
                 continue
+            found += 1
             given = {kw.arg for kw in node.keywords} | {
                 ast.unparse(kw.value) for kw in node.keywords if kw.arg is None}
             if not given & {"broker_credentials", "_common(settings)", "common",
                             "client_security(settings).client_options()"}:
                 unwired.append(f"{path.name}:{node.lineno} {name}")
+    assert found >= 6, f"only {found} Kafka client constructions found: the scan no longer sees them"
     assert not unwired, f"Kafka clients without the security options: {unwired}"
