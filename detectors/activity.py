@@ -35,6 +35,16 @@ Defaults, and why:
   customer-months, 0.002 in about 0.3 %. A visitor with 13 logins a month down to 2 still
   fires (P = 0.0013).
 * `p_full` 1e-5: strength 1.0 (e.g. from 20 active days a month down to 2).
+* A second, longer scale: the last `long_window_days` 56 days against the
+  `long_baseline_days` 112 before (both within the 26 weeks the state keeps), with the same
+  ratio guard, at half the budget (`long_p_fire` 0.00075, `long_p_full` 5e-6); the stronger
+  of the two scales is reported. Four weeks are too few for a moderate fall: ten active days
+  a month down to three gives P = 0.046 after four weeks, and never less, so such a
+  customer was never warned. Eight weeks against sixteen give the same fall P = 0.0001 once
+  the lower rate has lasted the eight weeks. A 56-day window moves half as fast as a
+  28-day one (about half as many independent looks a year), so at half the budget it adds
+  about a quarter of the short scale's false alarms (measured in docs/quality.md,
+  "Activity over eight weeks").
 * bounce share: a rise to at least `bounce_share` 0.5 and `bounce_factor` 2x the baseline
   share, over at least `min_views` 5 views, adds `bounce_bonus` 0.1 to the strength and is
   named; on its own it cannot make the signal fire.
@@ -62,6 +72,10 @@ class ActivityParams:
     max_ratio: float = 0.4                # observed / expected active days at which it can fire
     p_fire: float = 0.0015                # conditional binomial tail at which it fires
     p_full: float = 1e-5                  # tail at which strength reaches 1.0
+    long_window_days: int = 56            # second, longer window (0: none) ...
+    long_baseline_days: int = 112         # ... against the days before it
+    long_p_fire: float = 0.00075          # its tail at which it fires
+    long_p_full: float = 5e-6             # its tail at which strength reaches 1.0
     bounce_share: float = 0.5             # bounce share now needed to count as rising
     bounce_factor: float = 2.0            # ... and this multiple of the baseline share
     min_views: int = 5                    # page views in the window needed to judge bounces
@@ -115,21 +129,17 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     True
     """
     p = params
-    if state.first_seen > now - (p.window_days + p.baseline_days) * DAY:
+    short = _scale(state, now, p.window_days, p.baseline_days, p.p_fire, p.p_full, p)
+    long = (_scale(state, now, p.long_window_days, p.long_baseline_days, p.long_p_fire, p.long_p_full, p)
+            if p.long_window_days > 0 else None)
+    if short is None or (long is not None and long.strength > short.strength):
+        chosen = long
+    else:
+        chosen = short
+    if chosen is None:
         return None
-    end = now // DAY + 1
-    start = end - p.window_days
-    base = _window(state, start - p.baseline_days, start)
-    if base.active < p.min_baseline_active_days:
-        return None
-    cur = _window(state, start, end)
-    scale = p.window_days / p.baseline_days
+    strength, tail, cur, base, scale, window = chosen
     expected = base.active * scale
-    tail = binomial_cdf(cur.active, cur.active + base.active, p.window_days / (p.window_days + p.baseline_days))
-    ratio = cur.active / expected
-    strength = pvalue_strength(tail, p.p_fire, p.p_full)
-    if ratio > p.max_ratio:
-        strength = min(strength, FIRE - 0.05)
 
     bouncing = (cur.views >= p.min_views and cur.bounce_share >= p.bounce_share
                 and cur.bounce_share >= p.bounce_factor * base.bounce_share)
@@ -144,7 +154,7 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
         current, baseline, unit = cur.views, base.views * scale, "page views"
     else:
         current, baseline, unit = cur.active, expected, "active days"
-    detail = (f"active on {cur.active} of the last {p.window_days} days, usually {expected:.1f} "
+    detail = (f"active on {cur.active} of the last {window} days, usually {expected:.1f} "
               f"(P={tail:.2g}); logins {cur.logins} vs {base.logins * scale:.1f}, "
               f"page views {cur.views} vs {base.views * scale:.1f}, "
               f"time on site {cur.dwell / 60:.0f} vs {base.dwell * scale / 60:.0f} minutes")
@@ -157,10 +167,39 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
         strength=strength,
         current=float(current),
         baseline=round(baseline, 2),
-        unit=f"{unit} per {p.window_days} days",
-        window_days=float(p.window_days),
+        unit=f"{unit} per {window} days",
+        window_days=float(window),
         detail=detail,
     )
+
+
+class _Scale(NamedTuple):
+    strength: float
+    tail: float
+    cur: _Window
+    base: _Window
+    scale: float      # window / baseline length
+    window: int       # days
+
+
+def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
+           p: ActivityParams) -> _Scale | None:
+    """The test over one pair of windows, or None without the history or the baseline for it."""
+    if state.first_seen > now - (window_days + baseline_days) * DAY:
+        return None
+    end = now // DAY + 1
+    start = end - window_days
+    base = _window(state, start - baseline_days, start)
+    if base.active < p.min_baseline_active_days:
+        return None
+    cur = _window(state, start, end)
+    scale = window_days / baseline_days
+    expected = base.active * scale
+    tail = binomial_cdf(cur.active, cur.active + base.active, window_days / (window_days + baseline_days))
+    strength = pvalue_strength(tail, p_fire, p_full)
+    if cur.active / expected > p.max_ratio:
+        strength = min(strength, FIRE - 0.05)
+    return _Scale(strength, tail, cur, base, scale, window_days)
 
 
 # evaluate() always asks with the same q (the current window's share of the history) and

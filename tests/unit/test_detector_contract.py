@@ -160,7 +160,7 @@ def test_state_stays_bounded_as_events_pile_up(det):
 #
 # Measured over eight such populations of 300 (seeds 1-8; firing customer-months per 1,000,
 # mean and range): purchase frequency 4.8 (1.9-9.4), order value 2.6 (1.7-3.6), activity 4.4
-# (3.3-5.6), complaints 1.4 (0.3-3.1); any of the four 13 (11-17). The long droughts
+# (3.3-5.6; 5.3 (3.6-6.1) since its eight-week scale), complaints 1.4 (0.3-3.1); any of the four 13 (11-17). The long droughts
 # of Poisson buyers and offline holidays are real, so the bounds below sit at twice the
 # target per detector and four times it for any of them: they catch a regression, while the
 # target itself is for warnings, which `detectors.warning` grades further.
