@@ -47,8 +47,12 @@ def test_starting_without_the_prometheus_binary_says_how_to_install_it(tmp_path,
         PrometheusServer(["127.0.0.1:9108"], tmp_path).start()
 
 
-def test_the_png_has_a_chart_per_panel_and_says_no_data_where_there_is_none(tmp_path):
+def test_the_png_has_a_chart_per_panel_and_says_no_data_where_there_is_none(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    close, drawn = plt.close, []
+    monkeypatch.setattr(plt, "close", lambda fig=None: drawn.append(fig))   # keep the figure to look at
     panels = [
         PanelData("Events consumed per second", "ops", [Series("logins", [0, 1, 2], [3.0, 4.0, 5.0])]),
         PanelData("Model log loss", "none", []),
@@ -60,3 +64,10 @@ def test_the_png_has_a_chart_per_panel_and_says_no_data_where_there_is_none(tmp_
 
     assert out.read_bytes().startswith(PNG_SIGNATURE)
     assert out.stat().st_size > 5_000
+    (figure,) = drawn
+    charts = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in charts] == [p.title for p in panels]
+    assert [len(ax.lines) for ax in charts] == [1, 0, 2]
+    assert [t.get_text() for t in charts[1].texts] == ["no data"]
+    assert not charts[0].texts and not charts[2].texts
+    close(figure)
