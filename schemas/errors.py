@@ -26,6 +26,7 @@ DeadLetterReason = Literal[
     "oversize",  # larger than the size limit; never parsed
     "key_mismatch",  # Kafka key differs from the event's key field
     "late_event",  # older than the partition's stream time minus the lateness allowance
+    "future_event",  # live: further ahead of the worker's clock than the future allowance
     "processing_error",  # a valid event whose processing raised
 ]
 
@@ -52,7 +53,7 @@ class InvalidEvent(ChurnwatchError):
         >>> InvalidEvent("typo", None, "x")
         Traceback (most recent call last):
         ...
-        ValueError: InvalidEvent reason 'typo' is not one of ('malformed_json', 'schema_violation', 'oversize', 'key_mismatch', 'late_event', 'processing_error')
+        ValueError: InvalidEvent reason 'typo' is not one of ('malformed_json', 'schema_violation', 'oversize', 'key_mismatch', 'late_event', 'future_event', 'processing_error')
     """
 
     def __init__(self, reason: str, field: str | None, message: str) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, MutableMapping
@@ -146,8 +147,12 @@ class Processor:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         label_params: labels.LabelParams | None = None,
         model_params: ModelParams | None = None,
+        true_time: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        # The real clock (epoch seconds) for the future-event guard of live use; `wall_clock`
+        # may be fixed for reproducible output (`streams.offline`, `streams.verify`).
+        self.true_time = true_time
         self.params = params
         self.customers = customers
         self.clocks = clocks
@@ -383,6 +388,17 @@ class Processor:
                 out.duplicate = True
                 out.done.append(ref)
                 return
+        ahead = self.settings.max_future_seconds
+        if ahead and self.settings.live_ticks and t > self.true_time() + ahead:
+            # Live, event time follows the wall clock: an event from further ahead is a
+            # producer's wrong clock or a typo, and applied it would move its topic's time
+            # ahead so that every real event after it is late.
+            now = int(self.true_time())
+            raise InvalidEvent(
+                "future_event", "occurred_at",
+                f"occurred_at: expected at most {ahead} s ahead of this worker's clock "
+                f"{to_datetime(now).isoformat()}, got {t - now} s ahead",
+            )
         # Lateness is judged per input topic: topics are read at different speeds, so an
         # order may be read long after a login of a later day without being late.
         ref_time = self._topic_time(topic, partition)

@@ -365,6 +365,13 @@ class Settings:
         _whole(0),
         "seconds of event time: events older than stream time minus this are dead-lettered as late_event",
     )
+    max_future_seconds: int = _setting(
+        86400,
+        _whole(0),
+        "seconds: with live ticks on, customer events whose occurred_at is further than this ahead of the "
+        "worker's clock are dead-lettered as future_event (one would move its topic's stream time ahead and "
+        "make every real event after it late); 0: no limit. Replays (live ticks off) accept any event time",
+    )
     sweep_interval_seconds: int = _setting(
         21600, _whole(1), "seconds of event time between sweeps that re-evaluate quiet customers"
     )

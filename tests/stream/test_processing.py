@@ -101,6 +101,44 @@ def test_key_mismatch_and_late_events_are_dead_lettered():
     assert late.dead_letter_reason == "late_event"
 
 
+def live_processor(**overrides) -> Processor:
+    """A live worker (wall-clock ticks on) whose real clock reads T0 + 30 days."""
+    settings = Settings(live_ticks=True, lateness_seconds=3600, **overrides)
+    now = (T0 + timedelta(days=30)).timestamp()
+    return Processor(settings, DetectorParams(), {}, {}, wall_clock=lambda: WALL, true_time=lambda: now)
+
+
+def test_live_an_event_from_the_future_is_dead_lettered_and_the_real_ones_after_it_still_apply():
+    proc = live_processor()
+    feed_weekly_logins(proc, "c1", weeks=3)
+    typo = proc.handle("logins", 0, 10, b"c2", login("c2", datetime(2099, 1, 6, 9, 0, tzinfo=timezone.utc)))
+    assert typo.dead_letter_reason == "future_event"
+    (dl,) = [orjson.loads(o.value) for o in typo.outputs]
+    assert dl["field"] == "occurred_at" and "ahead of this worker's clock" in dl["error"]
+    assert "c2" not in proc.customers
+    real = proc.handle("logins", 0, 11, b"c1", login("c1", T0 + timedelta(days=20)))
+    assert real.applied and real.dead_letter_reason is None
+    # Up to the allowance ahead (a producer's clock a few hours fast) is applied.
+    fast = proc.handle("logins", 0, 12, b"c3", login("c3", T0 + timedelta(days=30, hours=20)))
+    assert fast.applied
+
+
+def test_without_the_guard_one_future_event_makes_every_real_one_after_it_late():
+    # Why the guard exists: the same input with it off (0).
+    proc = live_processor(max_future_seconds=0)
+    feed_weekly_logins(proc, "c1", weeks=3)
+    assert proc.handle("logins", 0, 10, b"c2", login("c2", datetime(2099, 1, 6, 9, 0, tzinfo=timezone.utc))).applied
+    real = proc.handle("logins", 0, 11, b"c1", login("c1", T0 + timedelta(days=20)))
+    assert real.dead_letter_reason == "late_event"
+
+
+def test_a_replay_accepts_any_event_time():
+    # Replays (live ticks off) carry history or simulations of any period, future ones too.
+    proc = make_processor()
+    at = datetime(2099, 1, 6, 9, 0, tzinfo=timezone.utc)
+    assert proc.handle("logins", 0, 0, b"c9", login("c9", at)).applied
+
+
 def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     proc = make_processor()
     read = {"logins": 0, "orders": 0}

@@ -579,5 +579,6 @@ def test_invalid_event_refuses_a_reason_outside_the_fixed_list() -> None:
     with pytest.raises(ValueError, match="not one of"):
         InvalidEvent("bad_luck", None, "x")
     assert DEAD_LETTER_REASONS == (
-        "malformed_json", "schema_violation", "oversize", "key_mismatch", "late_event", "processing_error",
+        "malformed_json", "schema_violation", "oversize", "key_mismatch", "late_event", "future_event",
+        "processing_error",
     )
