@@ -223,6 +223,7 @@ class Processor:
         # bytes, so it always decodes). Most recently written last; at most `keep_decoded`.
         self.keep_decoded = KEEP_DECODED
         self._decoded: dict[str, tuple[bytes, CustomerState]] = {}
+        self._unkeyed: set[str] = set()   # topics an unkeyed customer event was read from (logged once)
 
     # ------------------------------------------------------------------ entry points
 
@@ -256,6 +257,11 @@ class Processor:
             self._tp_next[(topic, partition)] = offset + 1
             self._tp_seen[(topic, partition)] = self.wall_clock().timestamp()
             event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
+            if key is None and topic not in self._unkeyed:
+                self._unkeyed.add(topic)
+                log.warning("%s[%d]@%d has no Kafka key (said once per topic): produce customer events keyed by "
+                            "customer_id, or one customer's events spread over partitions and workers, each "
+                            "judging only part of their history", topic, partition, offset)
             self._accept(event, topic, partition, offset, key, payload, ref, out)
         except InvalidEvent as err:
             self._dead_letter(out, topic, partition, offset, key, payload, err)

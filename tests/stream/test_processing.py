@@ -139,6 +139,16 @@ def test_a_replay_accepts_any_event_time():
     assert proc.handle("logins", 0, 0, b"c9", login("c9", at)).applied
 
 
+def test_an_unkeyed_customer_event_is_applied_and_the_missing_key_is_logged_once_per_topic(caplog):
+    proc = make_processor()
+    with caplog.at_level("WARNING", logger="streams.processing"):
+        first = proc.handle("logins", 0, 0, None, login("c1", T0))
+        second = proc.handle("logins", 0, 1, None, login("c1", T0 + timedelta(days=1)))
+    assert first.applied and second.applied
+    said = [r.getMessage() for r in caplog.records if "no Kafka key" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("logins[0]@0 has no Kafka key")
+
+
 def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     proc = make_processor()
     read = {"logins": 0, "orders": 0}
