@@ -33,9 +33,12 @@ Rules:
   against the order they undo: exports rarely say which one that is. Either way their number
   is in the stats and the summary line.
 * Dates: ISO 8601 with or without time and offset by default, including the basic form
-  ``19970101`` (YYYYMMDD); naive times are taken as UTC. For ``12/1/2010 8:26`` style dates
-  say which is first: ``date_format="monthfirst"`` or ``"dayfirst"``, or give a ``strptime``
-  format such as ``"%d.%m.%Y %H:%M"``.
+  ``19970101`` (YYYYMMDD); naive times are taken as UTC. Numeric dates such as
+  ``12/1/2010 8:26`` are read month first or day first as the file shows: without
+  ``date_format``, a first part above 12 somewhere in the date column means day first, a
+  second part above 12 month first (the choice and the date that showed it are in the
+  stats); a file where neither occurs (or both) needs ``date_format="monthfirst"`` or
+  ``"dayfirst"``, or a ``strptime`` format such as ``"%d.%m.%Y %H:%M"``.
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
 * Currency: a ``currency`` column is optional; rows without one get ``default_currency``.
@@ -138,6 +141,7 @@ class ConvertStats:
     no_amounts: bool = False  # orders written with amount 0: the file has no values
     first_at: str = ""
     last_at: str = ""
+    date_order: str = ""  # "month first (detected from '12/13/2010 8:28')" when read from the file
 
     @property
     def rows_skipped(self) -> int:
@@ -159,6 +163,8 @@ class ConvertStats:
             text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
         if self.no_amounts:
             text += " without amounts (written as 0)"
+        if self.date_order:
+            text += f"; dates read {self.date_order}"
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
             text += f"; {self.rows_skipped} rows skipped ({reasons})"
@@ -249,7 +255,7 @@ class DateParser:
         >>> DateParser(None)("12/1/2010 8:26")
         Traceback (most recent call last):
         ...
-        ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it: date_format 'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'
+        ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'
     """
 
     def __init__(self, date_format: str | None) -> None:
@@ -273,7 +279,7 @@ class DateParser:
                 value = datetime.fromisoformat(text)
             except ValueError:
                 raise ValueError(
-                    f"{text!r} is not an ISO 8601 date; say how to read it: date_format 'dayfirst', "
+                    f"{text!r} is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', "
                     f"'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'"
                 ) from None
         elif fmt in ("dayfirst", "monthfirst"):
@@ -309,6 +315,50 @@ class DateParser:
             return datetime(year, month, day, h, int(minute or 0), int(second or 0))
         except ValueError as exc:
             raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
+                   skip_first: bool) -> tuple[str, str] | None:
+    """("dayfirst" | "monthfirst", the date that shows it) for a date column of numeric dates
+    whose order the values settle; None when the dates are ISO 8601 or their order is not
+    settled (no part above 12, or both orders seen): those need ``date_format``.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp(); p = Path(d) / "o.csv"
+        >>> _ = p.write_text("c,date\\n1,12/1/2010 8:26\\n2,12/13/2010 9:00\\n")
+        >>> _date_order_of(p, "utf-8", ",", 1, skip_first=True)
+        ('monthfirst', '12/13/2010 9:00')
+        >>> _ = p.write_text("c,date\\n1,01.12.2010\\n2,24.12.2010\\n")
+        >>> _date_order_of(p, "utf-8", ",", 1, skip_first=True)
+        ('dayfirst', '24.12.2010')
+        >>> _ = p.write_text("c,date\\n1,2010-12-01\\n2,1/2/2010\\n")
+        >>> _date_order_of(p, "utf-8", ",", 1, skip_first=True) is None
+        True
+    """
+    day_first = month_first = None
+    with _open_csv(path, encoding) as f:
+        rows = _rows(f, sep)
+        if skip_first:
+            next(rows, None)
+        for row in rows:
+            if len(row) <= column:
+                continue
+            m = _NUMERIC_DATE.match(row[column])
+            if not m or len(m.group(1)) == 4:
+                continue
+            a, b = int(m.group(1)), int(m.group(2))
+            if a > 12 and day_first is None:
+                day_first = row[column].strip()
+            if b > 12 and month_first is None:
+                month_first = row[column].strip()
+            if day_first and month_first:
+                return None
+    if day_first:
+        return "dayfirst", day_first
+    if month_first:
+        return "monthfirst", month_first
+    return None
 
 
 def _open_csv(path: Path, encoding: str) -> IO[str]:
@@ -481,6 +531,12 @@ def convert_orders_csv(
             stats.columns = {role: header[i] for role, i in roles.items()}
             col = roles.get
             c_cust, c_date, c_amount = col("customer_id"), col("date"), col("amount")
+            if date_format is None:
+                detected = _date_order_of(in_path, encoding, sep, c_date, skip_first=columns is None)
+                if detected is not None:
+                    order_name, example = detected
+                    parse_date = DateParser(order_name)
+                    stats.date_order = f"{order_name.replace('first', ' first')} (detected from {example!r})"
             c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
             c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
             for line, row in enumerate(_rows(body, sep), start=first_data_line):
@@ -621,7 +677,8 @@ def convert_options(command: Any) -> Any:
     options = [
         click.option("--date-format", default=None, metavar="FORMAT",
                      help="How to read dates: dayfirst, monthfirst or a strptime format such as '%d.%m.%Y %H:%M' "
-                          "[default: ISO 8601, which includes YYYYMMDD]."),
+                          "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
+                          "month first as the file shows, when a part above 12 settles it]."),
         click.option("--currency", "default_currency", default="EUR", show_default=True,
                      help="Currency of rows without one (UCI Online Retail: GBP)."),
         click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),

@@ -114,7 +114,7 @@ def test_status_column_wins_and_unknown_statuses_are_counted_not_guessed(tmp_pat
 def test_ambiguous_dates_need_a_format_and_the_format_decides_day_or_month(tmp_path: Path):
     text = "customer_id,date,amount\nc1,03/04/2024 18:30,10\n"
     path = _write(tmp_path, text)
-    with pytest.raises(ConvertError, match="not an ISO 8601 date; say how to read it: date_format 'dayfirst'"):
+    with pytest.raises(ConvertError, match="not an ISO 8601 date; say how to read it \\(--date-format\\): 'dayfirst'"):
         convert_orders_csv(path, tmp_path / "o.jsonl")
     convert_orders_csv(path, tmp_path / "d.jsonl", date_format="dayfirst")
     convert_orders_csv(path, tmp_path / "m.jsonl", date_format="monthfirst")
@@ -122,6 +122,24 @@ def test_ambiguous_dates_need_a_format_and_the_format_decides_day_or_month(tmp_p
     assert _events(tmp_path / "d.jsonl")[0]["occurred_at"] == "2024-04-03T18:30:00Z"
     assert _events(tmp_path / "m.jsonl")[0]["occurred_at"] == "2024-03-04T18:30:00Z"
     assert _events(tmp_path / "f.jsonl")[0]["occurred_at"] == "2024-04-03T18:30:00Z"
+
+
+def test_the_order_of_numeric_dates_is_read_from_the_file_when_it_shows(tmp_path: Path):
+    # The UCI Online Retail export: month first, which 12/13/2010 shows (there is no 13th month).
+    month = _write(tmp_path, "customer_id,date,amount\nc1,12/1/2010 8:26,10\nc1,12/13/2010 9:00,12\n")
+    stats = convert_orders_csv(month, tmp_path / "m.jsonl")
+    assert [e["occurred_at"] for e in _events(tmp_path / "m.jsonl")] == ["2010-12-01T08:26:00Z", "2010-12-13T09:00:00Z"]
+    assert stats.date_order == "month first (detected from '12/13/2010 9:00')"
+    assert "dates read month first" in stats.summary()
+    day = tmp_path / "day.csv"
+    day.write_text("customer_id,date,amount\nc1,01.12.2010,10\nc1,24.12.2010,12\n")
+    convert_orders_csv(day, tmp_path / "d.jsonl")
+    assert [e["occurred_at"] for e in _events(tmp_path / "d.jsonl")] == ["2010-12-01T00:00:00Z", "2010-12-24T00:00:00Z"]
+    # Both orders seen: the file does not say, so a format is needed.
+    both = tmp_path / "both.csv"
+    both.write_text("customer_id,date,amount\nc1,13/01/2010,10\nc1,01/13/2010,12\n")
+    with pytest.raises(ConvertError, match="--date-format"):
+        convert_orders_csv(both, tmp_path / "b.jsonl")
 
 
 def test_bad_rows_are_skipped_and_counted_by_reason(tmp_path: Path):
@@ -283,7 +301,7 @@ def test_strict_stops_at_the_first_bad_row_naming_its_line_and_column(tmp_path: 
     stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl")
     assert stats.examples == [
         "line 3, column 'amount': bad_amount ('ten' is not a number)",
-        "line 4, column 'date': bad_date ('someday' is not an ISO 8601 date; say how to read it: date_format "
+        "line 4, column 'date': bad_date ('someday' is not an ISO 8601 date; say how to read it (--date-format): "
         "'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M')",
     ]
 
