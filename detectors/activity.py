@@ -40,8 +40,10 @@ Defaults, and why:
   ratio guard, at half the budget (`long_p_fire` 0.00075, `long_p_full` 5e-6); the stronger
   of the two scales is reported. Four weeks are too few for a moderate fall: ten active days
   a month down to three gives P = 0.046 after four weeks, and never less, so such a
-  customer was never warned. Eight weeks against sixteen give the same fall P = 0.0001 once
-  the lower rate has lasted the eight weeks. A 56-day window moves half as fast as a
+  customer was never warned. Once the lower rate has lasted eight weeks, eight weeks
+  against sixteen give twelve active days a month down to three P = 0.0005 (fires), ten
+  down to three P = 0.004 (at the expected counts; fewer days than expected, as in most
+  such customers within four months, fire). A 56-day window moves half as fast as a
   28-day one (about half as many independent looks a year), so at half the budget it adds
   about a quarter of the short scale's false alarms (measured in docs/quality.md,
   "Activity over eight weeks").
