@@ -383,17 +383,6 @@ class Processor:
 
     def _accept(self, event, topic: str, partition: int, offset: int, key, payload: bytes, ref, out: Outcome) -> None:
         t = epoch(event.occurred_at)
-        out.event_time = t
-        state = None
-        if self.offsets_are_real:
-            state = self._peek(event.customer_id)
-            # Read again after a crash or a rebalance (offsets not committed yet): applied
-            # before, however long ago and however many events back, so neither late nor new.
-            # A customer's records of one topic all sit on one partition, read in offset order.
-            if offset <= applied_offset(state, kind_of(event), partition):
-                out.duplicate = True
-                out.done.append(ref)
-                return
         ahead = self.settings.max_future_seconds
         if ahead and self.settings.live_ticks and t > self.true_time() + ahead:
             # Live, event time follows the wall clock: an event from further ahead is a
@@ -405,6 +394,17 @@ class Processor:
                 f"occurred_at: expected at most {ahead} s ahead of this worker's clock "
                 f"{to_datetime(now).isoformat()}, got {t - now} s ahead",
             )
+        out.event_time = t   # (not for a future event: it would move the stream-time gauge to its time)
+        state = None
+        if self.offsets_are_real:
+            state = self._peek(event.customer_id)
+            # Read again after a crash or a rebalance (offsets not committed yet): applied
+            # before, however long ago and however many events back, so neither late nor new.
+            # A customer's records of one topic all sit on one partition, read in offset order.
+            if offset <= applied_offset(state, kind_of(event), partition):
+                out.duplicate = True
+                out.done.append(ref)
+                return
         # Lateness is judged per input topic: topics are read at different speeds, so an
         # order may be read long after a login of a later day without being late.
         ref_time = self._topic_time(topic, partition)

@@ -113,6 +113,7 @@ def test_live_an_event_from_the_future_is_dead_lettered_and_the_real_ones_after_
     feed_weekly_logins(proc, "c1", weeks=3)
     typo = proc.handle("logins", 0, 10, b"c2", login("c2", datetime(2099, 1, 6, 9, 0, tzinfo=timezone.utc)))
     assert typo.dead_letter_reason == "future_event"
+    assert typo.event_time is None      # the stream-time metric must not jump to 2099
     (dl,) = [orjson.loads(o.value) for o in typo.outputs]
     assert dl["field"] == "occurred_at" and "ahead of this worker's clock" in dl["error"]
     assert "c2" not in proc.customers
