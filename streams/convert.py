@@ -337,16 +337,20 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
         True
     """
     day_first = month_first = None
+    numeric = 0
     with _open_csv(path, encoding) as f:
         rows = _rows(f, sep)
         if skip_first:
             next(rows, None)
-        for row in rows:
+        for i, row in enumerate(rows):
+            if i >= 10_000 and not numeric:
+                return None   # ISO 8601 (or year first) so far: no second pass over a big export
             if len(row) <= column:
                 continue
             m = _NUMERIC_DATE.match(row[column])
             if not m or len(m.group(1)) == 4:
                 continue
+            numeric += 1
             a, b = int(m.group(1)), int(m.group(2))
             if a > 12 and day_first is None:
                 day_first = row[column].strip()
