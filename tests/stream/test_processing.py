@@ -150,6 +150,34 @@ def test_an_unkeyed_customer_event_is_applied_and_the_missing_key_is_logged_once
     assert len(said) == 1 and said[0].startswith("logins[0]@0 has no Kafka key")
 
 
+def test_twelve_logins_a_month_falling_to_three_raises_an_activity_warning_with_its_evidence():
+    # The activity drop: 10-15 logins a month down to 2-3, orders unchanged (monthly).
+    proc = make_processor()
+    drop = 168
+    logins = [d for d in range(drop) if d % 5 in (0, 2)] + list(range(drop + 5, 300, 10))
+    events = sorted([("logins", d, 9) for d in logins] + [("orders", d, 12) for d in range(3, 300, 30)],
+                    key=lambda e: (e[1], e[2]))
+    offsets = {"logins": 0, "orders": 0}
+    raised = []
+    for topic, d, hour in events:
+        at = T0 + timedelta(days=d, hours=hour)
+        if topic == "logins":
+            value = login("c1", at)
+        else:
+            value = json.dumps({"event_id": f"o{d}", "customer_id": "c1", "occurred_at": at.isoformat(),
+                                "order_id": f"o{d}", "amount": 80, "currency": "EUR"}).encode()
+        out = proc.handle(topic, 0, offsets[topic], b"c1", value)
+        offsets[topic] += 1
+        raised += [w for w in warnings_of(out) if w["state"] == "raised"]
+    (first, *_) = raised
+    (evidence,) = [s for s in first["signals"] if s["kind"] == "activity_drop"]
+    assert evidence["unit"] == "logins per 56 days"
+    assert evidence["current"] <= 0.4 * evidence["baseline"]
+    days_after_drop = (datetime.fromisoformat(first["occurred_at"].replace("Z", "+00:00")) - T0).days - drop
+    assert 28 <= days_after_drop <= 70     # judged once eight weeks of the lower rate are in
+    assert "win_back" in [a["action"] for a in first["suggested_actions"]]
+
+
 def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     proc = make_processor()
     read = {"logins": 0, "orders": 0}
