@@ -47,6 +47,13 @@ Defaults, and why:
   28-day one (about half as many independent looks a year), so at half the budget it adds
   about a quarter of the short scale's false alarms (measured in docs/quality.md,
   "Activity over eight weeks").
+* While an activity warning is open, each scale is also held against the habit before it:
+  the baseline of the same length before the longest window the warning can have been
+  raised on (as much of it as the 26 weeks kept still hold, at least
+  `anchor_min_baseline_days`). Otherwise, once
+  the sliding baseline is itself made of the lower weeks, the fall stops being unusual and
+  the warning would clear although the customer never came back; it clears when the
+  customer's recent activity is no longer unusually low against what they fell from.
 * bounce share: a rise to at least `bounce_share` 0.5 and `bounce_factor` 2x the baseline
   share, over at least `min_views` 5 views, adds `bounce_bonus` 0.1 to the strength and is
   named; on its own it cannot make the signal fire.
@@ -78,6 +85,8 @@ class ActivityParams:
     long_baseline_days: int = 112         # ... against the days before it
     long_p_fire: float = 0.00075          # its tail at which it fires
     long_p_full: float = 5e-6             # its tail at which strength reaches 1.0
+    history_days: int = 182               # daily buckets the state keeps (`StateParams.history_days`)
+    anchor_min_baseline_days: int = 56    # kept days an open warning's baseline needs (else it slides)
     bounce_share: float = 0.5             # bounce share now needed to count as rising
     bounce_factor: float = 2.0            # ... and this multiple of the baseline share
     min_views: int = 5                    # page views in the window needed to judge bounces
@@ -134,13 +143,14 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     short = _scale(state, now, p.window_days, p.baseline_days, p.p_fire, p.p_full, p)
     long = (_scale(state, now, p.long_window_days, p.long_baseline_days, p.long_p_fire, p.long_p_full, p)
             if p.long_window_days > 0 else None)
-    if short is None or (long is not None and long.strength > short.strength):
-        chosen = long
-    else:
-        chosen = short
+    chosen = None
+    # The strongest scale; ties keep the first (the four-week scale, then the sliding baselines).
+    for candidate in (short, long, *_anchored(state, now, p)):
+        if candidate is not None and (chosen is None or candidate.strength > chosen.strength):
+            chosen = candidate
     if chosen is None:
         return None
-    strength, tail, cur, base, scale, window = chosen
+    strength, tail, cur, base, scale, window, anchored = chosen
     expected = base.active * scale
 
     bouncing = (cur.views >= p.min_views and cur.bounce_share >= p.bounce_share
@@ -156,7 +166,8 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
         current, baseline, unit = cur.views, base.views * scale, "page views"
     else:
         current, baseline, unit = cur.active, expected, "active days"
-    detail = (f"active on {cur.active} of the last {window} days, usually {expected:.1f} "
+    usual = "before the warning" if anchored else "usually"
+    detail = (f"active on {cur.active} of the last {window} days, {usual} {expected:.1f} "
               f"(P={tail:.2g}); logins {cur.logins} vs {base.logins * scale:.1f}, "
               f"page views {cur.views} vs {base.views * scale:.1f}, "
               f"time on site {cur.dwell / 60:.0f} vs {base.dwell * scale / 60:.0f} minutes")
@@ -182,6 +193,7 @@ class _Scale(NamedTuple):
     base: _Window
     scale: float      # window / baseline length
     window: int       # days
+    anchored: bool    # the baseline is the habit before the open warning
 
 
 def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
@@ -191,17 +203,53 @@ def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int,
         return None
     end = now // DAY + 1
     start = end - window_days
-    base = _window(state, start - baseline_days, start)
+    return _test(state, start, end, start - baseline_days, start, p_fire, p_full, p, anchored=False)
+
+
+def _test(state: CustomerState, start: int, end: int, base_start: int, base_end: int, p_fire: float,
+          p_full: float, p: ActivityParams, *, anchored: bool) -> _Scale | None:
+    """Active days of [start, end) against those of [base_start, base_end) (days), or None
+    without enough baseline activity."""
+    base = _window(state, base_start, base_end)
     if base.active < p.min_baseline_active_days:
         return None
     cur = _window(state, start, end)
+    window_days, baseline_days = end - start, base_end - base_start
     scale = window_days / baseline_days
     expected = base.active * scale
     tail = binomial_cdf(cur.active, cur.active + base.active, window_days / (window_days + baseline_days))
     strength = pvalue_strength(tail, p_fire, p_full)
     if cur.active / expected > p.max_ratio:
         strength = min(strength, FIRE - 0.05)
-    return _Scale(strength, tail, cur, base, scale, window_days)
+    return _Scale(strength, tail, cur, base, scale, window_days, anchored)
+
+
+def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]:
+    """While an activity warning is open: each scale's window against the habit before it,
+    the baseline that ended where the longest window the warning can have been raised on began."""
+    if not (state.level > 0 and KIND in state.kinds and state.raised_at):
+        return []
+    end = now // DAY + 1
+    raise_end = state.raised_at // DAY + 1
+    if end <= raise_end:
+        return []     # the raise's own windows: the sliding test is this one
+    oldest = max(state.last_event // DAY - p.history_days, state.first_seen // DAY)
+    # Which scale raised it is not kept: the habit before the longest window, which every
+    # scale's raising window lies within.
+    base_end = raise_end - max(p.window_days, p.long_window_days)
+    out = []
+    for window_days, baseline_days, p_fire, p_full in (
+            (p.window_days, p.baseline_days, p.p_fire, p.p_full),
+            (p.long_window_days, p.long_baseline_days, p.long_p_fire, p.long_p_full)):
+        if window_days <= 0:
+            continue
+        base_start = max(base_end - baseline_days, oldest)
+        if base_end - base_start < p.anchor_min_baseline_days:
+            continue
+        scale = _test(state, end - window_days, end, base_start, base_end, p_fire, p_full, p, anchored=True)
+        if scale is not None:
+            out.append(scale)
+    return out
 
 
 # evaluate() always asks with the same q (the current window's share of the history) and

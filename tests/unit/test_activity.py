@@ -203,3 +203,26 @@ def test_the_long_scale_needs_twenty_four_weeks_of_history():
     sig = evaluate(shifted, at(224))   # known for 164 days: only the 28-day scale judges
     assert sig.window_days == 28.0
     assert not sig.fires
+
+
+def _warned(s: CustomerState, raised_day: int) -> CustomerState:
+    s.level, s.kinds, s.raised_at = 1, ["activity_drop"], at(raised_day)
+    s.last_event = max(s.last_event, at(max(s.days)))
+    return s
+
+
+def test_an_open_warning_is_held_against_the_habit_before_it_and_does_not_clear_while_the_customer_stays_low():
+    # Raised on day 224 (eight weeks into three a month); by day 250 the sliding baseline
+    # holds the lower weeks too and the fall no longer looks unusual against it.
+    sliding = evaluate(_twelve_then_three(250), at(250))
+    assert not sliding.fires
+    held = evaluate(_warned(_twelve_then_three(250), 224), at(250))
+    assert held.fires
+    assert "before the warning" in held.detail and held.current <= 0.4 * held.baseline
+
+
+def test_an_open_warning_clears_once_the_customer_is_back_to_their_habit():
+    back = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 230] + [
+        d for d in range(231, 262) if d % 5 in (0, 2)]
+    sig = evaluate(_warned(state_with(logins_on(back)), 224), at(261))
+    assert not sig.fires
