@@ -54,6 +54,7 @@ Pareto/NBD expected orders and with this one differ by 0.003).
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import math
@@ -64,6 +65,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln
 
+from detectors.segment import SegmentParams, core_threshold, year_value
 from detectors.state import DAY, CustomerState, id_hash
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
@@ -96,6 +98,9 @@ class Prior:
     s: float = 0.61
     beta: float = 82.0
     customers: int = 0               # customers it was fitted on (0: the default)
+    # The shop's `core` threshold of yearly value (`detectors.segment.core_threshold`) computed
+    # on the same sample at the same time; 0: none (the fixed `core_min_value` applies).
+    core_value: float = 0.0
 
 
 DEFAULT_PRIOR = Prior()
@@ -241,9 +246,12 @@ class PopulationSample:
     (2, True)
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, segment: SegmentParams = SegmentParams()) -> None:
         self.size = size
+        self.segment = segment
         self.members: dict[str, tuple[int, tuple[int, float, int]]] = {}
+        # each member's yearly orders and value up to their last order (`segment.year_value`)
+        self.values: dict[str, tuple[int, float, int] | None] = {}
         # The members as a max-heap on their hash ((-hash, id)): a customer with a smaller
         # hash than the largest held replaces that one in O(log size). (A scan of the members
         # for the largest cost O(size) per replacement: ~5,000 replacements of 2,000 each on a
@@ -262,20 +270,29 @@ class PopulationSample:
         held = self.members.get(cid)
         if held is not None:
             self.members[cid] = (held[0], s)
+            self.values[cid] = year_value(state, self.segment)
             return
         h = id_hash(cid)
         if len(self.members) < self.size:
             self.members[cid] = (h, s)
+            self.values[cid] = year_value(state, self.segment)
             heapq.heappush(self._by_hash, (-h, cid))
             return
         if self._by_hash and h < -self._by_hash[0][0]:
             _, drop = heapq.heapreplace(self._by_hash, (-h, cid))
             del self.members[drop]
+            del self.values[drop]
             self.members[cid] = (h, s)
+            self.values[cid] = year_value(state, self.segment)
 
     def summaries(self) -> list[tuple[int, float, int]]:
         """The members' summaries, in a fixed order (by id hash)."""
         return [s for _, s in sorted(self.members.values())]
+
+    def year_values(self) -> list[tuple[int, float, int]]:
+        """The members' yearly orders and value (`segment.year_value`), buyers only, in id-hash order."""
+        order = sorted(self.members, key=lambda cid: (self.members[cid][0], cid))
+        return [v for cid in order if (v := self.values[cid]) is not None]
 
 
 class Population:
@@ -299,9 +316,10 @@ class Population:
     #: Fits kept for assessments dated in an earlier period than the newest fit.
     KEEP_FITS = 4
 
-    def __init__(self, params: PopulationParams = PopulationParams()) -> None:
+    def __init__(self, params: PopulationParams = PopulationParams(), segment: SegmentParams = SegmentParams()) -> None:
         self.params = params
-        self.sample = PopulationSample(params.sample_size)
+        self.segment = segment
+        self.sample = PopulationSample(params.sample_size, segment)
         self._prior = DEFAULT_PRIOR
         self._period: int | None = None
         self._earlier: list[tuple[int, Prior]] = []     # (period, fit) before the current one, oldest first
@@ -329,7 +347,8 @@ class Population:
             if self._period is not None:
                 self._earlier = (self._earlier + [(self._period, self._prior)])[-self.KEEP_FITS:]
             self._period = period
-            self._prior = fit(self.sample.summaries(), now, self.params)
+            self._prior = dataclasses.replace(fit(self.sample.summaries(), now, self.params),
+                                              core_value=core_threshold(self.sample.year_values(), now, self.segment))
         elif period < self._period:
             return next((p for fitted_in, p in reversed(self._earlier) if fitted_in <= period), self._prior)
         return self._prior
@@ -351,18 +370,24 @@ class Population:
 def encode_fit(period: int, prior: Prior) -> bytes:
     """A fit as bytes for a table (see `Population.fitted`).
 
-    >>> decode_fit(encode_fit(3, Prior(0.5, 60.0, 0.7, 90.0, 1200)))
-    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200))
+    >>> decode_fit(encode_fit(3, Prior(0.5, 60.0, 0.7, 90.0, 1200, 812.5)))
+    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200, core_value=812.5))
     """
     return json.dumps({"period": period, "r": prior.r, "alpha": prior.alpha, "s": prior.s,
-                       "beta": prior.beta, "customers": prior.customers}, sort_keys=True).encode()
+                       "beta": prior.beta, "customers": prior.customers, "core_value": prior.core_value},
+                      sort_keys=True).encode()
 
 
 def decode_fit(raw: bytes) -> tuple[int, Prior]:
-    """The (period, prior) of `encode_fit`; ValueError for anything else."""
+    """The (period, prior) of `encode_fit`; ValueError for anything else. A fit written before
+    the shop's core threshold was kept with it has none (0: the fixed threshold until the next fit).
+
+    >>> decode_fit(b'{"alpha": 60.0, "beta": 90.0, "customers": 1200, "period": 3, "r": 0.5, "s": 0.7}')[1].core_value
+    0.0
+    """
     try:
         d = json.loads(raw)
         return int(d["period"]), Prior(float(d["r"]), float(d["alpha"]), float(d["s"]), float(d["beta"]),
-                                       int(d["customers"]))
+                                       int(d["customers"]), float(d.get("core_value", 0.0)))
     except (TypeError, KeyError, ValueError) as err:
         raise ValueError(f"not a population fit: {err}") from None

@@ -4,16 +4,24 @@ Segments, checked in this order:
 
 * `new`     — first seen less than `new_days` ago: too little history to judge value;
 * `lapsed`  — no activity for `lapsed_days`: already gone by any definition;
-* `core`    — at least `core_min_value` (reference currency) and `core_min_orders` orders
-              in the last 365 days: the customers whose loss hurts most;
+* `core`    — among the shop's top `core_share` (a tenth) of repeat buyers by the value of
+              their last 365 days, with at least `core_min_orders` orders in them: the
+              customers whose loss hurts most;
 * `growth`  — spending faster in the last 90 days than over the year before
               (`growth_ratio` x the annualised rate, with at least two orders);
 * `regular` — everyone else.
 
+"High value" depends on the shop: a furniture store's and a grocery delivery service's
+yearly customer values differ by an order of magnitude, and a shop in yen by two more. So
+the `core` threshold is the shop's own: the value at the top `core_share` quantile of the
+repeat buyers (at least `core_min_orders` orders in a year) of the partition's population
+sample, recomputed with its fit (`detectors.population`, every 28 days of event time) and
+passed here as `core_value`. Until a partition has `min_repeat_buyers` such customers in its
+sample, or with `core_share` 0, the fixed `core_min_value` is the threshold instead.
+
 Amounts in other currencies are converted with the fixed `fx_to_reference` table, for
 segmenting only (signals always compare a customer with themselves in one currency).
-The default reference is EUR; thresholds are settings because "high value" depends on the
-shop: a furniture store and a grocery delivery service differ by an order of magnitude.
+The reference is EUR; a shop that sells in one currency is unaffected by it.
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ DEFAULT_FX = (
 class SegmentParams:
     new_days: int = 60                 # tenure (days) below which a customer is `new`
     lapsed_days: int = 180             # days without activity after which a customer is `lapsed`
-    core_min_value: float = 1500.0     # reference-currency value over 365 days for `core`
-    core_min_orders: int = 6           # placed orders over 365 days for `core`
+    core_share: float = 0.1            # top share of repeat buyers by yearly value who are `core` (0: fixed threshold)
+    core_min_value: float = 1500.0     # reference-currency value over 365 days for `core` without a shop threshold
+    core_min_orders: int = 2           # placed orders over 365 days for `core` (and to count as a repeat buyer)
+    min_repeat_buyers: int = 20        # repeat buyers in the sample before the shop's threshold is used
     growth_ratio: float = 1.5          # last-90-day spend rate vs the year's rate for `growth`
     fx_to_reference: tuple[tuple[str, float], ...] = DEFAULT_FX  # unknown currencies count 1:1
 
@@ -49,8 +59,12 @@ class ValueFigures:
     tenure_days: float
 
 
-def value_figures(state: CustomerState, now: int, params: SegmentParams = SegmentParams()) -> ValueFigures:
+def value_figures(state: CustomerState, now: int, params: SegmentParams = SegmentParams(),
+                  core_value: float = 0.0) -> ValueFigures:
     """Segment and the RFM figures behind it at event time `now`.
+
+    `core_value` is the shop's `core` threshold (`core_threshold`, kept with the partition's
+    population fit); 0 (none yet) or `core_share` 0 use `core_min_value`.
 
     Examples
     --------
@@ -59,22 +73,69 @@ def value_figures(state: CustomerState, now: int, params: SegmentParams = Segmen
     >>> f = value_figures(s, 400 * DAY)
     >>> f.segment, f.orders_365d, f.value_365d
     ('core', 8, 2400.0)
+
+    In a shop whose top tenth of repeat buyers spend 3,000 a year or more, they are not core:
+
+    >>> value_figures(s, 400 * DAY, core_value=3000.0).segment
+    'regular'
     """
     fx = dict(params.fx_to_reference)
     tenure = (now - state.first_seen) / DAY if state.first_seen else 0.0
     # placed_orders() filtered to the year, in one pass over the orders (same list, same order)
     year = [o for o in state.orders if o[3] == PLACED and now - 365 * DAY < o[0] <= now]
     value = sum(o[1] * fx.get(o[2], 1.0) for o in year)
-    seg = _segment(state, now, params, tenure, year, value, fx)
+    threshold = core_value if core_value > 0 and params.core_share > 0 else params.core_min_value
+    seg = _segment(state, now, params, tenure, year, value, fx, threshold)
     return ValueFigures(seg, round(value, 2), len(year), round(tenure, 1))
 
 
-def _segment(state, now, params, tenure, year, value, fx) -> str:
+def year_value(state: CustomerState, params: SegmentParams = SegmentParams()) -> tuple[int, float, int] | None:
+    """(placed orders, their value in the reference currency, time of the last) over the 365 days
+    up to the customer's last placed order; None without one. A function of the state alone,
+    so a population sample rebuilt from the customer table holds the same figures.
+
+    >>> s = CustomerState("c", orders=[[d * DAY, 100.0, "EUR", 0, 1, None] for d in (0, 200, 400)])
+    >>> year_value(s)
+    (2, 200.0, 34560000)
+    """
+    fx = dict(params.fx_to_reference)
+    placed = [o for o in state.orders if o[3] == PLACED]
+    if not placed:
+        return None
+    last = max(o[0] for o in placed)
+    year = [o for o in placed if last - 365 * DAY < o[0]]
+    return len(year), sum(o[1] * fx.get(o[2], 1.0) for o in year), last
+
+
+def core_threshold(values: list[tuple[int, float, int]], now: int, params: SegmentParams = SegmentParams()) -> float:
+    """The shop's `core` threshold at `now`: the yearly value at the top `core_share` quantile
+    of the repeat buyers among `values` (`year_value` of a population sample) whose last order
+    is less than a year before `now`; 0 when there are fewer than `min_repeat_buyers` of them
+    or `core_share` is 0.
+
+    >>> buyers = [(3, float(v), 100 * DAY) for v in range(1, 101)]
+    >>> core_threshold(buyers, 200 * DAY)
+    91.0
+    >>> core_threshold(buyers, 466 * DAY), core_threshold(buyers[:10], 200 * DAY)
+    (0.0, 0.0)
+    """
+    if params.core_share <= 0:
+        return 0.0
+    repeat = sorted(v for n, v, last in values
+                    if n >= params.core_min_orders and now - 365 * DAY < last and v > 0)
+    if len(repeat) < params.min_repeat_buyers:
+        return 0.0
+    # the smallest value with at most `core_share` of the repeat buyers above it
+    k = min(len(repeat) - 1, max(0, len(repeat) - int(round(params.core_share * len(repeat)))))
+    return repeat[k]
+
+
+def _segment(state, now, params, tenure, year, value, fx, core_min_value) -> str:
     if tenure < params.new_days:
         return "new"
     if state.last_active and now - state.last_active >= params.lapsed_days * DAY:
         return "lapsed"
-    if value >= params.core_min_value and len(year) >= params.core_min_orders:
+    if value >= core_min_value and len(year) >= params.core_min_orders:
         return "core"
     recent = [o for o in year if o[0] > now - 90 * DAY]
     if len(recent) >= 2 and tenure >= 180:

@@ -171,7 +171,7 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     # numbers in the same order as `combine` would.
     weighted = _weighted(found, params.warning)
     rules = _combine_weighted([w for w, _ in weighted], params.warning)
-    value = value_figures(state, now, params.segment)
+    value = value_figures(state, now, params.segment, prior.core_value)
     firing = [s for s in found if s.fires]
     level = _level_of(_combine_weighted([w for w, s in weighted if s.fires], params.warning),
                       firing, value.segment, params.warning) if firing else 0

@@ -596,8 +596,9 @@ class Processor:
             # over judges with this fit, not one made on the states of a later moment.
             self.models[population_key(partition)] = population.encode_fit(*pop.fitted)
             log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
-                     "beta %.4g d)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,
-                     prior.s, prior.beta)
+                     "beta %.4g d; core from %s a year)", partition, to_datetime(now), prior.customers, prior.r,
+                     prior.alpha, prior.s, prior.beta,
+                     f"{prior.core_value:,.0f}" if prior.core_value > 0 else "the fixed threshold")
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):
@@ -756,15 +757,23 @@ class Processor:
         states in the table: the due index and each customer's (level, segment) (`_heap`),
         and the population sample with its last fit (`population_of`)."""
         heap = [] if partition not in self._due else None
-        pop = population.Population(self.params.population) if partition not in self._priors else None
+        pop = population.Population(self.params.population, self.params.segment) if partition not in self._priors else None
         members = self._population.setdefault(partition, {})
+        if pop is not None:
+            raw = self.models.get(population_key(partition))
+            if raw is not None:
+                try:
+                    pop.restore(*population.decode_fit(raw))
+                except ValueError:
+                    log.error("population fit of partition %d does not load; refitting", partition, exc_info=True)
+        core_value = (pop if pop is not None else self._priors[partition]).fitted[1].core_value
         for state in self._states_of(partition):
             if pop is not None:
                 pop.update(state)
             if heap is not None:
                 if state.customer_id not in members:
                     seg = value_figures(state, max(state.last_event, self.stream_time(partition)),
-                                        self.params.segment).segment
+                                        self.params.segment, core_value).segment
                     members[state.customer_id] = (state.level, seg)
                 if state.next_due > 0:
                     heap.append((state.next_due, state.customer_id))
@@ -773,12 +782,6 @@ class Processor:
             heapq.heapify(heap)
             self._due[partition] = heap
         if pop is not None:
-            raw = self.models.get(population_key(partition))
-            if raw is not None:
-                try:
-                    pop.restore(*population.decode_fit(raw))
-                except ValueError:
-                    log.error("population fit of partition %d does not load; refitting", partition, exc_info=True)
             self._priors[partition] = pop
 
     def _states_of(self, partition: int):

@@ -91,6 +91,22 @@ def _seconds(minimum: float, *, inclusive: bool) -> _Kind:
     return _Kind(f"a number of seconds {relation} {minimum:g}", parse, valid, lambda v: f"{v:g}")
 
 
+def _number(minimum: float, maximum: float | None = None, *, what: str = "a number") -> _Kind:
+    bounds = f">= {minimum:g}" if maximum is None else f"from {minimum:g} to {maximum:g}"
+
+    def parse(text: str) -> float:
+        value = float(text)  # raises ValueError on "half"
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+
+    def valid(value: Any) -> bool:
+        return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+                and value >= minimum and (maximum is None or value <= maximum))
+
+    return _Kind(f"{what} {bounds}", parse, valid, lambda v: f"{v:g}")
+
+
 def _parse_days(text: str) -> float:
     value = float(text)  # raises ValueError on "ninety"
     if not math.isfinite(value):
@@ -483,21 +499,50 @@ class Settings:
         "every clock tick, so a restart loses at most this many labels of learning",
     )
 
-    # Detector thresholds: their own CHURNWATCH_* variables, parsed into the detectors'
-    # *Params dataclasses and attached here by from_env. Not an environment variable itself.
+    # The value segment (detectors.segment): who counts as a core customer.
+    core_share: float = _setting(
+        0.1,
+        _number(0.0, 1.0, what="a share"),
+        "share of the shop's repeat buyers (core_min_orders orders in a year) with the highest yearly value who "
+        "are core customers (they reach higher warning levels sooner and get a personal call): the threshold is "
+        "the shop's own, recomputed from each partition's population sample with its fit; 0 uses "
+        "core_min_value instead",
+    )
+    core_min_value: float = _setting(
+        1500.0,
+        _number(0.0, what="an amount"),
+        "yearly value (EUR; other currencies converted at fixed rates) that makes a repeat buyer core while the "
+        "shop's threshold is not known yet (fewer than 20 repeat buyers in the partition's sample) or when "
+        "core_share is 0",
+    )
+    core_min_orders: int = _setting(
+        2, _whole(1), "placed orders in the last 365 days a core customer needs (and a repeat buyer has)"
+    )
+
+    # Every other detector threshold is a field of the detectors' *Params dataclasses (their
+    # defaults are documented there); a caller may attach a whole DetectorParams here. Not an
+    # environment variable itself.
     detectors: object | None = None
 
     def detector_params(self):
         """The detectors' parameters: `detectors` when set, the defaults otherwise, with the
         population's "gone" horizon (`detectors.population`) set to `churn_horizon_days`, the
-        horizon the model's labels use, so one setting moves both.
+        horizon the model's labels use, so one setting moves both, and the value segment's
+        core thresholds from the `core_*` settings.
 
         >>> Settings(churn_horizon_days=60).detector_params().population.horizon_days
         60.0
+        >>> Settings.from_env({"CHURNWATCH_CORE_SHARE": "0", "CHURNWATCH_CORE_MIN_VALUE": "400"}).detector_params().segment
+        ... # doctest: +ELLIPSIS
+        SegmentParams(..., core_share=0.0, core_min_value=400.0, core_min_orders=2, ...)
         """
         from detectors.warning import DetectorParams
 
         params = self.detectors or DetectorParams()
+        segment = dataclasses.replace(params.segment, core_share=float(self.core_share),
+                                      core_min_value=float(self.core_min_value), core_min_orders=self.core_min_orders)
+        if segment != params.segment:
+            params = dataclasses.replace(params, segment=segment)
         if params.population.horizon_days != self.churn_horizon_days:
             params = dataclasses.replace(
                 params, population=dataclasses.replace(params.population, horizon_days=float(self.churn_horizon_days)))

@@ -119,9 +119,9 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
     pops: dict[int, population.Population] = {}
     for raw in states.values():
         state = decode(raw)
-        pops.setdefault(state.partition, population.Population(params.population)).update(state)
+        pops.setdefault(state.partition, population.Population(params.population, params.segment)).update(state)
     for partition, (period, prior) in fits.items():
-        pops.setdefault(partition, population.Population(params.population)).restore(period, prior)
+        pops.setdefault(partition, population.Population(params.population, params.segment)).restore(period, prior)
     for raw in states.values():
         state = decode(raw)
         now = max(clocks.get(state.partition, 0), state.last_event)
@@ -210,7 +210,7 @@ def read_fits(records: Mapping[bytes, bytes]) -> dict[int, tuple[int, population
     """Partition -> (period, prior) of the population fits in the `models` changelog (key ``prior/<p>``).
 
     >>> read_fits({b"prior/1": population.encode_fit(2, population.Prior()), b"1": b"a model"})
-    {1: (2, Prior(r=0.55, alpha=74.0, s=0.61, beta=82.0, customers=0))}
+    {1: (2, Prior(r=0.55, alpha=74.0, s=0.61, beta=82.0, customers=0, core_value=0.0))}
     """
     out: dict[int, tuple[int, population.Prior]] = {}
     for key, value in records.items():

@@ -1,0 +1,109 @@
+"""The value segment: `core` is the shop's own top of repeat buyers, whatever its basket sizes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from detectors.population import Population, PopulationParams
+from detectors.segment import SegmentParams, value_figures
+from detectors.state import DAY, CustomerState, epoch
+from detectors.warning import DetectorParams, assess
+from streams.processing import Processor
+from streams.settings import Settings
+
+from test_population_restart import WALL, ItemsOnlyTable
+
+NOW = 400 * DAY
+
+
+def _shop(scale: float, currency: str = "USD", n: int = 100) -> dict[str, CustomerState]:
+    """n customers who order every 30 days over the year; customer i's basket is (i + 1) x scale."""
+    out = {}
+    for i in range(n):
+        orders = [[d * DAY, round((i + 1) * scale, 2), currency, 0, 1, None] for d in range(40, 400, 30)]
+        out[f"c{i:03d}"] = CustomerState(f"c{i:03d}", first_seen=40 * DAY, last_active=390 * DAY,
+                                         last_event=390 * DAY, orders=orders,
+                                         gaps=[30] * (len(orders) - 1))
+    return out
+
+
+def _segments(shop: dict[str, CustomerState], segment: SegmentParams = SegmentParams()) -> dict[str, str]:
+    pop = Population(PopulationParams(), segment)
+    for state in shop.values():
+        pop.update(state)
+    prior = pop.prior(NOW)
+    params = DetectorParams(segment=segment)
+    return {cid: assess(state, NOW, params, prior=prior).segment for cid, state in shop.items()}
+
+
+def test_the_top_tenth_of_repeat_buyers_by_yearly_value_are_core_in_a_shop_of_small_baskets():
+    # Baskets of 1 to 100 USD: a year of them is at most 1,200 USD, below the fixed
+    # 1,500 EUR, which would call nobody core here.
+    shop = _shop(1.0)
+    assert {s for s in _segments(shop, SegmentParams(core_share=0)).values()} == {"regular"}
+    segments = _segments(shop)
+    core = sorted(cid for cid, seg in segments.items() if seg == "core")
+    assert core == [f"c{i:03d}" for i in range(90, 100)]
+    assert segments["c050"] == "regular"
+
+
+def test_the_same_customers_are_core_whatever_the_currency_and_scale_of_the_shop():
+    small = _segments(_shop(1.0))
+    assert _segments(_shop(162.0, "JPY")) == small
+    assert _segments(_shop(45.0, "EUR")) == small
+
+
+def test_a_one_off_big_spender_is_not_core():
+    shop = _shop(1.0)
+    shop["big"] = CustomerState("big", first_seen=100 * DAY, last_active=390 * DAY, last_event=390 * DAY,
+                                orders=[[390 * DAY, 5000.0, "USD", 0, 1, None]])
+    segments = _segments(shop)
+    assert segments["big"] == "regular" and segments["c099"] == "core"
+
+
+def test_without_enough_repeat_buyers_the_fixed_threshold_applies():
+    shop = _shop(20.0, n=10)          # 10 repeat buyers: too few for a shop threshold
+    pop = Population(PopulationParams(), SegmentParams())
+    for state in shop.values():
+        pop.update(state)
+    assert pop.prior(NOW).core_value == 0.0
+    # 12 orders of 20 x (i + 1) USD: 1,500 EUR from customer 6 on
+    segments = _segments(shop)
+    assert [cid for cid, seg in sorted(segments.items()) if seg == "core"] == [f"c{i:03d}" for i in range(6, 10)]
+    assert value_figures(shop["c006"], NOW).value_365d >= 1500
+
+
+def _order(cid: str, at: datetime, amount: float, n: int) -> bytes:
+    return json.dumps({"event_id": f"{cid}-{n}", "customer_id": cid, "occurred_at": at.isoformat(),
+                       "order_id": f"{cid}-o{n}", "amount": amount, "currency": "USD"}).encode()
+
+
+def test_a_restarted_worker_keeps_the_shops_core_threshold_with_the_population_fit():
+    customers, models = ItemsOnlyTable(), {}
+    t0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+
+    def run(p: Processor, days: range, offset: int) -> int:
+        for day in days:
+            for i in range(60):
+                if day % 10 == i % 10:
+                    at = t0 + timedelta(days=day, minutes=i)
+                    out = p.handle("orders", 0, offset, f"c{i}".encode(), _order(f"c{i}", at, 5.0 + i, offset))
+                    assert out.dead_letter_reason is None, out.outputs
+                    offset += 1
+        return offset
+
+    proc = Processor(Settings(), DetectorParams(), customers, {}, models=models, wall_clock=lambda: WALL)
+    offset = run(proc, range(0, 120), 0)
+    period, fitted = proc.population_of(0).fitted
+    # 60 repeat buyers of 5 to 64 USD a basket: the top tenth spend about 59 USD a basket or more
+    assert fitted.core_value > 0
+    now = epoch(t0 + timedelta(days=120))
+    restarted = Processor(Settings(), DetectorParams(), customers, {}, models=models, wall_clock=lambda: WALL)
+    assert restarted.population_of(0).prior(now) == fitted
+    # a setting turns it off: the fixed threshold, and nobody in this shop is core
+    off = Settings.from_env({"CHURNWATCH_CORE_SHARE": "0"}).detector_params()
+    state = CustomerState("c59", first_seen=epoch(t0), last_active=now, last_event=now,
+                          orders=[[now - d * DAY, 64.0, "USD", 0, 1, None] for d in range(0, 120, 10)])
+    assert value_figures(state, now, off.segment, fitted.core_value).segment == "regular"
+    assert value_figures(state, now, DetectorParams().segment, fitted.core_value).segment == "core"
