@@ -54,9 +54,10 @@ class SegmentParams:
 @dataclass(frozen=True)
 class ValueFigures:
     segment: str
-    value_365d: float
+    value_365d: float          # in `currency`: the customer's own when the year's orders share one
     orders_365d: int
     tenure_days: float
+    currency: str = "EUR"      # otherwise the reference currency the segment converts to
 
 
 def value_figures(state: CustomerState, now: int, params: SegmentParams = SegmentParams(),
@@ -71,8 +72,8 @@ def value_figures(state: CustomerState, now: int, params: SegmentParams = Segmen
     >>> s = CustomerState("c", first_seen=1, last_active=399 * DAY,
     ...                   orders=[[d * DAY, 300.0, "EUR", 0, 1, None] for d in range(40, 400, 45)])
     >>> f = value_figures(s, 400 * DAY)
-    >>> f.segment, f.orders_365d, f.value_365d
-    ('core', 8, 2400.0)
+    >>> f.segment, f.orders_365d, f.value_365d, f.currency
+    ('core', 8, 2400.0, 'EUR')
 
     In a shop whose top tenth of repeat buyers spend 3,000 a year or more, they are not core:
 
@@ -86,6 +87,11 @@ def value_figures(state: CustomerState, now: int, params: SegmentParams = Segmen
     value = sum(o[1] * fx.get(o[2], 1.0) for o in year)
     threshold = core_value if core_value > 0 and params.core_share > 0 else params.core_min_value
     seg = _segment(state, now, params, tenure, year, value, fx, threshold)
+    currencies = {o[2] for o in year}
+    if len(currencies) == 1:
+        # shown as the customer paid: a USD shop's figures in USD, not converted to EUR
+        (currency,) = currencies
+        return ValueFigures(seg, round(sum(o[1] for o in year), 2), len(year), round(tenure, 1), currency)
     return ValueFigures(seg, round(value, 2), len(year), round(tenure, 1))
 
 

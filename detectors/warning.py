@@ -270,7 +270,8 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
                           f"{firing['complaint_increase'].detail}: apologise, fix the cause and offer compensation"))
     if value.segment in ("core", "growth") and level >= 2:
         out.append(Action("personal_call",
-                          f"{value.segment} customer ({value.orders_365d} orders, {value.value_365d:,.0f} in 12 months): "
+                          f"{value.segment} customer ({value.orders_365d} orders, {value.value_365d:,.0f} {value.currency} "
+                          "in 12 months): "
                           "an account manager should call in person"))
     if "order_value_drop" in firing:
         out.append(Action("targeted_offer",

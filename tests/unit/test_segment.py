@@ -107,3 +107,18 @@ def test_a_restarted_worker_keeps_the_shops_core_threshold_with_the_population_f
                           orders=[[now - d * DAY, 64.0, "USD", 0, 1, None] for d in range(0, 120, 10)])
     assert value_figures(state, now, off.segment, fitted.core_value).segment == "regular"
     assert value_figures(state, now, DetectorParams().segment, fitted.core_value).segment == "core"
+
+
+def test_a_personal_call_states_the_customers_yearly_value_in_the_currency_they_pay_in():
+    from detectors.warning import suggest_actions
+
+    usd = CustomerState("u", first_seen=40 * DAY, last_active=390 * DAY, last_event=390 * DAY,
+                        orders=[[d * DAY, 200.0, "USD", 0, 1, None] for d in range(40, 400, 30)])
+    value = value_figures(usd, NOW)
+    assert (value.segment, value.value_365d, value.currency) == ("core", 2400.0, "USD")
+    call = next(a for a in suggest_actions(usd, NOW, [], 2, value) if a.action == "personal_call")
+    assert "12 orders, 2,400 USD in 12 months" in call.reason
+    # paid in two currencies: the figures are converted to the reference currency
+    mixed = CustomerState("m", first_seen=40 * DAY, last_active=390 * DAY, last_event=390 * DAY,
+                          orders=[[d * DAY, 200.0, "USD" if d % 20 else "GBP", 0, 1, None] for d in range(40, 400, 30)])
+    assert value_figures(mixed, NOW).currency == "EUR"
