@@ -26,7 +26,7 @@ from detectors.warning import DetectorParams
 from schemas.events import to_json_bytes
 from schemas.outputs import ClockTick
 from streams.processing import Processor
-from streams.replay import load_replay_lines, partition_for, read_lines
+from streams.replay import ReplayError, load_replay_lines, partition_for, read_lines
 from streams.settings import Settings
 from streams.snapshot import read_fits, snapshot_rows
 
@@ -57,7 +57,8 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     loaded = load_replay_lines(lines, settings)
     if loaded.invalid:
         first = loaded.invalid[0]
-        raise ValueError(f"{len(loaded.invalid)} invalid replay lines; first: {first}")
+        raise ReplayError(f"{len(loaded.invalid)} invalid replay lines; first: {first} (a replay file has one JSON "
+                          "event per line; `churnwatch convert-orders` makes one from an orders CSV)")
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
     if n == 1:

@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import gzip
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -234,20 +235,25 @@ def publish(
 
 
 def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 time with offset, as UTC; :class:`ReplayError` otherwise.
+    """An RFC 3339 time with offset, or a bare date (its midnight UTC), as UTC; :class:`ReplayError` otherwise.
 
     Example:
         >>> parse_timestamp("2025-03-04T12:00:00+02:00").isoformat()
         '2025-03-04T10:00:00+00:00'
-        >>> parse_timestamp("2025-03-04")
+        >>> parse_timestamp("2025-03-04").isoformat()
+        '2025-03-04T00:00:00+00:00'
+        >>> parse_timestamp("2025-03-04 12:00")
         Traceback (most recent call last):
         ...
-        streams.replay.ReplayError: '2025-03-04': expected an RFC 3339 timestamp with a UTC offset, e.g. 2024-05-01T12:00:00Z
+        streams.replay.ReplayError: '2025-03-04 12:00': expected a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 timestamp with a UTC offset, e.g. 2024-05-01T12:00:00Z
     """
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        value += "T00:00:00Z"
     try:
-        return _TIMESTAMP.validate_python(text.strip())
+        return _TIMESTAMP.validate_python(value)
     except ValidationError:
-        raise ReplayError(f"{text!r}: expected {TIMESTAMP_EXPECTED}") from None
+        raise ReplayError(f"{text!r}: expected a date (YYYY-MM-DD, midnight UTC) or {TIMESTAMP_EXPECTED}") from None
 
 
 _TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
