@@ -142,6 +142,8 @@ class ConvertStats:
     first_at: str = ""
     last_at: str = ""
     date_order: str = ""  # "month first (detected from '12/13/2010 8:28')" when read from the file
+    default_currency: str = "EUR"
+    defaulted_currency: int = 0  # rows without a currency of their own, given default_currency
 
     @property
     def rows_skipped(self) -> int:
@@ -152,12 +154,13 @@ class ConvertStats:
 
         Example:
             >>> ConvertStats(rows_read=3, orders_written=1, customers=1, skipped={"bad_date": 2}).summary()
-            '3 rows read, 1 orders for 1 customers written; 2 rows skipped (bad_date: 2)'
+            '3 rows read, 1 order for 1 customer written; 2 rows skipped (bad_date: 2)'
             >>> ConvertStats(rows_read=5, orders_written=3, customers=2, cancellations="drop",
             ...              statuses={"placed": 3, "cancelled": 1, "returned": 1}).summary()
             '5 rows read, 3 orders for 2 customers written (1 cancelled, 1 returned dropped)'
         """
-        text = f"{self.rows_read} rows read, {self.orders_written} orders for {self.customers} customers written"
+        text = (f"{_count(self.rows_read, 'row')} read, {_count(self.orders_written, 'order')} for "
+                f"{_count(self.customers, 'customer')} written")
         undone = [f"{self.statuses[s]} {s}" for s in ("cancelled", "returned") if self.statuses.get(s)]
         if undone:
             text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
@@ -167,8 +170,13 @@ class ConvertStats:
             text += f"; dates read {self.date_order}"
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
-            text += f"; {self.rows_skipped} rows skipped ({reasons})"
+            text += f"; {_count(self.rows_skipped, 'row')} skipped ({reasons})"
         return text
+
+
+def _count(n: int, word: str) -> str:
+    """'1 order', '3 orders'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _normalise_header(name: str) -> str:
@@ -218,7 +226,7 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
                 " (accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
                 "or Quantity and UnitPrice; or name them with --customer-column, --date-column, ...)")
         if missing[-1].startswith("amount"):
-            hint += "; a log of purchases without values converts with --no-amounts (no_amounts=True)"
+            hint += "; a log of purchases without values converts with --no-amounts (in Python: no_amounts=True)"
         raise ConvertError(f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)}{hint}")
     return roles
 
@@ -335,9 +343,16 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
         >>> _ = p.write_text("c,date\\n1,2010-12-01\\n2,1/2/2010\\n")
         >>> _date_order_of(p, "utf-8", ",", 1, skip_first=True) is None
         True
+
+    Dates written with dots (05.01.2024) are day first wherever that style is used, so
+    they need no part above 12:
+
+        >>> _ = p.write_text("c,date\\n1,05.01.2024\\n2,05.03.2024\\n")
+        >>> _date_order_of(p, "utf-8", ",", 1, skip_first=True)
+        ('dayfirst', '05.01.2024')
     """
-    day_first = month_first = None
-    numeric = 0
+    day_first = month_first = first_dotted = None
+    numeric = dotted = 0
     with _open_csv(path, encoding) as f:
         rows = _rows(f, sep)
         if skip_first:
@@ -351,6 +366,9 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
             if not m or len(m.group(1)) == 4:
                 continue
             numeric += 1
+            if "." in row[column].split()[0]:
+                dotted += 1
+                first_dotted = first_dotted or row[column].strip()
             a, b = int(m.group(1)), int(m.group(2))
             if a > 12 and day_first is None:
                 day_first = row[column].strip()
@@ -362,6 +380,8 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
         return "dayfirst", day_first
     if month_first:
         return "monthfirst", month_first
+    if numeric and dotted == numeric:
+        return "dayfirst", first_dotted
     return None
 
 
@@ -482,7 +502,7 @@ def convert_orders_csv(
         ...     "C536379,-1,12/1/2010 9:41,27.5,14527\\n536380,1,12/1/2010 9:41,1.0,\\n")
         >>> stats = convert_orders_csv(os.path.join(d, "o.csv"), os.path.join(d, "o.jsonl"), date_format="monthfirst")
         >>> stats.summary()
-        '4 rows read, 2 orders for 2 customers written (1 cancelled kept); 1 rows skipped (missing_customer_id: 1)'
+        '4 rows read, 2 orders for 2 customers written (1 cancelled kept); 1 row skipped (missing_customer_id: 1)'
         >>> [(e["order_id"], e["amount"], e["items"], e["status"]) for e in map(json.loads, open(os.path.join(d, "o.jsonl")))]
         [('536365', 22.08, 8, 'placed'), ('C536379', 27.5, 1, 'cancelled')]
     """
@@ -498,7 +518,7 @@ def convert_orders_csv(
         raise ConvertError(f"encoding={encoding!r}: not a text encoding Python knows (e.g. utf-8, latin-1)") from None
     delimiter = _delimiter_option(delimiter)
     parse_date = DateParser(date_format)
-    stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts)
+    stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts, default_currency=default_currency)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
     header: list[str] = []
@@ -506,7 +526,7 @@ def convert_orders_csv(
     def skip(line: int, reason: str, column: int | None, detail: str) -> None:
         where = f"line {line}" + (f", column {header[column]!r}" if column is not None else "")
         if strict:
-            raise ConvertError(f"{in_path}: {where}: {reason} ({detail}); without strict such rows are "
+            raise ConvertError(f"{in_path}: {where}: {reason} ({detail}); without --strict such rows are "
                                f"skipped and counted")
         skipped[reason] += 1
         if len(stats.examples) < EXAMPLES_KEPT:
@@ -579,7 +599,11 @@ def convert_orders_csv(
                     assert bad_column is not None
                     skip(line, "bad_amount", bad_column, f"{row[bad_column]!r} is not a number")
                     continue
-                currency = row[c_cur].strip().upper() if c_cur is not None and row[c_cur].strip() else default_currency
+                if c_cur is not None and row[c_cur].strip():
+                    currency = row[c_cur].strip().upper()
+                else:
+                    currency = default_currency
+                    stats.defaulted_currency += 1
                 if not _CURRENCY.match(currency):
                     skip(line, "bad_currency", c_cur, f"{currency!r} is not an ISO 4217 code")
                     continue
@@ -734,6 +758,10 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
     click.echo(f"{stats.summary()} -> {out_path}")
     click.echo(f"columns used: {', '.join(f'{role}={name}' for role, name in stats.columns.items())}; "
                f"orders from {stats.first_at} to {stats.last_at}", err=True)
+    if stats.defaulted_currency and not stats.no_amounts:
+        where = "rows without a currency value" if "currency" in stats.columns else "every row (no currency column)"
+        click.echo(f"currency: {stats.default_currency} for {where}, {stats.defaulted_currency:,} in all "
+                   f"(--currency sets it; --currency-column names the column)", err=True)
     for example in stats.examples:
         click.echo(f"  skipped {example}", err=True)
 

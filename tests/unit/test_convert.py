@@ -212,9 +212,38 @@ def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path)
     result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, UCI)), str(out),
                                       "--date-format", "monthfirst", "--currency", "GBP"])
     assert result.exit_code == 0, result.output
-    assert f"7 rows read, 5 orders for 4 customers written (1 cancelled kept); 1 rows skipped (missing_customer_id: 1) -> {out}" in result.output
+    assert f"7 rows read, 5 orders for 4 customers written (1 cancelled kept); 1 row skipped (missing_customer_id: 1) -> {out}" in result.output
     assert "skipped line 7, column 'CustomerID': missing_customer_id" in result.output
     assert len(_events(out)) == 5
+    # no currency column: the currency every order was given is said, not left to be guessed
+    assert "currency: GBP for every row (no currency column)" in result.output
+
+
+def test_a_german_export_with_dotted_dates_and_an_unrecognised_currency_header(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.convert.register(cli)
+    src = tmp_path / "bestellungen.csv"
+    src.write_text("kunde;datum;betrag;währung\nk1;05.01.2024;12,50;CHF\nk1;05.03.2024;1.234,50;CHF\n",
+                   encoding="utf-8")
+    out = tmp_path / "orders.jsonl"
+    args = ["convert-orders", str(src), str(out), "--customer-column", "kunde", "--date-column", "datum",
+            "--amount-column", "betrag"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    # dd.mm.yyyy is day first even when no day is above 12
+    assert [(e["occurred_at"], e["amount"], e["currency"]) for e in _events(out)] == [
+        ("2024-01-05T00:00:00Z", 12.5, "EUR"), ("2024-03-05T00:00:00Z", 1234.5, "EUR")]
+    assert "2 rows read, 2 orders for 1 customer written; dates read day first" in result.output
+    assert "currency: EUR for every row (no currency column)" in result.output
+    result = CliRunner().invoke(cli, [*args, "--currency-column", "währung"])
+    assert result.exit_code == 0, result.output
+    assert {e["currency"] for e in _events(out)} == {"CHF"} and "currency:" not in result.output
 
 
 CDNOW_LIKE = (
@@ -289,7 +318,7 @@ def test_dropped_cancellations_and_returns_are_left_out_and_counted(tmp_path: Pa
     assert stats.statuses == {"cancelled": 1, "placed": 4}
     assert stats.customers == 3  # 14527 only cancelled: no customer left of them
     assert stats.summary() == ("7 rows read, 4 orders for 3 customers written (1 cancelled dropped); "
-                               "1 rows skipped (missing_customer_id: 1)")
+                               "1 row skipped (missing_customer_id: 1)")
     with pytest.raises(ConvertError, match="cancellations='refund'"):
         convert_orders_csv(_write(tmp_path, UCI), out, cancellations="refund")
 
