@@ -306,7 +306,7 @@ def register(group: Any) -> None:
                   help="Kafka bootstrap server(s) [default: CHURNWATCH_BROKER or 127.0.0.1:9092].")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--advance-to", "advance_to", metavar="TS",
-                  help="Judge every partition up to TS (RFC 3339) at the end [default: the last event's time].")
+                  help="Judge every partition up to TS (RFC 3339 or YYYY-MM-DD) at the end [default: the last event's time].")
     @click.option("--commit-offsets", is_flag=True,
                   help="The history is also on the input topics: commit the worker group's offsets at their "
                        "ends, so workers do not read it again.")

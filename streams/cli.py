@@ -174,7 +174,8 @@ def topics(broker: str | None) -> None:
 @broker_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--advance-to", "advance_to", metavar="TS",
-              help="After publishing, move event time of every partition to TS (RFC 3339, e.g. 2025-03-31T00:00:00Z).")
+              help="After publishing, move event time of every partition to TS (RFC 3339, e.g. 2025-03-31T00:00:00Z, "
+                   "or a date: its midnight UTC).")
 @click.option("--no-sort", is_flag=True, help="Publish in file order instead of by occurred_at.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="EVENTS_PER_S",
               help="Pace publishing to this many events per second [default: as fast as the broker takes them].")
@@ -276,7 +277,9 @@ def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: P
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--advance-to", default=None, metavar="TS", help="Move event time to TS at the end [default: last event].")
+@click.option("--advance-to", default=None, metavar="TS",
+              help="Move event time to TS at the end (RFC 3339 or YYYY-MM-DD; an export's own end date judges who "
+                   "has gone quiet by then) [default: last event].")
 @click.option("--warnings", "warnings_out", type=click.Path(dir_okay=False), default=None,
               help="Write the warnings as JSON lines here.")
 @click.option("--snapshot", "snapshot_out", type=click.Path(dir_okay=False), default=None,
@@ -285,7 +288,12 @@ def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: P
               help="Run the partitions in this many processes (0: one per core); the output is the same.")
 def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapshot_out: str | None,
             processes: int) -> None:
-    """Run the worker's processing over a replay file without Kafka."""
+    """Run the worker's processing over a replay file without Kafka.
+
+    The warnings are those a worker emits for the same input (same ids, same evidence), but `emitted_at`: no wall clock
+    runs here, so it is 1970-01-01T00:00:00Z and the output is the same on every run.
+    CHURNWATCH_LOG_LEVEL=warning hides the progress lines (population fits).
+    """
     import orjson
 
     from streams.offline import run_offline_file

@@ -116,10 +116,14 @@ def test_partitions_match_the_partitioner_faust_uses_so_customers_stay_co_partit
             assert partition_for(key, count) == faust_partitioner(key, everyone, everyone)
 
 
-@pytest.mark.parametrize("text", ["2025-03-04", "2025-03-04T10:00:00", "tomorrow", "1700000000"])
-def test_advance_to_needs_an_rfc3339_time_with_offset(text):
-    with pytest.raises(ReplayError, match="expected an RFC 3339 timestamp"):
+@pytest.mark.parametrize("text", ["2025-03-04T10:00:00", "2025-03-04 10:00", "tomorrow", "1700000000", "2025-3-4"])
+def test_advance_to_needs_an_rfc3339_time_with_offset_or_a_date(text):
+    with pytest.raises(ReplayError, match="expected a date .* or an RFC 3339 timestamp"):
         parse_timestamp(text)
+
+
+def test_advance_to_a_date_is_its_midnight_utc():
+    assert parse_timestamp("2025-03-04") == parse_timestamp("2025-03-04T00:00:00Z")
 
 
 def test_advance_to_is_held_in_utc():
