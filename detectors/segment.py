@@ -46,7 +46,7 @@ class SegmentParams:
     core_share: float = 0.1            # top share of repeat buyers by yearly value who are `core` (0: fixed threshold)
     core_min_value: float = 1500.0     # reference-currency value over 365 days for `core` without a shop threshold
     core_min_orders: int = 2           # placed orders over 365 days for `core` (and to count as a repeat buyer)
-    min_repeat_buyers: int = 20        # repeat buyers in the sample before the shop's threshold is used
+    min_repeat_buyers: int = 10        # repeat buyers in the sample before the shop's threshold is used
     growth_ratio: float = 1.5          # last-90-day spend rate vs the year's rate for `growth`
     fx_to_reference: tuple[tuple[str, float], ...] = DEFAULT_FX  # unknown currencies count 1:1
 
@@ -122,7 +122,7 @@ def core_threshold(values: list[tuple[int, float, int]], now: int, params: Segme
     >>> buyers = [(3, float(v), 100 * DAY) for v in range(1, 101)]
     >>> core_threshold(buyers, 200 * DAY)
     91.0
-    >>> core_threshold(buyers, 466 * DAY), core_threshold(buyers[:10], 200 * DAY)
+    >>> core_threshold(buyers, 466 * DAY), core_threshold(buyers[:9], 200 * DAY)
     (0.0, 0.0)
     """
     if params.core_share <= 0:

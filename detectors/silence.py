@@ -260,7 +260,7 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
     else:
         detail = (f"no activity for {quiet:.0f} days; usually active every {r.usual:.0f} days "
                   f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
-                  + (f"about once in {1 / rate:,.0f} months" if rate < 1 else "every month"))
+                  + _how_rarely(rate))
     return Signal(
         kind="silence",
         strength=strength,
@@ -394,3 +394,16 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
         if t > now:
             return t
     return None
+
+
+def _how_rarely(rate: float) -> str:
+    """"about once in N months" for a rate per month, in words a reader can weigh.
+
+    >>> _how_rarely(1 / 347), _how_rarely(1 / 50_358_566), _how_rarely(2.0)
+    ('about once in 347 months', 'less than once in 1,000 years', 'every month')
+    """
+    if rate >= 1:
+        return "every month"
+    if rate < 1 / 12_000:
+        return "less than once in 1,000 years"
+    return f"about once in {1 / rate:,.0f} months"

@@ -283,7 +283,8 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
         if kind in firing:
             out.append(Action("win_back", f"{firing[kind].detail}: send a win-back message with an incentive"))
             break
-    if value.tenure_days >= p.loyalty_tenure_days and level >= 2:
+    if value.tenure_days >= p.loyalty_tenure_days and level >= 2 and value.segment != "lapsed":
+        # (not to a customer gone for half a year: points reward a customer who still buys)
         years = value.tenure_days / 365
         out.append(Action("loyalty_points", f"customer for {years:.1f} years: reward their loyalty with points"))
     if not out:

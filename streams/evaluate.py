@@ -526,6 +526,10 @@ def format_report(report: dict[str, Any]) -> str:
     lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
                       f"{counts['duplicates']} repeated ids, {counts['outside_period']} outside the period, "
                       f"{counts['unknown_customers']} for customers not in the truth"])
+    lines.extend(["", "lead time: days from a churner's first warning to their last activity (positive: warned while "
+                      "still active; -30: warned 30 days after they went quiet).",
+                  "abrupt leavers 'x/y due': of the y abrupt leavers whose deadline (last activity + twice their "
+                  "usual gap) falls inside the period, x were warned by it."])
     return "\n".join(lines)
 
 

@@ -595,10 +595,16 @@ class Processor:
             # Kept with the partition's model checkpoint: a worker that takes the partition
             # over judges with this fit, not one made on the states of a later moment.
             self.models[population_key(partition)] = population.encode_fit(*pop.fitted)
-            log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
-                     "beta %.4g d; core from %s a year)", partition, to_datetime(now), prior.customers, prior.r,
-                     prior.alpha, prior.s, prior.beta,
-                     f"{prior.core_value:,.0f}" if prior.core_value > 0 else "the fixed threshold")
+            core = (f"core from {prior.core_value:,.0f} EUR a year" if prior.core_value > 0
+                    else "core by the fixed threshold")
+            if prior.customers:
+                log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
+                         "beta %.4g d; %s)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,
+                         prior.s, prior.beta, core)
+            else:
+                log.info("partition %d: at %s, %d customers in the population sample, fewer than the %d a fit "
+                         "needs: the published CDNOW prior (%s)", partition, to_datetime(now), len(pop.sample),
+                         self.params.population.min_customers, core)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):

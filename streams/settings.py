@@ -512,7 +512,7 @@ class Settings:
         1500.0,
         _number(0.0, what="an amount"),
         "yearly value (EUR; other currencies converted at fixed rates) that makes a repeat buyer core while the "
-        "shop's threshold is not known yet (fewer than 20 repeat buyers in the partition's sample) or when "
+        "shop's threshold is not known yet (fewer than 10 repeat buyers in the partition's sample) or when "
         "core_share is 0",
     )
     core_min_orders: int = _setting(

@@ -139,3 +139,21 @@ def test_a_late_order_into_a_full_order_list_moves_the_purchase_frequency_due_ti
     fresh = late.copy()
     fresh.pf_due = []
     assert next_due(late, now) == next_due(fresh, now)
+
+
+def _silence(strength: float) -> Signal:
+    return Signal("silence", strength, 60, 14, "days since last activity", 60, "no activity for 60 days")
+
+
+def test_loyalty_points_are_suggested_to_a_long_standing_customer_who_still_buys_not_to_one_long_gone():
+    from detectors.segment import ValueFigures
+    from detectors.state import CustomerState
+    from detectors.warning import suggest_actions
+
+    state = CustomerState("c")
+    active = ValueFigures("regular", 600.0, 8, 800.0)
+    gone = ValueFigures("lapsed", 0.0, 0, 800.0)
+    assert [a.action for a in suggest_actions(state, 0, [_silence(0.9)], 2, active)] == ["win_back", "loyalty_points"]
+    assert [a.action for a in suggest_actions(state, 0, [_silence(0.9)], 2, gone)] == ["win_back"]
+    # a watch is too early for either reward or call
+    assert [a.action for a in suggest_actions(state, 0, [_silence(0.55)], 1, active)] == ["win_back"]
