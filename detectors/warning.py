@@ -495,11 +495,20 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
     return next((t for t in state.pf_due[3:_PF_LEN] if t > now), None)
 
 
-def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION) -> dict:
-    """The churn-warning contract fields known to the detectors (the stream adds `emitted_at`)."""
+def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION,
+                    cleared_kinds: list[str] | tuple[str, ...] = ()) -> dict:
+    """The churn-warning contract fields known to the detectors (the stream adds `emitted_at`).
+
+    The evidence is the firing signals. A `cleared` step has none firing: it shows where the
+    signals the warning carried (`cleared_kinds`, the state's `kinds` before the step) stand
+    now, so a consumer sees the recovery of what was raised, not an unrelated signal.
+    """
     from detectors.state import to_datetime
 
-    shown = [s for s in a.signals if s.fires] or list(a.signals[:1])
+    shown = [s for s in a.signals if s.fires]
+    if t.state == "cleared" and not shown:
+        shown = [s for s in a.signals if s.kind in cleared_kinds]
+    shown = shown or list(a.signals[:1])
     return {
         "warning_id": t.warning_id,
         "customer_id": state.customer_id,

@@ -616,11 +616,12 @@ class Processor:
             # Churned, for the per-segment churn rate: quiet far beyond their own rhythm.
             self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
         if t is not None:
+            carried = state.kinds
             state = warn.apply(state, a, t)
             model = self.model(partition)
             if feats is None:
                 feats = features.from_assessment(state, a, self.feature_params)
-            payload = warn.warning_payload(state, a, t, model_version=model.scored_by)
+            payload = warn.warning_payload(state, a, t, model_version=model.scored_by, cleared_kinds=carried)
             payload["risk_score"] = round(blend(a.risk_score, model.score(feats), model.labels_seen, self.model_params), 6)
             payload["emitted_at"] = self.wall_clock()
             value = to_json_bytes(ChurnWarning(**payload))

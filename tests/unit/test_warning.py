@@ -157,3 +157,19 @@ def test_loyalty_points_are_suggested_to_a_long_standing_customer_who_still_buys
     assert [a.action for a in suggest_actions(state, 0, [_silence(0.9)], 2, gone)] == ["win_back"]
     # a watch is too early for either reward or call
     assert [a.action for a in suggest_actions(state, 0, [_silence(0.55)], 1, active)] == ["win_back"]
+
+
+def test_a_cleared_warning_shows_where_the_signals_it_carried_stand_now_not_the_strongest_other():
+    from detectors.segment import ValueFigures
+    from detectors.state import CustomerState
+    from detectors.warning import Assessment, Transition, warning_payload
+
+    value = ValueFigures("regular", 600.0, 8, 800.0)
+    back = Signal("silence", 0.05, 2, 14, "days since last activity", 2, "no activity for 2 days")
+    other = Signal("order_value_drop", 0.45, 145.0, 100.0, "EUR per order", 90, "145% of usual")
+    a = Assessment("c", 100 * DAY, 0.1, 0, value, (other, back), ())
+    cleared = warning_payload(CustomerState("c"), a, Transition("cleared", 2, "w1"), cleared_kinds=["silence"])
+    assert [s["kind"] for s in cleared["signals"]] == ["silence"] and cleared["suggested_actions"] == []
+    # with nothing known of what it carried, the strongest signal, as before
+    assert [s["kind"] for s in warning_payload(CustomerState("c"), a, Transition("cleared", 2, "w1"))["signals"]] \
+        == ["order_value_drop"]
