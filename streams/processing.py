@@ -19,11 +19,13 @@ State it keeps per partition of the customer topics:
 
 The online model: each customer assessment first resolves the customer's pending feature
 snapshots (`detectors.labels`) and the partition's model learns the examples; after the
-assessment a weekly snapshot is taken if due. A warning's `risk_score` blends the rule risk
+assessment a weekly snapshot is taken if due. The risk score blends the ranking score
+(the population's gone probability with the other firing evidence, `detectors.warning.assess`)
 with the model's churn probability (`river_models.blend`: rules alone while the model warms
-up), and its `model_version` says which model scored it; the warning *level* stays on the
-rule evidence, since churn probabilities are small and would pull scores under the level
-thresholds.
+up), and a warning's `model_version` says which model scored it; a raised or escalated
+warning's `risk_score` is never below its signals' combined evidence (`rule_risk`), so a
+`critical` does not read 0.15. The warning *level* stays on the rule evidence, since churn
+probabilities are small and would pull scores under the level thresholds.
 """
 
 from __future__ import annotations
@@ -622,7 +624,13 @@ class Processor:
             if feats is None:
                 feats = features.from_assessment(state, a, self.feature_params)
             payload = warn.warning_payload(state, a, t, model_version=model.scored_by, cleared_kinds=carried)
-            payload["risk_score"] = round(blend(a.risk_score, model.score(feats), model.labels_seen, self.model_params), 6)
+            risk = blend(a.risk_score, model.score(feats), model.labels_seen, self.model_params)
+            if t.state != "cleared":
+                # never below the evidence that set its level: a critical warning on a silence far
+                # beyond the customer's own rhythm read 0.15 where the population's gone
+                # probability (the ranking score) did not yet call them gone
+                risk = max(risk, a.rule_risk if a.rule_risk is not None else a.risk_score)
+            payload["risk_score"] = round(risk, 6)
             payload["emitted_at"] = self.wall_clock()
             value = to_json_bytes(ChurnWarning(**payload))
             out.outputs.append(Output(self.settings.warnings_topic, state.customer_id.encode(), value))

@@ -4,7 +4,8 @@ The snapshot is read from Kafka, not from a worker: the `customers` and `clocks`
 changelogs hold every worker's state, so one command covers any number of workers. The
 `models` changelog holds each partition's online-model checkpoint: a customer's row shows
 the rule score, that model's churn probability (null while it warms up) and the blended
-risk score a warning would carry.
+risk score that ranks customers (a raised warning carries it, or its signals' evidence when
+that is higher).
 
 Before reading, it waits until the consumer group has committed offsets at or past the end
 of every input partition as they were when the command started ("everything already
@@ -107,7 +108,7 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
 
     `models` maps a partition to its online model (`read_models`); a customer's
     `model_score` is that model's churn probability, null while it warms up or when the
-    partition has no model yet, and `risk_score` is the blend a warning would carry.
+    partition has no model yet, and `risk_score` is the blend that ranks customers.
     `level` stays on the rule evidence, as the worker's levels do. `fits` maps a partition
     to the population fit its worker keeps (`read_fits`); a partition without one is fitted
     here on its customers as of its stream time.

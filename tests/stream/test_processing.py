@@ -66,6 +66,9 @@ def test_silent_customer_is_raised_by_the_clock_then_cleared_on_return():
     assert threshold < 60
     expected = last + timedelta(seconds=math.ceil(threshold * 86400))
     assert first["occurred_at"] == expected.isoformat().replace("+00:00", "Z")
+    # Its risk is the evidence behind its level, though the population's gone probability
+    # (the ranking score) of a weekly visitor three weeks quiet is still about 0.2.
+    assert threshold < 30 and all(w["risk_score"] >= 0.5 for w in raised)
     # Coming back clears it.
     back = proc.handle("logins", 0, n, b"c1", login("c1", last + timedelta(days=61)))
     assert [w["state"] for w in warnings_of(back)] == ["cleared"]
