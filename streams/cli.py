@@ -310,6 +310,12 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     raised = sum(1 for w in result.warnings if w["state"] == "raised")
     _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
           f"{len(result.warnings)} warnings ({raised} raised)")
+    if advance_to and result.snapshot:
+        # event time never goes back: an earlier --advance-to leaves it at the last event
+        last = max(str(row["as_of"]) for row in result.snapshot)
+        if last > parse_timestamp(advance_to).isoformat().replace("+00:00", "Z"):
+            click.echo(f"note: --advance-to {advance_to} is before the file's last event ({last}); event time "
+                       "stays there (it never goes back)", err=True)
 
 
 def _register_tools() -> None:

@@ -51,3 +51,29 @@ def test_more_processes_than_partitions_run_one_per_partition(history, one_proce
     many = run_offline(Settings(partitions=4), history, advance_to=datetime(2024, 7, 15, tzinfo=timezone.utc),
                        processes=16)
     assert many.customers == one_process.customers and many.warnings == one_process.warnings
+
+
+def test_the_offline_command_reads_a_date_and_says_when_it_cannot_go_back_in_time(history, tmp_path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(history) + b"\n")
+    warnings = tmp_path / "w.jsonl"
+    late = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-07-15", "--warnings", str(warnings)])
+    assert late.exit_code == 0, late.output
+    # a bare date is its midnight UTC: the same run as the test above
+    one = run_offline(Settings(partitions=4), history, advance_to=datetime(2024, 7, 15, tzinfo=timezone.utc))
+    assert [orjson.loads(line)["warning_id"] for line in warnings.read_bytes().splitlines()] == \
+        [w["warning_id"] for w in one.warnings]
+    assert "note:" not in late.output
+    early = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-03-01"])
+    assert early.exit_code == 0, early.output
+    assert "note: --advance-to 2024-03-01 is before the file's last event" in early.output
+    # a CSV instead of a replay file: one line saying what was expected, no traceback
+    csv = tmp_path / "orders.csv"
+    csv.write_text("customer_id,date,amount\nc1,2024-01-01,10\n")
+    bad = CliRunner().invoke(main, ["offline", str(csv)])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "invalid replay lines" in bad.output and "convert-orders" in bad.output
