@@ -41,7 +41,9 @@ Rules:
   ``"dayfirst"``, or a ``strptime`` format such as ``"%d.%m.%Y %H:%M"``.
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
-* Currency: a ``currency`` column is optional; rows without one get ``default_currency``.
+* Currency: a ``currency`` column is optional; a row without one takes the sign written
+  beside its amount (``$12.00``: USD; ``€``, ``£``, ``¥``: EUR, GBP, JPY), else
+  ``default_currency``; how many rows got the default is printed.
 * Purchase logs without values (``no_amounts``, ``--no-amounts``; e.g. a loyalty-card log
   of ``customer, date``): every order is written with amount 0, and any amount or price
   column is ignored. Purchase rhythm, silence, cancellations and the gone probability are
@@ -108,6 +110,10 @@ _MISSING = {"", "nan", "null", "none", "na", "n/a"}
 _UCI_CANCELLATION = re.compile(r"^C\d+$")
 _FLOAT_INTEGER_ID = re.compile(r"^(\d+)\.0+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: Currency signs written beside amounts, for rows without a currency column (``$`` is USD:
+#: a shop in another dollar names its currency with --currency or a column).
+_SYMBOL_CURRENCY = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
+_CURRENCY_SYMBOL = re.compile(r"[€$£¥]")
 _LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
 #: ``delimiter`` value for columns separated by runs of spaces or tabs (fixed-width-ish
 #: text exports such as the CDNOW purchase log).
@@ -599,8 +605,11 @@ def convert_orders_csv(
                     assert bad_column is not None
                     skip(line, "bad_amount", bad_column, f"{row[bad_column]!r} is not a number")
                     continue
+                money = row[c_amount] if c_amount is not None else row[c_price] if c_price is not None else ""
                 if c_cur is not None and row[c_cur].strip():
                     currency = row[c_cur].strip().upper()
+                elif (symbol := _CURRENCY_SYMBOL.search(money)) is not None:
+                    currency = _SYMBOL_CURRENCY[symbol.group()]   # "$12.00": the amount says it
                 else:
                     currency = default_currency
                     stats.defaulted_currency += 1
@@ -759,7 +768,8 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
     click.echo(f"columns used: {', '.join(f'{role}={name}' for role, name in stats.columns.items())}; "
                f"orders from {stats.first_at} to {stats.last_at}", err=True)
     if stats.defaulted_currency and not stats.no_amounts:
-        where = "rows without a currency value" if "currency" in stats.columns else "every row (no currency column)"
+        where = ("rows without a currency value" if "currency" in stats.columns
+                 else "rows without a currency sign (no currency column)")
         click.echo(f"currency: {stats.default_currency} for {where}, {stats.defaulted_currency:,} in all "
                    f"(--currency sets it; --currency-column names the column)", err=True)
     for example in stats.examples:

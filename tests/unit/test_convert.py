@@ -216,7 +216,7 @@ def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path)
     assert "skipped line 7, column 'CustomerID': missing_customer_id" in result.output
     assert len(_events(out)) == 5
     # no currency column: the currency every order was given is said, not left to be guessed
-    assert "currency: GBP for every row (no currency column)" in result.output
+    assert "currency: GBP for rows without a currency sign (no currency column)" in result.output
 
 
 def test_a_german_export_with_dotted_dates_and_an_unrecognised_currency_header(tmp_path: Path):
@@ -240,7 +240,7 @@ def test_a_german_export_with_dotted_dates_and_an_unrecognised_currency_header(t
     assert [(e["occurred_at"], e["amount"], e["currency"]) for e in _events(out)] == [
         ("2024-01-05T00:00:00Z", 12.5, "EUR"), ("2024-03-05T00:00:00Z", 1234.5, "EUR")]
     assert "2 rows read, 2 orders for 1 customer written; dates read day first" in result.output
-    assert "currency: EUR for every row (no currency column)" in result.output
+    assert "currency: EUR for rows without a currency sign (no currency column)" in result.output
     result = CliRunner().invoke(cli, [*args, "--currency-column", "währung"])
     assert result.exit_code == 0, result.output
     assert {e["currency"] for e in _events(out)} == {"CHF"} and "currency:" not in result.output
@@ -398,3 +398,14 @@ def test_no_amounts_ignores_amount_columns_and_the_detectors_judge_rhythm_not_ba
     assert "purchase_frequency_drop" in kinds or "silence" in kinds
     assert "order_value_drop" not in kinds
     assert result.dead_letters == []
+
+
+def test_a_currency_sign_beside_the_amount_names_the_currency_of_a_row_without_a_currency_column(tmp_path: Path):
+    src = tmp_path / "orders.csv"
+    src.write_text('customer_id,date,amount\nc1,2024-01-01,$12.00\nc1,2024-02-01,"$1,200.50"\n'
+                   "c2,2024-01-01,£9.99\nc3,2024-01-01,5.00\n")
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(src, out, default_currency="SEK")
+    assert sorted((e["customer_id"], e["amount"], e["currency"]) for e in _events(out)) == [
+        ("c1", 12.0, "USD"), ("c1", 1200.5, "USD"), ("c2", 9.99, "GBP"), ("c3", 5.0, "SEK")]
+    assert stats.defaulted_currency == 1
