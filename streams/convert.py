@@ -37,8 +37,13 @@ Rules:
   ``12/1/2010 8:26`` are read month first or day first as the file shows: without
   ``date_format``, a first part above 12 somewhere in the date column means day first, a
   second part above 12 month first (the choice and the date that showed it are in the
-  stats); a file where neither occurs (or both) needs ``date_format="monthfirst"`` or
-  ``"dayfirst"``, or a ``strptime`` format such as ``"%d.%m.%Y %H:%M"``.
+  stats); dotted dates (``05.01.2024``) are day first; any other file where neither occurs
+  (or both) needs ``date_format="monthfirst"`` or ``"dayfirst"``, or a ``strptime`` format
+  such as ``"%d.%m.%Y %H:%M"``.
+* Amounts: ``1,234.50``, ``1.234,50``, ``12,50``, ``€ 9.99``. The decimal mark is read from
+  the file as the dates' order is: where other amounts show it (``12,50``, ``9.99``), a
+  lone other mark before groups of three digits separates thousands (``1.234`` is 1234 in
+  a file of decimal commas, ``1,250`` is 1250 in a file of decimal dots).
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
 * Currency: a ``currency`` column is optional; a row without one takes the sign written
@@ -115,6 +120,12 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SYMBOL_CURRENCY = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 _CURRENCY_SYMBOL = re.compile(r"[€$£¥]")
 _LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
+#: An amount whose only separators sit before groups of three digits (1.234, 1,234,567): a
+#: thousands separator or a decimal mark with three decimals, which the file's other values decide.
+_THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
+#: An amount that shows its decimal mark: one or two decimals, or four and more.
+_DECIMAL_COMMA = re.compile(r"^\d*,(\d{1,2}|\d{4,})$")
+_DECIMAL_DOT = re.compile(r"^\d*\.(\d{1,2}|\d{4,})$")
 #: ``delimiter`` value for columns separated by runs of spaces or tabs (fixed-width-ish
 #: text exports such as the CDNOW purchase log).
 WHITESPACE = "whitespace"
@@ -237,9 +248,24 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
     return roles
 
 
-def _parse_number(text: str) -> Decimal:
-    """``12.50``, ``-3``, ``1,234.50``, ``12,50`` (decimal comma), ``€ 9.99``."""
+def _parse_number(text: str, decimal: str | None = None) -> Decimal:
+    """``12.50``, ``-3``, ``1,234.50``, ``12,50`` (decimal comma), ``€ 9.99``.
+
+    ``decimal`` is the file's decimal mark when known (`_decimal_mark_of`): then a lone
+    other mark before groups of three digits is a thousands separator (``1.234`` in a file
+    of ``12,50``s is 1234; ``1,250`` in a file of ``9.99``s is 1250). Without it a lone comma
+    is decimal, a lone dot too.
+
+    >>> [_parse_number(t) for t in ("1,234.50", "1.234,50", "12,50", "1,250")]
+    [Decimal('1234.50'), Decimal('1234.50'), Decimal('12.50'), Decimal('1.250')]
+    >>> _parse_number("1.234", ","), _parse_number("1,250", "."), _parse_number("0.5", ",")
+    (Decimal('1234'), Decimal('1250'), Decimal('0.5'))
+    """
     cleaned = re.sub(r"[\s€$£¥]", "", text)
+    if decimal is not None and _THOUSANDS.match(cleaned.lstrip("+-")):
+        other = "." if decimal == "," else ","
+        if other in cleaned and decimal not in cleaned:
+            cleaned = cleaned.replace(other, "")
     if "," in cleaned and "." in cleaned:
         # The last separator is the decimal one: 1,234.50 and 1.234,50.
         if cleaned.rfind(",") > cleaned.rfind("."):
@@ -388,6 +414,42 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
         return "monthfirst", month_first
     if numeric and dotted == numeric:
         return "dayfirst", first_dotted
+    return None
+
+
+def _decimal_mark_of(path: Path, encoding: str, sep: str, column: int, *, skip_first: bool) -> str | None:
+    """The decimal mark of an amount column, "," or ".", when its values settle it (``12,50``
+    or ``1.234,50``: comma; ``9.99`` or ``1,234.50``: dot); None when they do not, or show both.
+    Reads at most 100,000 rows.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "o.csv"
+    >>> _ = p.write_text("c;amount\\n1;12,50\\n2;1.234\\n")
+    >>> _decimal_mark_of(p, "utf-8", ";", 1, skip_first=True)
+    ','
+    >>> _ = p.write_text("c,amount\\n1,1.234\\n2,7\\n")
+    >>> _decimal_mark_of(p, "utf-8", ",", 1, skip_first=True) is None
+    True
+    """
+    comma = dot = False
+    with _open_csv(path, encoding) as f:
+        rows = _rows(f, sep)
+        if skip_first:
+            next(rows, None)
+        for i, row in enumerate(rows):
+            if i >= 100_000 or (comma and dot):
+                break
+            if len(row) <= column:
+                continue
+            v = re.sub(r"[\s€$£¥+-]", "", row[column])
+            if "," in v and "." in v:
+                comma, dot = (comma or v.rfind(",") > v.rfind(".")), (dot or v.rfind(".") > v.rfind(","))
+            elif _DECIMAL_COMMA.match(v):
+                comma = True
+            elif _DECIMAL_DOT.match(v):
+                dot = True
+    if comma != dot:
+        return "," if comma else "."
     return None
 
 
@@ -569,6 +631,9 @@ def convert_orders_csv(
                     stats.date_order = f"{order_name.replace('first', ' first')} (detected from {example!r})"
             c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
             c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
+            c_money = c_amount if c_amount is not None else c_price
+            decimal = (_decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
+                       if c_money is not None and not no_amounts else None)
             for line, row in enumerate(_rows(body, sep), start=first_data_line):
                 if not row or all(not v.strip() for v in row):
                     continue
@@ -596,11 +661,11 @@ def convert_orders_csv(
                         amount = Decimal(0)
                     elif c_amount is not None:
                         bad_column = c_amount
-                        amount = _parse_number(row[c_amount])
+                        amount = _parse_number(row[c_amount], decimal)
                     else:
                         assert c_price is not None
                         bad_column = c_price
-                        amount = (quantity if quantity is not None else Decimal(1)) * _parse_number(row[c_price])
+                        amount = (quantity if quantity is not None else Decimal(1)) * _parse_number(row[c_price], decimal)
                 except (InvalidOperation, ValueError):
                     assert bad_column is not None
                     skip(line, "bad_amount", bad_column, f"{row[bad_column]!r} is not a number")

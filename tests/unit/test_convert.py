@@ -409,3 +409,20 @@ def test_a_currency_sign_beside_the_amount_names_the_currency_of_a_row_without_a
     assert sorted((e["customer_id"], e["amount"], e["currency"]) for e in _events(out)) == [
         ("c1", 12.0, "USD"), ("c1", 1200.5, "USD"), ("c2", 9.99, "GBP"), ("c3", 5.0, "SEK")]
     assert stats.defaulted_currency == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    # decimal commas elsewhere in the file: 1.234 is a thousand two hundred and thirty-four
+    ("customer_id;date;amount\nc1;2024-01-01;12,50\nc2;2024-01-02;1.234\nc3;2024-01-03;1.234.567,00\n",
+     [12.5, 1234.0, 1234567.0]),
+    # decimal dots elsewhere: 1,250 is a thousand two hundred and fifty
+    ('customer_id,date,amount\nc1,2024-01-01,9.99\nc2,2024-01-02,"1,250"\nc3,2024-01-03,"1,234.50"\n',
+     [9.99, 1250.0, 1234.5]),
+])
+def test_a_lone_separator_before_three_digits_is_read_by_the_decimal_mark_the_rest_of_the_file_uses(
+        tmp_path: Path, text, expected):
+    src = tmp_path / "orders.csv"
+    src.write_text(text)
+    out = tmp_path / "orders.jsonl"
+    convert_orders_csv(src, out)
+    assert sorted(e["amount"] for e in _events(out)) == sorted(expected)
