@@ -122,6 +122,7 @@ _CURRENCY_SYMBOL = re.compile(r"[€$£¥]")
 _LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
 #: An amount whose only separators sit before groups of three digits (1.234, 1,234,567): a
 #: thousands separator or a decimal mark with three decimals, which the file's other values decide.
+_UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
 #: An amount that shows its decimal mark: one or two decimals, or four and more.
 _DECIMAL_COMMA = re.compile(r"^\d*,(\d{1,2}|\d{4,})$")
@@ -292,6 +293,8 @@ class DateParser:
         datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
         >>> DateParser(None)("2010-12-01T09:26:00+01:00")
         datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
+        >>> DateParser(None)("2023-01-05 14:22:00 UTC")
+        datetime.datetime(2023, 1, 5, 14, 22, tzinfo=datetime.timezone.utc)
         >>> DateParser(None)("12/1/2010 8:26")
         Traceback (most recent call last):
         ...
@@ -316,7 +319,8 @@ class DateParser:
         fmt = self.date_format
         if fmt in (None, "", "iso"):
             try:
-                value = datetime.fromisoformat(text)
+                # "2023-01-05 14:22:00 UTC", as database exports write it
+                value = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
             except ValueError:
                 raise ValueError(
                     f"{text!r} is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', "
