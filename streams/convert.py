@@ -295,10 +295,12 @@ class DateParser:
         datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
         >>> DateParser(None)("2023-01-05 14:22:00 UTC")
         datetime.datetime(2023, 1, 5, 14, 22, tzinfo=datetime.timezone.utc)
+        >>> DateParser("epoch")("1700000000"), DateParser("epoch_ms")("1700000000000") == DateParser("epoch")("1700000000")
+        (datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), True)
         >>> DateParser(None)("12/1/2010 8:26")
         Traceback (most recent call last):
         ...
-        ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'
+        ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', 'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M'
     """
 
     def __init__(self, date_format: str | None) -> None:
@@ -324,10 +326,17 @@ class DateParser:
             except ValueError:
                 raise ValueError(
                     f"{text!r} is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', "
-                    f"'monthfirst' or a strptime format like '%d/%m/%Y %H:%M'"
+                    f"'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M'"
                 ) from None
         elif fmt in ("dayfirst", "monthfirst"):
             value = self._numeric(text, dayfirst=fmt == "dayfirst")
+        elif fmt in ("epoch", "epoch_ms"):
+            try:
+                seconds = float(text) / (1000.0 if fmt == "epoch_ms" else 1.0)
+                value = datetime.fromtimestamp(seconds, tz=UTC)
+            except (ValueError, OverflowError, OSError):
+                raise ValueError(f"{text!r} is not a number of {'milli' if fmt == 'epoch_ms' else ''}seconds "
+                                 "since 1970-01-01 UTC") from None
         else:
             try:
                 value = datetime.strptime(text, fmt)
@@ -542,7 +551,8 @@ def convert_orders_csv(
         in_path: the CSV (``.gz`` is read compressed).
         out_path: the replay file to write (``.gz`` is written compressed).
         date_format: how to read dates: ``None`` (ISO 8601, which includes ``YYYYMMDD``),
-            ``"dayfirst"``, ``"monthfirst"``, or a ``strptime`` format.
+            ``"dayfirst"``, ``"monthfirst"``, ``"epoch"`` / ``"epoch_ms"`` (seconds or
+            milliseconds since 1970-01-01 UTC), or a ``strptime`` format.
         default_currency: ISO 4217 code for rows without a currency column or value.
         encoding: text encoding of the CSV (``latin-1`` for some older exports).
         delimiter: field separator; ``"whitespace"`` for columns separated by runs of
@@ -782,7 +792,8 @@ def convert_options(command: Any) -> Any:
 
     options = [
         click.option("--date-format", default=None, metavar="FORMAT",
-                     help="How to read dates: dayfirst, monthfirst or a strptime format such as '%d.%m.%Y %H:%M' "
+                     help="How to read dates: dayfirst, monthfirst, epoch (seconds since 1970, UTC), epoch_ms, "
+                          "or a strptime format such as '%d.%m.%Y %H:%M' "
                           "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
                           "month first as the file shows, when a part above 12 settles it]."),
         click.option("--currency", "default_currency", default="EUR", show_default=True,

@@ -331,7 +331,7 @@ def test_strict_stops_at_the_first_bad_row_naming_its_line_and_column(tmp_path: 
     assert stats.examples == [
         "line 3, column 'amount': bad_amount ('ten' is not a number)",
         "line 4, column 'date': bad_date ('someday' is not an ISO 8601 date; say how to read it (--date-format): "
-        "'dayfirst', 'monthfirst' or a strptime format like '%d/%m/%Y %H:%M')",
+        "'dayfirst', 'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M')",
     ]
 
 
@@ -426,3 +426,13 @@ def test_a_lone_separator_before_three_digits_is_read_by_the_decimal_mark_the_re
     out = tmp_path / "orders.jsonl"
     convert_orders_csv(src, out)
     assert sorted(e["amount"] for e in _events(out)) == sorted(expected)
+
+
+def test_epoch_seconds_are_read_when_asked_for(tmp_path: Path):
+    src = tmp_path / "orders.csv"
+    src.write_text("customer_id,date,amount\nc1,1700000000,10\nc1,1700086400,12\n")
+    out = tmp_path / "orders.jsonl"
+    with pytest.raises(ConvertError, match="'epoch'"):
+        convert_orders_csv(src, out, strict=True)
+    convert_orders_csv(src, out, date_format="epoch")
+    assert [e["occurred_at"] for e in _events(out)] == ["2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z"]
