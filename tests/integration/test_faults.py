@@ -101,14 +101,28 @@ def verify(run_cli, settings: Settings, tmp_path: Path, *, timeout: float = 240)
     return report
 
 
-def assert_warnings_agree(report: dict, label: str) -> None:
+_CLOSED_EXTRA = re.compile(r"^\S+: (\d+) raised on the topic, last cleared \w+; the state counts (\d+) episodes, "
+                           r"open level None$")
+
+
+def assert_warnings_agree(report: dict, label: str, *, work_redone: bool = False) -> None:
     """Every raise the states count is on the warning topic and the last warning leaves the state's level.
 
     Whether the distinct warnings also equal the recomputation's depends on when the worker
     judged (the start of a stream, a restart): printed for docs/reliability.md, not asserted.
+    `work_redone` (a worker killed, its uncommitted events processed again): an episode the
+    killed worker raised and cleared, which the redone judgement at other moments did not
+    repeat, is on the topic but in no state; it is closed, so a consumer's view still ends at
+    the state's level. Those are allowed (and printed); anything else is not.
     """
     w = report["warnings"]
-    assert not w["disagree_with_states"], w["disagree_with_states"][:10]
+    problems = w["disagree_with_states"]
+    if work_redone:
+        closed = [p for p in problems if (m := _CLOSED_EXTRA.match(p)) and int(m.group(1)) > int(m.group(2))]
+        if closed:
+            print(f"{label}: closed episodes of the killed worker's judgement not repeated: {closed}")
+        problems = [p for p in problems if p not in closed]
+    assert not problems, problems[:10]
     print(f"{label}: warnings {w['on_topic']} distinct on the topic, {w['recomputed']} recomputed, {w['common']} in both;"
           f" repeats {report['repeats']}")
 
@@ -175,7 +189,7 @@ def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(s
     second = start_worker(again, "worker-restarted.log")
     report = verify(run_cli, settings, tmp_path, timeout=120)
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
-    assert_warnings_agree(report, "kill -9")
+    assert_warnings_agree(report, "kill -9", work_redone=True)
     assert metric(again, "churnwatch_duplicate_events_total") > 0, "the restart re-read events applied before the kill"
     assert second.stop(timeout=30) == 0, second.log_tail()
 
@@ -244,7 +258,7 @@ def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_dou
     took_over = time.monotonic() - killed
     report = verify(run_cli, settings, tmp_path, timeout=90)
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
-    assert_warnings_agree(report, "two workers")
+    assert_warnings_agree(report, "two workers", work_redone=True)
     w = report["warnings"]
     assert w["match"], f"{len(w['only_on_topic'])} warning ids only on the topic, {len(w['only_recomputed'])} only " \
                        f"in the uninterrupted recomputation: {(w['only_on_topic'] + w['only_recomputed'])[:6]}"
