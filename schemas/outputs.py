@@ -121,7 +121,9 @@ class ChurnWarning(Contract):
     occurred_at: UtcDatetime = Field(description="Event time at which the evidence held (UTC).")
     emitted_at: UtcDatetime = Field(description="Wall-clock time the warning was written (UTC).")
     segment: Segment = Field(description="Customer value segment (RFM) at `occurred_at`.")
-    signals: tuple[Signal, ...] = Field(description="Evidence, strongest first. Empty when cleared.")
+    signals: tuple[Signal, ...] = Field(description=(
+        "Evidence, strongest first: the firing signals. On a cleared warning, where the signals it "
+        "carried stand now (none of them firing any more)."))
     suggested_actions: tuple[SuggestedAction, ...] = Field(description="Actions to consider, best first.")
     model_version: str = Field(
         min_length=1,
