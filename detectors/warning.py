@@ -268,7 +268,9 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
     if "complaint_increase" in firing:
         out.append(Action("service_recovery",
                           f"{firing['complaint_increase'].detail}: apologise, fix the cause and offer compensation"))
-    if value.segment in ("core", "growth") and level >= 2:
+    if value.segment == "core" and level >= 2:
+        # The shop's most valuable customers only: an account manager's call is scarce, and a
+        # `growth` customer (spending faster lately) may be a small or a bursty one.
         out.append(Action("personal_call",
                           f"{value.segment} customer ({value.orders_365d} orders, {value.value_365d:,.0f} {value.currency} "
                           "in 12 months): "

@@ -123,3 +123,18 @@ def test_a_personal_call_states_the_customers_yearly_value_in_the_currency_they_
     mixed = CustomerState("m", first_seen=40 * DAY, last_active=390 * DAY, last_event=390 * DAY,
                           orders=[[d * DAY, 200.0, "USD" if d % 20 else "GBP", 0, 1, None] for d in range(40, 400, 30)])
     assert value_figures(mixed, NOW).currency == "EUR"
+
+
+def test_a_personal_call_is_for_core_customers_only():
+    """The brief's personal call is for high-value customers: a `growth` customer (spending faster
+    in the last 90 days, whatever their value) at level `warning` gets the cause's own actions."""
+    from detectors.warning import suggest_actions
+
+    growth = CustomerState("g", first_seen=40 * DAY, last_active=390 * DAY, last_event=390 * DAY,
+                           orders=[[d * DAY, 20.0, "EUR", 0, 1, None] for d in (40, 200, 340, 360, 375, 390)])
+    value = value_figures(growth, NOW)
+    assert value.segment == "growth"
+    assert "personal_call" not in [a.action for a in suggest_actions(growth, NOW, [], 2, value)]
+    core = value_figures(growth, NOW, core_value=50.0)
+    assert core.segment == "core"
+    assert "personal_call" in [a.action for a in suggest_actions(growth, NOW, [], 2, core)]
