@@ -227,6 +227,11 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
         current, baseline, unit = 30.0 * best.j / best.window, 30.0 / usual, "orders per 30 days"
         detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {best.window:.0f} days; "
                   f"usually {expected:.1f} (one every {usual:.0f} days); P={p_adj:.2g}")
+        since = (now - times[-1]) / DAY
+        if since * params.max_ratio < usual:
+            # The trickle's evidence is discounted while its last order is fresh (see `_tests`):
+            # say so, or the P beside the count reads as a mistake.
+            detail += f", discounted for the order {since:.0f} days ago"
     return Signal(
         kind=KIND,
         strength=strength,

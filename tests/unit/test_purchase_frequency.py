@@ -46,6 +46,17 @@ def test_orders_still_trickling_in_far_too_slowly_are_reported_as_a_rate():
     assert sig.detail.startswith("1 order in the last 120 days; usually 4.0 (one every 30 days); P=")
 
 
+def test_a_trickle_whose_last_order_is_fresh_says_its_evidence_is_discounted():
+    """"1 order in 160 days, usually 2.7; P=0.6" reads as a mistake unless the evidence says
+    the P is weighed against the order itself; once that order is old the P stands alone."""
+    s = build(orders_every(60, 0, 601) + [order(day(700), 80.0)])
+    fresh = evaluate(s, day(760))
+    assert fresh.unit == "orders per 30 days" and not fresh.fires
+    assert fresh.detail.endswith("discounted for the order 60 days ago")
+    old = evaluate(s, day(860))
+    assert old.fires and "discounted" not in old.detail
+
+
 def test_a_random_poisson_buyer_is_never_flagged_over_a_year():
     rng = random.Random(11)
     t, events = 0.0, []
