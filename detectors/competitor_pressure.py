@@ -156,7 +156,7 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     False
     >>> sig = evaluate(s, 20 * DAY, market=market, decline=0.6)
     >>> sig.fires, sig.current, sig.baseline
-    (True, 0.7, 0.8)
+    (True, 0.7, 1.0)
     >>> sig.detail
     "rival competitor_promotion in 'electronics' (strength 0.8) while 70% of orders are in that category"
     """
@@ -177,6 +177,11 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     if best is None or best[0] <= 0:
         return None
     pressure, event, share = best
+    # Baseline vs now: the customer's share of orders in that category over the window that
+    # ended when the rival moved, against the share now (orders moving to the rival show as
+    # a falling share); the rival's own strength is in the detail.
+    before = category_shares(state, event.started_at, p) if event.started_at < now else None
+    share_before = before.get(_key(event.category), 0.0) if before else share
     decline = min(max(decline, 0.0), 1.0)
     strength = min(1.0, pressure * (0.5 + decline))
     if decline < p.min_decline:
@@ -185,8 +190,8 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
         kind=KIND,
         strength=strength,
         current=round(share, 4),
-        baseline=round(event.strength, 4),
-        unit="share of orders",
+        baseline=round(share_before, 4),
+        unit="share of orders in the category",
         window_days=float(p.share_days),
         detail=(f"rival {event.kind} in '{event.category}' (strength {event.strength:g}) "
                 f"while {share:.0%} of orders are in that category"),

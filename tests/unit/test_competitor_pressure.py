@@ -24,8 +24,9 @@ def test_a_strong_promotion_in_the_main_category_fires_beside_a_decline_with_evi
     assert sig.kind == "competitor_pressure"
     assert sig.fires
     assert sig.strength == pytest.approx(0.8 * 0.7 * (0.5 + 0.6))
-    assert (sig.current, sig.baseline) == (0.7, 0.8)
-    assert sig.unit == "share of orders"
+    # now 7 of 10 orders in electronics; 7 of the 9 before the rival's promotion (day 350)
+    assert (sig.current, sig.baseline) == (0.7, 0.7778)
+    assert sig.unit == "share of orders in the category"
     assert sig.window_days == 365.0
     assert sig.detail == ("rival competitor_promotion in 'electronics' (strength 0.8) "
                           "while 70% of orders are in that category")
