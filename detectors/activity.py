@@ -8,7 +8,13 @@ on the site.
 
 What is measured. The current window is the last `window_days` days up to and including
 the day of `now`; the baseline is the `baseline_days` days before it, scaled to the window's
-length. The test counts *active days* (days with a login or page view): a burst of twenty
+length. A quiet spell at the end of the window counts only as far as the customer's recent
+pace explains it (the mean of their last three gaps between active days); the rest is left
+out of the window, because total quiet is judged by `silence`, against the customer's own
+gaps and the breaks everyone takes. Counted here as well, a daily visitor three weeks into a
+holiday read as 1 active day of 28 against 25 (P ~ 1e-6: `critical` on this signal alone,
+while silence, which knows about holidays, did not yet fire); a visitor fallen from twelve
+days a month to three keeps the ten quiet days their new pace explains. The test counts *active days* (days with a login or page view): a burst of twenty
 page views in one evening is one visit, not twenty, so active days follow a customer's
 habit more steadily than raw counts. Logins, page views, time on site and the bounce share
 are reported alongside.
@@ -130,7 +136,7 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     A login every other day for eight weeks, then two in the last four weeks:
 
     >>> from detectors.state import CustomerState
-    >>> days = [d for d in range(0, 56, 2)] + [60, 75]
+    >>> days = [d for d in range(0, 56, 2)] + [60, 80]
     >>> s = CustomerState("c", first_seen=0, days=days, logins=[1] * len(days), views=[0] * len(days),
     ...                   dwell=[0] * len(days), bounces=[0] * len(days))
     >>> sig = evaluate(s, 84 * DAY)
@@ -150,7 +156,7 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
             chosen = candidate
     if chosen is None:
         return None
-    strength, tail, cur, base, scale, window, anchored = chosen
+    strength, tail, cur, base, scale, window, anchored, end = chosen
     expected = base.active * scale
 
     bouncing = (cur.views >= p.min_views and cur.bounce_share >= p.bounce_share
@@ -167,7 +173,10 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     else:
         current, baseline, unit = cur.active, expected, "active days"
     usual = "before the warning" if anchored else "usually"
-    detail = (f"active on {cur.active} of the last {window} days, {usual} {expected:.1f} "
+    quiet = now // DAY + 1 - end
+    span = (f"the last {window} days" if quiet <= 0 else
+            f"{window} days before the last {quiet} quiet ones (silence judges those)")
+    detail = (f"active on {cur.active} of {span}, {usual} {expected:.1f} "
               f"(P={tail:.2g}); logins {cur.logins} vs {base.logins * scale:.1f}, "
               f"page views {cur.views} vs {base.views * scale:.1f}, "
               f"time on site {cur.dwell / 60:.0f} vs {base.dwell * scale / 60:.0f} minutes")
@@ -194,6 +203,7 @@ class _Scale(NamedTuple):
     scale: float      # window / baseline length
     window: int       # days
     anchored: bool    # the baseline is the habit before the open warning
+    end: int          # the day after the judged days (see `_end`)
 
 
 def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
@@ -201,9 +211,33 @@ def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int,
     """The test over one pair of windows, or None without the history or the baseline for it."""
     if state.first_seen > now - (window_days + baseline_days) * DAY:
         return None
-    end = now // DAY + 1
-    start = end - window_days
-    return _test(state, start, end, start - baseline_days, start, p_fire, p_full, p, anchored=False)
+    today = now // DAY + 1
+    start = today - window_days
+    return _test(state, start, _end(state, now, start), start - baseline_days, start, p_fire, p_full, p,
+                 anchored=False)
+
+
+def _end(state: CustomerState, now: int, start: int) -> int:
+    """The day after the judged part of a window that starts on day `start`.
+
+    Today's, unless the customer has been quiet for longer than their recent pace explains
+    (the mean of their last `pace_gaps` gaps between active days): then the quiet beyond that
+    is left out (never the window's first day). A spell of total quiet is `silence`'s evidence,
+    judged there against the customer's own gaps and everyone's yearly breaks; counted here
+    too, a daily visitor's three-week holiday read as 1 active day of 28 against 25 (P ~ 1e-6,
+    `critical` on its own). A visitor fallen to three days a month keeps the ten quiet days
+    their new pace explains.
+    """
+    today = now // DAY + 1
+    days = state.days
+    if not days or days[-1] >= today - 1:
+        return today
+    recent = days[-(_PACE_GAPS + 1):]
+    pace = (recent[-1] - recent[0]) / (len(recent) - 1) if len(recent) > 1 else 0.0
+    return max(start + 1, min(today, days[-1] + 1 + math.ceil(pace)))
+
+
+_PACE_GAPS = 3
 
 
 def _test(state: CustomerState, start: int, end: int, base_start: int, base_end: int, p_fire: float,
@@ -221,7 +255,7 @@ def _test(state: CustomerState, start: int, end: int, base_start: int, base_end:
     strength = pvalue_strength(tail, p_fire, p_full)
     if cur.active / expected > p.max_ratio:
         strength = min(strength, FIRE - 0.05)
-    return _Scale(strength, tail, cur, base, scale, window_days, anchored)
+    return _Scale(strength, tail, cur, base, scale, window_days, anchored, end)
 
 
 def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]:
@@ -229,9 +263,9 @@ def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]
     the baseline that ended where the longest window the warning can have been raised on began."""
     if not (state.level > 0 and KIND in state.kinds and state.raised_at):
         return []
-    end = now // DAY + 1
+    today = now // DAY + 1
     raise_end = state.raised_at // DAY + 1
-    if end <= raise_end:
+    if today <= raise_end:
         return []     # the raise's own windows: the sliding test is this one
     oldest = max(state.last_event // DAY - p.history_days, state.first_seen // DAY)
     # Which scale raised it is not kept: the habit before the longest window, which every
@@ -246,7 +280,9 @@ def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]
         base_start = max(base_end - baseline_days, oldest)
         if base_end - base_start < p.anchor_min_baseline_days:
             continue
-        scale = _test(state, end - window_days, end, base_start, base_end, p_fire, p_full, p, anchored=True)
+        start = today - window_days
+        scale = _test(state, start, _end(state, now, start), base_start, base_end, p_fire, p_full, p,
+                      anchored=True)
         if scale is not None:
             out.append(scale)
     return out

@@ -32,7 +32,7 @@ EVERY_OTHER_DAY = range(1, 57, 2)       # 28 active days: 14 expected per 28 day
 
 def test_fourteen_logins_a_month_falling_to_two_fires_with_logins_in_the_evidence():
     # a login every other day for eight weeks (14 per 28 days), then two in four weeks
-    s = build([page_view(day(0))] + [login(day(d)) for d in range(1, 57, 2)] + [login(day(60)), login(day(75))])
+    s = build([page_view(day(0))] + [login(day(d)) for d in range(1, 57, 2)] + [login(day(60)), login(day(80))])
     sig = evaluate(s, day(84))
     assert sig.kind == "activity_drop"
     assert sig.fires
@@ -46,7 +46,7 @@ def test_fourteen_logins_a_month_falling_to_two_fires_with_logins_in_the_evidenc
 
 def test_page_views_time_on_site_and_bounces_are_reported_alongside():
     base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
-    now = {60: (1, 6, 30, 5), 75: (0, 4, 20, 4)}
+    now = {60: (1, 6, 30, 5), 84: (0, 4, 20, 4)}
     sig = evaluate(state_with({**base, **now}), NOW)
     assert "page views 10 vs 56.0" in sig.detail
     assert "time on site 1 vs 140 minutes" in sig.detail
@@ -55,8 +55,8 @@ def test_page_views_time_on_site_and_bounces_are_reported_alongside():
 
 def test_a_rising_bounce_share_sharpens_a_drop():
     base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
-    plain = evaluate(state_with({**base, 60: (1, 6, 300, 0), 75: (0, 4, 300, 0)}), NOW)
-    bouncing = evaluate(state_with({**base, 60: (1, 6, 30, 5), 75: (0, 4, 20, 4)}), NOW)
+    plain = evaluate(state_with({**base, 60: (1, 6, 300, 0), 84: (0, 4, 300, 0)}), NOW)
+    bouncing = evaluate(state_with({**base, 60: (1, 6, 30, 5), 84: (0, 4, 20, 4)}), NOW)
     assert plain.fires and bouncing.fires
     assert bouncing.strength == pytest.approx(min(1.0, plain.strength + 0.1))
 
@@ -89,6 +89,19 @@ def test_a_steady_visitor_with_random_habits_is_never_flagged():
     assert verdicts >= 140     # judged from the twelfth week on, not silent for lack of a verdict
 
 
+def test_a_quiet_spell_longer_than_the_customers_pace_is_left_to_silence():
+    """A daily visitor three weeks into a holiday: 7 active days of the last 28 against 28.
+    The quiet beyond their pace is silence's to judge (with everyone's yearly breaks); the
+    visits before it show no fall. A visitor fallen to one day in ten keeps its quiet days."""
+    away = build([login(day(d)) for d in range(0, 90)])
+    sig = evaluate(away, day(111, 23))
+    assert sig.window_days == 7.0 and not sig.fires      # days 84..90 judged: 6 active, then quiet
+    assert sig.detail.startswith("active on 6 of 7 days before the last 21 quiet ones (silence judges those)")
+    fallen = state_with(logins_on(list(range(1, 57)) + [60, 70, 80]))
+    sig = evaluate(fallen, at(88))                       # 8 quiet days: within the pace of 10
+    assert sig.window_days == 28.0 and sig.fires
+
+
 def test_a_daily_visitor_away_for_two_weeks_is_not_flagged():
     days = [d for d in range(120) if not 90 <= d < 104]
     s = build([login(day(d)) for d in days])
@@ -113,7 +126,7 @@ def test_a_customer_without_a_habit_in_the_baseline_gets_no_verdict():
 ])
 def test_the_fall_must_be_big_as_well_as_unusual(current_days, fires):
     loose = ActivityParams(p_fire=0.01)
-    s = state_with({**logins_on(BASELINE), **logins_on(range(57, 57 + current_days))})
+    s = state_with({**logins_on(BASELINE), **logins_on(range(85 - current_days, 85))})
     sig = evaluate(s, NOW, loose)
     assert sig.detail.startswith(f"active on {current_days} of the last 28 days, usually 28.0")
     assert sig.fires is fires
@@ -126,7 +139,7 @@ def test_the_fall_must_be_big_as_well_as_unusual(current_days, fires):
     (2, True),     # P = 0.00065
 ])
 def test_the_fall_must_be_unusual_for_this_customer(current_days, fires):
-    s = state_with({**logins_on(EVERY_OTHER_DAY), **logins_on(range(57, 57 + current_days))})
+    s = state_with({**logins_on(EVERY_OTHER_DAY), **logins_on(range(85 - current_days, 85))})
     sig = evaluate(s, NOW)
     assert sig.current <= 0.4 * sig.baseline
     assert sig.fires is fires
@@ -134,7 +147,7 @@ def test_the_fall_must_be_unusual_for_this_customer(current_days, fires):
 
 def test_a_page_view_only_customer_gets_page_views_as_the_measure():
     base = {d: (0, 3, 100, 0) for d in BASELINE}
-    sig = evaluate(state_with({**base, 60: (0, 2, 50, 0)}), NOW)
+    sig = evaluate(state_with({**base, 84: (0, 2, 50, 0)}), NOW)
     assert sig.unit == "page views per 28 days"
     assert (sig.current, sig.baseline) == (2.0, 84.0)
     assert sig.fires
@@ -147,7 +160,7 @@ def test_binomial_tail_matches_its_definition():
 
 
 def test_activity_leaves_rechecks_to_the_sweeps():
-    s = state_with({**logins_on(EVERY_OTHER_DAY), 60: (1, 1, 10, 0)})
+    s = state_with({**logins_on(EVERY_OTHER_DAY), 84: (1, 1, 10, 0)})
     assert evaluate(s, NOW).fires
     assert next_change(s, NOW) is None
 
