@@ -660,7 +660,13 @@ def register(group: Any) -> None:
     @click.option("--warnings", "warnings_path", required=True, metavar="FILE",
                   help="Warnings as JSON Lines (`churnwatch tail --from-beginning --json`); '-' reads stdin.")
     @click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="Ground-truth CSV of `churnwatch simulate`.")
+                  help="Ground-truth CSV, as `churnwatch simulate` writes it, or your own labels: "
+                       "customer_id and churned (1/0) are required; optional persona (rows are "
+                       "broken down by it), last_active_at (RFC 3339: lead times are counted "
+                       "from it), cause (drift, trade_down, unresolved_complaints, competitor: "
+                       "the gradual leavers whose median lead is a target; abrupt: warned within "
+                       "twice usual_gap_days, the days between their orders, after "
+                       "last_active_at; never_engaged).")
     @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="Snapshot JSON Lines (`churnwatch snapshot`), for the ROC AUC of risk scores.")
     @click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
