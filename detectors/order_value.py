@@ -163,7 +163,15 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
                 judged = (rank, cur, amounts)
     if judged is None:
         return None
-    first_recent, strength, current, baseline, detail = _verdict(tuple(judged[2]), judged[1], params)
+    amounts = tuple(judged[2])
+    first_recent, strength, current, baseline, detail = _verdict(amounts, judged[1], params)
+    if state.level > 0 and KIND in state.kinds and state.raised_at:
+        # While its warning is open, the recent orders are also held against the baskets
+        # before it (see `_anchored`): otherwise, once the sliding baseline is made of the
+        # smaller baskets, a customer who never came back reads as recovered and clears.
+        held = _anchored(amounts, judged[1], state.raised_at, params)
+        if held is not None and held[1] > strength:
+            first_recent, strength, current, baseline, detail = held
     window_days = max(0, now - first_recent) / 86_400
     return Signal(
         kind=KIND,
@@ -183,16 +191,38 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
 def _verdict(amounts: tuple[tuple[int, float], ...], currency: str,
              params: OrderValueParams) -> tuple[int, float, float, float, str]:
     """(first recent order time, strength, current, baseline, detail) of one currency's orders."""
-    c = _compare(amounts, currency, params)
+    return _summary(_compare(amounts, currency, params), params, "")
+
+
+def _summary(c: _Comparison, params: OrderValueParams, before: str) -> tuple[int, float, float, float, str]:
+    """(first recent order time, strength, current, baseline, detail) of a comparison."""
     strength = strength_of(c.ratio, c.z, params)
     # The same sums of logs as the comparison's means: bit for bit what summing them again gives.
     geo_recent = math.exp(c.mean_log_recent)
     geo_base = math.exp(c.mean_log_baseline)
     detail = (f"last {len(c.recent)} orders typically {geo_recent:,.2f} {c.currency} "
               f"(median {median(c.recent):,.2f}) against {geo_base:,.2f} "
-              f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before: "
+              f"(median {median(c.baseline):,.2f}) over the {len(c.baseline)} before{before}: "
               f"{c.ratio:.0%} of usual, z={c.z:.1f}")
     return c.first_recent, strength, round(geo_recent, 2), round(geo_base, 2), detail
+
+
+@lru_cache(maxsize=4096)
+def _anchored(amounts: tuple[tuple[int, float], ...], currency: str, raised_at: int,
+              params: OrderValueParams) -> tuple[int, float, float, float, str] | None:
+    """`_verdict` of the recent orders against the usual basket before the warning: the
+    orders before the ones that were recent when it was raised (at `raised_at`); None while
+    no order has come since the raise (the sliding verdict is that one) or without enough
+    orders before it."""
+    p = params
+    at_raise = sum(1 for t, _ in amounts if t <= raised_at)
+    if at_raise == len(amounts):
+        return None
+    before = amounts[:max(0, at_raise - p.recent_orders)]
+    if len(before) < p.min_baseline:
+        return None
+    c = _compare(before[-p.baseline_orders:] + amounts[-p.recent_orders:], currency, p)
+    return None if c is None else _summary(c, p, " the warning")
 
 
 def next_change(state: CustomerState, now: int, params: OrderValueParams = OrderValueParams()) -> int | None:

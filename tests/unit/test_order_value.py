@@ -146,3 +146,25 @@ def test_the_verdict_changes_only_with_new_orders():
     _, _, s = trading_down()
     assert evaluate(s, day(150)).strength == evaluate(s, day(400)).strength
     assert next_change(s, day(150)) is None
+
+
+def test_an_open_warning_is_held_against_the_baskets_before_it_and_clears_only_on_recovery():
+    """The brief's trade-down (500-1000 falling to 200-300) that lasts: once the sliding
+    baseline is made of the smaller baskets, the fall no longer shows against it, and the
+    warning cleared although the customer never came back. While it is open, the recent
+    orders are also held against the baskets before it."""
+    rng = random.Random(5)
+    usual = [rng.uniform(500, 1000) for _ in range(12)]
+    low = [rng.uniform(200, 300) for _ in range(18)]
+    raise_day = 10 * 14                       # the third small order: the warning is raised
+    s = build(orders(usual + low))
+    sliding = evaluate(s, day(300))
+    assert not sliding.fires                  # 15 small baskets later: they are the usual now
+    s.level, s.kinds, s.raised_at = 2, ["order_value_drop"], day(raise_day)
+    held = evaluate(s, day(300))
+    assert held.fires
+    assert held.baseline == pytest.approx(geo(usual), abs=0.01)
+    assert "over the 12 before the warning" in held.detail
+    back = build(orders(usual + low + [rng.uniform(500, 1000) for _ in range(3)]))
+    back.level, back.kinds, back.raised_at = 2, ["order_value_drop"], day(raise_day)
+    assert not evaluate(back, day(330)).fires
