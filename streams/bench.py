@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -331,36 +332,71 @@ def _send(client, s: Settings, event: dict) -> None:
 # --- (f) -------------------------------------------------------------------------------------
 
 
-def measure_replay(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFigures) -> None:
+def measure_replay(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFigures, workers: int = 1) -> None:
+    """(f): one worker, or `workers` in one group (one per core), each started and holding its
+    share of the partitions before the replay starts."""
     from streams.snapshot import wait_until_processed
 
-    s = ws.settings(broker, f"r{run}-replay")
+    name = f"r{run}-replay" if workers == 1 else f"r{run}-replay-{workers}w"
+    s = ws.settings(broker, name)
     ensure_topics(s)
-    worker = start_worker(s, ws.root / f"r{run}-replay.log")
+    procs = [start_worker(s, ws.root / f"{name}.log")]
     watcher = WarningWatcher(s)
-    watcher.start()
-    watcher.ready.wait(10)
     try:
+        for i in range(1, workers):
+            procs.append(start_worker(s.with_overrides(web_port=free_port(), metrics_port=free_port()),
+                                      ws.root / f"{name}-{i}.log"))
+        if workers > 1:
+            _wait_for_split(procs, s.logins_topic, workers)
+        watcher.start()
+        watcher.ready.wait(10)
         start = time.monotonic()
         replay = Child.python(s, ["streams.cli", "replay", str(ws.replay_file), "--advance-to", ws.replay_end],
-                              ws.root / f"r{run}-replay-cli.log")
+                              ws.root / f"{name}-cli.log")
         if replay.process.wait(3600) != 0:
             raise RuntimeError(f"churnwatch replay failed:\n{replay.log_tail()}")
-        fig.replay_publish_seconds = time.monotonic() - start
+        publish_seconds = time.monotonic() - start
         wait_until_processed(s, timeout=3600)
         committed = time.monotonic()
         # The last warnings are sent before the offsets that produced them are committed;
         # allow a moment for them to arrive, then take the latest arrival.
         time.sleep(2.0)
-        fig.replay_seconds = max(committed, watcher.last_arrival() or committed) - start
-        fig.replay_events = ws.sizes.replay_events
-        fig.replay_warnings = len(watcher.arrivals)
+        seconds = max(committed, watcher.last_arrival() or committed) - start
     finally:
         watcher.stopping.set()
         watcher.join(5)
-        worker.stop()
-    log(f"run {run}: (f) replay of {fig.replay_events} events: {fig.replay_seconds:.1f} s "
-        f"(published in {fig.replay_publish_seconds:.1f} s), {fig.replay_warnings} warnings")
+        for proc in procs:
+            proc.stop()
+    if workers == 1:
+        fig.replay_seconds, fig.replay_publish_seconds = seconds, publish_seconds
+        fig.replay_events = ws.sizes.replay_events
+        fig.replay_warnings = len(watcher.arrivals)
+    else:
+        fig.replay_parallel_seconds, fig.replay_workers = seconds, workers
+        fig.replay_parallel_warnings = len(watcher.arrivals)
+    log(f"run {run}: (f) replay of {ws.sizes.replay_events} events, {workers} worker(s): {seconds:.1f} s "
+        f"(published in {publish_seconds:.1f} s), {len(watcher.arrivals)} warnings")
+
+
+def _assigned(log_path: Path, topic: str) -> str | None:
+    """The partitions of `topic` in a worker's latest assignment (Faust logs it as a table)."""
+    block = log_path.read_text(errors="replace").rsplit("Setting newly assigned partitions", 1)
+    if len(block) < 2:
+        return None
+    found = re.search(rf"\| {re.escape(topic)}\s+\| (\{{[^}}]*\}})", block[1].split("for group")[0])
+    return found.group(1) if found else None
+
+
+def _wait_for_split(procs: list[Child], topic: str, workers: int, timeout: float = 120) -> None:
+    """Until every worker's latest assignment holds some partitions of `topic` and no two overlap."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = [_assigned(p.log_path, topic) for p in procs]
+        if all(h and h != "{}" for h in held) and len(set(held)) == workers:
+            log(f"(f) the {workers} workers hold {', '.join(held)} of {topic}")
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the {workers} workers did not split the partitions of {topic} within {timeout:g} s")
 
 
 # --- (g) -------------------------------------------------------------------------------------
@@ -408,6 +444,7 @@ def run_bench(sizes: Sizes, only: str, out: Path, workdir: Path, command: str) -
                 measure_latency(ws, broker, run, fig, floor=False)
             if "f" in only:
                 measure_replay(ws, broker, run, fig)
+                measure_replay(ws, broker, run, fig, workers=min(os.cpu_count() or 1, sizes.partitions))
             if "g" in only:
                 measure_bootstrap(ws, broker, run, fig)
         load_after = load_average()

@@ -72,6 +72,9 @@ class RunFigures:
     replay_publish_seconds: float | None = None
     replay_events: int | None = None
     replay_warnings: int | None = None
+    replay_parallel_seconds: float | None = None    # (f) again, one worker per core in one group
+    replay_workers: int | None = None
+    replay_parallel_warnings: int | None = None
     bootstrap_eps: float | None = None
     bootstrap_cpu_eps: float | None = None
     bootstrap_events: int | None = None
@@ -221,6 +224,9 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         row("(f) replay, start to everything committed and last warning", "replay_seconds", "{:,.1f}", " s"),
         row("(f) of which publishing", "replay_publish_seconds", "{:,.1f}", " s"),
         row("(f) warnings emitted", "replay_warnings"),
+        row(f"(f) the same with one worker per core ({figs[0].replay_workers or '-'}) in one group",
+            "replay_parallel_seconds", "{:,.1f}", " s"),
+        row("(f) warnings emitted by them", "replay_parallel_warnings"),
         row("(g) bootstrap bulk run, events/s (wall)", "bootstrap_eps"),
         row("(g) bootstrap bulk run, events per CPU second", "bootstrap_cpu_eps"),
         row("(g) bootstrap, producing the state records", "bootstrap_produce_seconds", "{:,.1f}", " s"),
