@@ -300,6 +300,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     from streams.replay import parse_timestamp
 
     settings = load_settings(None)
+    for path in (warnings_out, snapshot_out):
+        if path:   # before the run, not after minutes of it
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     result = run_offline_file(settings, file, advance_to=parse_timestamp(advance_to) if advance_to else None,
                               processes=processes)
     for path, rows in ((warnings_out, result.warnings), (snapshot_out, result.snapshot)):

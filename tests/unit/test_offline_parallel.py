@@ -60,7 +60,7 @@ def test_the_offline_command_reads_a_date_and_says_when_it_cannot_go_back_in_tim
 
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(history) + b"\n")
-    warnings = tmp_path / "w.jsonl"
+    warnings = tmp_path / "out" / "run" / "w.jsonl"     # its directories are made, before the run
     late = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-07-15", "--warnings", str(warnings)])
     assert late.exit_code == 0, late.output
     # a bare date is its midnight UTC: the same run as the test above
