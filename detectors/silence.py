@@ -124,6 +124,11 @@ class SilenceParams:
     # probability that a customer this quiet is still a customer (Pareto/NBD P(alive)):
     alive_fire: float = 0.5                 # it fires once more likely gone than not ...
     alive_full: float = 0.05                # ... and reaches strength 1.0 here (log-linear between)
+    # A quiet spell no longer than one the customer came back from within the state's memory
+    # (`CustomerState.returned`, a year and a month), and stayed back for this many days after,
+    # is theirs: a seasonal customer's off-season. It cannot fire until it is longer.
+    came_back_days: int = 28
+    return_memory_days: int = 400           # as `StateParams.return_memory_days`
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,9 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
     strength, rate = _strength(r, quiet, params)
+    seen = now < returned_until(state, params)
+    if seen:
+        strength = min(strength, FIRE - 0.05)
     lapse = _lapse(state, quiet, params, prior)
     if lapse is not None and lapse[0] > strength:
         strength, alive = lapse
@@ -261,6 +269,9 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         detail = (f"no activity for {quiet:.0f} days; usually active every {r.usual:.0f} days "
                   f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
                   + _how_rarely(rate))
+        if seen:
+            detail += (f"; but they came back from {state.returned[0]} quiet days "
+                       f"{(now // DAY - state.returned[1]) / 30.4:.0f} months ago")
     return Signal(
         kind="silence",
         strength=strength,
@@ -270,6 +281,25 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
         window_days=round(quiet, 2),
         detail=detail,
     )
+
+
+def returned_until(state: CustomerState, params: SilenceParams = SilenceParams()) -> int:
+    """Event time until which the customer's quiet is no longer than a spell they came back
+    from (and stayed back at least `came_back_days`) within `return_memory_days`; 0: none.
+
+    >>> s = CustomerState("c", last_active=400 * DAY, last_active_day=400, returned=[150, 250])
+    >>> returned_until(s) // DAY        # quiet up to 150 days, i.e. until day 550
+    550
+    >>> returned_until(CustomerState("c", last_active=400 * DAY, last_active_day=400, returned=[150, 390]))
+    0
+    """
+    p = params
+    if not state.returned or state.last_active <= 0:
+        return 0
+    days, back = state.returned
+    if state.last_active_day - back < p.came_back_days:
+        return 0
+    return min(state.last_active + days * DAY, (back + p.return_memory_days + 1) * DAY)
 
 
 def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
@@ -386,11 +416,12 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     30.33
     """
     gaps = tuple(state.gaps)
+    seen = returned_until(state, params)
     for lv in levels:
         quiet = _crossing(gaps, 1 if state.last_active > 0 else 0, lv, params, prior)
         if quiet is None or quiet > params.max_quiet_days:
             return None
-        t = state.last_active + math.ceil(quiet * DAY)  # ceil: at t the level is reached
+        t = max(state.last_active + math.ceil(quiet * DAY), seen)  # ceil: at t the level is reached
         if t > now:
             return t
     return None

@@ -4,7 +4,9 @@ One `CustomerState` per customer holds what the signals need, in event time:
 
 * daily activity buckets (logins, page views, dwell seconds, bounce-like short visits)
   for the last `StateParams.history_days`;
-* the gaps between the customer's active days (their own rhythm, for silence);
+* the gaps between the customer's active days (their own rhythm, for silence), and the
+  longest quiet spell of the last `return_memory_days` they came back from (a seasonal
+  customer's off-season, for silence);
 * their last `max_orders` order events (time, amount, currency, status, items, category);
 * their last `max_complaints` complaints with status and timestamps;
 * the ids of recent events, and the offset of the last applied record of each input topic
@@ -31,7 +33,7 @@ import orjson
 from schemas.events import TYPE_OF_MODEL
 
 DAY = 86_400
-STATE_FORMAT = 4
+STATE_FORMAT = 5
 
 #: Event kinds in the order of `CustomerState.offsets`: each kind has its own input topic.
 KINDS = ("login", "page_view", "order", "complaint")
@@ -55,6 +57,8 @@ class StateParams:
     max_orders: order events kept (64 covers five years of a monthly buyer).
     max_complaints: complaints kept (open ones are never evicted before closed ones).
     max_gaps: active-day gaps kept for the customer's own rhythm.
+    return_memory_days: how long the longest quiet spell a customer came back from is
+        remembered (a year and a month: last year's off-season of a seasonal customer).
     dedup_seconds: how far back (event time, behind the customer's newest event) event ids
         are remembered at most.
     max_dedup: how many of the customer's latest event ids are remembered. What a crash makes
@@ -68,6 +72,7 @@ class StateParams:
     max_orders: int = 64
     max_complaints: int = 32
     max_gaps: int = 32
+    return_memory_days: int = 400
     dedup_seconds: int = 90 * DAY
     max_dedup: int = 32
     bounce_seconds: float = 10.0
@@ -120,6 +125,9 @@ class CustomerState:
     # below its kind's offset was applied before, however many events ago. Empty: none known
     # (a format-2 record, or a state built where offsets are not real, e.g. a bootstrap).
     offsets: list[int] = field(default_factory=list)
+    # [days, day of the return] of the longest quiet spell between two active days that ended
+    # within the last `StateParams.return_memory_days`; empty: none known (or format 1-4).
+    returned: list[int] = field(default_factory=list)
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -142,6 +150,7 @@ class CustomerState:
         # labels.resolve / maybe_snapshot build new lists and never change an entry in place.
         s.pending = list(self.pending)
         s.offsets = list(self.offsets)
+        s.returned = list(self.returned)
         return s
 
 
@@ -149,13 +158,15 @@ _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
     "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending", "offsets",
+    "returned",
 )
 # Older formats lack the last fields; their records decode with those fields' defaults.
 # Format 1 had no `pending` (none pending); format 2 no `offsets` (none known: re-read
 # events are then recognised by their ids only, as format-2 workers did).
 # Format 4 has format 3's fields, with order entries without their id hash and 48-bit
-# event-id hashes in `seen` (`_upgrade` converts the older records).
-_FIELDS_OF_FORMAT = {1: _FIELDS[:-2], 2: _FIELDS[:-1], 3: _FIELDS, 4: _FIELDS}
+# event-id hashes in `seen` (`_upgrade` converts the older records). Format 5 adds
+# `returned` (none known in older records: learnt again from the next long quiet spell).
+_FIELDS_OF_FORMAT = {1: _FIELDS[:-3], 2: _FIELDS[:-2], 3: _FIELDS[:-1], 4: _FIELDS[:-1], 5: _FIELDS}
 if _FIELDS != tuple(f.name for f in dataclass_fields(CustomerState)):  # pragma: no cover - programming error
     raise TypeError("state record fields must follow CustomerState's field order (decode passes them by position)")
 # All fields at once, as a tuple (one C call instead of a getattr per field).
@@ -467,6 +478,9 @@ def _activity(s: CustomerState, t: int, p: StateParams) -> None:
         s.gaps.append(day - s.last_active_day)
         if len(s.gaps) > p.max_gaps:
             del s.gaps[: len(s.gaps) - p.max_gaps]
+        gap = day - s.last_active_day
+        if not s.returned or gap >= s.returned[0] or s.returned[1] < day - p.return_memory_days:
+            s.returned = [gap, day]
     # An out-of-order event older than the last active day falls inside a gap already
     # recorded; splitting that gap would need every active day kept, so it is left whole.
     if day > s.last_active_day:

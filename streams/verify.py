@@ -77,7 +77,7 @@ EVIDENCE_FIELDS = ("customer_id", "partition", "first_seen", "last_event", "last
 #: (`offsets`: the last applied record per input topic stops short of a record still buffered
 #: when a newer one was applied, so a crash can leave it lower than an uninterrupted run's; it
 #: must never reach past the customer's last record on that topic, or a new one would be skipped.)
-READ_ORDER_FIELDS = ("gaps", "offsets")
+READ_ORDER_FIELDS = ("gaps", "offsets", "returned")
 #: The parallel lists behind `daily`. Every other state field (warning lifecycle, next due time,
 #: caches, pending snapshots...) is set by *when* the worker judged the customer: differences
 #: are counted, not failed (see `_timing_fields`).

@@ -56,6 +56,30 @@ def test_a_seasonal_visitor_with_regular_month_long_breaks_is_not_silent_during_
     assert evaluate(s, last + 100 * DAY).fires
 
 
+def test_a_customer_back_from_last_years_off_season_is_not_silent_in_this_one_until_it_runs_longer():
+    """Active most days from April to September, quiet from October to March, for two years:
+    silence judges the last 32 gaps (a few weeks of daily visits), so the off-season read as
+    the silence of a daily visitor within a month. A quiet spell no longer than one the
+    customer came back from within the last year and a month, and stayed back after, is theirs."""
+    def season(year):
+        start = 365 * year
+        return [login(day(start + d)) for d in range(0, 183) if d % 7 != 3]
+
+    s = build(season(0) + season(1))
+    last = day(365 + 182)
+    assert s.returned == [183, day(365) // DAY]            # last winter, remembered
+    for quiet in (30, 90, 150, 180):
+        sig = evaluate(s, last + quiet * DAY)
+        assert not sig.fires, quiet
+    assert "came back from 183 quiet days" in evaluate(s, last + 90 * DAY).detail
+    longer = evaluate(s, last + 190 * DAY)                 # longer than last year's: judged again
+    assert longer.fires
+    assert next_change(s, last + 90 * DAY) == last + 183 * DAY
+    # the first year alone (nothing to come back from yet): silent within a month
+    first = build(season(0))
+    assert evaluate(first, day(182) + 30 * DAY).fires
+
+
 def test_a_new_customer_without_a_rhythm_gets_no_verdict():
     s = build([login(day(0)), login(day(3)), login(day(9))])
     assert evaluate(s, day(200)) is None
