@@ -178,10 +178,13 @@ def measure_memory(ws: Workspace, s: Settings, run: int, fig: RunFigures) -> Non
     fig.indexed_bytes_per_customer = (probe["rss_indexed"] - probe["rss_before"]) / n
     fig.table_live_per_customer = probe["live_table"] / n
     fig.index_live_per_customer = probe["live_indexes"] / n
+    fig.index_live_marginal = probe["live_index_per_customer"]
+    fig.index_live_fixed_mib = probe["live_index_fixed"] / 2**20
     log(f"run {run}: (e) {len(states)} states, record p50 {fig.record_p50:,.0f} B p90 {fig.record_p90:,.0f} B; "
         f"RSS {fig.table_bytes_per_customer:,.0f} B/customer with the table, {fig.indexed_bytes_per_customer:,.0f} "
         f"with the processor's indexes (live objects: {fig.table_live_per_customer:,.0f} + "
-        f"{fig.index_live_per_customer:,.0f} B)")
+        f"{fig.index_live_per_customer:,.0f} B; indexes {fig.index_live_marginal:,.0f} B per further customer "
+        f"and {fig.index_live_fixed_mib:,.1f} MiB fixed)")
 
 
 # --- (d) -------------------------------------------------------------------------------------

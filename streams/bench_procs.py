@@ -249,35 +249,48 @@ def memory_probe(sample_path: Path, n: int, partitions: int, indexed: int = 20_0
     with_table = rss_bytes()
     live_table = sys.getsizeof(table) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in table.items())
 
-    subset = dict(zip(list(table)[:indexed], list(table.values())[:indexed]))
+    def index_live(count: int) -> tuple[int, dict[bytes, bytes]]:
+        """Live bytes a processor allocates building its indexes over the first `count` states."""
+        subset = dict(zip(list(table)[:count], list(table.values())[:count]))
 
-    class StrKeys:
-        """The worker's view of its bytes-keyed table (`streams.app._CustomerTable`)."""
+        class StrKeys:
+            """The worker's view of its bytes-keyed table (`streams.app._CustomerTable`)."""
 
-        def get(self, key: str, default=None):
-            return subset.get(key.encode(), default)
+            def get(self, key: str, default=None):
+                return subset.get(key.encode(), default)
 
-        def __setitem__(self, key: str, value: bytes) -> None:
-            subset[key.encode()] = value
+            def __setitem__(self, key: str, value: bytes) -> None:
+                subset[key.encode()] = value
 
-        def items(self):
-            for k, v in subset.items():
-                yield k.decode(), v
+            def items(self):
+                for k, v in subset.items():
+                    yield k.decode(), v
 
-    settings = Settings(partitions=partitions)
-    proc = Processor(settings, DetectorParams(), StrKeys(), {})
-    tracemalloc.start()
-    # A tick at the start of event time makes each partition build its due index and
-    # population from the table, as after a rebalance, and sweeps nobody.
-    for p in range(partitions):
-        proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(),
-                    to_json_bytes(ClockTick(partition=p, occurred_at=_epoch_start())))
-    gc.collect()
-    live_indexes = tracemalloc.get_traced_memory()[0] * n / len(subset)
-    tracemalloc.stop()
-    indexed = rss_bytes()
-    return {"customers": n, "rss_before": before, "rss_table": with_table, "rss_indexed": indexed,
+        settings = Settings(partitions=partitions)
+        proc = Processor(settings, DetectorParams(), StrKeys(), {})
+        tracemalloc.start()
+        # A tick at the start of event time makes each partition build its due index and
+        # population from the table, as after a rebalance, and sweeps nobody.
+        for p in range(partitions):
+            proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(),
+                        to_json_bytes(ClockTick(partition=p, occurred_at=_epoch_start())))
+        gc.collect()
+        live = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return live, proc
+
+    indexed = min(indexed, n)
+    full_live, proc = index_live(indexed)
+    rss_indexed = rss_bytes()
+    # Again over half the customers: above the population samples' size (2,000 per partition)
+    # both builds hold full samples, so the difference is what each further customer costs and
+    # the rest is the samples' fixed cost, whatever the number of customers.
+    half_live, _ = index_live(indexed // 2)
+    per_customer = (full_live - half_live) / (indexed - indexed // 2)
+    live_indexes = full_live * n / indexed
+    return {"customers": n, "rss_before": before, "rss_table": with_table, "rss_indexed": rss_indexed,
             "live_table": live_table, "live_indexes": live_indexes,
+            "live_index_per_customer": per_customer, "live_index_fixed": full_live - per_customer * indexed,
             "value_bytes": sum(len(v) for v in table.values()), "key_bytes": sum(len(k) for k in table)}
 
 

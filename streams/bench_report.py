@@ -68,6 +68,8 @@ class RunFigures:
     indexed_bytes_per_customer: float | None = None
     table_live_per_customer: float | None = None
     index_live_per_customer: float | None = None
+    index_live_marginal: float | None = None       # (e) the indexes' live bytes per further customer
+    index_live_fixed_mib: float | None = None      # ... and their fixed part (population samples)
     replay_seconds: float | None = None
     replay_publish_seconds: float | None = None
     replay_events: int | None = None
@@ -220,6 +222,10 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
             "{:,.0f}", " B"),
         row("(e) live objects per customer: processor indexes (due heap, population)", "index_live_per_customer",
             "{:,.0f}", " B"),
+        row("(e) of the indexes: bytes per further customer (indexes over 10,000 and 20,000 customers)",
+            "index_live_marginal", "{:,.0f}", " B"),
+        row("(e) of the indexes: fixed, whatever the customers (population samples, 2,000 per partition)",
+            "index_live_fixed_mib", "{:,.1f}", " MiB"),
         row("(e) worker RSS after (b), MiB", "worker_rss_mib", "{:,.0f}"),
         row("(f) replay, start to everything committed and last warning", "replay_seconds", "{:,.1f}", " s"),
         row("(f) of which publishing", "replay_publish_seconds", "{:,.1f}", " s"),
