@@ -350,7 +350,7 @@ def measure_replay(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFigu
             procs.append(start_worker(s.with_overrides(web_port=free_port(), metrics_port=free_port()),
                                       ws.root / f"{name}-{i}.log"))
         if workers > 1:
-            _wait_for_split(procs, s.logins_topic, workers)
+            _wait_for_split(procs, s.logins_topic, workers, s.partitions)
         watcher.start()
         watcher.ready.wait(10)
         start = time.monotonic()
@@ -390,12 +390,30 @@ def _assigned(log_path: Path, topic: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _wait_for_split(procs: list[Child], topic: str, workers: int, timeout: float = 120) -> None:
-    """Until every worker's latest assignment holds some partitions of `topic` and no two overlap."""
+def _partitions(text: str | None) -> set[int]:
+    """Partition numbers of Faust's assignment notation: "{0-1}", "{0,2}", "{3}".
+
+    >>> sorted(_partitions("{0-2,5}")), _partitions(None)
+    ([0, 1, 2, 5], set())
+    """
+    out: set[int] = set()
+    for part in (text or "").strip("{}").split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out.update(range(int(a), int(b) + 1))
+        elif part.strip():
+            out.add(int(part))
+    return out
+
+
+def _wait_for_split(procs: list[Child], topic: str, workers: int, partitions: int, timeout: float = 120) -> None:
+    """Until the workers' latest assignments of `topic` are disjoint, none empty, and cover it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         held = [_assigned(p.log_path, topic) for p in procs]
-        if all(h and h != "{}" for h in held) and len(set(held)) == workers:
+        sets = [_partitions(h) for h in held]
+        if (all(sets) and sum(map(len, sets)) == partitions
+                and set().union(*sets) == set(range(partitions))):
             log(f"(f) the {workers} workers hold {', '.join(held)} of {topic}")
             return
         time.sleep(0.5)
