@@ -46,6 +46,18 @@ def test_orders_still_trickling_in_far_too_slowly_are_reported_as_a_rate():
     assert sig.detail.startswith("1 order in the last 120 days; usually 4.0 (one every 30 days); P=")
 
 
+def test_one_order_where_nearly_four_were_due_fires_before_four_usual_gaps_have_passed():
+    """A trickle is guarded by its count (1 order where 3.7 were due), not by the overdue
+    test's "two usual gaps per order" (which held "1 in 110 days" of a clockwork monthly
+    buyer under the alarm until day 120)."""
+    s = build(orders_every(30, 0, 720) + [order(day(690 + 45), 100.0)])
+    sig = evaluate(s, day(690 + 110))
+    assert sig.fires
+    assert sig.detail.startswith("1 order in the last 110 days; usually 3.7 (one every 30 days); P=")
+    # not while the one order is what was due: 1 order in 2.9 usual gaps
+    assert not evaluate(s, day(690 + 85)).fires
+
+
 def test_a_trickle_whose_last_order_is_fresh_says_its_evidence_is_discounted():
     """"1 order in 160 days, usually 2.7; P=0.6" reads as a mistake unless the evidence says
     the P is weighed against the order itself; once that order is old the P stands alone."""
