@@ -54,12 +54,21 @@ Defaults, and why:
   about a quarter of the short scale's false alarms (measured in docs/quality.md,
   "Activity over eight weeks").
 * While an activity warning is open, each scale is also held against the habit before it:
-  the baseline of the same length before the longest window the warning can have been
-  raised on (as much of it as the 26 weeks kept still hold, at least
-  `anchor_min_baseline_days`). Otherwise, once
-  the sliding baseline is itself made of the lower weeks, the fall stops being unusual and
-  the warning would clear although the customer never came back; it clears when the
-  customer's recent activity is no longer unusually low against what they fell from.
+  the `long_baseline_days` before the longest window the warning can have been raised on
+  (`habit`, as much of it as the 26 weeks of buckets held then, at least
+  `anchor_min_baseline_days`), kept in the state when this kind joins the warning.
+  Otherwise, once the sliding baseline is itself made of the lower weeks, the fall stops
+  being unusual and the warning would clear although the customer never came back; it
+  clears when the customer's recent activity is no longer unusually low against what they
+  fell from. (Read from the buckets instead, as before state format 6, the habit was gone
+  from them 2-3 months after the raise: 20 of 30 lasting drops of the outside population
+  cleared then.) Against the habit, the fall holds the warning open (strength at the
+  alarm, never more) while the whole window, quiet days included, is at most `hold_ratio`
+  0.5 of it with P <= `hold_p` 0.05: raising needs P <= `p_fire`, staying needs only that
+  the customer is still below half of what they fell from. On the raising test alone, 14
+  of those 20 still cleared: 7 active days in 56 against 21 before the warning is
+  P = 0.002, a visitor's ordinary spread at two or three days a month, and a quiet spell
+  after the fall left the window nearly empty (0 of 1 days judged).
 * bounce share: a rise to at least `bounce_share` 0.5 and `bounce_factor` 2x the baseline
   share, over at least `min_views` 5 views, adds `bounce_bonus` 0.1 to the strength and is
   named; on its own it cannot make the signal fire.
@@ -93,6 +102,8 @@ class ActivityParams:
     long_p_full: float = 5e-6             # its tail at which strength reaches 1.0
     history_days: int = 182               # daily buckets the state keeps (`StateParams.history_days`)
     anchor_min_baseline_days: int = 56    # kept days an open warning's baseline needs (else it slides)
+    hold_p: float = 0.05                  # an open warning holds at this tail or under ...
+    hold_ratio: float = 0.5               # ... with at most this share of the habit before it
     bounce_share: float = 0.5             # bounce share now needed to count as rising
     bounce_factor: float = 2.0            # ... and this multiple of the baseline share
     min_views: int = 5                    # page views in the window needed to judge bounces
@@ -244,11 +255,17 @@ def _test(state: CustomerState, start: int, end: int, base_start: int, base_end:
           p_full: float, p: ActivityParams, *, anchored: bool) -> _Scale | None:
     """Active days of [start, end) against those of [base_start, base_end) (days), or None
     without enough baseline activity."""
-    base = _window(state, base_start, base_end)
-    if base.active < p.min_baseline_active_days:
+    return _against(state, start, end, _window(state, base_start, base_end), base_end - base_start, p_fire, p_full,
+                    p, anchored=anchored)
+
+
+def _against(state: CustomerState, start: int, end: int, base: _Window, baseline_days: int, p_fire: float,
+             p_full: float, p: ActivityParams, *, anchored: bool) -> _Scale | None:
+    """Active days of [start, end) against `base`, a baseline of `baseline_days` days."""
+    if base.active < p.min_baseline_active_days or baseline_days <= 0:
         return None
     cur = _window(state, start, end)
-    window_days, baseline_days = end - start, base_end - base_start
+    window_days = end - start
     scale = window_days / baseline_days
     expected = base.active * scale
     tail = binomial_cdf(cur.active, cur.active + base.active, window_days / (window_days + baseline_days))
@@ -258,12 +275,55 @@ def _test(state: CustomerState, start: int, end: int, base_start: int, base_end:
     return _Scale(strength, tail, cur, base, scale, window_days, anchored, end)
 
 
+def habit(state: CustomerState, now: int, p: ActivityParams = ActivityParams()) -> list[int]:
+    """The habit an activity warning raised at `now` is held against while it stays open
+    (`CustomerState.habit`): the activity before the longest window (every scale's raising
+    window lies within it), over each scale's baseline length, as much of it as the daily
+    buckets hold: [first day, day after the last, the `long_baseline_days` (active days,
+    logins, page views, dwell, bounces), the last `baseline_days` of them (the same five)].
+    Empty with fewer than `anchor_min_baseline_days` of it kept.
+
+    Kept in the state because the buckets forget: 26 weeks after the raise nothing of the
+    habit is left in them, and against a baseline made of the lower weeks the fall stops
+    being unusual, although the customer never came back.
+
+    >>> days = list(range(0, 168, 2)) + [170, 190]
+    >>> s = CustomerState("c", first_seen=0, last_event=190 * DAY, days=days, logins=[1] * len(days),
+    ...                   views=[0] * len(days), dwell=[60] * len(days), bounces=[0] * len(days))
+    >>> habit(s, 195 * DAY)         # days 28-140, and 84-140 of them
+    [28, 140, 56, 56, 0, 3360, 0, 28, 28, 0, 1680, 0]
+    """
+    base_end = now // DAY + 1 - max(p.window_days, p.long_window_days)
+    oldest = max(state.last_event // DAY - p.history_days, state.first_seen // DAY)
+    base_start = max(base_end - max(p.long_baseline_days, p.baseline_days), oldest)
+    if base_end - base_start < p.anchor_min_baseline_days:
+        return []
+    recent = max(base_end - p.baseline_days, base_start)
+    return [base_start, base_end, *_window(state, base_start, base_end), *_window(state, recent, base_end)]
+
+
 def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]:
     """While an activity warning is open: each scale's window against the habit before it,
-    the baseline that ended where the longest window the warning can have been raised on began."""
+    the one kept when the warning took this kind (`habit`), or (a warning opened by a
+    format-5 worker) the baseline that ended where the longest window the warning can have
+    been raised on began, as far as the daily buckets still hold it."""
     if not (state.level > 0 and KIND in state.kinds and state.raised_at):
         return []
     today = now // DAY + 1
+    scales = ((p.window_days, p.baseline_days, p.p_fire, p.p_full),
+              (p.long_window_days, p.long_baseline_days, p.long_p_fire, p.long_p_full))
+    out = []
+    if state.habit:
+        first, base_end = state.habit[0], state.habit[1]
+        if today <= base_end + max(p.window_days, p.long_window_days):
+            return []     # the raise's own windows: the sliding test is this one
+        # each scale against its own baseline length, as when the buckets still held the habit
+        bases = ((_Window(*state.habit[7:12]), base_end - max(base_end - p.baseline_days, first)),
+                 (_Window(*state.habit[2:7]), base_end - first))
+        for (window_days, _, p_fire, p_full), (base, base_days) in zip(scales, bases):
+            if window_days > 0:
+                out.append(_held(state, now, today - window_days, base, base_days, p_fire, p_full, p))
+        return [s for s in out if s is not None]
     raise_end = state.raised_at // DAY + 1
     if today <= raise_end:
         return []     # the raise's own windows: the sliding test is this one
@@ -271,21 +331,33 @@ def _anchored(state: CustomerState, now: int, p: ActivityParams) -> list[_Scale]
     # Which scale raised it is not kept: the habit before the longest window, which every
     # scale's raising window lies within.
     base_end = raise_end - max(p.window_days, p.long_window_days)
-    out = []
-    for window_days, baseline_days, p_fire, p_full in (
-            (p.window_days, p.baseline_days, p.p_fire, p.p_full),
-            (p.long_window_days, p.long_baseline_days, p.long_p_fire, p.long_p_full)):
+    for window_days, baseline_days, p_fire, p_full in scales:
         if window_days <= 0:
             continue
         base_start = max(base_end - baseline_days, oldest)
         if base_end - base_start < p.anchor_min_baseline_days:
             continue
-        start = today - window_days
-        scale = _test(state, start, _end(state, now, start), base_start, base_end, p_fire, p_full, p,
-                      anchored=True)
-        if scale is not None:
-            out.append(scale)
-    return out
+        out.append(_held(state, now, today - window_days, _window(state, base_start, base_end),
+                         base_end - base_start, p_fire, p_full, p))
+    return [s for s in out if s is not None]
+
+
+def _held(state: CustomerState, now: int, start: int, base: _Window, base_days: int, p_fire: float, p_full: float,
+          p: ActivityParams) -> _Scale | None:
+    """The window from day `start` against the habit before an open warning: the test as
+    when raising (a trailing quiet spell beyond the customer's pace left to silence), and
+    else the hold: the whole window, quiet days included, at most `hold_ratio` of the habit
+    with P <= `hold_p` keeps the warning open, at the alarm's strength (never more: it
+    holds, it does not escalate)."""
+    judged = _against(state, start, _end(state, now, start), base, base_days, p_fire, p_full, p, anchored=True)
+    if judged is not None and judged.strength >= FIRE:
+        return judged
+    today = now // DAY + 1
+    whole = judged if judged is not None and judged.end == today else \
+        _against(state, start, today, base, base_days, p_fire, p_full, p, anchored=True)
+    if whole is not None and whole.tail <= p.hold_p and whole.cur.active <= p.hold_ratio * whole.base.active * whole.scale:
+        return whole._replace(strength=FIRE)
+    return judged
 
 
 # evaluate() always asks with the same q (the current window's share of the history) and

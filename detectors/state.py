@@ -33,7 +33,7 @@ import orjson
 from schemas.events import TYPE_OF_MODEL
 
 DAY = 86_400
-STATE_FORMAT = 5
+STATE_FORMAT = 6
 
 #: Event kinds in the order of `CustomerState.offsets`: each kind has its own input topic.
 KINDS = ("login", "page_view", "order", "complaint")
@@ -128,6 +128,11 @@ class CustomerState:
     # [days, day of the return] of the longest quiet spell between two active days that ended
     # within the last `StateParams.return_memory_days`; empty: none known (or format 1-4).
     returned: list[int] = field(default_factory=list)
+    # The activity an open warning's `activity_drop` is held against, the habit before it
+    # (layout: `detectors.activity.habit`): kept when that kind joins the warning, emptied
+    # when the warning clears. Empty: none (or format 1-5: the daily buckets stand in while
+    # they last).
+    habit: list[int] = field(default_factory=list)
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -151,6 +156,7 @@ class CustomerState:
         s.pending = list(self.pending)
         s.offsets = list(self.offsets)
         s.returned = list(self.returned)
+        s.habit = list(self.habit)
         return s
 
 
@@ -158,15 +164,18 @@ _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
     "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending", "offsets",
-    "returned",
+    "returned", "habit",
 )
 # Older formats lack the last fields; their records decode with those fields' defaults.
 # Format 1 had no `pending` (none pending); format 2 no `offsets` (none known: re-read
 # events are then recognised by their ids only, as format-2 workers did).
 # Format 4 has format 3's fields, with order entries without their id hash and 48-bit
 # event-id hashes in `seen` (`_upgrade` converts the older records). Format 5 adds
-# `returned` (none known in older records: learnt again from the next long quiet spell).
-_FIELDS_OF_FORMAT = {1: _FIELDS[:-3], 2: _FIELDS[:-2], 3: _FIELDS[:-1], 4: _FIELDS[:-1], 5: _FIELDS}
+# `returned` (none known in older records: learnt again from the next long quiet spell),
+# format 6 `habit` (none kept: an activity warning opened before it is held against what
+# the daily buckets still hold of the habit before it, as format-5 workers did).
+_FIELDS_OF_FORMAT = {1: _FIELDS[:-4], 2: _FIELDS[:-3], 3: _FIELDS[:-2], 4: _FIELDS[:-2], 5: _FIELDS[:-1],
+                     6: _FIELDS}
 if _FIELDS != tuple(f.name for f in dataclass_fields(CustomerState)):  # pragma: no cover - programming error
     raise TypeError("state record fields must follow CustomerState's field order (decode passes them by position)")
 # All fields at once, as a tuple (one C call instead of a getattr per field).
@@ -196,7 +205,8 @@ def decode(data: bytes) -> CustomerState:
     Records of older formats still decode, so a worker upgraded on an existing changelog keeps
     its customers: format 1 (before pending snapshots) with none pending, format 2 (before
     input offsets) with no offsets known, and formats 1-3 (order id hashes, 63-bit event-id
-    hashes) in format 4's layout, their recent event ids still recognised.
+    hashes) in format 4's layout, their recent event ids still recognised; format 5 (before
+    `habit`) with no habit kept.
 
     Examples
     --------
@@ -210,6 +220,9 @@ def decode(data: bytes) -> CustomerState:
     >>> up = decode(orjson.dumps([3, *(getattr(three, f) for f in _FIELDS_OF_FORMAT[3])]))
     >>> up.orders, is_duplicate(up, "e1"), is_duplicate(up, "e2")
     ([[7, 9.5, 'EUR', 0, 1, 'books']], True, False)
+    >>> five = orjson.dumps([5, *(getattr(CustomerState("c1", returned=[30, 9]), f) for f in _FIELDS_OF_FORMAT[5])])
+    >>> decode(five).returned, decode(five).habit
+    ([30, 9], [])
     """
     values = orjson.loads(data)
     if not isinstance(values, list) or not values or values[0] not in _FIELDS_OF_FORMAT:

@@ -331,8 +331,13 @@ def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams
     return None
 
 
-def apply(state: CustomerState, a: Assessment, t: Transition | None) -> CustomerState:
-    """The state's lifecycle fields after transition `t` (a changed copy; input untouched)."""
+def apply(state: CustomerState, a: Assessment, t: Transition | None,
+          activity_params: activity.ActivityParams = activity.ActivityParams()) -> CustomerState:
+    """The state's lifecycle fields after transition `t` (a changed copy; input untouched).
+
+    When `activity_drop` joins the warning's kinds, the activity habit before it is kept
+    (`activity.habit`): the warning is held against it for as long as it stays open.
+    """
     if t is None:
         return state
     s = state.copy()
@@ -341,12 +346,16 @@ def apply(state: CustomerState, a: Assessment, t: Transition | None) -> Customer
         s.raised_at = a.now
         s.level = t.level
         s.kinds = [x.kind for x in a.firing]
+        s.habit = activity.habit(s, a.now, activity_params) if activity.KIND in s.kinds else []
     elif t.state == "escalated":
         s.level = t.level
         s.kinds = sorted(set(s.kinds) | {x.kind for x in a.firing})
+        if activity.KIND in s.kinds and activity.KIND not in state.kinds:
+            s.habit = activity.habit(s, a.now, activity_params)
     else:
         s.level = 0
         s.kinds = []
+        s.habit = []
     return s
 
 

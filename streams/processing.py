@@ -619,7 +619,7 @@ class Processor:
             self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
         if t is not None:
             carried = state.kinds
-            state = warn.apply(state, a, t)
+            state = warn.apply(state, a, t, self.params.activity)
             model = self.model(partition)
             if feats is None:
                 feats = features.from_assessment(state, a, self.feature_params)

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from builders import DAY, build, day, login, page_view
-from detectors.activity import ActivityParams, binomial_cdf, evaluate, next_change
+from detectors.activity import ActivityParams, binomial_cdf, evaluate, habit, next_change
 from detectors.state import CustomerState
 
 
@@ -239,3 +239,56 @@ def test_an_open_warning_clears_once_the_customer_is_back_to_their_habit():
         d for d in range(231, 262) if d % 5 in (0, 2)]
     sig = evaluate(_warned(state_with(logins_on(back)), 224), at(261))
     assert not sig.fires
+
+
+def test_an_open_warning_is_held_against_the_kept_habit_after_the_buckets_have_forgotten_it():
+    # Raised on day 224; seven months later the 26 weeks of buckets start on day 211, after
+    # the habit of twelve a month. The habit kept at the raise still holds the warning open.
+    raised = _twelve_then_three(224)
+    kept = habit(raised, at(224))
+    assert kept[:3] == [57, 169, 45]        # the 112 days before the eight-week window: 45 active days
+    forgotten = _warned(_twelve_then_three(399), 224)
+    assert not evaluate(forgotten, at(399)).fires      # without it, the buckets' lower weeks are the baseline
+    forgotten.habit = kept
+    sig = evaluate(forgotten, at(399))
+    assert sig.fires
+    assert "before the warning" in sig.detail
+    assert sig.baseline == pytest.approx(45 * 56 / 112)     # logins per 56 days before the warning
+
+
+def test_a_kept_habit_clears_the_warning_once_the_customer_is_back_to_it():
+    back = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 340] + [
+        d for d in range(341, 400) if d % 5 in (0, 2)]
+    s = _warned(state_with(logins_on(back)), 224)
+    s.habit = habit(_twelve_then_three(224), at(224))
+    assert not evaluate(s, at(399)).fires
+
+
+def test_an_open_warning_holds_while_the_fall_is_still_there_though_it_is_less_unusual_than_to_raise():
+    # After the raise (day 224), one visit a week: 4 active days in the last 28 against 11.0
+    # before the warning (P = 0.04), 8 in 56 against 22.5 (P = 0.002): neither within its
+    # raising budget, both about a third of the habit: the warning stays open. Back to
+    # two-thirds of the habit, it clears.
+    later = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 224]
+    weekly = _warned(state_with(logins_on(later + list(range(231, 400, 7)))), 224)
+    weekly.habit = habit(_twelve_then_three(224), at(224))
+    sig = evaluate(weekly, at(399))
+    assert sig.fires and sig.strength == 0.5
+    assert sig.detail.startswith("active on 4 of the last 28 days, before the warning 11.0 (P=0.036)")
+    assert not evaluate(weekly, at(399), ActivityParams(hold_p=0.0)).fires      # on the raising budget alone
+    most = _warned(state_with(logins_on(later + [d for d in range(231, 400) if d % 4 == 0])), 224)
+    most.habit = weekly.habit
+    assert not evaluate(most, at(399)).fires
+
+
+def test_an_open_warning_holds_through_a_quiet_spell_after_the_fall_without_escalating():
+    # Weekly visits after the raise, then four weeks of quiet: raising leaves a quiet spell
+    # beyond the pace to silence, and judges only the window's first day (nothing unusual
+    # there); holding counts the quiet days (0 of 28 against 11.0 before the warning).
+    later = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 224] + list(range(231, 372, 7))
+    s = _warned(state_with(logins_on(later)), 224)
+    s.habit = habit(_twelve_then_three(224), at(224))
+    sig = evaluate(s, at(399))
+    assert sig.fires and sig.strength == 0.5
+    assert sig.detail.startswith("active on 0 of the last 28 days, before the warning 11.0")
+    assert not evaluate(s, at(399), ActivityParams(hold_p=0.0)).fires

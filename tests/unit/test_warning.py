@@ -173,3 +173,23 @@ def test_a_cleared_warning_shows_where_the_signals_it_carried_stand_now_not_the_
     # with nothing known of what it carried, the strongest signal, as before
     assert [s["kind"] for s in warning_payload(CustomerState("c"), a, Transition("cleared", 2, "w1"))["signals"]] \
         == ["order_value_drop"]
+
+
+def test_a_warning_keeps_the_activity_habit_from_when_activity_drop_joins_it_until_it_clears():
+    from detectors import activity
+    from detectors.segment import ValueFigures
+    from detectors.warning import Assessment, apply, decide
+
+    s = build([login(day(d)) for d in range(0, 168) if d % 5 in (0, 2)] +
+              [login(day(d)) for d in range(173, 225, 10)])
+    v = ValueFigures("regular", 0.0, 0, 400.0)
+    quiet = Assessment("c", day(224), 0.72, 2, v, (sig("silence", 0.75),), ())
+    s = apply(s, quiet, decide(s, quiet))
+    assert s.level == 2 and s.habit == []                       # no activity drop in it
+    falling = Assessment("c", day(230), 0.9, 3, v, (sig("silence", 0.8), sig("activity_drop", 0.9)), ())
+    s = apply(s, falling, decide(s, falling))
+    assert s.kinds == ["activity_drop", "silence"]
+    assert s.habit == activity.habit(s, day(230)) and s.habit[2] >= activity.ActivityParams().min_baseline_active_days
+    calm = Assessment("c", day(300), 0.1, 0, v, (), ())
+    s = apply(s, calm, decide(s, calm))
+    assert s.level == 0 and s.habit == []
