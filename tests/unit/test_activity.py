@@ -292,3 +292,39 @@ def test_an_open_warning_holds_through_a_quiet_spell_after_the_fall_without_esca
     assert sig.fires and sig.strength == 0.5
     assert sig.detail.startswith("active on 0 of the last 28 days, before the warning 11.0")
     assert not evaluate(s, at(399), ActivityParams(hold_p=0.0)).fires
+
+
+def _bursty_visits(seed: int) -> list[int]:
+    """Twenty days of visits every other day, starting at irregular intervals (gamma, mean
+    55 days), a visit a fortnight or so between them: a steady customer whose visits come
+    in clumps."""
+    rng = random.Random(seed)
+    bursts, t = set(), rng.uniform(0, 55)
+    while t < 520:
+        bursts.update(range(int(t), int(t) + 20))
+        t += rng.gammavariate(1.2, 55 / 1.2)
+    return [d for d in range(520) if rng.random() < (0.5 if d in bursts else 0.05)]
+
+
+def test_a_visitor_whose_visits_come_in_clumps_is_not_flagged_in_every_lull():
+    """Counted as independent days, the lull after a burst is a fall (a dozen active days
+    in the baseline, one in the window); weighed by how clumped this customer's weeks have
+    been, it is their habit."""
+    plain = ActivityParams(dispersion_min_weeks=0)
+    fired = {"plain": 0, "weighed": 0}
+    for seed in range(4):
+        s = state_with(logins_on(_bursty_visits(seed)))
+        for d in range(200, 520):
+            for name, params in (("plain", plain), ("weighed", ActivityParams())):
+                sig = evaluate(s, at(d), params)
+                fired[name] += sig is not None and sig.fires
+    assert fired["plain"] >= 60                     # firing days over four such customers' year
+    assert fired["weighed"] <= fired["plain"] // 2
+
+
+def test_a_clumped_visitors_evidence_says_its_p_is_weighed_for_the_clumps():
+    s = state_with(logins_on(_bursty_visits(0)))
+    details = [sig.detail for d in range(200, 520) if (sig := evaluate(s, at(d))) is not None]
+    assert any(", visits clumped x" in d for d in details)
+    steady = state_with(logins_on([d for d in range(0, 400) if d % 5 in (0, 2)]))
+    assert ", visits clumped" not in evaluate(steady, at(399)).detail
