@@ -287,7 +287,8 @@ def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams 
     current = _strength(_tests(baselines, now, params), params)[0]
     # below every ratio guard the strength is capped under 0.5: start the search there
     start = max(now, _guard_time(baselines, params))
-    step = max(DAY, (baselines[0][3] / baselines[0][2]) * DAY // 4)
+    # an integer step: event times are whole seconds (a float here made every time after it one)
+    step = max(DAY, int(baselines[0][3] / baselines[0][2] * DAY) // 4)
     for lv in levels:
         if current >= lv:
             continue

@@ -111,6 +111,7 @@ class BootstrapResult:
     produce_seconds: float
     committed: dict[str, int] | None = None   # topic -> offset committed, summed over partitions
     model_records: int = 0                    # model checkpoints and population fits
+    assessment_errors: int = 0                # customers whose assessment failed (a bug; logged)
 
     @property
     def events_per_second(self) -> float:
@@ -287,7 +288,7 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
         model_records=len(result.models),
         dead_letters=len(result.dead_letters), warnings=len(result.warnings),
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
-        committed=committed,
+        committed=committed, assessment_errors=result.assessment_errors,
     )
 
 
@@ -334,6 +335,9 @@ def register(group: Any) -> None:
                    f"({result.dead_letters} dead letters) in {result.process_seconds:.1f} s "
                    f"({result.events_per_second:,.0f} events/s); wrote {written} "
                    f"changelog records in {result.produce_seconds:.1f} s")
+        if result.assessment_errors:
+            click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log has each "
+                       "customer and traceback): their state is as before the failed step", err=True)
         if result.committed is not None:
             click.echo("committed group offsets at the end of " +
                        ", ".join(f"{t} ({n})" for t, n in sorted(result.committed.items())))

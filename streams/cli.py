@@ -313,6 +313,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     raised = sum(1 for w in result.warnings if w["state"] == "raised")
     _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
           f"{len(result.warnings)} warnings ({raised} raised)")
+    if result.assessment_errors:
+        click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log above has each "
+                   "customer and traceback): their warnings are late or missing", err=True)
     if advance_to and result.snapshot:
         # event time never goes back: an earlier --advance-to leaves it at the last event
         last = max(str(row["as_of"]) for row in result.snapshot)

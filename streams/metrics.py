@@ -101,6 +101,10 @@ class Metrics:
         self.dead_letters = Counter(
             "churnwatch_dead_letters_total", "Messages sent to the dead-letter topic, per source topic and reason",
             ["topic", "reason"], registry=r)
+        self.assessment_errors = Counter(
+            "churnwatch_assessment_errors_total",
+            "Customers whose assessment failed in a sweep (logged with the customer id, tried again a day "
+            "later in event time or at their next event); any is a bug", registry=r)
         # One count per warning, and one per signal behind a warning: a warning carries
         # several signals, so a single counter with a signal label would not sum to warnings.
         self.warnings = Counter(
@@ -194,6 +198,9 @@ class Metrics:
             self.duplicates.labels(topic=topic).inc()
         if outcome.dead_letter_reason:
             self.dead_letters.labels(topic=topic, reason=outcome.dead_letter_reason).inc()
+        errors = getattr(outcome, "assessment_errors", 0)
+        if errors:
+            self.assessment_errors.inc(errors)
         if outcome.event_time:
             if not tick:
                 wall = time.time() if now is None else now

@@ -43,6 +43,9 @@ class OfflineResult:
     # Every record of the `models` table: the fits and each partition's model checkpoint
     # ("<p>" -> `ChurnModel.dumps()`, as of the end of the run).
     models: dict = field(default_factory=dict)
+    # Customers whose assessment failed in a sweep (a bug: each is logged with its traceback
+    # and judged again later, as a worker does); 0 in a sound run.
+    assessment_errors: int = 0
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
@@ -99,6 +102,7 @@ class _Part:
     clocks: list = field(default_factory=list)
     models: list = field(default_factory=list)
     snapshot: list = field(default_factory=list)       # (place of the customer, row)
+    assessment_errors: int = 0                          # customers whose assessment failed (logged)
 
 
 class _Inserted:
@@ -193,10 +197,12 @@ def _merge(parts: list[_Part]) -> OfflineResult:
         clocks={k: v for _, k, v in ordered("clocks")},
         fits={k: v for _, k, v in ordered("models") if k.startswith("prior/")},
         models={k: v for _, k, v in ordered("models")},
+        assessment_errors=sum(part.assessment_errors for part in parts),
     )
 
 
 def _collect(out, settings: Settings, part: _Part, i: int) -> None:
+    part.assessment_errors += out.assessment_errors
     for j, o in enumerate(out.outputs):
         if o.topic == settings.warnings_topic:
             part.warnings.append(((i, j), orjson.loads(o.value)))

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 # Bound on exact re-evaluations in one sweep for one customer (each moves event time
 # forward to the next moment the evidence changes); more would mean a detector bug.
 _MAX_STEPS_PER_SWEEP = 16
+# A customer whose assessment failed in a sweep is tried again this much later (event time).
+_RETRY_SECONDS = 86_400
 #: Customers whose decoded state the processor keeps beside the table (`Processor._peek`).
 KEEP_DECODED = 1024
 
@@ -128,6 +130,7 @@ class Outcome:
     warnings: list[dict] = field(default_factory=list)
     done: list = field(default_factory=list)   # refs of messages now fully handled (acknowledge them)
     examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
+    assessment_errors: int = 0   # customers whose assessment failed in a sweep (logged; retried)
 
 
 def population_key(partition: int) -> str:
@@ -731,7 +734,16 @@ class Processor:
                 self._write(cid, state)
                 self._index(partition, cid, state.next_due)
                 continue
-            state = self._catch_up(state, now, out, partition)
+            try:
+                state = self._catch_up(state, now, out, partition)
+            except Exception:  # one customer's failure must not hold back the others' verdicts
+                # Their state is as the table holds it (`_take`: nothing half-changed is kept);
+                # they are judged again a day later, or at their next event.
+                log.exception("assessing customer %s at %d failed; retried at the next event or in a day",
+                              cid, now)
+                out.assessment_errors += 1
+                self._index(partition, cid, now + _RETRY_SECONDS)
+                continue
             self._write(cid, state)
             self._index(partition, cid, state.next_due)
 

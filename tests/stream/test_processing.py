@@ -74,6 +74,41 @@ def test_silent_customer_is_raised_by_the_clock_then_cleared_on_return():
     assert [w["state"] for w in warnings_of(back)] == ["cleared"]
 
 
+def test_a_customer_whose_assessment_fails_does_not_hold_back_the_others_and_is_judged_again(monkeypatch, caplog):
+    import detectors.warning as warn
+
+    proc = make_processor()
+    for w in range(12):
+        for i, cid in enumerate(("c1", "c2")):
+            at = T0 + timedelta(days=7 * w)
+            assert proc.handle("logins", 0, 2 * w + i, cid.encode(), login(cid, at)).applied
+    last = T0 + timedelta(days=7 * 11)
+    due = decode(proc.customers["c1"]).next_due
+    assert due and due == decode(proc.customers["c2"]).next_due   # the same rhythm: due together
+    real = warn.assess
+
+    def broken(state, now, *args, **kw):
+        if state.customer_id == "c1":
+            raise ZeroDivisionError("a bug in a detector")
+        return real(state, now, *args, **kw)
+
+    monkeypatch.setattr(warn, "assess", broken)
+    quiet = proc.handle("clock-ticks", 0, 0, b"0", tick(0, last + timedelta(days=60)))
+    assert quiet.assessment_errors == 1
+    assert "assessing customer c1" in caplog.text and "ZeroDivisionError" in caplog.text
+    assert [(w["customer_id"], w["state"]) for w in warnings_of(quiet)][:1] == [("c2", "raised")]
+    assert decode(proc.customers["c1"]).next_due == due     # the table keeps c1 as it was
+
+    monkeypatch.setattr(warn, "assess", real)                 # the bug fixed (a new worker)
+    later = proc.handle("clock-ticks", 0, 1, b"0", tick(0, last + timedelta(days=62)))
+    assert later.assessment_errors == 0
+    again = [w for w in warnings_of(later) if w["customer_id"] == "c1"]
+    # judged a day later, at the event time its evidence crossed the threshold, as c2 was
+    assert [w["state"] for w in again][:1] == ["raised"]
+    c2_raised = next(w for w in warnings_of(quiet) if w["customer_id"] == "c2")
+    assert again[0]["occurred_at"] == c2_raised["occurred_at"]
+
+
 def test_steady_customer_gets_no_warning_as_time_passes():
     proc = make_processor()
     feed_weekly_logins(proc, "c1", weeks=20)

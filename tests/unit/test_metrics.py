@@ -31,6 +31,7 @@ class Outcome:
     dead_letter_reason: str | None = None
     event_time: int | None = None
     warnings: list[dict] = field(default_factory=list)
+    assessment_errors: int = 0
 
 
 @pytest.fixture
@@ -70,6 +71,13 @@ def test_a_dead_letter_is_counted_under_its_topic_and_reason(m, registry, reason
 
     assert value(registry, "churnwatch_dead_letters_total", topic="t.orders", reason=reason) == 1
     assert value(registry, "churnwatch_dead_letters_total", topic=T, reason=reason) is None
+
+
+def test_failed_assessments_are_counted(m, registry):
+    assert value(registry, "churnwatch_assessment_errors_total") == 0
+    m.observe_outcome(T, Outcome(applied=True, event_time=EVENT_TIME, assessment_errors=2), now=EVENT_TIME)
+
+    assert value(registry, "churnwatch_assessment_errors_total") == 2
 
 
 @pytest.mark.parametrize(("behind", "bucket", "bucket_below"), [

@@ -204,3 +204,23 @@ def test_a_fresh_order_always_lowers_purchase_frequency_strength():
         s2 = build([order(last + int(pause * DAY), 100.0)], s)
         just_after = evaluate(s2, last + int(pause * DAY) + HOUR)
         assert just_after.strength <= just_before.strength, (gap, pause)
+
+
+def test_crossing_times_are_whole_seconds_of_event_time():
+    # A sweep assesses at the crossing time: a float there reached day arithmetic
+    # downstream (`[0] * weeks` in the activity detector) and failed the sweep.
+    rng = random.Random(1)
+    found = 0
+    for _ in range(300):
+        gap, t, days = rng.choice([7, 13, 30, 45, 61]), 0, []
+        for _ in range(rng.randint(5, 20)):
+            t += max(1, int(rng.gauss(gap, gap * 0.3)))
+            days.append(t)
+        s = build([order(day(d), 80.0) for d in days])
+        now = day(days[-1])
+        for lv in (0.5, 0.7, 0.85, 1.0):
+            at = next_change(s, now, levels=(lv,))
+            if at is not None:
+                found += 1
+                assert type(at) is int, (days, lv, at)
+    assert found > 300
