@@ -102,7 +102,10 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         ev.compare_baselines(report, events_path, truth)   # the same customers under rules of thumb
         (out_dir / "evaluation.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str))
         _say("5/5 summary")
-        _say(f"    warnings emitted: {len(warnings)}  dead letters: {dead}  customers tracked: {len(snapshot_rows)}")
+        log.flush()
+        errors = sum(1 for line in (out_dir / "worker.log").read_bytes().splitlines() if b"ERROR" in line)
+        _say(f"    warnings emitted: {len(warnings)}  dead letters: {dead}  customers tracked: {len(snapshot_rows)}  "
+             f"errors in worker.log: {errors}")
         _say(ev.format_report(report))
         if prom is not None:
             from streams.dashboard_report import write_report
@@ -117,7 +120,7 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
             finally:
                 prom.stop()
         _say(f"\nFiles: {out_dir}/ (events.jsonl, truth.csv, warnings.jsonl, snapshot.jsonl, evaluation.json, "
-             "dashboard.png, logs)")
+             "dashboard.png, worker.log, broker.log, prometheus/)")
         return 0
     finally:
         if worker is not None and worker.poll() is None:
