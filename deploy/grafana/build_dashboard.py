@@ -166,7 +166,7 @@ def build_dashboard() -> gd.Dashboard:
     ]:
         board = board.with_panel(panel)
 
-    board = board.with_row(gd.Row("Bad input"))
+    board = board.with_row(gd.Row("Bad input and failures"))
     for panel in [
         graph("Dead letters per second by reason", "Messages sent to the dead-letter topic", "ops",
               [_q("sum by (reason) (rate(churnwatch_dead_letters_total[$__rate_interval]))", "{{reason}}")],
@@ -175,6 +175,11 @@ def build_dashboard() -> gd.Dashboard:
               "percentunit",
               [_q("sum by (topic) (rate(churnwatch_dead_letters_total[$__rate_interval]))\n"
                   "/ sum by (topic) (rate(churnwatch_events_consumed_total[$__rate_interval]))", "{{topic}}")]),
+        graph("Failed customer assessments per hour",
+              "Customers whose assessment failed in a sweep (a bug, not bad input; each is in the worker's log "
+              "with its traceback and judged again a day later). Should stay at 0 (alert ChurnwatchAssessmentErrors)",
+              "short", [_q("3600 * sum by (instance) (rate(churnwatch_assessment_errors_total[$__rate_interval]))",
+                           "{{instance}}")], width=24),
     ]:
         board = board.with_panel(panel)
 
