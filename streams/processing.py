@@ -281,6 +281,7 @@ class Processor:
                 self._advance(partition, out, persist=False)
             except Exception:  # pragma: no cover - defensive: never let the clock kill the agent
                 log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
+                out.assessment_errors += 1   # counted and alerted on as a failed sweep
         return out
 
     def handle_market(self, value: bytes, key: bytes | None = None, partition: int = 0, offset: int = 0) -> MarketEvent:
