@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -328,3 +329,44 @@ def test_a_clumped_visitors_evidence_says_its_p_is_weighed_for_the_clumps():
     assert any(", visits clumped x" in d for d in details)
     steady = state_with(logins_on([d for d in range(0, 400) if d % 5 in (0, 2)]))
     assert ", visits clumped" not in evaluate(steady, at(399)).detail
+
+
+# ---------------------------------------------------------------------- the depth of visits
+
+
+def _fall_with_minutes(before_minutes: float, after_minutes: float, seed: int = 3) -> CustomerState:
+    """Every other day for eight weeks with page views, then four visit days in four weeks
+    (14 -> 4: a fall the day count alone judges at P ~ 0.005, short of the alarm);
+    each visit day's time on site varies around the given minutes."""
+    rng = random.Random(seed)
+
+    def minutes(m: float) -> int:
+        return int(60 * m * rng.lognormvariate(0, 0.3))
+
+    active = {d: (1, 3, minutes(before_minutes), 0) for d in EVERY_OTHER_DAY}
+    active.update({d: (1, 2, minutes(after_minutes), 0) for d in (60, 67, 74, 81)})
+    return state_with(active)
+
+
+def test_shorter_visits_beside_fewer_ones_make_the_alarm_that_fewer_alone_does_not():
+    same = evaluate(_fall_with_minutes(8, 8), NOW)
+    shorter = evaluate(_fall_with_minutes(8, 1.5), NOW)
+
+    assert not same.fires and "visits shorter" not in same.detail
+    assert shorter.fires
+    found = re.search(r"with visits shorter: ([\d.]+) vs ([\d.]+) minutes a day on the site, P=", shorter.detail)
+    assert found and float(found[1]) < 2.5 and float(found[2]) > 6, shorter.detail
+
+
+def test_shorter_visits_alone_never_fire_and_longer_ones_never_count():
+    # the same minutes fall without fewer visit days: not an activity drop
+    active = {d: (1, 3, 480, 0) for d in EVERY_OTHER_DAY}
+    active.update({d: (1, 3, 60, 0) for d in range(57, 85, 2)})
+    assert not evaluate(state_with(active), NOW).fires
+    longer = evaluate(_fall_with_minutes(2, 10), NOW)
+    assert not longer.fires and "visits shorter" not in longer.detail
+
+
+def test_without_the_depth_gate_the_day_count_judges_alone():
+    off = ActivityParams(depth_gate=0.0)
+    assert not evaluate(_fall_with_minutes(8, 1.5), NOW, off).fires
