@@ -32,6 +32,14 @@ Defaults, and why:
   customer-months fired (baskets with a log-sd of 0.2 to 0.6); three sigmas and the
   shrunk variance bring that to about 0.2 %, while 500-1000 falling to 200-300 still gives
   z below -4.
+* ... for a customer who orders every `reference_gap_days` (30) or less often. Repeated on
+  every order, one z would give a weekly buyer four chances a month to cross it and a
+  monthly buyer one: steady weekly buyers (log-sd 0.5) tripped it about 8 times per 1,000
+  customer-months, monthly ones 1.6. The tail probability that fires is therefore that of
+  -3 times the usual gap between the baseline's orders over 30 days (`z_fire`: -3.2 for a
+  buyer every two weeks, -3.4 weekly), so frequent buyers have the false alarms of a
+  monthly one (2.7 per 1,000 months for the weekly buyers above); a rarer buyer is held to
+  -3 as before, not loosened.
 * `prior_log_sd` 0.5 with `prior_weight` 6: household baskets typically vary by a factor of
   about 1.6 either way; six pseudo-orders let a customer's own spread dominate once a dozen
   orders are known.
@@ -45,12 +53,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from statistics import median
+from statistics import NormalDist, median
 
 from detectors.signal import FIRE, Signal
-from detectors.state import CustomerState, placed_orders
+from detectors.state import DAY, CustomerState, placed_orders
 
 KIND = "order_value_drop"
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,11 @@ class OrderValueParams:
     min_baseline: int = 4         # fewer baseline orders than this: no verdict
     max_ratio: float = 0.6        # geometric-mean ratio at which the signal fires
     full_ratio: float = 0.25      # ratio at which strength reaches 1.0
-    max_z: float = -3.0           # and the drop must be at least this many standard errors
+    max_z: float = -3.0           # and the drop must be at least this many standard errors ...
+    # ... at a usual gap of `reference_gap_days`; for a customer who orders more often, as many
+    # more standard errors as keep the false alarms per month the same (see the module docstring)
+    reference_gap_days: float = 30.0
+    min_gap_days: float = 1.0     # the usual gap counted as at least this (same-day orders)
     prior_log_sd: float = 0.5     # typical log-sd of a customer's baskets, before data
     prior_weight: float = 6.0     # weight of that prior, in orders
     min_log_sd: float = 0.1       # floor of the log-sd used (about +-10 %)
@@ -78,6 +91,7 @@ class _Comparison:
     z: float
     mean_log_recent: float
     mean_log_baseline: float
+    z_fire: float = -3.0          # z at which it fires, for this customer's usual gap
 
 
 def _sizes(n: int, p: OrderValueParams) -> tuple[int, int] | None:
@@ -106,12 +120,35 @@ def _compare(amounts: list[tuple[int, float]], currency: str, p: OrderValueParam
     var_b = max(var_b, p.min_log_sd ** 2)
     var_r = max(sum((x - mean_r) ** 2 for x in log_r) / (len(log_r) - 1), var_b)
     z = (mean_r - mean_b) / math.sqrt(var_r / len(log_r) + var_b / len(log_b))
+    base_times = amounts[-n_recent - len(baseline)][0], amounts[-n_recent - 1][0]
+    gap_days = (base_times[1] - base_times[0]) / DAY / (len(baseline) - 1)
     return _Comparison(currency, amounts[-n_recent][0], amounts[-1][0], recent, baseline, math.exp(mean_r - mean_b), z,
-                       mean_r, mean_b)
+                       mean_r, mean_b, z_fire(gap_days, p))
 
 
-def strength_of(ratio: float, z: float, params: OrderValueParams = OrderValueParams()) -> float:
-    """Strength of a basket ratio `ratio` (recent / usual) with significance `z`.
+def z_fire(gap_days: float, params: OrderValueParams = OrderValueParams()) -> float:
+    """The z at which a drop fires for a customer whose usual gap between orders is `gap_days`.
+
+    The test runs again at every order, so a weekly buyer would have four chances a month to
+    cross a fixed z and a monthly buyer one: the tail probability that fires is `max_z`'s
+    (0.00135 for -3) times the usual gap over `reference_gap_days`, so every customer who
+    orders at least that often has the same false alarms per month. It is never looser than
+    `max_z`: a rare buyer's few baskets are judged at -3 as before.
+
+    >>> z_fire(30.0), round(z_fire(7.0), 2), z_fire(90.0)
+    (-3.0, -3.42, -3.0)
+    """
+    p = params
+    gap = max(p.min_gap_days, gap_days)
+    if gap >= p.reference_gap_days:
+        return p.max_z
+    return _NORMAL.inv_cdf(_NORMAL.cdf(p.max_z) * gap / p.reference_gap_days)
+
+
+def strength_of(ratio: float, z: float, params: OrderValueParams = OrderValueParams(),
+                fire_at: float | None = None) -> float:
+    """Strength of a basket ratio `ratio` (recent / usual) with significance `z`, which fires
+    at or below `fire_at` (`max_z` if not given; see `z_fire`).
 
     >>> strength_of(0.6, -3.0), strength_of(0.25, -9.0), strength_of(0.6, -2.9)
     (0.5, 1.0, 0.45)
@@ -121,7 +158,7 @@ def strength_of(ratio: float, z: float, params: OrderValueParams = OrderValuePar
     p = params
     below = FIRE - 0.05
     if ratio <= p.max_ratio:
-        if z > p.max_z:
+        if z > (p.max_z if fire_at is None else fire_at):
             return below
         if ratio <= p.full_ratio:
             return 1.0
@@ -139,12 +176,14 @@ def evaluate(state: CustomerState, now: int, params: OrderValueParams = OrderVal
 
     Examples
     --------
+    A monthly buyer whose baskets of 500-1000 fall to 200-300:
+
     >>> from detectors.state import CustomerState
     >>> usual = [500, 900, 650, 1000, 700, 800]
     >>> recent = [250, 200, 300]
-    >>> s = CustomerState("c", orders=[[i, float(a), "EUR", 0, 1, None]
+    >>> s = CustomerState("c", orders=[[i * 30 * DAY, float(a), "EUR", 0, 1, None]
     ...                                for i, a in enumerate(usual + recent)])
-    >>> sig = evaluate(s, 100)
+    >>> sig = evaluate(s, 300 * DAY)
     >>> sig.fires, round(sig.current), round(sig.baseline), sig.unit
     (True, 247, 740, 'EUR per order')
     """
@@ -196,7 +235,7 @@ def _verdict(amounts: tuple[tuple[int, float], ...], currency: str,
 
 def _summary(c: _Comparison, params: OrderValueParams, before: str) -> tuple[int, float, float, float, str]:
     """(first recent order time, strength, current, baseline, detail) of a comparison."""
-    strength = strength_of(c.ratio, c.z, params)
+    strength = strength_of(c.ratio, c.z, params, c.z_fire)
     # The same sums of logs as the comparison's means: bit for bit what summing them again gives.
     geo_recent = math.exp(c.mean_log_recent)
     geo_base = math.exp(c.mean_log_baseline)
