@@ -119,16 +119,16 @@ def latency_probe(customer_id: str, now: int) -> tuple[list[dict], dict]:
     """A customer whose next order raises an `order_value_drop` warning at once, and that order.
 
     History (replay records, oldest first, all before `now`): a login every week for 16
-    weeks, an order of about 800 EUR every 10 days, then two orders of 150 EUR in the last
-    two days. Two small baskets after a usual of 800 are not yet unusual enough against the
-    spread of three (the recent side includes one big basket); the trigger, a third 150 EUR
-    order at `now`, makes the last three all small and fires the signal at full strength:
-    a critical warning from the trigger itself, nothing from a sweep or a timer.
+    weeks, an order of about 800 EUR every 10 days, then one order of 150 EUR the day
+    before. One small basket is an errand (the last three orders are not unusual against
+    the spread they show); the trigger, a second 150 EUR order at `now`, makes two small
+    baskets in a row and fires the signal at full strength: a critical warning from the
+    trigger itself, nothing from a sweep or a timer.
 
     Example:
         >>> history, trigger = latency_probe("p1", 1_750_000_000)
         >>> len(history), trigger["type"], trigger["amount"], trigger["occurred_at"]
-        (29, 'order', 150.0, '2025-06-15T15:06:40Z')
+        (28, 'order', 150.0, '2025-06-15T15:06:40Z')
     """
     events: list[dict] = []
     for week in range(16, 0, -1):
@@ -139,8 +139,7 @@ def latency_probe(customer_id: str, now: int) -> tuple[list[dict], dict]:
     for i, amount in enumerate(usual):
         at = now - (112 - 10 * i) * DAY
         events.append(_order(customer_id, f"u{i}", at, amount))
-    events.append(_order(customer_id, "s1", now - 2 * DAY, 150.0))
-    events.append(_order(customer_id, "s2", now - DAY, 150.0))
+    events.append(_order(customer_id, "s1", now - DAY, 150.0))
     events.sort(key=lambda e: e["occurred_at"])
     return events, _order(customer_id, "trigger", now, 150.0)
 

@@ -143,6 +143,27 @@ def test_a_weekly_buyer_needs_a_clearer_drop_than_a_monthly_one():
     assert evaluate(build(orders(fallen, every=7)), day(77)).fires
 
 
+def test_two_small_baskets_in_a_row_are_already_a_pattern():
+    # A monthly buyer of 500-1000 whose baskets fall to 200-300: warned at the second small
+    # order, a month before a third would come (and a trade-down who then leaves never sends it).
+    rng = random.Random(3)
+    usual = [rng.uniform(500, 1000) for _ in range(12)]
+    one = evaluate(build(orders(usual + [250.0], every=30)), day(370))
+    two = evaluate(build(orders(usual + [250.0, 220.0], every=30)), day(400))
+    assert not one.fires                   # one small basket is an errand
+    assert two.fires
+    assert two.current == pytest.approx(geo([250.0, 220.0]), abs=0.01)
+    assert two.baseline == pytest.approx(geo(usual), abs=0.01)
+    assert two.detail.startswith("last 2 orders") and "over the 12 before" in two.detail
+    assert two.window_days == 40.0         # from the first small order (day 360) to now
+
+
+def test_the_two_order_window_shares_the_false_alarm_budget():
+    # Looking at the last two and the last three orders halves each one's tail probability:
+    # a drop at z = -3.1 on three orders fired when three was the only window, not now.
+    assert z_fire(30.0, windows=2) < -3.1 < z_fire(30.0)
+
+
 def test_the_alarm_z_follows_the_usual_gap_and_is_never_looser_than_minus_three():
     assert z_fire(30.0) == -3.0 and z_fire(90.0) == -3.0
     assert z_fire(14.0) < -3.0
