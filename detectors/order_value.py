@@ -41,7 +41,8 @@ Defaults, and why:
   monthly buyer one: steady weekly buyers (log-sd 0.5) tripped it about 8 times per 1,000
   customer-months, monthly ones 1.6. The tail probability that fires is therefore that of
   -3 times the usual gap between the baseline's orders over 30 days (`z_fire`: -3.2 for a
-  buyer every two weeks, -3.4 weekly), so frequent buyers have the false alarms of a
+  buyer every two weeks, -3.4 weekly, for one window; -3.4 and -3.6 for each of the two
+  windows tried, see `_best`), so frequent buyers have the false alarms of a
   monthly one (2.7 per 1,000 months for the weekly buyers above); a rarer buyer is held to
   -3 as before, not loosened.
 * `prior_log_sd` 0.5 with `prior_weight` 6: household baskets typically vary by a factor of
