@@ -11,6 +11,13 @@ dollar_value``, whitespace-separated). Other headers are named with ``column_map
 (``--customer-column`` etc.); a file without a header row gets its column names from
 ``columns`` (``--columns customer_id,date,quantity,amount``).
 
+An Excel workbook (``.xlsx``, recognised by its content, whatever its name) is read with
+openpyxl: its first non-empty sheet with its header row, then every further sheet with the
+same header (UCI publishes *Online Retail II* as one sheet a year), cells as a CSV export
+would write them (dates in ISO 8601, ``17850.0`` as ``17850``); line numbers in the stats
+count the rows so read, and the summary names each sheet's lines. A sheet with other
+columns is an error; an Excel 97-2003 file (``.xls``) gets an error asking for .xlsx or CSV.
+
 Rules:
 
 * Separator: the most frequent of ``, ; tab |`` in the first line, or runs of whitespace
@@ -162,6 +169,7 @@ class ConvertStats:
     date_order: str = ""  # "month first (detected from '12/13/2010 8:28')" when read from the file
     default_currency: str = "EUR"
     defaulted_currency: int = 0  # rows without a currency of their own, given default_currency
+    sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets read, with their lines
 
     @property
     def rows_skipped(self) -> int:
@@ -184,6 +192,8 @@ class ConvertStats:
             text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
         if self.no_amounts:
             text += " without amounts (written as 0)"
+        if self.sheets:
+            text += f"; from the workbook's {'sheets' if len(self.sheets) > 1 else 'sheet'} {', '.join(self.sheets)}"
         if self.date_order:
             text += f"; dates read {self.date_order}"
         if self.skipped:
@@ -589,6 +599,14 @@ def convert_orders_csv(
         [('536365', 22.08, 8, 'placed'), ('C536379', 27.5, 1, 'cancelled')]
     """
     in_path, out_path = Path(in_path), Path(out_path)
+    kind = _file_kind(in_path)
+    if kind == "xls":
+        raise ConvertError(f"{in_path}: an Excel 97-2003 workbook (.xls), which is not read; save it as .xlsx "
+                           f"or CSV")
+    if kind == "xlsx":
+        return _convert_workbook(in_path, out_path, date_format=date_format, default_currency=default_currency,
+                                 columns=columns, column_map=column_map, cancellations=cancellations,
+                                 one_order_per_day=one_order_per_day, no_amounts=no_amounts, strict=strict)
     default_currency = default_currency.strip().upper()
     if not _CURRENCY.match(default_currency):
         raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")
@@ -752,6 +770,108 @@ def convert_orders_csv(
     return stats
 
 
+def _file_kind(path: Path) -> str:
+    """"xlsx" (a zip: an Office Open XML workbook), "xls" (an OLE2 compound file: Excel
+    97-2003) or "text", from the file's first bytes, whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(8)
+    except OSError:
+        return "text"    # the text reader reports what is wrong with the path
+    if magic.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    return "text"
+
+
+def _cell_text(value: Any) -> str:
+    """A workbook cell as the text a CSV export of it would hold: dates in ISO 8601 (a
+    workbook's times carry no zone: UTC, as naive CSV times), whole numbers without ``.0``.
+
+    >>> from datetime import date
+    >>> [_cell_text(v) for v in (None, datetime(2010, 12, 1, 8, 26), date(2011, 1, 2), 17850.0, 2.55, 6, "C536379")]
+    ['', '2010-12-01 08:26:00', '2011-01-02', '17850', '2.55', '6', 'C536379']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _workbook_to_csv(path: Path, out: Path) -> list[str]:
+    """Write the rows of an .xlsx workbook to a CSV file: its first non-empty sheet with its
+    header, then every further sheet with the same header (the UCI Online Retail II workbook
+    has one sheet a year), each without its header row. Returns the sheets read, each with
+    the CSV lines it became, so that a skipped row can be found in the workbook. A sheet
+    with another header is an error: its columns would be read as the first sheet's."""
+    try:
+        import openpyxl
+    except ImportError:    # pragma: no cover - a dependency of the package
+        raise ConvertError(f"{path}: reading an Excel workbook needs openpyxl (pip install openpyxl)") from None
+    raw = open(path, "rb")    # noqa: SIM115 - closed below; a file object, as openpyxl goes by a path's suffix
+    try:
+        book = openpyxl.load_workbook(raw, read_only=True, data_only=True)
+    except Exception as exc:    # openpyxl raises zipfile, KeyError and its own errors
+        raw.close()
+        raise ConvertError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__}: {exc})") from None
+    read: list[str] = []
+    header: list[str] | None = None
+    line = 0
+    try:
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            for sheet in book.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                first = next(rows, None)
+                if first is None or all(v is None for v in first):
+                    continue
+                this = [_cell_text(v).strip() for v in first]
+                while this and not this[-1]:
+                    this.pop()
+                if header is None:
+                    header = this
+                    writer.writerow(header)
+                    line = 1
+                elif this != header:
+                    raise ConvertError(f"{path}: sheet {sheet.title!r} has the columns {', '.join(this)}, not "
+                                       f"those of the first sheet ({', '.join(header)}); save the sheet to convert "
+                                       f"as CSV")
+                start = line + 1
+                for row in rows:
+                    writer.writerow([_cell_text(v) for v in row[:len(header)]])
+                    line += 1
+                read.append(f"{sheet.title!r} (lines {start:,}-{line:,})" if line >= start
+                            else f"{sheet.title!r} (no rows)")
+    finally:
+        book.close()
+        raw.close()
+    if header is None:
+        raise ConvertError(f"{path}: the workbook's sheets are empty")
+    return read
+
+
+def _convert_workbook(in_path: Path, out_path: Path, **options: Any) -> ConvertStats:
+    """`convert_orders_csv` of an .xlsx workbook: its sheets written to a CSV, then read as
+    one; error messages name the workbook."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="churnwatch-xlsx-") as tmp:
+        text = Path(tmp) / f"{in_path.stem}.csv"
+        sheets = _workbook_to_csv(in_path, text)
+        try:
+            stats = convert_orders_csv(text, out_path, encoding="utf-8", delimiter=",", **options)
+        except ConvertError as exc:
+            raise ConvertError(str(exc).replace(str(text), str(in_path))) from None
+    stats.sheets = sheets
+    return stats
+
+
 def _order_event(order: _Order) -> dict[str, Any]:
     if order.status is not None:
         status = "returned" if order.status == "placed" and order.total < 0 else order.status
@@ -865,7 +985,10 @@ def register(group: Any) -> None:
     @click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
     @convert_options
     def convert_orders_command(csv_path: Path, out_path: Path, **options: Any) -> None:
-        """Convert an orders export (customer_id, date, amount, ...) into a replay file."""
+        """Convert an orders export (customer_id, date, amount, ...) into a replay file.
+
+        CSV_PATH is a CSV or text file (.gz read compressed) or an Excel workbook (.xlsx).
+        """
         out_path.parent.mkdir(parents=True, exist_ok=True)
         stats = convert_orders_csv(csv_path, out_path, **convert_kwargs(options))
         echo_stats(stats, out_path)

@@ -436,3 +436,71 @@ def test_epoch_seconds_are_read_when_asked_for(tmp_path: Path):
         convert_orders_csv(src, out, strict=True)
     convert_orders_csv(src, out, date_format="epoch")
     assert [e["occurred_at"] for e in _events(out)] == ["2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z"]
+
+
+# --- Excel workbooks (.xlsx): the UCI Online Retail logs are published as workbooks ---------
+
+def _workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _uci_rows() -> list[list]:
+    """The rows of `UCI` as a workbook holds them: dates as datetimes, numbers as numbers,
+    customer ids as floats (as in the published workbook)."""
+    from datetime import datetime
+
+    rows = []
+    for line in UCI.strip().splitlines()[1:]:
+        inv, code, desc, qty, date, price, cust, country = line.split(",")
+        month, day, rest = date.split("/")
+        year, clock = rest.split()
+        hour, minute = clock.split(":")
+        rows.append([int(inv) if inv.isdigit() else inv, code, desc, int(qty),
+                     datetime(int(year), int(month), int(day), int(hour), int(minute)), float(price),
+                     float(cust) if cust else None, country])
+    return rows
+
+
+def test_a_workbook_converts_as_its_csv_export_does_across_its_sheets(tmp_path):
+    header = UCI.splitlines()[0].split(",")
+    rows = _uci_rows()
+    book = _workbook(tmp_path / "online_retail_II.xlsx",
+                     {"Year 2009-2010": [header, *rows[:4]], "Year 2010-2011": [header, *rows[4:]]})
+    from_book = convert_orders_csv(book, tmp_path / "book.jsonl")
+    from_csv = convert_orders_csv(_write(tmp_path, UCI), tmp_path / "csv.jsonl", date_format="monthfirst")
+    assert _events(tmp_path / "book.jsonl") == _events(tmp_path / "csv.jsonl")
+    assert from_book.orders_written == from_csv.orders_written == 5
+    assert from_book.sheets == ["'Year 2009-2010' (lines 2-5)", "'Year 2010-2011' (lines 6-8)"]
+    # the row without a customer (second sheet's second row) is reported at its line
+    assert from_book.examples == ["line 7, column 'CustomerID': missing_customer_id (no customer id)"]
+    assert "from the workbook's sheets 'Year 2009-2010'" in from_book.summary()
+
+
+def test_a_workbook_is_recognised_by_its_content_whatever_its_name(tmp_path):
+    header = UCI.splitlines()[0].split(",")
+    book = _workbook(tmp_path / "export.xlsx", {"Sheet1": [header, *_uci_rows()]})
+    renamed = book.rename(tmp_path / "export.csv")
+    assert convert_orders_csv(renamed, tmp_path / "o.jsonl").orders_written == 5
+
+
+def test_a_sheet_with_other_columns_is_an_error_that_names_it(tmp_path):
+    header = UCI.splitlines()[0].split(",")
+    book = _workbook(tmp_path / "b.xlsx", {"Orders": [header, *_uci_rows()], "Notes": [["note"], ["hello"]]})
+    with pytest.raises(ConvertError, match="sheet 'Notes' has the columns note"):
+        convert_orders_csv(book, tmp_path / "o.jsonl")
+
+
+def test_an_old_excel_file_gets_a_clear_error_not_an_encoding_one(tmp_path):
+    old = tmp_path / "orders.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    with pytest.raises(ConvertError, match=r"Excel 97-2003 workbook \(\.xls\).*save it as \.xlsx or CSV"):
+        convert_orders_csv(old, tmp_path / "o.jsonl")
