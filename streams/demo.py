@@ -32,7 +32,7 @@ def _say(text: str = "") -> None:
 
 
 def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: int, replay_seconds: float) -> int:
-    from streams import evaluate as ev
+    from streams import evaluate as ev, worklist
     from streams.replay import advance_event_time, load_replay_lines, publish, read_lines
     from streams.simulate import write_simulation
     from streams.snapshot import write_snapshot
@@ -107,6 +107,10 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         _say(f"    warnings emitted: {len(warnings)}  dead letters: {dead}  customers tracked: {len(snapshot_rows)}  "
              f"errors in worker.log: {errors}")
         _say(ev.format_report(report))
+        ranked = worklist.rank(snapshot_rows)
+        _say(f"\n    who to call first ({len(ranked)} open warnings at level >= warning, core customers first; "
+             f"`churnwatch worklist {snap_path}` lists them all):")
+        _say("\n".join("    " + line for line in worklist.format_worklist(ranked, top=5).splitlines()))
         if prom is not None:
             from streams.dashboard_report import write_report
 
