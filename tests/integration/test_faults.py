@@ -710,10 +710,10 @@ def test_market_events_count_from_their_event_time_however_early_they_are_read()
     """The same history, its market topic read all before the customers' backlog or as its
     events come: the same warnings (competitor pressure included)."""
     settings = Settings(partitions=2)
-    # (seed 4: five warnings carry competitor pressure; with seed 1 only two cleared warnings
-    # showed it, as the strongest signal of the moment, before a cleared warning showed the
-    # signals it carried)
-    records = history(settings, customers=40, seed=4, market=True)
+    # (seed 7: five warnings carry competitor pressure. The seed is chosen for that: seed 4
+    # had three until the order-value alarm held a budget per month of orders, which no
+    # longer fires at the two drops beside a rival's promotion there, z = -3.0 and -3.1.)
+    records = history(settings, customers=40, seed=7, market=True)
     assert sum(r.topic == settings.market_events_topic for r in records) > 0
     live = _warning_ids(settings, records, market_first=False)
     backlog = _warning_ids(settings, records, market_first=True)
