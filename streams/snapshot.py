@@ -142,10 +142,20 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
             "open_warning_level": warn.LEVELS[state.level],
             "segment": a.segment,
             "signals": [s.as_dict() for s in a.signals],
-            "suggested_actions": [x.as_dict() for x in a.actions],
+            "suggested_actions": [x.as_dict() for x in _actions(state, now, a, params)],
             "last_active_at": to_datetime(state.last_active).isoformat().replace("+00:00", "Z") if state.last_active else None,
             "events_applied": state.applied,
         }
+
+
+def _actions(state, now: int, a, params) -> tuple:
+    """The assessment's actions; while a warning is open above the level the evidence now
+    reaches (held open until the signals' evidence falls under `clear_below`), those for the
+    open warning's level, so a team working the warning has something to do with it (a core
+    customer's call, or "monitor" while the evidence weakens)."""
+    if state.level > a.level:
+        return warn.suggest_actions(state, now, list(a.signals), state.level, a.value, params.warning)
+    return a.actions
 
 
 def read_market(settings: Settings, idle_seconds: float = 1.5):
