@@ -260,8 +260,12 @@ def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_dou
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
     assert_warnings_agree(report, "two workers", work_redone=True)
     w = report["warnings"]
-    assert w["match"], f"{len(w['only_on_topic'])} warning ids only on the topic, {len(w['only_recomputed'])} only " \
-                       f"in the uninterrupted recomputation: {(w['only_on_topic'] + w['only_recomputed'])[:6]}"
+    # The same set of warnings as the uninterrupted run. (Not `w["match"]`, which also counts
+    # the closed episode of the killed worker that the survivor's redone judgement did not
+    # repeat, allowed just above: seen once, 70 warning ids equal on both sides.)
+    assert not w["only_on_topic"] and not w["only_recomputed"], \
+        f"{len(w['only_on_topic'])} warning ids only on the topic, {len(w['only_recomputed'])} only " \
+        f"in the uninterrupted recomputation: {(w['only_on_topic'] + w['only_recomputed'])[:6]}"
     assert survivor.running()
     print(f"two workers: takeover {took_over:.1f} s after the kill; {w['common']} warning ids, as uninterrupted")
 
