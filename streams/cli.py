@@ -325,9 +325,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
 
 
 def _register_tools() -> None:
-    from streams import bootstrap, convert, evaluate, holdout, simulate, verify, worklist
+    from streams import bootstrap, convert, convert_events, evaluate, holdout, simulate, verify, worklist
 
-    for module in (simulate, convert, evaluate, holdout, verify, bootstrap, worklist):
+    for module in (simulate, convert, convert_events, evaluate, holdout, verify, bootstrap, worklist):
         module.register(main)
 
 

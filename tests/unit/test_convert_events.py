@@ -1,0 +1,245 @@
+"""Visit logs and ticket exports -> replay files: a user's own history with every detector."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from schemas.events import parse_replay_line
+from streams.cli import main
+from streams.convert import ConvertError, convert_orders_csv
+from streams.convert_events import convert_complaints_csv, convert_visits_csv
+from streams.offline import run_offline
+from streams.settings import Settings
+
+UTC = timezone.utc
+
+
+def _events(path: Path) -> list[dict]:
+    lines = path.read_bytes().splitlines()
+    for line in lines:
+        parse_replay_line(line)  # every line honours the contract
+    return [json.loads(line) for line in lines]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- visits
+
+
+def test_a_login_log_becomes_login_events_with_their_channel_and_outcome(tmp_path):
+    src = _write(tmp_path, "logins.csv",
+                 "User ID;Login Time;Device;Result\n"
+                 "u1;05.03.2024 08:15;iPhone;success\n"
+                 "u1;06.03.2024 21:40;Chrome desktop;failed\n"
+                 "u2;13.03.2024 10:00;;ok\n"
+                 ";13.03.2024 11:00;web;ok\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    events = _events(tmp_path / "out.jsonl")
+    assert [(e["type"], e["customer_id"], e["occurred_at"], e["channel"], e["success"]) for e in events] == [
+        ("login", "u1", "2024-03-05T08:15:00Z", "app", True),
+        ("login", "u1", "2024-03-06T21:40:00Z", "other", False),   # "Chrome desktop" is not a known word
+        ("login", "u2", "2024-03-13T10:00:00Z", "web", True),      # no device: web
+    ]
+    assert stats.date_order.startswith("day first")
+    assert stats.skipped == {"missing_customer_id": 1} and "line 5" in stats.examples[0]
+    assert stats.mapped["channel"] == {"iPhone -> app": 1, "Chrome desktop -> other": 1}
+
+
+def test_a_session_export_becomes_its_page_views_with_the_session_time_shared(tmp_path):
+    src = _write(tmp_path, "ga.csv",
+                 "client_id,session_start,landing_page,pageviews,session_duration\n"
+                 "c1,2024-04-01T10:00:00+02:00,/shoes,4,0:02:00\n"
+                 "c1,2024-04-03T10:00:00+02:00,/,0,\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    events = _events(tmp_path / "out.jsonl")
+    assert [(e["occurred_at"], e["page"], e["dwell_seconds"]) for e in events] == [
+        ("2024-04-01T08:00:00Z", "/shoes", 30.0), ("2024-04-01T08:00:01Z", "/shoes", 30.0),
+        ("2024-04-01T08:00:02Z", "/shoes", 30.0), ("2024-04-01T08:00:03Z", "/shoes", 30.0),
+        ("2024-04-03T08:00:00Z", "/", 0.0),     # a session without page views still makes the day active
+    ]
+    assert len({e["session_id"] for e in events}) == 2
+    assert any("without a duration" in n for n in stats.notes)
+
+
+def test_a_type_column_mixes_logins_and_page_views_and_unknown_types_are_skipped(tmp_path):
+    src = _write(tmp_path, "log.csv",
+                 "customer,event,timestamp,url,time_on_page\n"
+                 "a,login,2024-01-01 09:00,,\n"
+                 "a,pageview,2024-01-01 09:01,/p/1,75\n"
+                 "a,purchase,2024-01-01 09:05,,\n"
+                 "a,pageview,2024-01-01 09:06,/p/2,abc\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert [(e["type"], e.get("page"), e.get("dwell_seconds")) for e in _events(tmp_path / "out.jsonl")] == [
+        ("login", None, None), ("page_view", "/p/1", 75.0)]
+    assert stats.skipped == {"bad_duration": 1, "unknown_type": 1}
+    with pytest.raises(ConvertError, match="line 4.*unknown_type"):
+        convert_visits_csv(src, tmp_path / "strict.jsonl", strict=True)
+
+
+def test_converting_twice_gives_the_same_ids_and_a_repeated_line_stays_unique(tmp_path):
+    src = _write(tmp_path, "logins.csv", "user_id,timestamp\nu1,2024-01-01 10:00\nu1,2024-01-01 10:00\n")
+    convert_visits_csv(src, tmp_path / "a.jsonl")
+    convert_visits_csv(src, tmp_path / "b.jsonl")
+    a, b = _events(tmp_path / "a.jsonl"), _events(tmp_path / "b.jsonl")
+    assert a == b and len({e["event_id"] for e in a}) == 2
+
+
+def test_a_file_without_customer_or_time_columns_names_what_is_missing(tmp_path):
+    src = _write(tmp_path, "x.csv", "who,when\nu1,2024-01-01\n")
+    with pytest.raises(ConvertError, match="lacks customer_id, date; found columns: who, when"):
+        convert_visits_csv(src, tmp_path / "out.jsonl")
+    # named by option, it converts
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl", column_map={"customer_id": "who", "date": "when"})
+    assert stats.events == {"login": 1}
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+def test_a_ticket_export_becomes_opened_escalated_resolved_events_with_contract_categories(tmp_path):
+    src = _write(tmp_path, "tickets.csv",
+                 "Ticket ID,Customer ID,Created,Reason,Priority,Status,Escalated at,Closed at\n"
+                 "T1,c1,2024-05-02 08:00,Parcel never arrived,P1,Closed,2024-05-02 20:00,2024-05-05 09:00\n"
+                 "T2,c1,2024-05-20 10:00,Rude agent on the phone,low,Open,,\n"
+                 "T3,c2,2024-06-01 12:00,Charged twice,,Solved,,\n"
+                 "T4,c2,2024-06-02 12:00,Something,High,Wontfix,,\n")
+    stats = convert_complaints_csv(src, tmp_path / "out.jsonl")
+    rows = [(e["complaint_id"], e["status"], e["category"], e["severity"], e["occurred_at"])
+            for e in _events(tmp_path / "out.jsonl")]
+    assert rows == [
+        ("T1", "opened", "logistics", "high", "2024-05-02T08:00:00Z"),
+        ("T1", "escalated", "logistics", "high", "2024-05-02T20:00:00Z"),
+        ("T1", "resolved", "logistics", "high", "2024-05-05T09:00:00Z"),
+        ("T2", "opened", "service", "low", "2024-05-20T10:00:00Z"),
+        # closed, but the file has no time for it: resolved at its opening, never "unanswered"
+        ("T3", "opened", "billing", "medium", "2024-06-01T12:00:00Z"),
+        ("T3", "resolved", "billing", "medium", "2024-06-01T12:00:01Z"),
+    ]
+    assert stats.skipped == {"unknown_status": 1}
+    assert stats.events == {"opened": 3, "escalated": 1, "resolved": 2}
+    assert any("no time for it" in n for n in stats.notes)
+
+
+def test_an_event_log_of_status_changes_keeps_their_times_and_reopenings(tmp_path):
+    src = _write(tmp_path, "changes.csv",
+                 "case_number,customer,updated_at,state,topic\n"
+                 "K9,c5,2024-02-01 09:00,new,broken zipper\n"
+                 "K9,c5,2024-02-03 09:00,pending,broken zipper\n"     # still open: a repeat, left out
+                 "K9,c5,2024-02-04 09:00,resolved,broken zipper\n"
+                 "K9,c5,2024-02-10 09:00,open,broken zipper\n"        # open again after a resolution
+                 "K9,c5,2024-02-11 09:00,closed,broken zipper\n")
+    stats = convert_complaints_csv(src, tmp_path / "out.jsonl")
+    assert [(e["status"], e["occurred_at"][:10], e["category"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("opened", "2024-02-01", "product"), ("resolved", "2024-02-04", "product"),
+        ("reopened", "2024-02-10", "product"), ("resolved", "2024-02-11", "product")]
+    assert any("repeat the ticket's status" in n for n in stats.notes)
+
+
+def test_a_yes_no_resolved_column_is_a_status_without_its_time(tmp_path):
+    src = _write(tmp_path, "t.csv", "customer_id,date,category,resolved\nc1,2024-03-01,delivery,yes\n"
+                                    "c1,2024-03-09,delivery,no\n")
+    convert_complaints_csv(src, tmp_path / "out.jsonl")
+    assert [(e["status"], e["occurred_at"][:10]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("opened", "2024-03-01"), ("resolved", "2024-03-01"), ("opened", "2024-03-09")]
+    # the order of a ticket's changes never rests on a tie
+    assert [e["occurred_at"] for e in _events(tmp_path / "out.jsonl")][:2] == ["2024-03-01T00:00:00Z",
+                                                                               "2024-03-01T00:00:01Z"]
+
+
+def test_the_command_line_prints_the_summary_and_the_category_mapping(tmp_path):
+    src = _write(tmp_path, "t.csv", "customer_id,created_at,category\nc1,2024-03-01,Late delivery\n")
+    result = CliRunner().invoke(main, ["convert-complaints", str(src), str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "1 row read, 1 event for 1 customer written (1 opened)" in result.output
+    assert "category: Late delivery -> logistics (1)" in result.output
+    bad = CliRunner().invoke(main, ["convert-visits", str(src), str(tmp_path / "v.jsonl"),
+                                    "--customer-column", "nope"])
+    assert bad.exit_code != 0 and "the customer_id column 'nope' is not in the header" in bad.output
+
+
+# --------------------------------------------------------------------------- a user's own history
+
+
+def _history(tmp_path: Path) -> Path:
+    """Three customers' exports of a year: orders, a visit log and tickets, as a shop has them."""
+    rng = random.Random(5)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    orders = ["order_id,customer_id,order_date,total"]
+    visits = ["user_id,session_start,pageviews,session_duration_sec"]
+    for cid in ("k1", "k2", "k3"):
+        for m in range(12):
+            at = start + timedelta(days=30 * m + rng.uniform(0, 5), hours=10)
+            orders.append(f"{cid}-o{m},{cid},{at:%Y-%m-%d %H:%M},{rng.uniform(60, 90):.2f}")
+        day = 0.0
+        while day < 364:
+            # k2 visits twelve times a month until July, then twice
+            every = 15.0 if cid == "k2" and day >= 182 else 2.5
+            day += every * rng.uniform(0.7, 1.3)
+            at = start + timedelta(days=day)
+            visits.append(f"{cid},{at:%Y-%m-%d %H:%M:%S},{rng.randint(2, 6)},{rng.randint(120, 600)}")
+    tickets = ["ticket_id,customer_id,created_at,subject,priority,status,resolved_at",
+               # k1: a lost parcel, never answered
+               "Z-1,k1,2024-09-10 09:00,Where is my parcel? Tracking not updating,high,open,",
+               # k3: a damaged item answered the same day
+               "Z-2,k3,2024-09-10 09:00,Damaged item,normal,resolved,2024-09-10 15:00"]
+    for name, lines in (("orders.csv", orders), ("visits.csv", visits), ("tickets.csv", tickets)):
+        _write(tmp_path, name, "\n".join(lines) + "\n")
+    convert_orders_csv(tmp_path / "orders.csv", tmp_path / "orders.jsonl")
+    convert_visits_csv(tmp_path / "visits.csv", tmp_path / "visits.jsonl")
+    convert_complaints_csv(tmp_path / "tickets.csv", tmp_path / "tickets.jsonl")
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"".join((tmp_path / n).read_bytes() for n in ("orders.jsonl", "visits.jsonl", "tickets.jsonl")))
+    return history
+
+
+def test_converted_exports_concatenated_raise_the_warnings_their_stories_call_for(tmp_path):
+    lines = _history(tmp_path).read_bytes().splitlines()
+    result = run_offline(Settings(partitions=1), lines, advance_to=datetime(2024, 12, 31, tzinfo=UTC))
+    assert result.dead_letters == []
+    first: dict[str, dict] = {}     # "customer:kind" -> the first warning carrying that signal
+    for w in result.warnings:
+        if w["state"] != "cleared":
+            for s in w["signals"]:
+                first.setdefault(f"{w['customer_id']}:{s['kind']}", w)
+    # The lost parcel nobody answered: a complaint warning the moment the 24-hour response
+    # deadline passes, service recovery first; raised to `warning` while it stays unanswered.
+    k1 = first.get("k1:complaint_increase")
+    assert k1 is not None, sorted(first)
+    assert k1["occurred_at"] == "2024-09-11T09:00:00Z"
+    assert k1["suggested_actions"][0]["action"] == "service_recovery"
+    assert any(w["customer_id"] == "k1" and w["level"] == "warning" and w["occurred_at"] < "2024-10-15"
+               for w in result.warnings)
+    # Twelve visits a month down to two, orders unchanged: an activity warning within two
+    # months of the fall, its evidence the customer's own visits before and after.
+    k2 = first.get("k2:activity_drop")
+    assert k2 is not None, sorted(first)
+    assert "2024-07-01" <= k2["occurred_at"] <= "2024-09-01"
+    evidence = next(s for s in k2["signals"] if s["kind"] == "activity_drop")
+    assert evidence["current"] < evidence["baseline"] / 3
+    # The damaged item answered within hours raises nothing.
+    assert not any(k.startswith("k3:") for k in first), sorted(first)
+
+
+def test_a_workbook_converts_as_its_csv_export_does(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Customer ID", "Created", "Category", "Closed"])
+    sheet.append([12345.0, datetime(2024, 2, 1, 9, 30), "Wrong size", datetime(2024, 2, 2, 10, 0)])
+    book.save(tmp_path / "tickets.xlsx")
+    _write(tmp_path, "tickets.csv", "Customer ID,Created,Category,Closed\n12345,2024-02-01 09:30:00,Wrong size,"
+                                    "2024-02-02 10:00:00\n")
+    from_book = convert_complaints_csv(tmp_path / "tickets.xlsx", tmp_path / "a.jsonl")
+    convert_complaints_csv(tmp_path / "tickets.csv", tmp_path / "b.jsonl")
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert from_book.sheets and [e["status"] for e in _events(tmp_path / "a.jsonl")] == ["opened", "resolved"]
