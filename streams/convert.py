@@ -139,6 +139,8 @@ _DECIMAL_DOT = re.compile(r"^\d*\.(\d{1,2}|\d{4,})$")
 WHITESPACE = "whitespace"
 #: What to do with cancelled and returned orders (see the module docstring).
 CANCELLATION_POLICIES = ("keep", "drop")
+#: ``date_format`` values for numbers since 1970-01-01 UTC -> units per second.
+_EPOCH_UNITS = {"epoch": 1.0, "epoch_ms": 1e3, "epoch_us": 1e6}
 _NUMERIC_DATE = re.compile(
     r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})"
     r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?\s*$"
@@ -307,6 +309,8 @@ class DateParser:
         datetime.datetime(2023, 1, 5, 14, 22, tzinfo=datetime.timezone.utc)
         >>> DateParser("epoch")("1700000000"), DateParser("epoch_ms")("1700000000000") == DateParser("epoch")("1700000000")
         (datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), True)
+        >>> DateParser("epoch_us")("1700000000000000") == DateParser("epoch")("1700000000")   # GA4's event_timestamp
+        True
         >>> DateParser(None)("12/1/2010 8:26")
         Traceback (most recent call last):
         ...
@@ -340,13 +344,13 @@ class DateParser:
                 ) from None
         elif fmt in ("dayfirst", "monthfirst"):
             value = self._numeric(text, dayfirst=fmt == "dayfirst")
-        elif fmt in ("epoch", "epoch_ms"):
+        elif fmt in _EPOCH_UNITS:
             try:
-                seconds = float(text) / (1000.0 if fmt == "epoch_ms" else 1.0)
+                seconds = float(text) / _EPOCH_UNITS[fmt]
                 value = datetime.fromtimestamp(seconds, tz=UTC)
             except (ValueError, OverflowError, OSError):
-                raise ValueError(f"{text!r} is not a number of {'milli' if fmt == 'epoch_ms' else ''}seconds "
-                                 "since 1970-01-01 UTC") from None
+                unit = {"epoch_ms": "milli", "epoch_us": "micro"}.get(fmt, "")
+                raise ValueError(f"{text!r} is not a number of {unit}seconds since 1970-01-01 UTC") from None
         else:
             try:
                 value = datetime.strptime(text, fmt)
@@ -561,8 +565,8 @@ def convert_orders_csv(
         in_path: the CSV (``.gz`` is read compressed).
         out_path: the replay file to write (``.gz`` is written compressed).
         date_format: how to read dates: ``None`` (ISO 8601, which includes ``YYYYMMDD``),
-            ``"dayfirst"``, ``"monthfirst"``, ``"epoch"`` / ``"epoch_ms"`` (seconds or
-            milliseconds since 1970-01-01 UTC), or a ``strptime`` format.
+            ``"dayfirst"``, ``"monthfirst"``, ``"epoch"`` / ``"epoch_ms"`` / ``"epoch_us"``
+            (seconds, milliseconds or microseconds since 1970-01-01 UTC), or a ``strptime`` format.
         default_currency: ISO 4217 code for rows without a currency column or value.
         encoding: text encoding of the CSV (``latin-1`` for some older exports).
         delimiter: field separator; ``"whitespace"`` for columns separated by runs of
@@ -912,7 +916,7 @@ def convert_options(command: Any) -> Any:
 
     options = [
         click.option("--date-format", default=None, metavar="FORMAT",
-                     help="How to read dates: dayfirst, monthfirst, epoch (seconds since 1970, UTC), epoch_ms, "
+                     help="How to read dates: dayfirst, monthfirst, epoch (seconds since 1970, UTC), epoch_ms, epoch_us, "
                           "or a strptime format such as '%d.%m.%Y %H:%M' "
                           "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
                           "month first as the file shows, when a part above 12 settles it]."),

@@ -13,7 +13,7 @@ Both read CSV or text files (``.gz`` compressed) and Excel workbooks (.xlsx) exa
 ``convert-orders`` does: header names matched case-insensitively ignoring spaces, ``_`` and
 ``-``, with common aliases (:data:`VISIT_COLUMNS`, :data:`TICKET_COLUMNS`), or named by
 option; the separator guessed from the first line; dates in ISO 8601, numeric dates read day
-or month first as the file shows (else ``date_format``), ``epoch``/``epoch_ms`` or a
+or month first as the file shows (else ``date_format``), ``epoch``/``epoch_ms``/``epoch_us`` or a
 ``strptime`` format. Unusable rows are skipped and counted by reason with the first few line
 numbers (``strict`` stops at the first); nothing is dropped silently. Event ids are hashes of
 the row's content, so converting the same file twice gives the same ids and replaying it
@@ -89,15 +89,16 @@ from streams.jsonl_io import write_jsonl
 #: Role -> accepted header names of a visit log, normalised (lowercase, no spaces, ``_`` or ``-``).
 VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "visitorid",
-                    "memberid", "accountid", "customernumber", "customerno", "customercode"),
+                    "memberid", "accountid", "customernumber", "customerno", "customercode", "userpseudoid",
+                    "customeremail", "email"),
     # "date" before "time": of a file with both, the date column (a time-of-day column alone is no date)
     "date": ("timestamp", "datetime", "occurredat", "createdat", "logintime", "loginat", "logindate", "visitstart",
-             "visittime", "sessionstart", "starttime", "eventtime", "viewedat", "date", "visitdate", "sessiondate",
-             "start", "time"),
-    "type": ("type", "eventtype", "event", "kind", "action", "activity"),
+             "visittime", "sessionstart", "starttime", "eventtime", "eventtimestamp", "viewedat", "date",
+             "visitdate", "sessiondate", "start", "time"),
+    "type": ("type", "eventtype", "event", "eventname", "kind", "action", "activity"),
     "channel": ("channel", "device", "devicetype", "platform", "source", "client_type", "clienttype"),
     "success": ("success", "succeeded", "successful", "result", "outcome"),
-    "page": ("page", "url", "path", "pagepath", "pageurl", "landingpage", "screen", "screenname"),
+    "page": ("page", "url", "path", "pagepath", "pageurl", "pagelocation", "landingpage", "screen", "screenname"),
     "page_views": ("pageviews", "views", "hits", "pages", "pagespersession", "screenviews", "numberofpageviews"),
     # seconds; a header ending in "min"/"minutes" holds minutes (see `_duration_scale`)
     "duration": ("duration", "dwell", "dwellseconds", "dwelltime", "timeonsite", "timeonpage", "sessionduration",
@@ -111,24 +112,29 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: Role -> accepted header names of a support-ticket export.
 TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customer_id": VISIT_COLUMNS["customer_id"] + ("requesterid", "requester", "reporter", "contactid"),
-    "date": ("createdat", "created", "openedat", "opened", "opendate", "createddate", "datecreated",
-             "submittedat", "reportedat", "date", "timestamp", "time", "datetime", "occurredat", "updatedat"),
+    # ticket tools' exports: Zendesk (Requester id, Created at, Solved at), Freshdesk (Contact ID,
+    # Created time, Resolved time), Salesforce cases (Account ID, Date/Time Opened, Date/Time Closed)
+    "customer_id": VISIT_COLUMNS["customer_id"] + ("requesterid", "contactid", "requesteremail", "contactemail",
+                                                   "accountname", "requester", "reporter", "contact"),
+    "date": ("createdat", "created", "createdtime", "openedat", "opened", "opendate", "createddate",
+             "datecreated", "date/timeopened", "dateopened", "openeddate", "submittedat", "reportedat", "date",
+             "timestamp", "time", "datetime", "occurredat", "updatedat"),
     "ticket_id": ("ticketid", "ticket", "complaintid", "caseid", "case", "casenumber", "ticketnumber",
                   "issueid", "incidentid", "id"),
     "status": ("status", "state", "ticketstatus", "casestatus"),
     "category": ("category", "topic", "reason", "type", "issuetype", "complainttype", "subject", "tags",
                  "casereason", "issue"),
     "severity": ("severity", "priority", "urgency", "impact"),
-    "resolved_at": ("resolvedat", "resolved", "closedat", "closed", "solvedat", "solved", "resolutiondate",
-                    "closedate", "dateclosed", "resolveddate", "closeddate"),
+    "resolved_at": ("resolvedat", "resolved", "resolvedtime", "closedat", "closed", "closedtime", "solvedat",
+                    "solved", "resolutiondate", "closedate", "dateclosed", "date/timeclosed", "resolveddate",
+                    "closeddate"),
     "escalated_at": ("escalatedat", "escalated", "escalationdate", "escalateddate"),
 }
 
 _VISIT_TYPES: dict[str, str] = {
     **dict.fromkeys(("login", "logon", "signin", "sign_in", "auth", "authentication", "logged_in"), "login"),
-    **dict.fromkeys(("page_view", "pageview", "view", "hit", "page", "screen_view", "screenview", "pv"),
-                    "page_view"),
+    **dict.fromkeys(("page_view", "pageview", "view", "hit", "page", "screen_view", "screenview", "pv",
+                     "view_item", "view_item_list"), "page_view"),
     **dict.fromkeys(("session", "visit", "session_start"), "session"),
 }
 _CHANNELS: dict[str, str] = {
@@ -780,7 +786,8 @@ def _options(columns: Mapping[str, str]) -> Any:
     def decorate(command: Any) -> Any:
         options = [
             click.option("--date-format", default=None, metavar="FORMAT",
-                         help="How to read times: dayfirst, monthfirst, epoch, epoch_ms or a strptime format "
+                         help="How to read times: dayfirst, monthfirst, epoch, epoch_ms, epoch_us (GA4's "
+                              "event_timestamp) or a strptime format "
                               "[default: ISO 8601; numeric dates day or month first as the file shows]."),
             click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),
             click.option("--delimiter", default=None,

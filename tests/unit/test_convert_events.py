@@ -243,3 +243,30 @@ def test_a_workbook_converts_as_its_csv_export_does(tmp_path):
     convert_complaints_csv(tmp_path / "tickets.csv", tmp_path / "b.jsonl")
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert from_book.sheets and [e["status"] for e in _events(tmp_path / "a.jsonl")] == ["opened", "resolved"]
+
+
+def test_exports_of_common_tools_are_recognised_by_their_headers(tmp_path):
+    # A GA4 event export: pseudonymous user id, event name, microseconds since 1970.
+    ga4 = _write(tmp_path, "ga4.csv", "event_date,event_timestamp,event_name,user_pseudo_id,page_location\n"
+                                      "20240301,1709280000000000,session_start,u.1,\n"
+                                      "20240301,1709280005000000,page_view,u.1,https://shop.example/a\n"
+                                      "20240301,1709280009000000,scroll,u.1,https://shop.example/a\n")
+    stats = convert_visits_csv(ga4, tmp_path / "ga4.jsonl", date_format="epoch_us")
+    assert stats.columns["date"] == "event_timestamp" and stats.columns["type"] == "event_name"
+    assert [(e["occurred_at"], e["page"]) for e in _events(tmp_path / "ga4.jsonl")] == [
+        ("2024-03-01T08:00:00Z", "(not set)"), ("2024-03-01T08:00:05Z", "https://shop.example/a")]
+    assert stats.skipped == {"unknown_type": 1}
+    # Zendesk, Freshdesk and Salesforce ticket exports.
+    for name, text in (
+            ("zendesk", "Id,Requester,Requester id,Subject,Status,Priority,Created at,Solved at\n"
+                        "41,Ann,9001,Order arrived late,Solved,Urgent,2024-03-01 10:00,2024-03-02 10:00\n"),
+            ("freshdesk", "Ticket ID,Subject,Status,Priority,Created time,Resolved time,Contact ID\n"
+                          "41,Order arrived late,Closed,Urgent,2024-03-01 10:00:00,2024-03-02 10:00:00,9001\n"),
+            ("salesforce", "Case Number,Account ID,Subject,Status,Priority,Date/Time Opened,Date/Time Closed\n"
+                           "41,9001,Order arrived late,Closed,High,3/1/2024 10:00 AM,3/2/2024 10:00 AM\n")):
+        stats = convert_complaints_csv(_write(tmp_path, f"{name}.csv", text), tmp_path / f"{name}.jsonl",
+                                       date_format="monthfirst" if name == "salesforce" else None)
+        assert [(e["customer_id"], e["complaint_id"], e["status"], e["category"], e["severity"], e["occurred_at"])
+                for e in _events(tmp_path / f"{name}.jsonl")] == [
+            ("9001", "41", "opened", "logistics", "high", "2024-03-01T10:00:00Z"),
+            ("9001", "41", "resolved", "logistics", "high", "2024-03-02T10:00:00Z")], name
