@@ -370,3 +370,31 @@ def test_shorter_visits_alone_never_fire_and_longer_ones_never_count():
 def test_without_the_depth_gate_the_day_count_judges_alone():
     off = ActivityParams(depth_gate=0.0)
     assert not evaluate(_fall_with_minutes(8, 1.5), NOW, off).fires
+
+
+def test_a_bursty_visitors_watch_is_not_escalated_by_the_lull_it_was_raised_on(monkeypatch):
+    """A visitor whose days come in bursts (an outside-population stayer: bursts of daily
+    visits, weeks of lull between; alone here, so the shop's core customer) is raised at
+    `watch` in a lull, the days weighed for their clumping, and at `warning` the next day as
+    the lull goes on. The warning's tests against the habit before it weigh the days alike:
+    read unweighed, the same lull made it `critical` the next day."""
+    import gzip
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    import detectors.activity as activity
+    from streams.offline import run_offline
+    from streams.settings import Settings
+
+    lines = gzip.decompress((Path(__file__).parents[1] / "fixtures" / "bursty-visitor.jsonl.gz").read_bytes())
+    end = datetime(2023, 7, 31, tzinfo=timezone.utc)
+
+    def levels():
+        result = run_offline(Settings(partitions=1), lines.splitlines(), advance_to=end)
+        return [(w["occurred_at"][:10], w["state"], w["level"]) for w in result.warnings]
+
+    assert levels() == [("2023-06-22", "raised", "watch"), ("2023-06-23", "escalated", "warning"),
+                        ("2023-07-11", "cleared", "warning")]
+    held = activity._held
+    monkeypatch.setattr(activity, "_held", lambda *a, **kw: held(*a[:8]))   # the hold unweighed, as before
+    assert ("2023-06-23", "escalated", "critical") in levels()
