@@ -97,9 +97,9 @@ from streams.jsonl_io import write_jsonl
 #: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
-                    "customernumber", "customerno", "accountid", "memberid", "customercode"),
+                    "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid"),
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
-             "purchasedate", "transactiondate", "orderdatetime", "time", "day"),
+             "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
                "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
@@ -110,8 +110,20 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "currencycode"),
     "category": ("category", "productcategory", "categoryname"),
     "status": ("status", "orderstatus"),
+    # the interaction of a clickstream log (view, addtocart, transaction): only purchases are orders
+    "event": ("event", "eventtype", "eventname", "interaction"),
 }
 
+#: Values of an ``event`` column that are not purchases (normalised: lowercase, no spaces,
+#: ``_`` or ``-``): clickstream logs such as Retailrocket's (view, addtocart, transaction) or
+#: GA4's event names. Their rows are skipped and counted as ``not_a_purchase``; any other value
+#: (transaction, purchase, order, ...) is an order.
+NON_PURCHASE_EVENTS = frozenset((
+    "view", "pageview", "page", "hit", "screenview", "viewitem", "viewitemlist", "viewcart", "viewpromotion",
+    "selectitem", "selectpromotion", "addtocart", "cart", "removefromcart", "addtowishlist", "wishlist",
+    "begincheckout", "checkout", "addpaymentinfo", "addshippinginfo", "search", "click", "login", "logout",
+    "signup", "sessionstart", "firstvisit", "userengagement", "scroll", "like", "share", "review",
+))
 _STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(("placed", "complete", "completed", "shipped", "delivered", "paid", "processing",
                      "fulfilled", "ok", "new", "open", "pending", "closed"), "placed"),
@@ -130,6 +142,11 @@ _LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
 #: An amount whose only separators sit before groups of three digits (1.234, 1,234,567): a
 #: thousands separator or a decimal mark with three decimals, which the file's other values decide.
 _UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+#: A count since 1970 told by its number of digits, for dates from 2001-09-09 to 2033-05-18
+#: (a leading 1; a ten-digit 20240101 12 is not taken for 2034): seconds (10, perhaps with a
+#: fraction), milliseconds (13), microseconds (16: GA4), nanoseconds (19).
+_EPOCH_DIGITS = re.compile(r"^(?:(1\d{9})(?:\.\d+)?|1\d{12}|1\d{15}|1\d{18})$")
+_EPOCH_DIVISOR = {10: 1, 13: 10**3, 16: 10**6, 19: 10**9}
 _THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
 #: An amount that shows its decimal mark: one or two decimals, or four and more.
 _DECIMAL_COMMA = re.compile(r"^\d*,(\d{1,2}|\d{4,})$")
@@ -172,6 +189,7 @@ class ConvertStats:
     default_currency: str = "EUR"
     defaulted_currency: int = 0  # rows without a currency of their own, given default_currency
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets read, with their lines
+    other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
 
     @property
     def rows_skipped(self) -> int:
@@ -198,6 +216,11 @@ class ConvertStats:
             text += f"; from the workbook's {'sheets' if len(self.sheets) > 1 else 'sheet'} {', '.join(self.sheets)}"
         if self.date_order:
             text += f"; dates read {self.date_order}"
+        if self.other_events:
+            ranked = sorted(self.other_events.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{k}: {v:,}" for k, v in ranked[:6]) + (", ..." if len(ranked) > 6 else "")
+            text += (f"; {_count(sum(self.other_events.values()), 'row')} of other events than purchases "
+                     f"left out ({shown})")
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
             text += f"; {_count(self.rows_skipped, 'row')} skipped ({reasons})"
@@ -311,6 +334,12 @@ class DateParser:
         (datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), True)
         >>> DateParser("epoch_us")("1700000000000000") == DateParser("epoch")("1700000000")   # GA4's event_timestamp
         True
+
+    Without a format, a count of seconds, milliseconds or microseconds since 1970 is read by
+    its number of digits (10, 13, 16), for dates of 2001 to 2033:
+
+        >>> DateParser(None)("1433221332117"), DateParser(None)("1700000000") == DateParser(None)("1700000000000000")
+        (datetime.datetime(2015, 6, 2, 5, 2, 12, 117000, tzinfo=datetime.timezone.utc), True)
         >>> DateParser(None)("12/1/2010 8:26")
         Traceback (most recent call last):
         ...
@@ -334,6 +363,11 @@ class DateParser:
     def _parse(self, text: str) -> datetime:
         fmt = self.date_format
         if fmt in (None, "", "iso"):
+            if (epoch := _EPOCH_DIGITS.match(text)) is not None:
+                # a clickstream's timestamp (Retailrocket's milliseconds, GA4's microseconds)
+                if epoch.group(1) is not None:
+                    return datetime.fromtimestamp(float(text), tz=UTC)
+                return datetime.fromtimestamp(int(text) / _EPOCH_DIVISOR[len(text)], tz=UTC)
             try:
                 # "2023-01-05 14:22:00 UTC", as database exports write it
                 value = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
@@ -564,7 +598,8 @@ def convert_orders_csv(
     Parameters:
         in_path: the CSV (``.gz`` is read compressed).
         out_path: the replay file to write (``.gz`` is written compressed).
-        date_format: how to read dates: ``None`` (ISO 8601, which includes ``YYYYMMDD``),
+        date_format: how to read dates: ``None`` (ISO 8601, which includes ``YYYYMMDD``, and
+            counts of seconds, milliseconds or microseconds since 1970 told by their digits),
             ``"dayfirst"``, ``"monthfirst"``, ``"epoch"`` / ``"epoch_ms"`` / ``"epoch_us"``
             (seconds, milliseconds or microseconds since 1970-01-01 UTC), or a ``strptime`` format.
         default_currency: ISO 4217 code for rows without a currency column or value.
@@ -636,6 +671,7 @@ def convert_orders_csv(
         if len(stats.examples) < EXAMPLES_KEPT:
             stats.examples.append(f"{where}: {reason} ({detail})")
 
+    other_events: Counter[str] = Counter()
     try:
         with _open_csv(in_path, encoding) as f:
             first_line = f.readline()
@@ -667,6 +703,7 @@ def convert_orders_csv(
                     stats.date_order = f"{order_name.replace('first', ' first')} (detected from {example!r})"
             c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
             c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
+            c_event = col("event")
             c_money = c_amount if c_amount is not None else c_price
             decimal = (_decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
                        if c_money is not None and not no_amounts else None)
@@ -676,6 +713,10 @@ def convert_orders_csv(
                 stats.rows_read += 1
                 if len(row) < len(header):
                     row = row + [""] * (len(header) - len(row))
+                if c_event is not None and _normalise_header(row[c_event]) in NON_PURCHASE_EVENTS:
+                    # a clickstream's view or add-to-cart: activity (convert-visits), not an order
+                    other_events[row[c_event].strip()[:40]] += 1
+                    continue
                 customer = row[c_cust].strip()
                 if customer.lower() in _MISSING:
                     skip(line, "missing_customer_id", c_cust, "no customer id")
@@ -749,6 +790,7 @@ def convert_orders_csv(
         raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
 
     stats.skipped = dict(sorted(skipped.items()))
+    stats.other_events = dict(other_events)
     events = [_order_event(o) for o in orders.values()]
     stats.statuses = dict(sorted(Counter(e["status"] for e in events).items()))
     if cancellations == "drop":
@@ -759,6 +801,9 @@ def convert_orders_csv(
         first = stats.examples[0] if stats.examples else "the file has a header but no rows"
         if orders:
             first = f"all {len(orders)} orders are cancellations or returns and cancellations='drop'"
+        elif other_events and not stats.examples:
+            first = (f"every row's {stats.columns.get('event', 'event')!r} is another event than a purchase "
+                     f"({', '.join(sorted(other_events)[:6])})")
         raise ConvertError(f"{in_path}: no usable order rows; first problem: {first}")
     # A placed order with a negative total becomes "returned" and can meet the same order's
     # explicit return: keep ids unique, deterministically (file order).
@@ -919,7 +964,8 @@ def convert_options(command: Any) -> Any:
                      help="How to read dates: dayfirst, monthfirst, epoch (seconds since 1970, UTC), epoch_ms, epoch_us, "
                           "or a strptime format such as '%d.%m.%Y %H:%M' "
                           "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
-                          "month first as the file shows, when a part above 12 settles it]."),
+                          "month first as the file shows, when a part above 12 settles it; 10, 13 or 16 digits "
+                          "(2001 to 2033) as seconds, milliseconds or microseconds since 1970]."),
         click.option("--currency", "default_currency", default="EUR", show_default=True,
                      help="Currency of rows without one (UCI Online Retail: GBP)."),
         click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),

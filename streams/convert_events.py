@@ -135,6 +135,13 @@ _VISIT_TYPES: dict[str, str] = {
     **dict.fromkeys(("login", "logon", "signin", "sign_in", "auth", "authentication", "logged_in"), "login"),
     **dict.fromkeys(("page_view", "pageview", "view", "hit", "page", "screen_view", "screenview", "pv",
                      "view_item", "view_item_list"), "page_view"),
+    # what a shopper does on a page (clickstream logs: Retailrocket's addtocart and transaction,
+    # GA4's e-commerce events) is a page view too: the visit is the evidence, the order itself
+    # comes from the orders export
+    **dict.fromkeys(("addtocart", "add_to_cart", "remove_from_cart", "view_cart", "begin_checkout", "checkout",
+                     "add_payment_info", "add_shipping_info", "add_to_wishlist", "select_item", "view_promotion",
+                     "select_promotion", "search", "purchase", "transaction"), "page_view"),
+    # (scrolls, clicks and engagement pings happen on a page already viewed: skipped and counted)
     **dict.fromkeys(("session", "visit", "session_start"), "session"),
 }
 _CHANNELS: dict[str, str] = {
@@ -534,7 +541,8 @@ def convert_visits_csv(
                 kind = _VISIT_TYPES.get(_word(typed))
                 if kind is None:
                     reader.skip(line, "unknown_type", roles["type"],
-                                f"{typed!r}; expected login, page_view or session")
+                                f"{typed!r}; expected login, page_view or session, or a shop "
+                                f"interaction such as add_to_cart")
                     continue
             elif "page_views" in roles:
                 kind = "session"     # a session export's page column is its landing page

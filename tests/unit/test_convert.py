@@ -432,10 +432,44 @@ def test_epoch_seconds_are_read_when_asked_for(tmp_path: Path):
     src = tmp_path / "orders.csv"
     src.write_text("customer_id,date,amount\nc1,1700000000,10\nc1,1700086400,12\n")
     out = tmp_path / "orders.jsonl"
-    with pytest.raises(ConvertError, match="'epoch'"):
-        convert_orders_csv(src, out, strict=True)
     convert_orders_csv(src, out, date_format="epoch")
     assert [e["occurred_at"] for e in _events(out)] == ["2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z"]
+
+
+def test_counts_since_1970_are_told_apart_by_their_digits_without_a_format(tmp_path: Path):
+    src = tmp_path / "orders.csv"
+    # seconds, milliseconds (Retailrocket), microseconds (GA4): the same instant three ways
+    src.write_text("customer_id,date,amount\nc1,1700000000,10\nc2,1700000000000,11\nc3,1700000000000000,12\n")
+    out = tmp_path / "orders.jsonl"
+    convert_orders_csv(src, out, strict=True)
+    assert {e["customer_id"]: e["occurred_at"] for e in _events(out)} == {
+        "c1": "2023-11-14T22:13:20Z", "c2": "2023-11-14T22:13:20Z", "c3": "2023-11-14T22:13:20Z"}
+    # a number that is no such count (nine digits; ten that would be after 2033) still needs a format
+    for text in ("170000000", "2024010112"):
+        src.write_text(f"customer_id,date,amount\nc1,{text},10\n")
+        with pytest.raises(ConvertError, match="'epoch'"):
+            convert_orders_csv(src, out, strict=True)
+
+
+def test_a_clickstream_log_gives_its_purchases_as_orders_and_counts_the_other_events(tmp_path: Path):
+    # the layout of the Retailrocket e-commerce dataset: views, add-to-carts and transactions
+    src = _write(tmp_path, "timestamp,visitorid,event,itemid,transactionid\n"
+                           "1433221332117,257597,view,355908,\n"
+                           "1433224214164,992329,view,248676,\n"
+                           "1433224086234,257597,addtocart,355908,\n"
+                           "1433223236124,257597,transaction,355908,9765\n"
+                           "1433223236124,257597,transaction,248676,9765\n"
+                           "1433909999000,992329,transaction,248676,9801\n")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", no_amounts=True, strict=True)
+    assert stats.columns["event"] == "event" and stats.columns["order_id"] == "transactionid"
+    assert stats.other_events == {"view": 2, "addtocart": 1} and not stats.skipped
+    assert "3 rows of other events than purchases left out (view: 2, addtocart: 1)" in stats.summary()
+    events = _events(tmp_path / "o.jsonl")
+    assert [(e["customer_id"], e["order_id"], e["items"], e["occurred_at"]) for e in events] == [
+        ("257597", "9765", 2, "2015-06-02T05:33:56Z"), ("992329", "9801", 1, "2015-06-10T04:19:59Z")]
+    only_views = _write(tmp_path, "timestamp,visitorid,event\n1433221332117,257597,view\n", name="v.csv")
+    with pytest.raises(ConvertError, match="another event than a purchase"):
+        convert_orders_csv(only_views, tmp_path / "v.jsonl", no_amounts=True)
 
 
 # --- Excel workbooks (.xlsx): the UCI Online Retail logs are published as workbooks ---------

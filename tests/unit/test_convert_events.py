@@ -76,7 +76,7 @@ def test_a_type_column_mixes_logins_and_page_views_and_unknown_types_are_skipped
                  "customer,event,timestamp,url,time_on_page\n"
                  "a,login,2024-01-01 09:00,,\n"
                  "a,pageview,2024-01-01 09:01,/p/1,75\n"
-                 "a,purchase,2024-01-01 09:05,,\n"
+                 "a,email_open,2024-01-01 09:05,,\n"
                  "a,pageview,2024-01-01 09:06,/p/2,abc\n")
     stats = convert_visits_csv(src, tmp_path / "out.jsonl")
     assert [(e["type"], e.get("page"), e.get("dwell_seconds")) for e in _events(tmp_path / "out.jsonl")] == [
@@ -84,6 +84,22 @@ def test_a_type_column_mixes_logins_and_page_views_and_unknown_types_are_skipped
     assert stats.skipped == {"bad_duration": 1, "unknown_type": 1}
     with pytest.raises(ConvertError, match="line 4.*unknown_type"):
         convert_visits_csv(src, tmp_path / "strict.jsonl", strict=True)
+
+
+def test_a_clickstream_log_of_views_carts_and_transactions_becomes_page_views(tmp_path):
+    # the layout of the Retailrocket e-commerce dataset, with its millisecond timestamps
+    src = _write(tmp_path, "events.csv",
+                 "timestamp,visitorid,event,itemid,transactionid\n"
+                 "1433221332117,257597,view,355908,\n"
+                 "1433224086234,257597,addtocart,355908,\n"
+                 "1433223236124,257597,transaction,355908,9765\n"
+                 "1433224214164,992329,view,248676,\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl", strict=True)
+    events = _events(tmp_path / "out.jsonl")
+    assert [(e["type"], e["customer_id"], e["occurred_at"]) for e in events] == [
+        ("page_view", "257597", "2015-06-02T05:02:12Z"), ("page_view", "257597", "2015-06-02T05:33:56Z"),
+        ("page_view", "257597", "2015-06-02T05:48:06Z"), ("page_view", "992329", "2015-06-02T05:50:14Z")]
+    assert stats.columns["customer_id"] == "visitorid" and stats.columns["type"] == "event"
 
 
 def test_converting_twice_gives_the_same_ids_and_a_repeated_line_stays_unique(tmp_path):
