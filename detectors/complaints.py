@@ -211,7 +211,11 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
                      + (f" (usually {usual_friction:.1f})" if usual_friction is not None else ""))
 
     if not components:
-        return None
+        if not recent or any(c[4] != RESOLVED for c in recent):
+            return None
+        # Complaints in the window, all resolved, nothing against the customer: strength 0, so
+        # that a cleared complaint warning shows where they stand rather than another signal.
+        parts.append("all resolved")
     raw = noisy_or(components)
     # How far a complaint is evidence of leaving, not only a reason to act (the alarm, 0.5,
     # calls for service recovery in any case): most customers whose complaints are being

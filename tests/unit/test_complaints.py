@@ -64,9 +64,13 @@ def test_severity_and_escalation_make_an_unanswered_complaint_stronger(severity,
     assert evaluate(build(events), day(2)).strength == pytest.approx(handled(strength))
 
 
-def test_a_complaint_resolved_in_time_raises_nothing():
+def test_a_complaint_resolved_in_time_raises_nothing_and_says_where_it_stands():
     s = build([opened(day(0)), resolved(day(0, 20))])
-    assert evaluate(s, day(5)) is None
+    sig = evaluate(s, day(5))
+    # strength 0: nothing against the customer, but a cleared complaint warning can show it
+    assert sig.strength == 0.0 and not sig.fires and sig.current == 1.0
+    assert "; all resolved" in sig.detail
+    assert evaluate(s, day(95)) is None      # out of the 90-day window: nothing to say
 
 
 def test_a_reopened_complaint_gets_a_fresh_deadline_from_the_reopening():

@@ -193,3 +193,42 @@ def test_a_warning_keeps_the_activity_habit_from_when_activity_drop_joins_it_unt
     calm = Assessment("c", day(300), 0.1, 0, v, (), ())
     s = apply(s, calm, decide(s, calm))
     assert s.level == 0 and s.habit == []
+
+
+def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_signal():
+    """Through the worker's processing: an unanswered complaint raises a service-recovery
+    watch; once it is resolved and the customer goes on visiting, the warning clears, and the
+    cleared step carries the complaint (strength 0, "all resolved"), not whatever other
+    signal happens to be strongest then."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from streams.offline import run_offline
+    from streams.settings import Settings
+
+    utc = timezone.utc
+    t0 = datetime(2024, 1, 1, 9, tzinfo=utc)
+    at = lambda d, h=0: (t0 + timedelta(days=d, hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    events = [{"type": "login", "schema_version": 1, "customer_id": "c1", "occurred_at": at(d),
+               "channel": "web", "success": True, "event_id": f"l{d}"} for d in range(0, 200, 3)]
+    events += [{"type": "order", "schema_version": 1, "customer_id": "c1", "occurred_at": at(d, 1),
+                "order_id": f"o{d}", "amount": 80.0, "currency": "EUR", "status": "placed", "items": 1,
+                "category": "books", "event_id": f"o{d}"} for d in range(0, 200, 20)]
+    events += [{"type": "complaint", "schema_version": 1, "customer_id": "c1", "occurred_at": at(120, 2),
+                "complaint_id": "k1", "status": status, "category": "logistics", "severity": "high",
+                "event_id": f"k1-{status}"} for status in ("opened",)]
+    events += [{"type": "complaint", "schema_version": 1, "customer_id": "c1", "occurred_at": at(123, 2),
+                "complaint_id": "k1", "status": "resolved", "category": "logistics", "severity": "high",
+                "event_id": "k1-resolved"}]
+    events.sort(key=lambda e: e["occurred_at"])
+    result = run_offline(Settings(partitions=1), [json.dumps(e).encode() for e in events],
+                         advance_to=t0 + timedelta(days=200))
+    assert result.dead_letters == []
+    steps = [(w["state"], [s["kind"] for s in w["signals"]]) for w in result.warnings]
+    raised = [w for w in result.warnings if w["state"] == "raised"]
+    assert raised and raised[0]["signals"][0]["kind"] == "complaint_increase", steps
+    assert raised[0]["occurred_at"] == at(121, 2)        # the 24 h response deadline
+    cleared = [w for w in result.warnings if w["state"] == "cleared"]
+    assert cleared, steps
+    assert [s["kind"] for s in cleared[0]["signals"]] == ["complaint_increase"], steps
+    assert "all resolved" in cleared[0]["signals"][0]["detail"] and cleared[0]["signals"][0]["strength"] == 0.0
