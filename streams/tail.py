@@ -67,6 +67,10 @@ def format_warning(warning: dict[str, Any]) -> str:
         ...                 "customer_id": "c-7", "segment": "new", "risk_score": 0.05,
         ...                 "signals": [], "suggested_actions": []})
         '2025-03-09T06:00Z  CLEARED  watch  c-7  new  risk=0.05'
+        >>> format_warning({"occurred_at": "2025-03-09T06:00:00Z", "state": "cleared", "level": "watch",
+        ...                 "customer_id": "c-7", "segment": "new", "risk_score": 0.05, "suggested_actions": [],
+        ...                 "signals": [{"kind": "silence", "current": 1, "baseline": 7, "unit": "days"}]})
+        '2025-03-09T06:00Z  CLEARED  watch  c-7  new  risk=0.05  no longer firing: silence: 1 days vs usual 7 days'
     """
     parts = [
         _minute(warning.get("occurred_at", "?")),
@@ -78,7 +82,9 @@ def format_warning(warning: dict[str, Any]) -> str:
     ]
     signals = [format_signal(s) for s in warning.get("signals") or [] if isinstance(s, dict)]
     if signals:
-        parts.append("; ".join(signals))
+        # a cleared step shows where the evidence it carried stands now: say it is over
+        prefix = "no longer firing: " if warning.get("state") == "cleared" else ""
+        parts.append(prefix + "; ".join(signals))
     actions = [str(a.get("action")) for a in warning.get("suggested_actions") or [] if isinstance(a, dict)]
     if actions:
         parts.append("→ " + ", ".join(actions))

@@ -48,3 +48,12 @@ def test_json_mode_prints_the_record_exactly_as_on_the_topic():
 def test_a_record_that_is_not_a_json_object_is_shown_not_skipped():
     assert render(b"[1, 2]", as_json=False) == "unreadable warning: b'[1, 2]'"
     assert render(None, as_json=False) == "unreadable warning: b''"
+
+
+def test_a_cleared_line_says_its_evidence_no_longer_fires():
+    cleared = {**WARNING, "state": "cleared", "suggested_actions": [],
+               "signals": [{"kind": "complaint_increase", "current": 1, "baseline": 0,
+                            "unit": "complaints per 90 days", "detail": "1 complaint in 90 days; all resolved"}]}
+    assert format_warning(cleared) == (
+        "2025-03-04T10:00Z  CLEARED  critical  cust-42  core  risk=0.86  "
+        "no longer firing: complaint_increase: 1 complaints per 90 days vs usual 0 complaints per 90 days")
