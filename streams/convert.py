@@ -97,13 +97,17 @@ from streams.jsonl_io import write_jsonl
 #: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
-                    "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid"),
+                    "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid",
+                    "userpseudoid"),
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
              "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
-               "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount"),
+               "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount",
+               # GA4's e-commerce export (BigQuery columns flattened with a dot)
+               "ecommerce.purchaserevenue", "purchaserevenue", "ecommerce.purchaserevenueinusd",
+               "purchaserevenueinusd"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
-                 "transactionid", "receiptid"),
+                 "transactionid", "receiptid", "ecommerce.transactionid"),
     # "numberofcds": the CDNOW purchase log (Fader & Hardie), a common public benchmark.
     "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds"),
     "unit_price": ("unitprice", "price", "priceeach", "itemprice", "unitcost"),

@@ -472,6 +472,22 @@ def test_a_clickstream_log_gives_its_purchases_as_orders_and_counts_the_other_ev
         convert_orders_csv(only_views, tmp_path / "v.jsonl", no_amounts=True)
 
 
+def test_a_ga4_event_export_gives_its_purchases_as_orders_with_their_revenue(tmp_path: Path):
+    src = _write(tmp_path, "event_date,event_timestamp,event_name,user_pseudo_id,ecommerce.transaction_id,"
+                           "ecommerce.purchase_revenue\n"
+                           "20240301,1709280000000000,session_start,u.1,,\n"
+                           "20240301,1709280005000000,page_view,u.1,,\n"
+                           "20240301,1709280009000000,add_to_cart,u.1,,\n"
+                           "20240301,1709280060000000,purchase,u.1,T-17,59.90\n", name="ga4.csv")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", default_currency="USD", strict=True)
+    assert stats.columns == {"customer_id": "user_pseudo_id", "date": "event_timestamp",
+                             "amount": "ecommerce.purchase_revenue", "order_id": "ecommerce.transaction_id",
+                             "event": "event_name"}
+    assert stats.other_events == {"session_start": 1, "page_view": 1, "add_to_cart": 1}
+    assert [(e["customer_id"], e["order_id"], e["amount"], e["occurred_at"]) for e in _events(tmp_path / "o.jsonl")] \
+        == [("u.1", "T-17", 59.9, "2024-03-01T08:01:00Z")]
+
+
 # --- Excel workbooks (.xlsx): the UCI Online Retail logs are published as workbooks ---------
 
 def _workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
