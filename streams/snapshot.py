@@ -56,16 +56,32 @@ def wait_until_processed(settings: Settings, timeout: float) -> None:
             if not behind:
                 return
             if time.monotonic() > deadline:
-                lag = sum(off - (committed[tp].offset if committed.get(tp) else 0) for tp, off in behind.items())
-                raise SnapshotError(
-                    f"workers of group {settings.app_id!r} have not processed {lag} published events after "
-                    f"{timeout:g} s; is a worker running (`churnwatch worker`)?")
+                raise SnapshotError(not_processed(settings.app_id, behind, committed, timeout))
             time.sleep(0.5)
     except KafkaError as err:
         raise kafka_clients.broker_unreachable(settings, err) from err
     finally:
         consumer.close()
         admin.close()
+
+
+def not_processed(group: str, behind: Mapping, committed: Mapping, timeout: float) -> str:
+    """The error for partitions still behind: how many events, and where (a partition that
+    made no progress at all points at its worker, a spread-out lag at a slow one).
+
+    >>> from types import SimpleNamespace as O
+    >>> tp = TopicPartition
+    >>> print(not_processed("cw", {tp("orders", 1): 40, tp("logins", 1): 900, tp("logins", 0): 120},
+    ...                     {tp("logins", 1): O(offset=12), tp("logins", 0): O(offset=100)}, 60))
+    workers of group 'cw' have not processed 948 published events after 60 s (logins[1] 12 of 900, orders[1] 0 of 40, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
+    """
+    done = {tp: committed[tp].offset if committed.get(tp) is not None else 0 for tp in behind}
+    lag = {tp: end - done[tp] for tp, end in behind.items()}
+    worst = sorted(behind, key=lambda tp: (-lag[tp], tp.topic, tp.partition))
+    where = ", ".join(f"{tp.topic}[{tp.partition}] {done[tp]} of {behind[tp]}" for tp in worst[:8])
+    more = f", {len(worst) - 8} more partitions" if len(worst) > 8 else ""
+    return (f"workers of group {group!r} have not processed {sum(lag.values())} published events after "
+            f"{timeout:g} s ({where}{more} committed); is a worker running (`churnwatch worker`)?")
 
 
 def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) -> dict[bytes, bytes]:
