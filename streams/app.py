@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -367,6 +368,39 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         except Exception:  # noqa: BLE001 - a failed last commit only means more is read again
             log.exception("committing offsets on the way out failed; the next worker reads them again")
 
+    stalls = _StallWatch(after_seconds=settings.stall_report_seconds)
+
+    @app.timer(15.0, on_leader=False)
+    async def watch_progress():
+        # Diagnosis only: a partition with input left to read whose position, watermark and
+        # buffer have not moved is reported with where it stands (seen once after a restart
+        # under load, cause not found: docs/reliability.md).
+        if app.rebalancing or stopping.is_set():
+            stalls.reset()
+            return
+        try:
+            assigned = {tp for tp in app.consumer.assignment() if tp.topic in settings.customer_topics}
+        except Exception:  # noqa: BLE001 - not started or between assignments
+            return
+        try:
+            report_stalls(assigned)
+        except Exception:  # noqa: BLE001 - a diagnosis must never stop the worker
+            log.exception("checking the partitions' progress failed")
+
+    def report_stalls(assigned) -> None:
+        now = time.monotonic()
+        for partition in sorted({tp.partition for tp in assigned}):
+            tps = [tp for tp in assigned if tp.partition == partition]
+            left = {f"{tp.topic}[{tp.partition}]": (app.consumer._committed_offset.get(tp), app.consumer.highwater(tp))
+                    for tp in tps}
+            behind = any(end is not None and (done or 0) < end for done, end in left.values())
+            where = processor.progress(partition)
+            moved = (where["watermark"], where["buffered"], tuple(t["next"] for t in where["topics"].values()),
+                     tuple(done for done, _ in left.values()))
+            if stalls.observe(partition, moved, behind, now):
+                log.warning("partition %d: no progress for %.0f s with input left to read (committed, end offset: "
+                            "%s); where it stands: %s", partition, stalls.still_for(partition, now), left, where)
+
     @app.timer(2.0, on_leader=False)
     async def watch_broker():
         await broker_watch.check()
@@ -461,6 +495,44 @@ def _no_delivery_while_streams_resume(app: faust.App) -> None:
             await _original(generation_id)
 
         setattr(recovery, name, stopped_first)
+
+
+class _StallWatch:
+    """Says when a partition has had input left to read and not moved for `after_seconds`,
+    then again every ten times that while it stays so.
+
+    >>> w = _StallWatch(after_seconds=60)
+    >>> [w.observe(1, "a", True, t) for t in (0, 30, 61, 90)]
+    [False, False, True, False]
+    >>> w.observe(1, "b", True, 100), w.observe(1, "b", True, 170)   # moved: the clock starts again
+    (False, True)
+    >>> w.observe(2, "x", False, 0), w.observe(2, "x", False, 500)    # nothing left to read: not a stall
+    (False, False)
+    >>> w.observe(1, "b", True, 769), w.observe(1, "b", True, 771)
+    (False, True)
+    """
+
+    def __init__(self, after_seconds: float) -> None:
+        self.after = after_seconds
+        self._since: dict[int, tuple[object, float, float]] = {}   # partition -> (signature, since, last report)
+
+    def observe(self, partition: int, signature, behind: bool, now: float) -> bool:
+        last = self._since.get(partition)
+        if not behind or last is None or last[0] != signature:
+            self._since[partition] = (signature, now, -1.0)
+            return False
+        _, since, reported = last
+        if now - since < self.after or (reported >= 0 and now - reported < 10 * self.after):
+            return False
+        self._since[partition] = (signature, since, now)
+        return True
+
+    def still_for(self, partition: int, now: float) -> float:
+        last = self._since.get(partition)
+        return 0.0 if last is None else now - last[1]
+
+    def reset(self) -> None:
+        self._since.clear()
 
 
 class _InOrderAcks:

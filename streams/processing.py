@@ -466,6 +466,21 @@ class Processor:
                 out.append(partition)
         return out
 
+    def progress(self, partition: int) -> dict:
+        """Where `partition` stands, for a worker's stall report: its watermark, events buffered,
+        and per input topic the event time read, the next offset, whether it counts as read to
+        its end, and the wall seconds since its last event."""
+        wall = self.wall_clock().timestamp()
+        topics = {}
+        for topic in self._model_of_topic:
+            key = (topic, partition)
+            seen = self._tp_seen.get(key)
+            topics[topic] = {"time": self._topic_time(topic, partition), "next": self._tp_next.get(key),
+                             "read": self.caught_up(topic, partition, self._tp_next.get(key)),
+                             "quiet_s": None if seen is None else round(wall - seen)}
+        return {"watermark": self.stream_time(partition), "buffered": len(self._buffer.get(partition) or ()),
+                "tick": self._tick.get(partition, 0), "topics": topics}
+
     def buffered(self) -> int:
         """Events accepted but waiting for the slower topics (not yet applied)."""
         return sum(len(h) for h in self._buffer.values())

@@ -477,6 +477,10 @@ class Settings:
     shutdown_timeout_seconds: float = _setting(
         20.0, _seconds(0, inclusive=False), "seconds a worker may take to stop after SIGTERM before it exits anyway"
     )
+    stall_report_seconds: float = _setting(
+        120.0, _seconds(0, inclusive=False),
+        "seconds a partition with input left to read may go without progress before the worker logs where it stands",
+    )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
 
     # The online churn model (detectors.labels, detectors.river_models).

@@ -238,6 +238,24 @@ def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     assert state.applied == 4 and state.orders and len(tick_out.done) == 2
 
 
+def test_a_partition_held_back_by_an_unread_topic_says_so_in_its_progress_report():
+    """What a worker logs when a partition stops moving: the order waits, and the report shows
+    why (logins not read to their end, their event time still before the order's)."""
+    proc = make_processor()
+    ends = {"logins": 3, "orders": 1}
+    proc.caught_up = lambda topic, partition, nxt: (nxt or 0) >= ends.get(topic, 0)
+    order = json.dumps({"event_id": "o1", "customer_id": "c1", "occurred_at": (T0 + timedelta(days=10)).isoformat(),
+                        "order_id": "o1", "amount": 50, "currency": "EUR"}).encode()
+    proc.handle("orders", 0, 0, b"c1", order)
+    proc.handle("logins", 0, 0, b"c1", login("c1", T0))
+    where = proc.progress(0)
+    assert where["buffered"] == 1
+    assert where["topics"]["orders"] == {"time": int((T0 + timedelta(days=10)).timestamp()), "next": 1, "read": True,
+                                         "quiet_s": 0}
+    assert where["topics"]["logins"]["read"] is False and where["topics"]["logins"]["next"] == 1
+    assert where["watermark"] < where["topics"]["orders"]["time"]
+
+
 def test_duplicate_event_id_is_applied_once():
     proc = make_processor()
     payload = login("c1", T0, eid="same")
