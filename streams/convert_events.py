@@ -25,7 +25,8 @@ customer and a time.
 * A ``type`` column says which a row is (``login``/``signin``; ``page_view``/``pageview``/
   ``view``/``hit``; ``session``/``visit``); without one, a file with a page-views count column
   is a session log (its page column the landing page), else a file with a page column a page
-  view log, any other a login log.
+  view log, else a file with a duration column a session log of one view per row (an app's
+  daily usage: customer, day, seconds), any other a login log.
 * A login row is a ``login`` event; ``channel`` from a channel/device/platform column
   (``web``/``browser``/``desktop`` -> web, ``app``/``ios``/``android`` -> app, anything else
   other; without the column, web). A ``success`` column (false/0/failed/no) marks failed
@@ -525,6 +526,7 @@ def convert_visits_csv(
                      columns=columns, column_map=column_map, strict=strict)
     events: list[dict[str, Any]] = []
     no_duration = 0
+    login_durations = 0
     scale: float | None = None
     for line, row in reader.rows():
         roles = reader.roles
@@ -548,6 +550,8 @@ def convert_visits_csv(
                 kind = "session"     # a session export's page column is its landing page
             elif "page" in roles:
                 kind = "page_view"
+            elif "duration" in roles:
+                kind = "session"     # visits with their length and no page (an app's daily use): one view each
             else:
                 kind = "login"
             head = {"schema_version": 1, "customer_id": customer, "occurred_at": _time(at)}
@@ -566,6 +570,8 @@ def convert_visits_csv(
                         continue
                 events.append({"type": "login", **head, "channel": channel, "success": success,
                                "event_id": _hash("vis-", customer, head["occurred_at"], "login", channel, success)})
+                if "duration" in roles and reader.text(row, "duration"):
+                    login_durations += 1
                 continue
             duration = None
             if "duration" in roles and reader.text(row, "duration"):
@@ -608,6 +614,9 @@ def convert_visits_csv(
     if no_duration:
         stats.notes.append(f"{no_duration:,} page-view or session rows without a duration: time on the page "
                            f"written as 0 (unknown), so the shorter-visits and bounce tests cannot judge them")
+    if login_durations:
+        stats.notes.append(f"{login_durations:,} login rows with a duration: a login event has no time on site, "
+                           f"so it is not used (rows typed session or page_view keep theirs)")
     return _write(out_path, events, stats, in_path, "visit", "type")
 
 

@@ -71,6 +71,31 @@ def test_a_session_export_becomes_its_page_views_with_the_session_time_shared(tm
     assert any("without a duration" in n for n in stats.notes)
 
 
+def test_a_usage_log_of_seconds_per_day_keeps_its_time_on_site(tmp_path):
+    # the layout of a music service's daily listening log (KKBox's user_logs): customer, day,
+    # counts, seconds; no page and no page count, so each row is one visit of that length
+    src = _write(tmp_path, "user_logs.csv",
+                 "msno,date,num_25,num_100,total_secs\n"
+                 "u1,20150513,0,1,280.335\n"
+                 "u1,20150709,9,7,1658.948\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl", column_map={"customer_id": "msno", "duration": "total_secs"})
+    events = _events(tmp_path / "out.jsonl")
+    assert [(e["type"], e["occurred_at"], e["dwell_seconds"]) for e in events] == [
+        ("page_view", "2015-05-13T00:00:00Z", 280.335), ("page_view", "2015-07-09T00:00:00Z", 1658.948)]
+    assert not any("without a duration" in n for n in stats.notes)
+
+
+def test_a_login_row_with_a_duration_says_the_duration_is_not_used(tmp_path):
+    src = _write(tmp_path, "log.csv",
+                 "customer,event,timestamp,seconds\n"
+                 "a,login,2024-01-01 09:00,300\n"
+                 "a,session,2024-01-02 09:00,120\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert [(e["type"], e.get("dwell_seconds")) for e in _events(tmp_path / "out.jsonl")] == [
+        ("login", None), ("page_view", 120.0)]
+    assert any(n.startswith("1 login rows with a duration") for n in stats.notes)
+
+
 def test_a_type_column_mixes_logins_and_page_views_and_unknown_types_are_skipped(tmp_path):
     src = _write(tmp_path, "log.csv",
                  "customer,event,timestamp,url,time_on_page\n"
