@@ -112,7 +112,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds"),
     "unit_price": ("unitprice", "price", "priceeach", "itemprice", "unitcost"),
     "currency": ("currency", "currencycode"),
-    "category": ("category", "productcategory", "categoryname"),
+    "category": ("category", "productcategory", "categoryname", "categorycode"),
     "status": ("status", "orderstatus"),
     # the interaction of a clickstream log (view, addtocart, transaction): only purchases are orders
     "event": ("event", "eventtype", "eventname", "interaction"),
@@ -256,6 +256,8 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
         [('amount', 2), ('customer_id', 0), ('date', 1)]
         >>> sorted(map_columns(["customer", "date"], amounts=False).items())
         [('customer_id', 0), ('date', 1)]
+        >>> sorted(map_columns(["event_time", "event_type", "price", "user_id"]).items())   # no quantity: one item
+        [('amount', 2), ('customer_id', 3), ('date', 0), ('event', 1)]
     """
     normalised = [_normalise_header(h) for h in header]
     roles: dict[str, int] = {}
@@ -273,6 +275,10 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
             if alias in normalised and normalised.index(alias) not in roles.values():
                 roles[role] = normalised.index(alias)
                 break
+    if "amount" not in roles and "quantity" not in roles and "unit_price" in roles:
+        # A price with no quantity beside it is the line's amount: one item per row (a
+        # clickstream's purchase rows, such as the REES46 e-commerce events' ``price``).
+        roles["amount"] = roles.pop("unit_price")
     missing = [r for r in ("customer_id", "date") if r not in roles]
     if amounts and "amount" not in roles and not ("quantity" in roles and "unit_price" in roles):
         missing.append("amount (or quantity and unit price)")

@@ -107,8 +107,8 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
                  "sessiondurations", "timeonsiteseconds", "timeonpageseconds", "timeonpagesec", "seconds",
                  "length", "sessionlength", "durationmin", "durationminutes", "sessiondurationmin",
                  "sessiondurationminutes", "timeonsiteminutes", "minutes"),
-    "category": ("category", "productcategory", "categoryname", "section"),
-    "session_id": ("sessionid", "session", "visitid", "visitnumber"),
+    "category": ("category", "productcategory", "categoryname", "categorycode", "section"),
+    "session_id": ("sessionid", "session", "visitid", "visitnumber", "usersession"),
 }
 
 #: Role -> accepted header names of a support-ticket export.
@@ -139,7 +139,7 @@ _VISIT_TYPES: dict[str, str] = {
     # what a shopper does on a page (clickstream logs: Retailrocket's addtocart and transaction,
     # GA4's e-commerce events) is a page view too: the visit is the evidence, the order itself
     # comes from the orders export
-    **dict.fromkeys(("addtocart", "add_to_cart", "remove_from_cart", "view_cart", "begin_checkout", "checkout",
+    **dict.fromkeys(("addtocart", "add_to_cart", "cart", "remove_from_cart", "removefromcart", "view_cart", "begin_checkout", "checkout",
                      "add_payment_info", "add_shipping_info", "add_to_wishlist", "select_item", "view_promotion",
                      "select_promotion", "search", "purchase", "transaction"), "page_view"),
     # (scrolls, clicks and engagement pings happen on a page already viewed: skipped and counted)

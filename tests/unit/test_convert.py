@@ -472,6 +472,21 @@ def test_a_clickstream_log_gives_its_purchases_as_orders_and_counts_the_other_ev
         convert_orders_csv(only_views, tmp_path / "v.jsonl", no_amounts=True)
 
 
+def test_a_clickstream_with_a_price_per_row_gives_its_purchases_with_that_price(tmp_path: Path):
+    # the layout of the REES46 multi-category store events: one product per row, its price,
+    # no quantity; views and carts are not orders
+    src = _write(tmp_path, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"
+                           "2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,s1\n"
+                           "2019-10-01 00:02:14 UTC,purchase,1004856,2053013555631882655,electronics.smartphone,"
+                           "samsung,130.76,543272936,s2\n"
+                           "2019-10-01 00:03:14 UTC,cart,1004856,2053013555631882655,electronics.smartphone,"
+                           "samsung,130.76,543272936,s2\n")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", default_currency="USD", strict=True)
+    assert stats.columns["amount"] == "price" and stats.other_events == {"view": 1, "cart": 1}
+    assert [(e["customer_id"], e["amount"], e["items"], e["category"]) for e in _events(tmp_path / "o.jsonl")] == [
+        ("543272936", 130.76, 1, "electronics.smartphone")]
+
+
 def test_a_ga4_event_export_gives_its_purchases_as_orders_with_their_revenue(tmp_path: Path):
     src = _write(tmp_path, "event_date,event_timestamp,event_name,user_pseudo_id,ecommerce.transaction_id,"
                            "ecommerce.purchase_revenue\n"

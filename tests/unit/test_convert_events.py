@@ -71,6 +71,20 @@ def test_a_session_export_becomes_its_page_views_with_the_session_time_shared(tm
     assert any("without a duration" in n for n in stats.notes)
 
 
+def test_a_store_clickstream_keeps_its_sessions_categories_and_cart_rows(tmp_path):
+    # the REES46 multi-category store layout: view, cart and purchase rows are all visits
+    src = _write(tmp_path, "events.csv",
+                 "event_time,event_type,product_id,category_code,price,user_id,user_session\n"
+                 "2019-10-01 00:00:00 UTC,view,44600062,,35.79,541312140,s1\n"
+                 "2019-10-01 00:02:14 UTC,purchase,1004856,electronics.smartphone,130.76,543272936,s2\n"
+                 "2019-10-01 00:03:14 UTC,cart,1004856,electronics.smartphone,130.76,543272936,s2\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl", strict=True)
+    assert [(e["type"], e["customer_id"], e["category"], e["session_id"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("page_view", "541312140", None, "s1"), ("page_view", "543272936", "electronics.smartphone", "s2"),
+        ("page_view", "543272936", "electronics.smartphone", "s2")]
+    assert not stats.skipped
+
+
 def test_a_usage_log_of_seconds_per_day_keeps_its_time_on_site(tmp_path):
     # the layout of a music service's daily listening log (KKBox's user_logs): customer, day,
     # counts, seconds; no page and no page count, so each row is one visit of that length
