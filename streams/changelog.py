@@ -129,33 +129,42 @@ class StateChangelog:
 
         Without `wait` the broker's answer is awaited in the background.
         """
-        if not self._count and not self._held and not (wait and self._in_flight):
+        if not self._count and not self._held and not self._lock.locked() and not (wait and self._in_flight):
             return
+        # A flush already handing records over holds the lock: wait for it even with nothing
+        # left to take, so that the events it carries are acknowledged when this one returns.
+        # The last flush before the worker's last commit must cover them: returning at once
+        # left them out of that commit, and the producer then closed under the other flush.
         async with self._lock:
-            pending, self._pending, self._count = self._pending, {}, 0
-            held, self._held = self._held, []
-            lead = {tp: r for tp, r in pending.items() if tp[0] not in self._follows}
-            follow = {tp: r for tp, r in pending.items() if tp[0] in self._follows}
-            futures = []
-            try:
-                producer = self._producer_of()
-                for (topic, partition), records in lead.items():
-                    futures.extend(await self._send(producer, topic, partition, records))
-            except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
-                log.exception("changelog records not handed to the producer; kept for the next flush")
-                self._requeue(pending, held)
-                return
-            if held:
-                self._acknowledge(held)
-            self._flush_no += 1
-            self._flights[self._flush_no] = (lead, follow)
-            task = asyncio.ensure_future(self._complete(futures, lead, follow, self._last, self._failures,
-                                                        self._flush_no))
-            self._last = task
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            if self._count or self._held:
+                await self._hand_over()
         if wait and self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def _hand_over(self) -> None:
+        """Hand the pending records to the producer and acknowledge the held events (under the lock)."""
+        pending, self._pending, self._count = self._pending, {}, 0
+        held, self._held = self._held, []
+        lead = {tp: r for tp, r in pending.items() if tp[0] not in self._follows}
+        follow = {tp: r for tp, r in pending.items() if tp[0] in self._follows}
+        futures = []
+        try:
+            producer = self._producer_of()
+            for (topic, partition), records in lead.items():
+                futures.extend(await self._send(producer, topic, partition, records))
+        except Exception:  # noqa: BLE001 - not handed over: keep them for the next flush
+            log.exception("changelog records not handed to the producer; kept for the next flush")
+            self._requeue(pending, held)
+            return
+        if held:
+            self._acknowledge(held)
+        self._flush_no += 1
+        self._flights[self._flush_no] = (lead, follow)
+        task = asyncio.ensure_future(self._complete(futures, lead, follow, self._last, self._failures,
+                                                    self._flush_no))
+        self._last = task
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def _send(self, producer, topic: str, partition: int, records: dict) -> list:
         """Batches of `records` for `partition` of `topic`, the last record alone; their futures."""

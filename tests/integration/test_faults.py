@@ -224,13 +224,18 @@ def test_sigterm_under_load_exits_within_30_s_and_a_restart_re_applies_nothing(s
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
     assert_warnings_agree(report, "SIGTERM")
     # Events applied but not committed at the stop are read again and recognised (counted as
-    # duplicates, applied once: the verifier above checks every state). Usually none; in 2 of 8
-    # full fault-suite runs of 2026-12-04 139 and 183, cause not found (docs/reliability.md):
-    # reported here, not asserted.
+    # duplicates, applied once: the verifier above checks every state). In 2 of 8 full
+    # fault-suite runs of 2026-12-04, 139 and 183: the stop's flush returned while the periodic
+    # flush was still handing the records of those events over (fixed since: a flush waits for
+    # one in progress; tests/unit/test_changelog.py). Reported here, not asserted: the suite
+    # has not been run often enough since to say that nothing else re-reads them. The verifier
+    # counts copies in the input itself (a produce retried after a timeout), which the
+    # restarted worker would count too.
     reread = metric(again, "churnwatch_duplicate_events_total")
+    copies = report["counts"]["duplicates"]
     assert second.stop(timeout=30) == 0, second.log_tail()
     print(f"SIGTERM: exit 0 after {took:.1f} s; committed {before_stop} before, {at_stop} after, of "
-          f"{len(records)}; {reread:.0f} applied events read again")
+          f"{len(records)}; {reread:.0f} events read again by the restarted worker, {copies} copies in the input")
 
 
 def test_two_workers_one_killed_the_survivor_takes_over_with_nothing_lost_or_double_counted(

@@ -299,3 +299,38 @@ def test_clock_records_are_handed_over_only_once_the_states_before_them_are_stor
         await cl.flush(wait=True)
         assert producer.topics.count(clocks) == 3 and clock_stored == {0: 2} and cl.pending == 0
     run(go())
+
+
+class SlowProducer(FakeProducer):
+    """`send_batch` waits for the test to open the gate: a producer whose buffer is full under load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send_batch(self, batch, topic, *, partition):
+        await self.gate.wait()
+        return await super().send_batch(batch, topic, partition=partition)
+
+
+def test_a_flush_called_while_another_hands_over_returns_only_once_its_events_are_acknowledged():
+    """The worker's last flush before its last commit, while the periodic flush is still handing
+    records to a slow producer: returning at once (nothing left to take) let the commit leave
+    those events out, and the producer then closed under the periodic flush, so the next worker
+    read them again (139 of 513 committed offsets in a SIGTERM under load)."""
+    async def go():
+        producer = SlowProducer()
+        cl, _, acked = make(producer)
+        cl.set(T, 0, b"a", b"a1")
+        cl.hold(["e1"])
+        periodic = asyncio.ensure_future(cl.flush())
+        await asyncio.sleep(0)            # the periodic flush has taken the records and waits on the producer
+        assert acked == [] and cl.pending == 0
+        last = asyncio.ensure_future(cl.flush())
+        await asyncio.sleep(0.01)
+        assert not last.done(), "the last flush returned while the events it must cover were still being handed over"
+        producer.gate.set()
+        await asyncio.wait_for(last, 1)
+        assert acked == ["e1"], "by the time the last flush returns, the events held before it are acknowledged"
+        await periodic
+    run(go())
