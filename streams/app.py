@@ -356,8 +356,14 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         try:
             if changelog is not None:
                 # Hands the state records of what was applied to the producer and acknowledges
-                # those events; the commit flushes the producer before it commits them.
-                await changelog.flush()
+                # those events; the commit flushes the producer before it commits them. Waits
+                # for a periodic flush still handing records over (bounded: a producer that
+                # cannot take them only leaves their events to be read again).
+                try:
+                    await asyncio.wait_for(changelog.flush(), timeout=settings.client_timeout_seconds + 2)
+                except asyncio.TimeoutError:
+                    log.warning("the changelog records of the last events were not handed over in time: "
+                                "those events are read again")
             await app.consumer.commit()
             # Faust lets one commit run at a time: called during its periodic commit (which can
             # take seconds under load on the embedded broker), `commit` waits for that one and
