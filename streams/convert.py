@@ -103,6 +103,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
              "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
                "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount",
+               "orderamount", "purchaseamount", "transactionamount", "paymentamount", "paymentvalue",
+               "amountpaid", "actualamountpaid", "totalpaid",
                # GA4's e-commerce export (BigQuery columns flattened with a dot)
                "ecommerce.purchaserevenue", "purchaserevenue", "ecommerce.purchaserevenueinusd",
                "purchaserevenueinusd"),

@@ -11,7 +11,7 @@ import pytest
 
 import streams.convert
 from schemas.events import parse_replay_line
-from streams.convert import ConvertError, convert_orders_csv
+from streams.convert import ConvertError, convert_orders_csv, map_columns
 
 UCI = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
 536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
@@ -569,3 +569,12 @@ def test_an_old_excel_file_gets_a_clear_error_not_an_encoding_one(tmp_path):
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
     with pytest.raises(ConvertError, match=r"Excel 97-2003 workbook \(\.xls\).*save it as \.xlsx or CSV"):
         convert_orders_csv(old, tmp_path / "o.jsonl")
+
+
+def test_a_subscription_log_names_its_paid_amount_and_transaction_date():
+    # KKBox's transactions.csv: the paid amount and the transaction date are recognised, not
+    # the list price or the membership's expiry date beside them
+    header = ["msno", "payment_method_id", "payment_plan_days", "plan_list_price", "actual_amount_paid",
+              "is_auto_renew", "transaction_date", "membership_expire_date", "is_cancel"]
+    roles = map_columns(header, {"customer_id": "msno"})
+    assert (header[roles["amount"]], header[roles["date"]]) == ("actual_amount_paid", "transaction_date")
