@@ -445,6 +445,45 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     return exact
 
 
+def repeat_visit(state: CustomerState | None, kind: str, t: int) -> bool:
+    """True when a `kind` event at event time `t` is a further visit of a day already judged.
+
+    That is a login or a page view, in order (at or after the customer's newest event), on a
+    day on which the customer has already viewed pages (or, for a login, logged in), with no warning open
+    and nothing due (`state.next_due`) by `t`. Applying it adds logins, pages or time on site
+    to a day already counted as active: every signal's evidence of decline can only fall
+    (silence's quiet is shorter, the activity counts and time on site are higher; orders
+    and complaints are untouched), so with no warning open the assessment made at that
+    day's earlier visit stands, and no level can be reached by the visit itself. Callers
+    skip the assessment (not the state update, nor the delayed labels). What event time
+    alone changes meanwhile (an order leaving a window) is judged at the next assessment,
+    as it is for a customer who sends nothing: the customer's next day of activity, or
+    their due time. Market events are the caller's to check (they are not in the state).
+
+    >>> from detectors.state import CustomerState
+    >>> s = CustomerState("c", last_event=10 * DAY + 60, last_active=10 * DAY + 60, last_active_day=10,
+    ...                   days=[10], logins=[1], views=[0], dwell=[0], bounces=[0], next_due=24 * DAY)
+    >>> repeat_visit(s, "login", 10 * DAY + 3600), repeat_visit(s, "page_view", 10 * DAY + 3600)
+    (True, False)
+    >>> s.views = [2]
+    >>> repeat_visit(s, "page_view", 10 * DAY + 3600)
+    True
+    >>> repeat_visit(s, "login", 11 * DAY)          # a new active day: judged
+    False
+    """
+    if state is None or state.level != 0 or kind not in ("login", "page_view"):
+        return False
+    day = t // DAY
+    if day != state.last_active_day or t < state.last_event or not state.days or state.days[-1] != day:
+        return False
+    if 0 < state.next_due <= t:
+        return False
+    # A login adds to the day's logins only (the tests count active days); a page view adds
+    # pages and time on site, and the first page view of a day begins a page-view day, whose
+    # time on site the activity detector compares: that one is judged.
+    return state.views[-1] > 0 or (kind == "login" and state.logins[-1] > 0)
+
+
 _PF_LEN = 7          # state.pf_due: [orders key (3), crossing time per level (4)], then [now, deferred] if provisional
 _DEFER_SILENCE = 1
 _DEFER_PURCHASE = 2

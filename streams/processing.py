@@ -43,7 +43,7 @@ from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
 from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
 from detectors.segment import value_figures
-from detectors.state import (CustomerState, applied_offset, decode, encode, epoch, is_duplicate, kind_of, note_offset,
+from detectors.state import (DAY, CustomerState, applied_offset, decode, encode, epoch, is_duplicate, kind_of, note_offset,
                              observe, record_partition, to_datetime)
 from schemas.errors import InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
@@ -102,6 +102,18 @@ class MarketTimeline:
         while len(self._prefix) <= k:
             self._prefix.append(update_market(self._prefix[-1], self._events[len(self._prefix) - 1]))
         return self._prefix[k]
+
+    def moved(self, start: int, end: int) -> bool:
+        """True when some market event read has an event time in [start, end].
+
+        >>> from types import SimpleNamespace as E
+        >>> m = MarketTimeline()
+        >>> m.add(E(category="books", kind="competitor_promotion", strength=0.8, occurred_at=100, ends_at=None))
+        >>> m.moved(0, 99), m.moved(100, 100), m.moved(101, 200)
+        (False, True, False)
+        """
+        lo = bisect.bisect_left(self._keys, (start,))
+        return lo < len(self._keys) and self._keys[lo][0] <= end
 
     def latest(self) -> dict[str, MarketPressure]:
         """The market with every event read applied."""
@@ -172,6 +184,7 @@ class Processor:
         # partition's last checkpoint.
         self._models: dict[int, ChurnModel] = {}
         self._unsaved: dict[int, int] = {}
+        self.repeat_visits = 0    # further visits of a day already judged, applied without a new assessment
         self.labels_learned = 0   # labels learned, not yet reported to metrics (the Faust layer resets it)
         self.market_timeline = MarketTimeline()
         # Set by the Faust layer: has the market topic been read to its end? Until it has,
@@ -504,6 +517,11 @@ class Processor:
             # leaves it.
             state = self._catch_up(state, final - 1, out, partition)
         before = state.last_active if state is not None else 0
+        # A further login or page view of a day already judged can only lower the evidence
+        # (`warn.repeat_visit`); unless a market event of that day may have changed the
+        # picture since, it is applied and labelled but not judged again.
+        repeat = warn.repeat_visit(state, kind_of(event), t) \
+            and not self.market_timeline.moved(t - t % DAY, t)
         # `_take` hands the state over (decoded afresh, or out of the cache it was kept in): it is
         # changed in place, and reaches the table and the cache again only through `_write`.
         state = observe(state, event, self.params.state, partition=partition, owned=True)
@@ -516,7 +534,15 @@ class Processor:
         # The activity that answers pending snapshots: only an event that moved last activity
         # on (an older, late activity falls before it and answers nothing new).
         activity_at = state.last_active if state.last_active > before else None
-        state = self._assess(state, max(t, state.last_event), out, before, activity_at, partition)
+        now = max(t, state.last_event)
+        if repeat and not labels.is_due(state.pending, state.last_active, now, self.label_params):
+            # The labels as `_assess` resolves them: a visit answers snapshots all the same.
+            state.pending, examples = labels.resolve(state.pending, before, activity_at, now, self.label_params)
+            if examples:
+                self._learn(partition, examples, out)
+            self.repeat_visits += 1
+        else:
+            state = self._assess(state, now, out, before, activity_at, partition)
         self._write(cid, state)
         self._index(partition, cid, state.next_due)
 
