@@ -105,6 +105,11 @@ class Metrics:
             "churnwatch_assessment_errors_total",
             "Customers whose assessment failed in a sweep (logged with the customer id, tried again a day "
             "later in event time or at their next event); any is a bug", registry=r)
+        self.repeat_visits = Counter(
+            "churnwatch_repeat_visits_total",
+            "Logins and page views of a day already judged, applied to the state without assessing the "
+            "customer again (no warning open, nothing due: more activity can only lower the evidence)",
+            registry=r)
         # One count per warning, and one per signal behind a warning: a warning carries
         # several signals, so a single counter with a signal label would not sum to warnings.
         self.warnings = Counter(
@@ -201,6 +206,9 @@ class Metrics:
         errors = getattr(outcome, "assessment_errors", 0)
         if errors:
             self.assessment_errors.inc(errors)
+        repeats = getattr(outcome, "repeat_visits", 0)
+        if repeats:
+            self.repeat_visits.inc(repeats)
         if outcome.event_time:
             if not tick:
                 wall = time.time() if now is None else now

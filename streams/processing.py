@@ -143,6 +143,7 @@ class Outcome:
     done: list = field(default_factory=list)   # refs of messages now fully handled (acknowledge them)
     examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
     assessment_errors: int = 0   # customers whose assessment failed in a sweep (logged; retried)
+    repeat_visits: int = 0       # events applied without a new assessment (`warn.repeat_visit`)
 
 
 def population_key(partition: int) -> str:
@@ -184,7 +185,6 @@ class Processor:
         # partition's last checkpoint.
         self._models: dict[int, ChurnModel] = {}
         self._unsaved: dict[int, int] = {}
-        self.repeat_visits = 0    # further visits of a day already judged, applied without a new assessment
         self.labels_learned = 0   # labels learned, not yet reported to metrics (the Faust layer resets it)
         self.market_timeline = MarketTimeline()
         # Set by the Faust layer: has the market topic been read to its end? Until it has,
@@ -540,7 +540,7 @@ class Processor:
             state.pending, examples = labels.resolve(state.pending, before, activity_at, now, self.label_params)
             if examples:
                 self._learn(partition, examples, out)
-            self.repeat_visits += 1
+            out.repeat_visits += 1
         else:
             state = self._assess(state, now, out, before, activity_at, partition)
         self._write(cid, state)

@@ -419,3 +419,25 @@ def test_a_clock_is_written_only_when_its_value_changes(tmp_path):
             times = [r.occurred_at for r in records if r.topic == topic and partition_for(r.key, 2) == p]
             if times:
                 assert clocks[f"{p}/{topic}"] == int(max(times).timestamp()), (p, topic)
+
+
+def test_a_further_login_of_a_day_already_judged_is_applied_and_counted_without_a_new_assessment():
+    from prometheus_client import CollectorRegistry
+
+    from streams.metrics import Metrics
+
+    proc = make_processor()
+    n = feed_weekly_logins(proc, "c1", weeks=12)
+    day = T0 + timedelta(days=7 * 12)
+    first = proc.handle("logins", 0, n, b"c1", login("c1", day))
+    again = proc.handle("logins", 0, n + 1, b"c1", login("c1", day + timedelta(hours=3)))
+    assert first.applied and again.applied
+    assert (first.repeat_visits, again.repeat_visits) == (0, 1)
+    assert decode(proc.customers["c1"]).logins[-1] == 2           # the state has both
+    m = Metrics(CollectorRegistry())
+    m.observe_outcome("logins", again)
+    assert m.registry.get_sample_value("churnwatch_repeat_visits_total") == 1.0
+
+    # The next day's first visit is judged again.
+    later = proc.handle("logins", 0, n + 2, b"c1", login("c1", day + timedelta(days=1)))
+    assert later.applied and later.repeat_visits == 0
