@@ -163,6 +163,14 @@ def build_dashboard() -> gd.Dashboard:
               _quantiles("churnwatch_event_time_lag_seconds")),
         graph("Consumer lag per partition", "Messages between the committed offset and the end of each partition",
               "short", [_q("sum by (topic, partition) (churnwatch_consumer_lag_messages)", "{{topic}}[{{partition}}]")]),
+        graph("Events applied without a new assessment",
+              "Share of the events applied that were further logins and page views of a day already judged "
+              "(no warning open, nothing due): they cost a state update but no assessment, so a higher share "
+              "means more events per second for the same CPU",
+              "percentunit",
+              [_q("sum by (instance) (rate(churnwatch_repeat_visits_total[$__rate_interval]))\n"
+                  "/ sum by (instance) (rate(churnwatch_events_applied_total[$__rate_interval]))", "{{instance}}")],
+              width=24),
     ]:
         board = board.with_panel(panel)
 
