@@ -449,27 +449,27 @@ def repeat_visit(state: CustomerState | None, kind: str, t: int) -> bool:
     """True when a `kind` event at event time `t` is a further visit of a day already judged.
 
     That is a login or a page view, in order (at or after the customer's newest event), on a
-    day on which the customer has already viewed pages (or, for a login, logged in), with no warning open
-    and nothing due (`state.next_due`) by `t`. Applying it adds logins, pages or time on site
-    to a day already counted as active: every signal's evidence of decline can only fall
-    (silence's quiet is shorter, the activity counts and time on site are higher; orders
-    and complaints are untouched), so with no warning open the assessment made at that
-    day's earlier visit stands, and no level can be reached by the visit itself. Callers
-    skip the assessment (not the state update, nor the delayed labels). What event time
-    alone changes meanwhile (an order leaving a window) is judged at the next assessment,
-    as it is for a customer who sends nothing: the customer's next day of activity, or
+    day already active, with no warning open and nothing due (`state.next_due`) by `t`.
+    Callers may then skip the customer's assessment (not the state update, nor the delayed
+    labels): the one made at the day's earlier visit stands, because such a visit cannot
+    raise a level. A login adds to the day's login count only, which no test reads (the
+    activity tests count active days), and makes silence's quiet shorter: every signal can
+    only fall. A page view also adds pages, time on site and perhaps a bounce: the time
+    only weakens the shorter-visits test, but the bounce share can rise (a bounce-like view,
+    or the fifth view that lets the share count), which sharpens an activity drop. So a page
+    view is a repeat only if the activity signal reads no stronger after it than before
+    (`activity_strength`, compared by the caller); every other signal only falls as for a
+    login. What event time alone changes meanwhile (an order leaving a window) is judged at
+    the next assessment, as for a customer who sends nothing: their next day of activity, or
     their due time. Market events are the caller's to check (they are not in the state).
 
     >>> from detectors.state import CustomerState
     >>> s = CustomerState("c", last_event=10 * DAY + 60, last_active=10 * DAY + 60, last_active_day=10,
     ...                   days=[10], logins=[1], views=[0], dwell=[0], bounces=[0], next_due=24 * DAY)
     >>> repeat_visit(s, "login", 10 * DAY + 3600), repeat_visit(s, "page_view", 10 * DAY + 3600)
-    (True, False)
-    >>> s.views = [2]
-    >>> repeat_visit(s, "page_view", 10 * DAY + 3600)
-    True
-    >>> repeat_visit(s, "login", 11 * DAY)          # a new active day: judged
-    False
+    (True, True)
+    >>> repeat_visit(s, "order", 10 * DAY + 3600), repeat_visit(s, "login", 11 * DAY)   # judged
+    (False, False)
     """
     if state is None or state.level != 0 or kind not in ("login", "page_view"):
         return False
@@ -478,10 +478,18 @@ def repeat_visit(state: CustomerState | None, kind: str, t: int) -> bool:
         return False
     if 0 < state.next_due <= t:
         return False
-    # A login adds to the day's logins only (the tests count active days); a page view adds
-    # pages and time on site, and the first page view of a day begins a page-view day, whose
-    # time on site the activity detector compares: that one is judged.
-    return state.views[-1] > 0 or (kind == "login" and state.logins[-1] > 0)
+    return state.views[-1] > 0 or state.logins[-1] > 0
+
+
+def activity_strength(state: CustomerState, now: int, params: DetectorParams = DetectorParams()) -> float:
+    """Strength of the activity signal at `now` (0 without one): what a page view can raise.
+
+    >>> from detectors.state import CustomerState
+    >>> activity_strength(CustomerState("c"), DAY)
+    0.0
+    """
+    sig = activity.evaluate(state, now, params.activity)
+    return 0.0 if sig is None else sig.strength
 
 
 _PF_LEN = 7          # state.pf_due: [orders key (3), crossing time per level (4)], then [now, deferred] if provisional

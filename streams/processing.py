@@ -517,11 +517,13 @@ class Processor:
             # leaves it.
             state = self._catch_up(state, final - 1, out, partition)
         before = state.last_active if state is not None else 0
-        # A further login or page view of a day already judged can only lower the evidence
+        # A further login or page view of a day already judged cannot raise a level
         # (`warn.repeat_visit`); unless a market event of that day may have changed the
-        # picture since, it is applied and labelled but not judged again.
-        repeat = warn.repeat_visit(state, kind_of(event), t) \
-            and not self.market_timeline.moved(t - t % DAY, t)
+        # picture since, or a page view reads the activity signal stronger (a rising bounce
+        # share), it is applied and labelled but not judged again.
+        kind = kind_of(event)
+        repeat = warn.repeat_visit(state, kind, t) and not self.market_timeline.moved(t - t % DAY, t)
+        activity_before = warn.activity_strength(state, t, self.params) if repeat and kind == "page_view" else None
         # `_take` hands the state over (decoded afresh, or out of the cache it was kept in): it is
         # changed in place, and reaches the table and the cache again only through `_write`.
         state = observe(state, event, self.params.state, partition=partition, owned=True)
@@ -530,11 +532,13 @@ class Processor:
             # Everything of this customer's topic below a record still buffered is not applied
             # yet: the mark stops short of it (and covers this one once that one is applied).
             lower = [o for o in held if o < offset]
-            note_offset(state, kind_of(event), partition, min(lower) - 1 if lower else offset)
+            note_offset(state, kind, partition, min(lower) - 1 if lower else offset)
         # The activity that answers pending snapshots: only an event that moved last activity
         # on (an older, late activity falls before it and answers nothing new).
         activity_at = state.last_active if state.last_active > before else None
         now = max(t, state.last_event)
+        if activity_before is not None and warn.activity_strength(state, now, self.params) > activity_before:
+            repeat = False
         if repeat and not labels.is_due(state.pending, state.last_active, now, self.label_params):
             # The labels as `_assess` resolves them: a visit answers snapshots all the same.
             state.pending, examples = labels.resolve(state.pending, before, activity_at, now, self.label_params)

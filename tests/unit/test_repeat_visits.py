@@ -29,9 +29,7 @@ def test_only_a_further_visit_of_a_day_already_judged_with_no_warning_open_is_a_
     t = 100 * DAY + 9 * 3600
     s = _state(order(t - 30 * DAY, 80.0), login(t))
     s.next_due = t + 14 * DAY
-    assert warn.repeat_visit(s, "login", t + 600)
-    # the day's first page view begins a page-view day, whose time on site is compared
-    assert not warn.repeat_visit(s, "page_view", t + 600)
+    assert warn.repeat_visit(s, "login", t + 600) and warn.repeat_visit(s, "page_view", t + 600)
     s2 = _state(order(t - 30 * DAY, 80.0), login(t), page_view(t + 60))
     s2.next_due = t + 14 * DAY
     assert warn.repeat_visit(s2, "page_view", t + 600)
@@ -73,3 +71,22 @@ def test_skipping_the_assessment_of_repeat_visits_changes_no_warning_snapshot_or
     # the same labels learned in the same order: the same model checkpoints and population fits
     assert list(lean.models.items()) == list(full.models.items())
     assert list(lean.fits.items()) == list(full.fits.items())
+
+
+def test_a_page_view_that_makes_the_bounce_share_count_reads_the_activity_signal_stronger():
+    # A customer active on four days a week for twelve weeks, then on three days of the last
+    # four, whose last visits were glances (bounces): the fifth page view of the window, a
+    # long one, lets the bounce share count (at least five views), and it sharpens the drop.
+    from detectors.signal import FIRE
+
+    t0 = 20_000 * DAY
+    events = [login(t0 + d * DAY + 3600) for d in range(0, 84) if d % 7 in (0, 1, 3, 5)]
+    events += [page_view(t0 + d * DAY + 3700, dwell_seconds=120.0) for d in range(0, 84) if d % 7 in (0, 1, 3, 5)]
+    today = t0 + 111 * DAY + 3600
+    events += [login(t0 + 100 * DAY), page_view(t0 + 100 * DAY + 60, dwell_seconds=4.0),
+               login(t0 + 105 * DAY), page_view(t0 + 105 * DAY + 60, dwell_seconds=3.0),
+               login(today), page_view(today + 60, dwell_seconds=5.0), page_view(today + 120, dwell_seconds=6.0)]
+    s = _state(*sorted(events, key=lambda e: e.occurred_at))
+    before = warn.activity_strength(s, today + 180)
+    after = warn.activity_strength(observe(s, page_view(today + 180, dwell_seconds=40.0)), today + 180)
+    assert before >= FIRE and after > before        # the bonus of a rising bounce share
