@@ -108,7 +108,8 @@ class Metrics:
         self.repeat_visits = Counter(
             "churnwatch_repeat_visits_total",
             "Logins and page views of a day already judged, applied to the state without assessing the "
-            "customer again (no warning open, nothing due: more activity can only lower the evidence)",
+            "customer again (no warning open, nothing due, and for a page view no stronger activity signal: "
+            "such a visit cannot raise a level)",
             registry=r)
         # One count per warning, and one per signal behind a warning: a warning carries
         # several signals, so a single counter with a signal label would not sum to warnings.

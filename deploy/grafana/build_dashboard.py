@@ -165,7 +165,8 @@ def build_dashboard() -> gd.Dashboard:
               "short", [_q("sum by (topic, partition) (churnwatch_consumer_lag_messages)", "{{topic}}[{{partition}}]")]),
         graph("Events applied without a new assessment",
               "Share of the events applied that were further logins and page views of a day already judged "
-              "(no warning open, nothing due): they cost a state update but no assessment, so a higher share "
+              "(no warning open, nothing due, no stronger activity signal): they cost a state update but no "
+              "assessment, so a higher share "
               "means more events per second for the same CPU",
               "percentunit",
               [_q("sum by (instance) (rate(churnwatch_repeat_visits_total[$__rate_interval]))\n"
