@@ -44,6 +44,23 @@ were not until 2026-12-03, and a bursty visitor's `watch` (weighed) was escalate
 outside population, bursty stayers' false warnings 27.5 -> 17.4 per 1,000 customer-months;
 no changed customer warned later, one of the 30 visit drops cleared before the end).
 
+A quiet spell the customer came back from. The same holds after the spell: a daily visitor
+back from three weeks away read, on the day of the return, as 1 active day of 28 against
+21 (`critical` on this signal alone, on the day the customer showed they are still there);
+on the outside population (docs/quality.md) this was most of the false warnings of daily app
+users and of the customers with a holiday a year. Once the window's day count is at
+P < `spell_gate` (0.05), the longest quiet spell inside the window that ended with a visit
+is left out of the window beyond the customer's usual gap (the baseline's mean gap between
+active days), unless the rest of the window alone is low as well (P <= `spell_rest_p` 0.2):
+a fall to a slower pace is many shorter spells, and the rest of the window still shows it,
+so the window is judged whole; one spell and a return at the usual pace is a break, which
+silence judged while it lasted. The evidence says so ("12 days of a quiet spell they came
+back from left to silence"). `python -m streams.activity_power`, rows "days away first":
+visitors of 15 and 25 days a month back from 21 days away fired in 54 % and 97 % of cases
+and now in 17 % and 6 %; falls to a slower pace are caught as before within 0.01-0.04 (15
+-> 3 a median 41 days after the change instead of 37). The hold of an open warning
+(below) still counts every quiet day.
+
 Shorter visits. A customer who is slipping away also stays less when they come: fewer
 pages, less time on the site. Once the day count alone is at P < `depth_gate` (0.05) and
 past its ratio guard, the time on site per page-view day is compared too: a one-sided
@@ -146,6 +163,8 @@ class ActivityParams:
     depth_min_window_days: int = 3        # page-view days in the window needed to judge visit depth
     depth_min_baseline_days: int = 6      # ... and in the baseline
     depth_min_log_sd: float = 0.25        # floor of the spread of log(1 + minutes) per page-view day
+    spell_gate: float = 0.05              # under this tail, a quiet spell the customer came back from is looked for ...
+    spell_rest_p: float = 0.2             # ... and left to silence unless the rest of the window alone is at this tail or under
     bounce_share: float = 0.5             # bounce share now needed to count as rising
     bounce_factor: float = 2.0            # ... and this multiple of the baseline share
     min_views: int = 5                    # page views in the window needed to judge bounces
@@ -212,7 +231,7 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
             chosen = candidate
     if chosen is None:
         return None
-    strength, tail, cur, base, scale, window, anchored, end, dispersion, _ = chosen
+    strength, tail, cur, base, scale, window, anchored, end, dispersion = chosen[:9]
     expected = base.active * scale
 
     bouncing = (cur.views >= p.min_views and cur.bounce_share >= p.bounce_share
@@ -234,6 +253,8 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
             f"{window} days before the last {quiet} quiet ones (silence judges those)")
     # a P weighed for clumped visits says so, or it reads as a mistake beside the counts
     clumped = f", visits clumped x{dispersion:.1f}" if dispersion > 1.0 else ""
+    if chosen.excused:
+        clumped += f", {chosen.excused} days of a quiet spell they came back from left to silence"
     depth = chosen.depth
     if depth is not None:
         clumped += f", with visits shorter: {depth[1]:.1f} vs {depth[2]:.1f} minutes a day on the site, P={depth[0]:.2g}"
@@ -267,6 +288,7 @@ class _Scale(NamedTuple):
     end: int          # the day after the judged days (see `_end`)
     dispersion: float = 1.0   # how clumped the visits are (`_dispersion`): each day weighs 1 / this
     depth: tuple[float, float, float] | None = None   # (P, minutes now, before) when shorter visits count
+    excused: int = 0          # quiet days of a spell the customer came back from, left out (`_spell_excess`)
 
 
 def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
@@ -382,26 +404,79 @@ def _test(state: CustomerState, start: int, end: int, base_start: int, base_end:
 
 
 def _against(state: CustomerState, start: int, end: int, base: _Window, baseline_days: int, p_fire: float,
-             p_full: float, p: ActivityParams, *, anchored: bool, dispersion: float = 1.0) -> _Scale | None:
+             p_full: float, p: ActivityParams, *, anchored: bool, dispersion: float = 1.0,
+             spell: bool = True) -> _Scale | None:
     """Active days of [start, end) against `base`, a baseline of `baseline_days` days; the
     counts weigh 1 / `dispersion` each (a bursty visitor's days come in clumps: fewer
-    independent pieces of evidence than days)."""
+    independent pieces of evidence than days). With `spell`, the longest quiet spell the
+    customer came back from inside the window counts only as far as their usual pace
+    explains it (`_spell_excess`)."""
     if base.active < p.min_baseline_active_days or baseline_days <= 0:
         return None
     cur = _window(state, start, end)
     window_days = end - start
+    tail = _tail(cur.active, base.active, window_days, baseline_days, dispersion)
+    excused = 0
+    if spell and tail < p.spell_gate:
+        excused = _spell_excess(state, start, end, baseline_days / base.active)
+        if excused:
+            rest = _tail(cur.active, base.active, window_days - excused, baseline_days, dispersion)
+            if rest > p.spell_rest_p:
+                window_days, tail = window_days - excused, rest
+            else:
+                excused = 0     # the rest of the window is slower too: a slower pace, judged whole
     scale = window_days / baseline_days
     expected = base.active * scale
-    q = window_days / (window_days + baseline_days)
-    if dispersion > 1.0:
-        k, n = cur.active / dispersion, (cur.active + base.active) / dispersion
-        tail = 1.0 if k >= n else float(betainc(n - k, k + 1, 1 - q))
-    else:
-        tail = binomial_cdf(cur.active, cur.active + base.active, q)
     strength = pvalue_strength(tail, p_fire, p_full)
     if cur.active / expected > p.max_ratio:
         strength = min(strength, FIRE - 0.05)
-    return _Scale(strength, tail, cur, base, scale, window_days, anchored, end, dispersion)
+    return _Scale(strength, tail, cur, base, scale, end - start, anchored, end, dispersion, excused=excused)
+
+
+def _tail(active: int, base_active: int, window_days: int, baseline_days: int, dispersion: float) -> float:
+    """P(so few of the active days in the window) for a steady customer: the conditional
+    binomial test, each day weighed 1 / `dispersion`."""
+    q = window_days / (window_days + baseline_days)
+    if dispersion > 1.0:
+        k, n = active / dispersion, (active + base_active) / dispersion
+        return 1.0 if k >= n else float(betainc(n - k, k + 1, 1 - q))
+    return binomial_cdf(active, active + base_active, q)
+
+
+def _spell_excess(state: CustomerState, start: int, end: int, usual_gap: float) -> int:
+    """Days of the longest quiet spell inside [start, end) that ended with a visit in it,
+    beyond what the customer's usual gap between active days (`usual_gap`) explains; 0 when
+    none is longer. Never the whole window: at least one day is left.
+
+    One spell of total quiet that the customer came back from is a holiday or a break, and
+    total quiet is `silence`'s evidence, judged while it lasted against the customer's own
+    gaps and the breaks everyone takes (the trailing spell is left to it by `_end`). Counted
+    here, a daily visitor back from three weeks away read, on the very day of the return, as
+    1 active day of 28 against 21 (P ~ 1e-6, `critical` on this signal alone). A slower pace
+    is many shorter spells: only the longest is left out, so the rest of the window still
+    shows it.
+
+    >>> days = list(range(0, 60)) + [85]          # daily, then 24 quiet days, back on day 85
+    >>> s = CustomerState("c", days=days, logins=[1] * 61, views=[0] * 61, dwell=[0] * 61, bounces=[0] * 61)
+    >>> _spell_excess(s, 58, 86, 2.0)             # 25 quiet days (60-84), one of them a usual gap
+    24
+    >>> _spell_excess(s, 0, 58, 1.0)
+    0
+    """
+    days, logins, views = state.days, state.logins, state.views
+    i = bisect.bisect_left(days, start)
+    j = bisect.bisect_left(days, end)
+    k = i - 1
+    while k >= 0 and not (logins[k] or views[k]):
+        k -= 1
+    prev = days[k] if k >= 0 else start - 1
+    longest = 0
+    for d, n_logins, n_views in zip(days[i:j], logins[i:j], views[i:j]):
+        if n_logins or n_views:
+            longest = max(longest, d - max(prev + 1, start))
+            prev = d
+    allowed = math.ceil(usual_gap) - 1          # quiet days between two visits a usual gap apart
+    return max(0, min(longest - allowed, end - start - 1))
 
 
 def habit(state: CustomerState, now: int, p: ActivityParams = ActivityParams()) -> list[int]:
@@ -485,7 +560,8 @@ def _held(state: CustomerState, now: int, start: int, base: _Window, base_days: 
         return judged
     today = now // DAY + 1
     whole = judged if judged is not None and judged.end == today else \
-        _against(state, start, today, base, base_days, p_fire, p_full, p, anchored=True, dispersion=dispersion)
+        _against(state, start, today, base, base_days, p_fire, p_full, p, anchored=True, dispersion=dispersion,
+                 spell=False)
     if whole is not None and whole.tail <= p.hold_p and whole.cur.active <= p.hold_ratio * whole.base.active * whole.scale:
         return whole._replace(strength=FIRE)
     return judged

@@ -24,6 +24,13 @@ def logins_on(days):
     return {d: (1, 2, 120, 0) for d in days}
 
 
+def spread(n: int) -> list[int]:
+    """`n` active days spread over the window (days 57..84), the last on day 84: a slower pace,
+    not one quiet spell and a return (which `silence` judges, see
+    test_a_return_from_one_quiet_spell_is_left_to_silence)."""
+    return [84 - round(i * 28 / n) for i in range(n)]
+
+
 # For states built by `state_with`: evaluated at NOW, the window is days 57..84 and the
 # baseline days 1..56 (first_seen at day 0 is exactly twelve weeks before NOW).
 NOW = 84 * DAY
@@ -47,7 +54,7 @@ def test_fourteen_logins_a_month_falling_to_two_fires_with_logins_in_the_evidenc
 
 def test_page_views_time_on_site_and_bounces_are_reported_alongside():
     base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
-    now = {60: (1, 6, 30, 5), 84: (0, 4, 20, 4)}
+    now = {66: (1, 6, 30, 5), 84: (0, 4, 20, 4)}
     sig = evaluate(state_with({**base, **now}), NOW)
     assert "page views 10 vs 56.0" in sig.detail
     assert "time on site 1 vs 140 minutes" in sig.detail
@@ -56,8 +63,8 @@ def test_page_views_time_on_site_and_bounces_are_reported_alongside():
 
 def test_a_rising_bounce_share_sharpens_a_drop():
     base = {d: (1, 4, 600, 0) for d in EVERY_OTHER_DAY}
-    plain = evaluate(state_with({**base, 60: (1, 6, 300, 0), 84: (0, 4, 300, 0)}), NOW)
-    bouncing = evaluate(state_with({**base, 60: (1, 6, 30, 5), 84: (0, 4, 20, 4)}), NOW)
+    plain = evaluate(state_with({**base, 66: (1, 6, 300, 0), 84: (0, 4, 300, 0)}), NOW)
+    bouncing = evaluate(state_with({**base, 66: (1, 6, 30, 5), 84: (0, 4, 20, 4)}), NOW)
     assert plain.fires and bouncing.fires
     assert bouncing.strength == pytest.approx(min(1.0, plain.strength + 0.1))
 
@@ -127,7 +134,7 @@ def test_a_customer_without_a_habit_in_the_baseline_gets_no_verdict():
 ])
 def test_the_fall_must_be_big_as_well_as_unusual(current_days, fires):
     loose = ActivityParams(p_fire=0.01)
-    s = state_with({**logins_on(BASELINE), **logins_on(range(85 - current_days, 85))})
+    s = state_with({**logins_on(BASELINE), **logins_on(spread(current_days))})
     sig = evaluate(s, NOW, loose)
     assert sig.detail.startswith(f"active on {current_days} of the last 28 days, usually 28.0")
     assert sig.fires is fires
@@ -140,15 +147,33 @@ def test_the_fall_must_be_big_as_well_as_unusual(current_days, fires):
     (2, True),     # P = 0.00065
 ])
 def test_the_fall_must_be_unusual_for_this_customer(current_days, fires):
-    s = state_with({**logins_on(EVERY_OTHER_DAY), **logins_on(range(85 - current_days, 85))})
+    s = state_with({**logins_on(EVERY_OTHER_DAY), **logins_on(spread(current_days))})
     sig = evaluate(s, NOW)
     assert sig.current <= 0.4 * sig.baseline
     assert sig.fires is fires
 
 
+def test_a_return_from_one_quiet_spell_is_left_to_silence():
+    # a daily visitor away for 27 days (57-83), back at the usual pace from day 84
+    away = {**logins_on(BASELINE), **logins_on(range(84, 88))}
+    for today in (84, 87):
+        sig = evaluate(state_with({d: v for d, v in away.items() if d <= today}), today * DAY + DAY - 1)
+        assert not sig.fires, sig.detail
+        assert "days of a quiet spell they came back from left to silence" in sig.detail
+    # counted whole, the return day reads as a fall: 1 active day of 28 against 28
+    whole = evaluate(state_with({d: v for d, v in away.items() if d <= 84}), NOW, ActivityParams(spell_gate=0.0))
+    assert whole.fires and whole.strength == 1.0
+    # a slower pace is many shorter spells: the rest of the window shows it, judged whole
+    slower = evaluate(state_with({**logins_on(BASELINE), **logins_on(spread(4))}), NOW)
+    assert slower.fires and "quiet spell" not in slower.detail
+    # one spell and a slow return is a fall: 2 visits in the 9 days from the return on
+    slow_return = evaluate(state_with({**logins_on(BASELINE), **logins_on((76, 84))}), NOW)
+    assert slow_return.fires and "quiet spell" not in slow_return.detail
+
+
 def test_a_page_view_only_customer_gets_page_views_as_the_measure():
     base = {d: (0, 3, 100, 0) for d in BASELINE}
-    sig = evaluate(state_with({**base, 84: (0, 2, 50, 0)}), NOW)
+    sig = evaluate(state_with({**base, 70: (0, 1, 25, 0), 84: (0, 1, 25, 0)}), NOW)
     assert sig.unit == "page views per 28 days"
     assert (sig.current, sig.baseline) == (2.0, 84.0)
     assert sig.fires
@@ -161,7 +186,7 @@ def test_binomial_tail_matches_its_definition():
 
 
 def test_activity_leaves_rechecks_to_the_sweeps():
-    s = state_with({**logins_on(EVERY_OTHER_DAY), 84: (1, 1, 10, 0)})
+    s = state_with({**logins_on(EVERY_OTHER_DAY), 70: (1, 1, 10, 0), 84: (1, 1, 10, 0)})
     assert evaluate(s, NOW).fires
     assert next_change(s, NOW) is None
 
