@@ -44,11 +44,12 @@ were not until 2026-12-03, and a bursty visitor's `watch` (weighed) was escalate
 outside population, bursty stayers' false warnings 27.5 -> 17.4 per 1,000 customer-months;
 no changed customer warned later, one of the 30 visit drops cleared before the end).
 
-A quiet spell the customer came back from. The same holds after the spell: a daily visitor
-back from three weeks away read, on the day of the return, as 1 active day of 28 against
-21 (`critical` on this signal alone, on the day the customer showed they are still there);
-on the outside population (docs/quality.md) this was most of the false warnings of daily app
-users and of the customers with a holiday a year. Once the window's day count is at
+A quiet spell the customer came back from. A spell still going on is left to silence
+(above); one that has ended is too. Counted here, a daily visitor back from three weeks
+away read, on the day of the return, as 1 active day of 28 against 21 (`critical` on this
+signal alone, on the day the customer showed they are still there); on the outside
+population (docs/quality.md) this was most of the false warnings of daily app users and of
+the customers with a holiday a year. Once the window's day count is at
 P < `spell_gate` (0.05), the longest quiet spell inside the window that ended with a visit
 is left out of the window beyond the customer's usual gap (the baseline's mean gap between
 active days), unless the rest of the window alone is low as well (P <= `spell_rest_p` 0.2):
@@ -456,7 +457,7 @@ def _spell_excess(state: CustomerState, start: int, end: int, usual_gap: float) 
     is many shorter spells: only the longest is left out, so the rest of the window still
     shows it.
 
-    >>> days = list(range(0, 60)) + [85]          # daily, then 24 quiet days, back on day 85
+    >>> days = list(range(0, 60)) + [85]          # daily, then 25 quiet days, back on day 85
     >>> s = CustomerState("c", days=days, logins=[1] * 61, views=[0] * 61, dwell=[0] * 61, bounces=[0] * 61)
     >>> _spell_excess(s, 58, 86, 2.0)             # 25 quiet days (60-84), one of them a usual gap
     24
