@@ -218,6 +218,34 @@ def test_twelve_logins_a_month_falling_to_three_raises_an_activity_warning_with_
     assert cleared == [], "still three a month at day 300: held against the habit before the warning"
 
 
+def test_a_daily_visitor_back_from_three_weeks_away_gets_no_activity_warning_on_the_return():
+    # Logins on six days of seven for 24 weeks, monthly orders, then 24 days with nothing
+    # (a holiday: silence judges it while it lasts), then back at the usual pace. Before
+    # the spell counted only up to the usual gap, the return day itself raised
+    # `activity_drop` at `critical`: "active on 3 of the last 28 days, usually 24.0".
+    proc = make_processor()
+    away_from, back = 168, 192
+    logins = [d for d in range(away_from) if d % 7 != 6] + [d for d in range(back, 260) if d % 7 != 6]
+    events = sorted([("logins", d, 9) for d in logins] +
+                    [("orders", d, 12) for d in range(3, 260, 30) if not away_from <= d < back],
+                    key=lambda e: (e[1], e[2]))
+    offsets = {"logins": 0, "orders": 0}
+    seen = []
+    for topic, d, hour in events:
+        at = T0 + timedelta(days=d, hours=hour)
+        if topic == "logins":
+            value = login("c1", at)
+        else:
+            value = json.dumps({"event_id": f"o{d}", "customer_id": "c1", "occurred_at": at.isoformat(),
+                                "order_id": f"o{d}", "amount": 80, "currency": "EUR"}).encode()
+        out = proc.handle(topic, 0, offsets[topic], b"c1", value)
+        offsets[topic] += 1
+        seen += warnings_of(out)
+    kinds = {s["kind"] for w in seen for s in w["signals"]}
+    assert "activity_drop" not in kinds, seen
+    assert decode(proc.customers["c1"]).level == 0     # nothing open at the end
+
+
 def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     proc = make_processor()
     read = {"logins": 0, "orders": 0}
