@@ -86,10 +86,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
+
+from dateutil import parser as dateutil_parser
 
 from schemas.errors import ChurnwatchError
 from streams.jsonl_io import write_jsonl
@@ -168,6 +170,11 @@ _NUMERIC_DATE = re.compile(
     r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})"
     r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?\s*$"
 )
+#: A date that names its month in English (Dec 9, 2011; 5-Jan-2023; Thu, 05 Jan 2023 10:22:11
+#: +0000) and has a four-digit year: unambiguous, whatever the order of its parts.
+_MONTH_NAME = re.compile(r"(?<![a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?![a-z])",
+                         re.IGNORECASE)
+_YEAR4 = re.compile(r"(?<!\d)\d{4}(?!\d)")
 #: Skipped rows listed by line number in the stats; the rest are only counted.
 EXAMPLES_KEPT = 10
 
@@ -328,12 +335,47 @@ def _parse_number(text: str, decimal: str | None = None) -> Decimal:
     return value
 
 
+def _iso(text: str) -> datetime | None:
+    """An ISO 8601 date or timestamp ("2023-01-05 14:22:00 UTC", as database exports write
+    it, included), or None."""
+    try:
+        return datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
+    except ValueError:
+        return None
+
+
+def _named_month(text: str) -> datetime | None:
+    """A date with its month named in English and a four-digit year, or None.
+
+    The parts' order is settled by the name, so no ``--date-format`` is needed; python-dateutil
+    reads the many ways of writing one (without a year it would fill in the current one,
+    so a year is required).
+
+    >>> _named_month("Dec 9, 2011"), _named_month("5-Jan-2023")
+    (datetime.datetime(2011, 12, 9, 0, 0), datetime.datetime(2023, 1, 5, 0, 0))
+    >>> _named_month("Thu, 05 Jan 2023 10:22:11 +0100")
+    datetime.datetime(2023, 1, 5, 10, 22, 11, tzinfo=datetime.timezone(datetime.timedelta(seconds=3600)))
+    >>> _named_month("Dec 9") is None, _named_month("12/9/2011") is None
+    (True, True)
+    """
+    if _MONTH_NAME.search(text) is None or _YEAR4.search(text) is None:
+        return None
+    try:
+        value = dateutil_parser.parse(text)
+    except (ValueError, OverflowError):
+        return None
+    offset = value.utcoffset()
+    # the offset as written (dateutil may name a zero offset as the machine's local zone)
+    return value if offset is None else value.replace(tzinfo=timezone(offset))
+
+
 class DateParser:
     """Parse order dates into aware UTC datetimes, as configured by ``date_format``.
 
-    ``None``: ISO 8601 only. ``"dayfirst"`` / ``"monthfirst"``: numeric dates such as
-    ``1/12/2010 08:26`` (a four-digit first part is always year-month-day). Anything else:
-    a ``strptime`` format. Naive results are UTC; results with an offset are converted.
+    ``None``: ISO 8601, or a date that names its month (``Dec 9, 2011``). ``"dayfirst"`` /
+    ``"monthfirst"``: numeric dates such as ``1/12/2010 08:26`` (a four-digit first part is
+    always year-month-day), and ISO 8601 or named-month dates among them. Anything else: a
+    ``strptime`` format. Naive results are UTC; results with an offset are converted.
 
     Example:
         >>> DateParser("monthfirst")("12/1/2010 8:26")
@@ -342,6 +384,8 @@ class DateParser:
         datetime.datetime(2010, 12, 1, 8, 26, tzinfo=datetime.timezone.utc)
         >>> DateParser(None)("2023-01-05 14:22:00 UTC")
         datetime.datetime(2023, 1, 5, 14, 22, tzinfo=datetime.timezone.utc)
+        >>> DateParser(None)("Dec 9, 2011"), DateParser("dayfirst")("2011-12-09T08:00:00Z")
+        (datetime.datetime(2011, 12, 9, 0, 0, tzinfo=datetime.timezone.utc), datetime.datetime(2011, 12, 9, 8, 0, tzinfo=datetime.timezone.utc))
         >>> DateParser("epoch")("1700000000"), DateParser("epoch_ms")("1700000000000") == DateParser("epoch")("1700000000")
         (datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), True)
         >>> DateParser("epoch_us")("1700000000000000") == DateParser("epoch")("1700000000")   # GA4's event_timestamp
@@ -380,16 +424,22 @@ class DateParser:
                 if epoch.group(1) is not None:
                     return datetime.fromtimestamp(float(text), tz=UTC)
                 return datetime.fromtimestamp(int(text) / _EPOCH_DIVISOR[len(text)], tz=UTC)
-            try:
-                # "2023-01-05 14:22:00 UTC", as database exports write it
-                value = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
-            except ValueError:
+            value = _iso(text)
+            if value is None:
+                value = _named_month(text)
+            if value is None:
                 raise ValueError(
                     f"{text!r} is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', "
                     f"'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M'"
-                ) from None
+                )
         elif fmt in ("dayfirst", "monthfirst"):
-            value = self._numeric(text, dayfirst=fmt == "dayfirst")
+            try:
+                value = self._numeric(text, dayfirst=fmt == "dayfirst")
+            except ValueError:
+                # Not numeric: an ISO 8601 timestamp or a named month reads the same either way.
+                value = _iso(text) or _named_month(text)
+                if value is None:
+                    raise
         elif fmt in _EPOCH_UNITS:
             try:
                 seconds = float(text) / _EPOCH_UNITS[fmt]
@@ -977,7 +1027,8 @@ def convert_options(command: Any) -> Any:
                           "or a strptime format such as '%d.%m.%Y %H:%M' "
                           "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
                           "month first as the file shows, when a part above 12 settles it; 10, 13 or 16 digits "
-                          "(2001 to 2033) as seconds, milliseconds or microseconds since 1970]."),
+                          "(2001 to 2033) as seconds, milliseconds or microseconds since 1970; dates that name their "
+                          "month and year, such as 'Dec 9, 2011']."),
         click.option("--currency", "default_currency", default="EUR", show_default=True,
                      help="Currency of rows without one (UCI Online Retail: GBP)."),
         click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),

@@ -805,7 +805,8 @@ def _options(columns: Mapping[str, str]) -> Any:
             click.option("--date-format", default=None, metavar="FORMAT",
                          help="How to read times: dayfirst, monthfirst, epoch, epoch_ms, epoch_us (GA4's "
                               "event_timestamp) or a strptime format "
-                              "[default: ISO 8601; numeric dates day or month first as the file shows]."),
+                              "[default: ISO 8601; numeric dates day or month first as the file shows; dates that "
+                              "name their month and year, such as 'Dec 9, 2011']."),
             click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),
             click.option("--delimiter", default=None,
                          help="Field separator: one character, 'tab' or 'whitespace' [default: guessed]."),

@@ -343,11 +343,28 @@ def test_strict_stops_at_the_first_bad_row_naming_its_line_and_column(tmp_path: 
     ("01/02/2011 1:05 PM", "monthfirst", "2011-01-02T13:05:00Z"),
     ("1.2.11", "dayfirst", "2011-02-01T00:00:00Z"),
     ("20110201", "%Y%m%d", "2011-02-01T00:00:00Z"),
+    # a named month settles the order of the parts: no --date-format needed
+    ("Dec 9, 2011", None, "2011-12-09T00:00:00Z"),
+    ("5-Jan-2023", None, "2023-01-05T00:00:00Z"),
+    ("January 5 2023 2:30 PM", None, "2023-01-05T14:30:00Z"),
+    ("Thu, 05 Jan 2023 10:22:11 -0500", None, "2023-01-05T15:22:11Z"),
+    # among day-first dates, an ISO timestamp or a named month still reads as written
+    ("2011-12-09T08:00:00.250Z", "dayfirst", "2011-12-09T08:00:00Z"),
+    ("9 Dec 2011", "monthfirst", "2011-12-09T00:00:00Z"),
 ])
 def test_common_date_formats_are_read(tmp_path: Path, text: str, date_format: str | None, expected: str):
     out = tmp_path / "o.jsonl"
     convert_orders_csv(_write(tmp_path, f"customer_id;date;amount\nc1;{text};1\n"), out, date_format=date_format)
     assert _events(out)[0]["occurred_at"] == expected
+
+
+def test_a_named_month_without_a_year_is_refused_not_given_this_years(tmp_path: Path):
+    stats = convert_orders_csv(_write(tmp_path, "customer_id,date,amount\nc1,Dec 9 2011,10\nc1,Dec 10,12\n"),
+                               tmp_path / "o.jsonl")
+    assert [e["occurred_at"] for e in _events(tmp_path / "o.jsonl")] == ["2011-12-09T00:00:00Z"]
+    assert stats.examples == [
+        "line 3, column 'date': bad_date ('Dec 10' is not an ISO 8601 date; say how to read it (--date-format): "
+        "'dayfirst', 'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M')"]
 
 
 def test_convert_orders_command_takes_column_and_layout_options(tmp_path: Path):
