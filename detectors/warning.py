@@ -331,6 +331,38 @@ def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams
     return None
 
 
+def published(state: CustomerState, t: Transition | None, min_level: int) -> Transition | None:
+    """The step a consumer of the warnings topic sees for lifecycle step `t`, taken on `state`
+    (the state before `apply`), when only levels >= `min_level` are published; None: nothing.
+
+    The lifecycle itself (`decide`, `apply`, the state) is the same whatever is published. An
+    episode is published from the step that first reaches `min_level`: a raise at that level
+    or above as it is, an escalation from below it as the episode's `raised` (with the id a
+    raise at that level has), and its clearing only if it was published. The level of an
+    open episode only rises, so `state.level` (the level before the step) says whether the
+    episode has been published.
+
+    >>> c = CustomerState("c", episode=1, level=1)
+    >>> up = Transition("escalated", 2, warning_id("c", 1, "escalated", 2))
+    >>> p = published(c, up, min_level=2)
+    >>> p.state, p.level, p.warning_id == warning_id("c", 1, "raised", 2)
+    ('raised', 2, True)
+    >>> published(c, up, min_level=1) == up
+    True
+    >>> published(c, Transition("cleared", 1, warning_id("c", 1, "cleared", 1)), min_level=2) is None
+    True
+    """
+    if t is None:
+        return None
+    if t.state == "cleared":
+        return t if state.level >= min_level else None
+    if t.level < min_level:
+        return None
+    if t.state == "escalated" and state.level < min_level:
+        return Transition("raised", t.level, warning_id(state.customer_id, state.episode, "raised", t.level))
+    return t
+
+
 def apply(state: CustomerState, a: Assessment, t: Transition | None,
           activity_params: activity.ActivityParams = activity.ActivityParams()) -> CustomerState:
     """The state's lifecycle fields after transition `t` (a changed copy; input untouched).

@@ -115,8 +115,12 @@ class ChurnWarning(Contract):
         description="Stable id of this warning: the same evidence replayed gives the same id.",
     )
     customer_id: Id = Field(description="Customer the warning is about (also the Kafka key).")
-    state: WarningState = Field(description="Lifecycle: raised, escalated (level went up) or cleared.")
-    level: WarningLevel = Field(description="Urgency: watch < warning < critical.")
+    state: WarningState = Field(description=(
+        "Lifecycle: raised, escalated (level went up) or cleared. An episode is published from the step that "
+        "reaches the workers' CHURNWATCH_PUBLISH_MIN_LEVEL (default warning), as its raised."))
+    level: WarningLevel = Field(description=(
+        "Urgency: watch < warning < critical. watch appears only where the workers publish it "
+        "(CHURNWATCH_PUBLISH_MIN_LEVEL=watch)."))
     risk_score: UnitInterval = Field(description="Estimated risk of leaving, 0 to 1.")
     occurred_at: UtcDatetime = Field(description="Event time at which the evidence held (UTC).")
     emitted_at: UtcDatetime = Field(description="Wall-clock time the warning was written (UTC).")

@@ -194,6 +194,8 @@ def _collect_warnings(warnings: Iterable[Any], known: set[str], period_start: da
             continue
         if state not in ("raised", "escalated", "cleared"):
             raise EvaluationError(f"warning {warning_id}: state {state!r}: expected raised, escalated or cleared")
+        if _level_rank(level) == 0:
+            counts["watch_steps"] += 1
         kinds = [str(s.get("kind")) for s in w.get("signals") or () if isinstance(s, Mapping) and s.get("kind")]
         per_customer[customer_id].append((at, position, state, _level_rank(level), kinds))
 
@@ -369,6 +371,11 @@ def evaluate(
         "by_signal": {k: by_signal[k] for k in sorted(by_signal)},
         "input": input_counts,
     }
+    watch_steps = input_counts.pop("watch_steps", 0)
+    if min_rank == 0 and input_counts.get("warnings") and not watch_steps:
+        # Workers publish from `warning` on by default: scoring `watch` needs them to publish it.
+        report["note"] = ("no warning at level watch in the input: the workers published from level warning "
+                          "on (CHURNWATCH_PUBLISH_MIN_LEVEL); set it to watch to score early signs")
     report["targets"] = _targets(report)
     report["distributions"] = {
         "lead_time_days": lead_values,
@@ -468,6 +475,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"{'; start assumed one year before the end' if report.get('period_start_assumed') else ''})",
         f"customers {report['customers']}, churners {report['churners']}, warned {report['warned']} "
         f"({report['warned_churners']} churners, {report['warned_stayers']} stayers)",
+        *([f"note: {report['note']}"] if report.get("note") else []),
         "",
         f"{'measure':<52}{'value':>9}  {'target':<8} met",
     ]

@@ -116,6 +116,11 @@ class Metrics:
         self.warnings = Counter(
             "churnwatch_warnings_total", "Churn warnings emitted, per level, lifecycle state and value segment",
             ["level", "state", "segment"], registry=r)
+        self.warnings_withheld = Counter(
+            "churnwatch_warnings_withheld_total",
+            "Warning lifecycle steps below CHURNWATCH_PUBLISH_MIN_LEVEL, kept in the customer's state (snapshot, "
+            "worklist) but not published on the warnings topic, per level and lifecycle state",
+            ["level", "state"], registry=r)
         self.warning_signals = Counter(
             "churnwatch_warning_signals_total",
             "Signals shown in emitted churn warnings, per signal kind and lifecycle state",
@@ -217,6 +222,8 @@ class Metrics:
             if outcome.event_time > self._stream_time:
                 self._stream_time = float(outcome.event_time)
                 self.stream_time.set(self._stream_time)
+        for state, level in getattr(outcome, "withheld", ()):
+            self.warnings_withheld.labels(level=level, state=state).inc()
         for w in outcome.warnings:
             self.warnings.labels(level=w["level"], state=w["state"], segment=w.get("segment") or "unknown").inc()
             for signal in w.get("signals", ()):

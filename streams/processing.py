@@ -144,6 +144,7 @@ class Outcome:
     examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
     assessment_errors: int = 0   # customers whose assessment failed in a sweep (logged; retried)
     repeat_visits: int = 0       # events applied without a new assessment (`warn.repeat_visit`)
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (state, level) of steps not published
 
 
 def population_key(partition: int) -> str:
@@ -181,6 +182,8 @@ class Processor:
         self.model_params = model_params or ModelParams()
         self.feature_params = features.FeatureParams()
         self.checkpoint_labels = settings.model_checkpoint_labels
+        # lowest level published on the warnings topic (`warn.published`)
+        self._publish_min = warn.LEVELS.index(settings.publish_min_level)
         # partition -> its model, restored lazily from `models`; and labels learned since the
         # partition's last checkpoint.
         self._models: dict[int, ChurnModel] = {}
@@ -666,9 +669,15 @@ class Processor:
                 and any(s.kind == "silence" for s in a.firing):
             # Churned, for the per-segment churn rate: quiet far beyond their own rhythm.
             self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
+        shown = warn.published(state, t, self._publish_min)
         if t is not None:
             carried = state.kinds
             state = warn.apply(state, a, t, self.params.activity)
+        if t is not None and shown is None:
+            # below the published levels (`publish_min_level`): kept in the state, counted
+            out.withheld.append((t.state, warn.LEVELS[t.level]))
+        elif shown is not None:
+            t = shown
             model = self.model(partition)
             if feats is None:
                 feats = features.from_assessment(state, a, self.feature_params)

@@ -482,6 +482,15 @@ class Settings:
         "seconds a partition with input left to read may go without progress before the worker logs where it stands",
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
+    publish_min_level: str = _setting(
+        "warning",
+        _choice("watch", "warning", "critical"),
+        "lowest warning level published on the warnings topic: an episode is published from the step that reaches "
+        "it (as `raised`) to its `cleared`; steps below it stay in the customer's state, the snapshot and the "
+        "worklist and are counted in churnwatch_warnings_withheld_total. `watch` also publishes early signs and "
+        "lone complaint alarms (on the simulated year: precision 0.58 and 35 false warnings per 1,000 staying "
+        "customers a month, against 0.82 and 5 from `warning`)",
+    )
 
     # The online churn model (detectors.labels, detectors.river_models).
     churn_horizon_days: float = _setting(

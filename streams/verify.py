@@ -62,7 +62,7 @@ from typing import Any, Iterable, NamedTuple
 import orjson
 
 from detectors.state import DAY, KINDS, CustomerState, StateParams, decode, epoch, kind_of, seen_hash
-from detectors.warning import LEVELS, DetectorParams
+from detectors.warning import LEVELS, DetectorParams, warning_id
 from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
 from schemas.outputs import ClockTick
@@ -285,7 +285,8 @@ def verify(settings: Settings, observed: Observed, params: DetectorParams | None
     _compare_states(observed.states, redo.customers, params.state.history_days, report)
     _compare_dead_letters(settings, observed.dead_letters, redo.dead_letters, report)
     _compare_warnings(observed.warnings, redo.warnings, report)
-    report.warnings["disagree_with_states"] = _warnings_against_states(observed.warnings, observed.states)
+    report.warnings["disagree_with_states"] = _warnings_against_states(
+        observed.warnings, observed.states, LEVELS.index(settings.publish_min_level))
     return report
 
 
@@ -521,12 +522,15 @@ def _compare_warnings(actual: list[dict], recomputed: list[dict], report: Report
     })
 
 
-def _warnings_against_states(warnings: list[dict], states: dict[str, bytes]) -> list[str]:
+def _warnings_against_states(warnings: list[dict], states: dict[str, bytes], min_level: int = 1) -> list[str]:
     """Warnings that the states do not account for, whenever the worker judged.
 
     Each raise opens an episode (`state.episode` counts them) and the last warning emitted
     for a customer leaves the level the state holds (none after `cleared`). A raise lost
-    between the state write and the send, or a raise no state remembers, shows here.
+    between the state write and the send, or a raise no state remembers, shows here. With
+    levels below `min_level` not published (`publish_min_level`), an episode that stayed
+    below it has no raise on the topic: the raises are at most the episodes, and an open
+    episode below it shows as none open.
     """
     by_customer: dict[str, dict[str, dict]] = defaultdict(dict)
     for w in warnings:  # in emission order (topic order per customer); repeats keep their first place
@@ -541,8 +545,13 @@ def _warnings_against_states(warnings: list[dict], states: dict[str, bytes]) -> 
         raised = sum(1 for w in ws if w["state"] == "raised")
         last = ws[-1] if ws else None
         open_on_topic = last["level"] if last and last["state"] != "cleared" else None
-        open_in_state = LEVELS[s.level] if s.level else None
-        if raised != s.episode or open_on_topic != open_in_state:
+        open_in_state = LEVELS[s.level] if s.level >= max(1, min_level) else None
+        episodes_ok = raised == s.episode if min_level <= 1 else raised <= s.episode
+        if open_in_state and not any(w["state"] == "raised" and w.get("level") in LEVELS and w["warning_id"]
+                                     == warning_id(s.customer_id, s.episode, "raised", LEVELS.index(w["level"]))
+                                     for w in ws):
+            episodes_ok = False   # the open episode's raise is not on the topic
+        if not episodes_ok or open_on_topic != open_in_state:
             problems.append(f"{cid}: {raised} raised on the topic, last {last and last['state']} "
                             f"{last and last['level']}; the state counts {s.episode} episodes, open level "
                             f"{open_in_state}")

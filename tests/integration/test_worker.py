@@ -57,7 +57,9 @@ def test_silent_customer_is_raised_then_cleared_when_they_return(settings_factor
     first = raised[0]
     silence = next(s for s in first["signals"] if s["kind"] == "silence")
     assert silence["baseline"] == pytest.approx(7.0)
-    assert T0 + timedelta(days=7 * 11 + 14) <= datetime.fromisoformat(first["occurred_at"]) < last_quiet + timedelta(days=30)
+    # published from `warning` on (the default): a weekly visitor five weeks quiet
+    assert first["level"] == "warning"
+    assert T0 + timedelta(days=7 * 11 + 14) <= datetime.fromisoformat(first["occurred_at"]) < last_quiet + timedelta(days=42)
     assert any(a["action"] == "win_back" for a in first["suggested_actions"])
 
     back = tmp_path / "back.jsonl"

@@ -50,7 +50,7 @@ def warnings_of(outcome) -> list[dict]:
 
 
 def test_silent_customer_is_raised_by_the_clock_then_cleared_on_return():
-    proc = make_processor()
+    proc = make_processor(publish_min_level="watch")
     n = feed_weekly_logins(proc, "c1", weeks=12)
     last = T0 + timedelta(days=7 * 11)
     threshold = silence_threshold_days(decode(proc.customers["c1"]))
@@ -72,6 +72,40 @@ def test_silent_customer_is_raised_by_the_clock_then_cleared_on_return():
     # Coming back clears it.
     back = proc.handle("logins", 0, n, b"c1", login("c1", last + timedelta(days=61)))
     assert [w["state"] for w in warnings_of(back)] == ["cleared"]
+
+
+def test_the_warnings_topic_carries_episodes_from_warning_on_by_default_the_state_is_the_same():
+    """A weekly visitor falls silent, then comes back. The lifecycle is judged alike whatever
+    is published: with `publish_min_level` watch the topic shows the raise at `watch` and the
+    escalations; by default it shows the episode from the step that reached `warning`, as
+    its raise (with that raise's id), the later escalation and the clearing, and counts the
+    `watch` step as withheld. Both leave the same customer state."""
+    from detectors.warning import LEVELS, warning_id
+
+    def story(**settings):
+        proc = make_processor(**settings)
+        n = feed_weekly_logins(proc, "c1", weeks=12)
+        last = T0 + timedelta(days=7 * 11)
+        outs = [proc.handle("clock-ticks", 0, 0, b"0", tick(0, last + timedelta(days=120))),
+                proc.handle("logins", 0, n, b"c1", login("c1", last + timedelta(days=121)))]
+        steps = [w for o in outs for w in warnings_of(o)]
+        return steps, [h for o in outs for h in o.withheld], proc.customers["c1"]
+
+    every, none_withheld, state_all = story(publish_min_level="watch")
+    assert none_withheld == []
+    assert [(w["state"], w["level"]) for w in every][:2] == [("raised", "watch"), ("escalated", "warning")]
+    assert every[-1]["state"] == "cleared"
+
+    default, withheld, state_default = story()
+    assert withheld == [("raised", "watch")]
+    assert state_default == state_all
+    first = every[1]
+    assert (default[0]["state"], default[0]["level"], default[0]["occurred_at"]) == \
+        ("raised", "warning", first["occurred_at"])
+    assert default[0]["warning_id"] == warning_id("c1", 1, "raised", LEVELS.index("warning"))
+    assert default[0]["signals"] == first["signals"]
+    assert [(w["state"], w["level"], w["warning_id"]) for w in default[1:]] == \
+        [(w["state"], w["level"], w["warning_id"]) for w in every[2:]]
 
 
 def test_a_customer_whose_assessment_fails_does_not_hold_back_the_others_and_is_judged_again(monkeypatch, caplog):
@@ -190,7 +224,7 @@ def test_an_unkeyed_customer_event_is_applied_and_the_missing_key_is_logged_once
 
 def test_twelve_logins_a_month_falling_to_three_raises_an_activity_warning_with_its_evidence():
     # The issue's activity drop: 10-15 logins a month down to 2-3, orders unchanged (monthly).
-    proc = make_processor()
+    proc = make_processor(publish_min_level="watch")
     drop = 168
     logins = [d for d in range(drop) if d % 5 in (0, 2)] + list(range(drop + 5, 300, 10))
     events = sorted([("logins", d, 9) for d in logins] + [("orders", d, 12) for d in range(3, 300, 30)],
@@ -379,7 +413,7 @@ def _complaint(cid: str, at: datetime, status: str) -> bytes:
 def _complaint_story(tick_between: bool) -> list[tuple[str, str]]:
     """Weekly logins, a high-severity complaint left open past its 24 h deadline, resolved on
     day 3; with or without a clock tick between the deadline and the resolution."""
-    proc = make_processor()
+    proc = make_processor(publish_min_level="watch")
     n = feed_weekly_logins(proc, "c1", weeks=12)
     opened = T0 + timedelta(days=7 * 11 + 1)
     out = [proc.handle("complaints", 0, 0, b"c1", _complaint("c1", opened, "opened"))]

@@ -414,12 +414,14 @@ def test_a_bursty_visitors_watch_is_not_escalated_by_the_lull_it_was_raised_on(m
     lines = gzip.decompress((Path(__file__).parents[1] / "fixtures" / "bursty-visitor.jsonl.gz").read_bytes())
     end = datetime(2023, 7, 31, tzinfo=timezone.utc)
 
-    def levels():
-        result = run_offline(Settings(partitions=1), lines.splitlines(), advance_to=end)
+    def levels(published="watch"):
+        result = run_offline(Settings(partitions=1, publish_min_level=published), lines.splitlines(), advance_to=end)
         return [(w["occurred_at"][:10], w["state"], w["level"]) for w in result.warnings]
 
     assert levels() == [("2023-06-22", "raised", "watch"), ("2023-06-23", "escalated", "warning"),
                         ("2023-07-11", "cleared", "warning")]
+    # What the warnings topic carries by default: the episode from the day it reached `warning`.
+    assert levels("warning") == [("2023-06-23", "raised", "warning"), ("2023-07-11", "cleared", "warning")]
     held = activity._held
     monkeypatch.setattr(activity, "_held", lambda *a, **kw: held(*a[:8]))   # the hold unweighed, as before
     assert ("2023-06-23", "escalated", "critical") in levels()

@@ -259,7 +259,9 @@ def _history(tmp_path: Path) -> Path:
 
 def test_converted_exports_concatenated_raise_the_warnings_their_stories_call_for(tmp_path):
     lines = _history(tmp_path).read_bytes().splitlines()
-    result = run_offline(Settings(partitions=1), lines, advance_to=datetime(2024, 12, 31, tzinfo=UTC))
+    end = datetime(2024, 12, 31, tzinfo=UTC)
+    # Early signs published too (`watch`), to see the complaint alarm at its deadline.
+    result = run_offline(Settings(partitions=1, publish_min_level="watch"), lines, advance_to=end)
     assert result.dead_letters == []
     first: dict[str, dict] = {}     # "customer:kind" -> the first warning carrying that signal
     for w in result.warnings:
@@ -272,8 +274,15 @@ def test_converted_exports_concatenated_raise_the_warnings_their_stories_call_fo
     assert k1 is not None, sorted(first)
     assert k1["occurred_at"] == "2024-09-11T09:00:00Z"
     assert k1["suggested_actions"][0]["action"] == "service_recovery"
-    assert any(w["customer_id"] == "k1" and w["level"] == "warning" and w["occurred_at"] < "2024-10-15"
-               for w in result.warnings)
+    escalated = [w for w in result.warnings if w["customer_id"] == "k1" and w["level"] == "warning"]
+    assert escalated and escalated[0]["occurred_at"] < "2024-10-15"
+    # By default the topic carries the episode from that step on, as its raise, service
+    # recovery first.
+    default = run_offline(Settings(partitions=1), lines, advance_to=end).warnings
+    k1_default = [w for w in default if w["customer_id"] == "k1"]
+    assert k1_default and k1_default[0]["state"] == "raised" and k1_default[0]["level"] == "warning"
+    assert k1_default[0]["occurred_at"] == escalated[0]["occurred_at"]
+    assert k1_default[0]["suggested_actions"][0]["action"] == "service_recovery"
     # Twelve visits a month down to two, orders unchanged: an activity warning within two
     # months of the fall, its evidence the customer's own visits before and after.
     k2 = first.get("k2:activity_drop")

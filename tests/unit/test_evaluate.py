@@ -186,6 +186,18 @@ def test_a_lower_min_level_counts_watch_warnings(report):
     assert (high["warned"], high["warned_churners"], high["false_warning_episodes"]) == (2, 1, 1)
 
 
+def test_scoring_watch_on_warnings_published_from_warning_on_says_so(report):
+    """Workers publish from `warning` on by default: a `watch` evaluation of such a file
+    scores the same customers as `warning`, and the report says why instead of passing it off
+    as the early signs' figures."""
+    published = [w for w in WARNINGS if w["level"] != "watch"]
+    watch = evaluate(published, TRUTH, period_start=START, period_end=END, min_level="watch")
+    assert "CHURNWATCH_PUBLISH_MIN_LEVEL" in watch["note"]
+    assert "note: no warning at level watch" in format_report(watch)
+    assert "note" not in evaluate(WARNINGS, TRUTH, period_start=START, period_end=END, min_level="watch")
+    assert "note" not in evaluate(published, TRUTH, period_start=START, period_end=END)
+
+
 def test_without_a_start_the_period_is_taken_as_the_year_before_its_end_and_said_so():
     r = evaluate([], TRUTH, period_end=END)
     assert r["period_start"] == "2024-01-01T06:00:00Z" and r["period_start_assumed"] is True

@@ -199,7 +199,8 @@ def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_si
     """Through the worker's processing: an unanswered complaint raises a service-recovery
     watch; once it is resolved and the customer goes on visiting, the warning clears, and the
     cleared step carries the complaint (strength 0, "all resolved"), not whatever other
-    signal happens to be strongest then."""
+    signal happens to be strongest then. (A `watch` episode: published here with
+    `publish_min_level` watch; by default the topic carries episodes from `warning` on.)"""
     import json
     from datetime import datetime, timedelta, timezone
 
@@ -221,7 +222,7 @@ def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_si
                 "complaint_id": "k1", "status": "resolved", "category": "logistics", "severity": "high",
                 "event_id": "k1-resolved"}]
     events.sort(key=lambda e: e["occurred_at"])
-    result = run_offline(Settings(partitions=1), [json.dumps(e).encode() for e in events],
+    result = run_offline(Settings(partitions=1, publish_min_level="watch"), [json.dumps(e).encode() for e in events],
                          advance_to=t0 + timedelta(days=200))
     assert result.dead_letters == []
     steps = [(w["state"], [s["kind"] for s in w["signals"]]) for w in result.warnings]
