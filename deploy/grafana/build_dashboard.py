@@ -198,9 +198,13 @@ def build_dashboard() -> gd.Dashboard:
             f"3600 * sum by ({by}) (rate({metric}[$__rate_interval]))"
 
     for panel in [
-        graph("Warnings per hour by level", "New and escalated warnings", "short",
+        graph("Warnings per hour by level",
+              "New and escalated warnings on the topic, and steps below CHURNWATCH_PUBLISH_MIN_LEVEL kept "
+              "in the state only (not published)", "short",
               [_q(per_hour(by="level", metric="churnwatch_warnings_total", sel='state=~"raised|escalated"'),
-                  "{{level}}")], stacked=True),
+                  "{{level}}"),
+               _q(per_hour(by="level", metric="churnwatch_warnings_withheld_total", sel='state=~"raised|escalated"'),
+                  "{{level}} (not published)")], stacked=True),
         graph("Warnings per hour by lifecycle state", "Raised, escalated and cleared warnings", "short",
               [_q(per_hour(by="state", metric="churnwatch_warnings_total"), "{{state}}")],
               stacked=True),
