@@ -300,6 +300,29 @@ def test_every_evidence_field_is_compared(field):
     assert any(p.startswith(f"c1: {field} differs") for p in verify(S, observed).state)
 
 
+def test_an_episode_below_the_published_level_is_in_the_state_only_and_agrees_with_the_topic():
+    """Five weeks after a weekly visitor's last login the silence is a `watch`: kept in the
+    state, not published by default, and that is no disagreement; published with
+    `publish_min_level` watch, its raise missing from the topic is one."""
+    topics = Topics()
+    for w in range(10):
+        topics.add(S.logins_topic, "quiet", login("quiet", 7 * w))
+    tick = json.dumps({"partition": 0, "occurred_at": z(T0 + timedelta(days=100))}).encode()
+    topics.add(S.clock_ticks_topic, "0", tick)
+    observed = honest(topics)
+    assert observed.warnings == [] and decode(observed.states["quiet"]).level == 1
+    assert verify(S, observed).warnings["disagree_with_states"] == []
+
+    every = S.with_overrides(publish_min_level="watch")
+    run = recompute(every, topics.records)
+    assert [(w["state"], w["level"]) for w in run.warnings] == [("raised", "watch")]
+    assert verify(every, Observed(list(topics.records), run.dead_letters, run.warnings,
+                                  dict(run.customers))).warnings["disagree_with_states"] == []
+    lost = verify(every, Observed(list(topics.records), run.dead_letters, [], dict(run.customers)))
+    assert lost.warnings["disagree_with_states"] == [
+        "quiet: 0 raised on the topic, last None None; the state counts 1 episodes, open level watch"]
+
+
 def test_a_raise_lost_between_state_write_and_send_shows_as_warnings_disagreeing_with_the_state():
     topics = Topics()
     _silent(topics)
