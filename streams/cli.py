@@ -312,7 +312,8 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
                     sink.write(orjson.dumps(row, default=str) + b"\n")
     raised = sum(1 for w in result.warnings if w["state"] == "raised")
     _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
-          f"{len(result.warnings)} warnings ({raised} raised)")
+          f"{len(result.warnings)} warnings ({raised} raised; levels >= {settings.publish_min_level}, "
+          "CHURNWATCH_PUBLISH_MIN_LEVEL)")
     if result.assessment_errors:
         click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log above has each "
                    "customer and traceback): their warnings are late or missing", err=True)

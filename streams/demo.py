@@ -62,8 +62,9 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _say(f"3/5 worker started (log: {out_dir / 'worker.log'}, metrics: "
-             f"http://{settings.metrics_host}:{settings.metrics_port}/metrics); live warnings (each "
-             f"partition keeps its own event-time order; between partitions they interleave):")
+             f"http://{settings.metrics_host}:{settings.metrics_port}/metrics); live warnings at levels >= "
+             f"{settings.publish_min_level} (each partition keeps its own event-time order; between partitions "
+             f"they interleave):")
 
         shown = {"n": 0}
 
