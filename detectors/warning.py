@@ -24,8 +24,9 @@
 * **suggested actions** fitted to the cause and the customer's value, each with its reason.
 
 `decide` runs the lifecycle: `raised` when a level first appears, `escalated` when it rises
-above the highest level of the episode, `cleared` when no signal fires and the risk has
-fallen below `clear_below`. Nothing is emitted while nothing changes. Warning ids are
+above the highest level of the episode, `cleared` when no signal fires, the risk has
+fallen below `clear_below` and the customer has sent something since the raise. Nothing is
+emitted while nothing changes. Warning ids are
 derived from (customer, episode, transition, level), so the same input gives the same ids
 and a step re-emitted after a crash keeps its id: consumers de-duplicate on it.
 """
@@ -315,6 +316,9 @@ def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams
     >>> decide(s, hot) is None
     True
     >>> calm = Assessment("c", 200, 0.1, 0, v, (), ())
+    >>> decide(s, calm) is None       # nothing from the customer since the raise
+    True
+    >>> s.last_event = 150            # something since, and the evidence is gone
     >>> decide(s, calm).state
     'cleared'
     """
@@ -324,9 +328,13 @@ def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams
     if prev > 0 and a.level > prev:
         return Transition("escalated", a.level, warning_id(state.customer_id, state.episode, "escalated", a.level))
     # Clearing follows the signals' evidence: the gone probability of a sparse buyer stays
-    # high between their orders and must not hold a warning open on its own.
+    # high between their orders and must not hold a warning open on its own. It needs
+    # something from the customer since the raise: a customer who has sent nothing cannot
+    # have recovered, and a refit of the population they are judged against (a small
+    # partition's P(alive) moving from 0.50 to 0.66 overnight) is not news about them. Such
+    # a clearing was raised again days later with nothing in between: two episodes for one.
     rule_risk = a.risk_score if a.rule_risk is None else a.rule_risk
-    if prev > 0 and a.level == 0 and rule_risk < p.clear_below:
+    if prev > 0 and a.level == 0 and rule_risk < p.clear_below and state.last_event > state.raised_at:
         return Transition("cleared", prev, warning_id(state.customer_id, state.episode, "cleared", prev))
     return None
 

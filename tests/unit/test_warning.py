@@ -191,8 +191,32 @@ def test_a_warning_keeps_the_activity_habit_from_when_activity_drop_joins_it_unt
     assert s.kinds == ["activity_drop", "silence"]
     assert s.habit == activity.habit(s, day(230)) and s.habit[2] >= activity.ActivityParams().min_baseline_active_days
     calm = Assessment("c", day(300), 0.1, 0, v, (), ())
+    assert decide(s, calm) is None        # nothing from the customer since the raise: not recovered
+    s = build([login(day(299))], s)
     s = apply(s, calm, decide(s, calm))
     assert s.level == 0 and s.habit == []
+
+
+def test_a_warning_does_not_clear_while_the_customer_has_sent_nothing_since_it_was_raised():
+    """The evidence behind an open warning can fall without news from the customer: a
+    small partition's population refit moved a lapsed newcomer's P(alive) from 0.50 to 0.66
+    overnight (`make run`, 2024-02-15), which cleared the warning, and it was raised again
+    eight days later with nothing in between. Only the customer can show a recovery; their
+    next event lets the same evidence clear it."""
+    from detectors.segment import ValueFigures
+    from detectors.warning import Assessment, apply, decide
+
+    s = build([login(day(d)) for d in (0, 3, 9)])
+    v = ValueFigures("new", 0.0, 0, 0.0)
+    lapsed = Assessment("c", day(39), 0.74, 2, v, (sig("silence", 0.7),), ())
+    s = apply(s, lapsed, decide(s, lapsed))
+    assert (s.level, s.episode) == (2, 1)
+    for later in (41, 60, 200):
+        refit = Assessment("c", day(later), 0.35, 0, v, (sig("silence", 0.3),), ())
+        assert decide(s, refit) is None
+    back = build([login(day(49))], s)
+    step = decide(back, Assessment("c", day(49), 0.35, 0, v, (sig("silence", 0.3),), ()))
+    assert step is not None and step.state == "cleared"
 
 
 def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_signal():
