@@ -122,6 +122,18 @@ Defaults, and why:
   of those 20 still cleared: 7 active days in 56 against 21 before the warning is
   P = 0.002, a visitor's ordinary spread at two or three days a month, and a quiet spell
   after the fall left the window nearly empty (0 of 1 days judged).
+* A fall that lasts: while an activity warning with a kept habit is open, the whole span
+  since the fall began (from where the habit ends, as far as the 26 weeks of buckets hold
+  it) is also judged against the habit, at the longer scale's budget, once it is
+  `lasting_min_days` 84 long (four weeks more than the eight-week window) and only while
+  the last eight weeks are themselves at most `max_ratio` of the habit. The sliding and
+  held windows stop at eight weeks, so ten active days a month down to three read as about
+  P = 0.004 (a `watch`) however long the lower pace lasted; over four months it is
+  P ~ 1e-6. On the outside population the brief's 10-15 -> 2-3 logins a month were warned
+  at `warning` 28 of 30 times instead of 21, with no further false warning among its 325
+  stayers; on the 10,000-customer year no lifecycle step changed (docs/quality.md, "A fall
+  that lasts"). It never holds a warning open (the hold above does) and a customer back at
+  their habit for eight weeks is judged on that, whatever the months before.
 * bounce share: a rise to at least `bounce_share` 0.5 and `bounce_factor` 2x the baseline
   share, over at least `min_views` 5 views, adds `bounce_bonus` 0.1 to the strength and is
   named; on its own it cannot make the signal fire.
@@ -160,6 +172,7 @@ class ActivityParams:
     hold_p: float = 0.05                  # an open warning holds at this tail or under ...
     dispersion_min_weeks: int = 8         # whole weeks before the window needed to weigh clumping (0: never)
     hold_ratio: float = 0.5               # ... with at most this share of the habit before it
+    lasting_min_days: int = 84            # an open warning also judges the span since the fall began, this long (0: never)
     depth_gate: float = 0.05              # day-count tail under which the depth of visits is also judged (0: never)
     depth_min_window_days: int = 3        # page-view days in the window needed to judge visit depth
     depth_min_baseline_days: int = 6      # ... and in the baseline
@@ -528,6 +541,8 @@ def _anchored(state: CustomerState, now: int, p: ActivityParams, dispersion: flo
         for (window_days, _, p_fire, p_full), (base, base_days) in zip(scales, bases):
             if window_days > 0:
                 out.append(_held(state, now, today - window_days, base, base_days, p_fire, p_full, p, dispersion))
+        if p.lasting_min_days > 0:
+            out.append(_lasting(state, now, base_end, *bases[1], p, dispersion))
         return [s for s in out if s is not None]
     raise_end = state.raised_at // DAY + 1
     if today <= raise_end:
@@ -545,6 +560,33 @@ def _anchored(state: CustomerState, now: int, p: ActivityParams, dispersion: flo
         out.append(_held(state, now, today - window_days, _window(state, base_start, base_end),
                          base_end - base_start, p_fire, p_full, p, dispersion))
     return [s for s in out if s is not None]
+
+
+def _lasting(state: CustomerState, now: int, base_end: int, base: _Window, base_days: int, p: ActivityParams,
+             dispersion: float = 1.0) -> _Scale | None:
+    """The whole span since the fall began (day `base_end`, where the habit ends), as far as
+    the daily buckets hold it, against the habit (`long_baseline_days` of it), at the longer
+    scale's budget; only once the span is at least `lasting_min_days` (four weeks more than
+    the longer window: evidence the sliding tests have not already weighed), only while the
+    last `long_window_days` are themselves at most `max_ratio` of the habit (a customer who
+    has come back is judged on what they do now, not on the months before), and only when
+    it fires (it never holds a warning open: `_held` does).
+
+    A fall that lasts is more certain the longer it lasts, but the sliding windows stop at
+    eight weeks: ten active days a month down to three reads as about P = 0.004 over eight
+    weeks, a `watch`, however many months it goes on. Over four months it is P < 1e-6."""
+    today = now // DAY + 1
+    oldest = max(state.last_event // DAY - p.history_days, state.first_seen // DAY)
+    start = max(base_end, oldest)
+    if today - start < max(p.lasting_min_days, p.window_days, p.long_window_days) or \
+            base.active < p.min_baseline_active_days:
+        return None
+    recent = _window(state, today - p.long_window_days, today)
+    if recent.active > p.max_ratio * base.active * p.long_window_days / base_days:
+        return None
+    judged = _against(state, start, _end(state, now, start), base, base_days, p.long_p_fire, p.long_p_full, p,
+                      anchored=True, dispersion=dispersion)
+    return judged if judged is not None and judged.strength >= FIRE else None
 
 
 def _held(state: CustomerState, now: int, start: int, base: _Window, base_days: int, p_fire: float, p_full: float,

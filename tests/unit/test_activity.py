@@ -250,6 +250,11 @@ def _warned(s: CustomerState, raised_day: int) -> CustomerState:
     return s
 
 
+# The tests of the hold judge the windows an open warning is held on, without the span since
+# the fall began (`lasting_min_days`, tested below), which months later is the stronger.
+HELD_ONLY = ActivityParams(lasting_min_days=0)
+
+
 def test_an_open_warning_is_held_against_the_habit_before_it_and_does_not_clear_while_the_customer_stays_low():
     # Raised on day 224 (eight weeks into three a month); by day 250 the sliding baseline
     # holds the lower weeks too and the fall no longer looks unusual against it.
@@ -276,7 +281,7 @@ def test_an_open_warning_is_held_against_the_kept_habit_after_the_buckets_have_f
     forgotten = _warned(_twelve_then_three(399), 224)
     assert not evaluate(forgotten, at(399)).fires      # without it, the buckets' lower weeks are the baseline
     forgotten.habit = kept
-    sig = evaluate(forgotten, at(399))
+    sig = evaluate(forgotten, at(399), HELD_ONLY)
     assert sig.fires
     assert "before the warning" in sig.detail
     assert sig.baseline == pytest.approx(45 * 56 / 112)     # logins per 56 days before the warning
@@ -298,10 +303,11 @@ def test_an_open_warning_holds_while_the_fall_is_still_there_though_it_is_less_u
     later = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 224]
     weekly = _warned(state_with(logins_on(later + list(range(231, 400, 7)))), 224)
     weekly.habit = habit(_twelve_then_three(224), at(224))
-    sig = evaluate(weekly, at(399))
+    sig = evaluate(weekly, at(399), HELD_ONLY)
     assert sig.fires and sig.strength == 0.5
     assert sig.detail.startswith("active on 4 of the last 28 days, before the warning 11.0 (P=0.036)")
-    assert not evaluate(weekly, at(399), ActivityParams(hold_p=0.0)).fires      # on the raising budget alone
+    # on the raising budget alone
+    assert not evaluate(weekly, at(399), ActivityParams(hold_p=0.0, lasting_min_days=0)).fires
     most = _warned(state_with(logins_on(later + [d for d in range(231, 400) if d % 4 == 0])), 224)
     most.habit = weekly.habit
     assert not evaluate(most, at(399)).fires
@@ -314,10 +320,49 @@ def test_an_open_warning_holds_through_a_quiet_spell_after_the_fall_without_esca
     later = TWELVE_A_MONTH + [d for d in THREE_A_MONTH_FROM_168 if d <= 224] + list(range(231, 372, 7))
     s = _warned(state_with(logins_on(later)), 224)
     s.habit = habit(_twelve_then_three(224), at(224))
-    sig = evaluate(s, at(399))
+    sig = evaluate(s, at(399), HELD_ONLY)
     assert sig.fires and sig.strength == 0.5
     assert sig.detail.startswith("active on 0 of the last 28 days, before the warning 11.0")
-    assert not evaluate(s, at(399), ActivityParams(hold_p=0.0)).fires
+    assert not evaluate(s, at(399), ActivityParams(hold_p=0.0, lasting_min_days=0)).fires
+    # Over the months since the fall, the quiet spell is still left to silence: the span
+    # judged ends where the weekly pace no longer explains the quiet.
+    lasting = evaluate(s, at(399))
+    assert "days before the last 21 quiet ones (silence judges those), before the warning" in lasting.detail
+
+
+def test_a_fall_that_lasts_is_judged_over_the_whole_span_since_it_began():
+    # Twelve active days a month, then three from day 168; warned on day 224 (eight weeks in),
+    # the habit kept then ends on day 169. Eight weeks against the habit say no more after
+    # four months of the lower pace than after two; the 131 days since the fall began do.
+    s = _warned(_twelve_then_three(299), 224)
+    s.habit = habit(_twelve_then_three(224), at(224))
+    eight_weeks = evaluate(s, at(299), HELD_ONLY)
+    sig = evaluate(s, at(299))
+    assert eight_weeks.window_days == 56.0 and eight_weeks.strength < 0.78     # under `warning` alone
+    assert sig.window_days == 131.0
+    assert sig.detail.startswith("active on 13 of the last 131 days, before the warning 52.6 (P=")
+    assert sig.strength >= 0.78                 # x 0.9: `warning` on this signal alone
+    assert sig.strength > eight_weeks.strength
+
+
+def test_the_span_since_the_fall_waits_four_weeks_beyond_the_eight_week_window():
+    # 83 days after the habit ends the span adds too little to what the sliding and held
+    # eight-week windows weigh: it is not judged, and the eight weeks speak.
+    s = _warned(_twelve_then_three(251), 224)
+    s.habit = habit(_twelve_then_three(224), at(224))
+    assert evaluate(s, at(251)) == evaluate(s, at(251), HELD_ONLY)
+
+
+def test_a_customer_back_at_their_habit_is_not_escalated_by_the_months_they_were_low():
+    # One active day a month for four months after the habit, then back to twelve a month
+    # for the last eight weeks: over the 26 weeks of buckets kept the span since the fall is
+    # still about a third of the habit (26 active days against 73 expected, P = 1.4e-5, which
+    # would fire), but what they do now is the habit: it clears.
+    low = [d for d in range(169, 343, 30)]
+    back = TWELVE_A_MONTH + low + [d for d in range(344, 400) if d % 5 in (0, 2)]
+    s = _warned(state_with(logins_on(back)), 224)
+    s.habit = habit(_twelve_then_three(224), at(224))
+    assert not evaluate(s, at(399)).fires
 
 
 def _bursty_visits(seed: int) -> list[int]:
