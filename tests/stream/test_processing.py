@@ -252,6 +252,39 @@ def test_twelve_logins_a_month_falling_to_three_raises_an_activity_warning_with_
     assert cleared == [], "still three a month at day 300: held against the habit before the warning"
 
 
+def test_a_fall_in_logins_that_lasts_reaches_the_warnings_topic_with_the_months_since_it_began():
+    # The same story, published from `warning` on (the default). Eight weeks of three a month
+    # are a `watch` (kept in the state); months more of it are evidence the eight-week
+    # windows cannot hold: judged over the whole span since the fall began, the episode
+    # reaches `warning` and the topic.
+    proc = make_processor()
+    drop = 168
+    logins = [d for d in range(drop) if d % 5 in (0, 2)] + list(range(drop + 5, 300, 10))
+    events = sorted([("logins", d, 9) for d in logins] + [("orders", d, 12) for d in range(3, 300, 30)],
+                    key=lambda e: (e[1], e[2]))
+    offsets = {"logins": 0, "orders": 0}
+    published = []
+    for topic, d, hour in events:
+        at = T0 + timedelta(days=d, hours=hour)
+        if topic == "logins":
+            value = login("c1", at)
+        else:
+            value = json.dumps({"event_id": f"o{d}", "customer_id": "c1", "occurred_at": at.isoformat(),
+                                "order_id": f"o{d}", "amount": 80, "currency": "EUR"}).encode()
+        out = proc.handle(topic, 0, offsets[topic], b"c1", value)
+        offsets[topic] += 1
+        published += warnings_of(out)
+    (first, *_) = published
+    assert first["state"] == "raised" and first["level"] in ("warning", "critical")
+    (evidence,) = [s for s in first["signals"] if s["kind"] == "activity_drop"]
+    days_after_drop = (datetime.fromisoformat(first["occurred_at"].replace("Z", "+00:00")) - T0).days - drop
+    # the span judged starts where the habit ends, about when the logins fell
+    assert days_after_drop >= 80 and evidence["window_days"] >= 84
+    assert "before the warning" in evidence["detail"]
+    assert evidence["current"] <= 0.4 * evidence["baseline"]
+    assert [w["state"] for w in published if w["state"] == "cleared"] == []
+
+
 def test_a_daily_visitor_back_from_three_weeks_away_gets_no_activity_warning_on_the_return():
     # Logins on six days of seven for 24 weeks, monthly orders, then 24 days with nothing
     # (a holiday: silence judges it while it lasts), then back at the usual pace. Before
