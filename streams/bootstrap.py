@@ -33,6 +33,17 @@ it would overwrite state newer than the file):
    up to TS, as ``churnwatch replay --advance-to`` would);
 3. ``churnwatch worker``, then stream only events newer than the history.
 
+The warnings topic: by default a bootstrap publishes nothing there, and the warnings of the
+history stay in the customers' state (the snapshot and ``churnwatch worklist`` show them).
+``--warnings open`` also publishes the steps of every episode still open at the end of the
+history (at most one per customer: who is at risk as the workers take over), and
+``--warnings all`` every step a worker streaming the same file would have published, with
+the same ids and evidence (a backtest at bulk speed). Each step is published as a worker
+publishes it: keyed by the customer id (or its pseudonym), at levels from
+``CHURNWATCH_PUBLISH_MIN_LEVEL`` on, `emitted_at` the time of publication. They go out
+before the state records, so a bootstrap that fails can be run again (its warnings then
+appear twice, with the same ids).
+
 When the history was also published to the input topics (say, they keep it), add
 ``--commit-offsets``: the worker group's offsets are committed at the end of every input
 topic, so the worker does not read the history again (it would dead-letter it as late).
@@ -64,7 +75,7 @@ import resource
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +88,11 @@ from detectors.state import record_partition
 from schemas.errors import ChurnwatchError
 from streams import kafka_clients
 from streams.security import client_security
+from schemas.events import to_json_bytes
+from schemas.outputs import ChurnWarning
 from streams.broker import changelog_topic_names, check_topics
 from streams.offline import OfflineResult, run_offline
+from streams.privacy import pseudonymiser
 from streams.replay import REPLAY_BATCH_BYTES, load_replay_lines, partition_for, read_lines
 from streams.settings import Settings
 
@@ -112,6 +126,8 @@ class BootstrapResult:
     committed: dict[str, int] | None = None   # topic -> offset committed, summed over partitions
     model_records: int = 0                    # model checkpoints and population fits
     assessment_errors: int = 0                # customers whose assessment failed (a bug; logged)
+    warnings_published: int = 0               # warning steps published (--warnings open or all)
+    publish_seconds: float = 0.0              # ... and the time that took
 
     @property
     def events_per_second(self) -> float:
@@ -151,6 +167,80 @@ def changelog_records(settings: Settings, customers: Mapping[str, bytes],
     for name, value in (models or {}).items():
         records.append(ChangelogRecord(models_topic, int(name.rsplit("/", 1)[-1]), name.encode(), value))
     return records
+
+
+#: What `--warnings` may ask a bootstrap to publish.
+WARNING_CHOICES = ("none", "open", "all")
+
+
+def warnings_to_publish(warnings: list[dict], which: str) -> list[dict]:
+    """The history's warning steps (in the order the run emitted them) that a bootstrap publishes.
+
+    ``all``: every step, as a worker streaming the history would have published them;
+    ``open``: the steps of the episodes still open at the end (those after each customer's
+    last ``cleared``); ``none``: nothing.
+
+    >>> steps = [{"customer_id": "a", "state": "raised"}, {"customer_id": "a", "state": "cleared"},
+    ...          {"customer_id": "b", "state": "raised"}, {"customer_id": "a", "state": "raised"},
+    ...          {"customer_id": "b", "state": "escalated"}, {"customer_id": "c", "state": "raised"},
+    ...          {"customer_id": "c", "state": "cleared"}]
+    >>> [(w["customer_id"], w["state"]) for w in warnings_to_publish(steps, "open")]
+    [('b', 'raised'), ('a', 'raised'), ('b', 'escalated')]
+    >>> len(warnings_to_publish(steps, "all")), warnings_to_publish(steps, "none")
+    (7, [])
+    """
+    if which not in WARNING_CHOICES:
+        raise ValueError(f"--warnings {which!r}: expected one of {', '.join(WARNING_CHOICES)}")
+    if which == "none":
+        return []
+    if which == "all":
+        return list(warnings)
+    last_cleared: dict[str, int] = {}
+    for i, w in enumerate(warnings):
+        if w["state"] == "cleared":
+            last_cleared[w["customer_id"]] = i
+    return [w for i, w in enumerate(warnings) if i > last_cleared.get(w["customer_id"], -1)]
+
+
+def publish_warnings(settings: Settings, warnings: list[dict], emitted_at: datetime) -> float:
+    """Publish warning steps to the warnings topic as a worker does: the contract's bytes,
+    keyed by the customer id, on its key's partition (the producers' default partitioner, as
+    a worker's sends land), in order, pseudonymised when the settings ask for it, `emitted_at` set.
+
+    Returns the seconds it took; raises BootstrapError unless every step was acknowledged.
+    """
+    started = time.monotonic()
+    hide = pseudonymiser(settings)
+    records = []
+    for w in warnings:
+        value = to_json_bytes(ChurnWarning(**{**w, "emitted_at": emitted_at}))
+        key = w["customer_id"].encode("utf-8")
+        if hide is not None:
+            key, value = hide.warning(value)
+        records.append((partition_for(key, settings.partitions), key, value))
+    # Each partition's last step in a request of its own, as for the state records: the
+    # embedded broker's end offsets are then exact (consumers that start from the end rely on them).
+    last = {p: i for i, (p, _, _) in enumerate(records)}
+    held_back = set(last.values())
+    failures: list[BaseException] = []
+    client = kafka_clients.producer(settings, batch_size=REPLAY_BATCH_BYTES)
+    try:
+        for i, (p, key, value) in enumerate(records):
+            if i not in held_back:
+                client.send(settings.warnings_topic, key=key, value=value, partition=p).add_errback(failures.append)
+        client.flush()
+        for i in sorted(held_back):
+            p, key, value = records[i]
+            client.send(settings.warnings_topic, key=key, value=value, partition=p).add_errback(failures.append)
+            client.flush()
+    except KafkaError as error:
+        raise kafka_clients.broker_unreachable(settings, error) from error
+    finally:
+        client.close(timeout=settings.client_timeout_seconds)
+    if failures:
+        raise BootstrapError(f"{len(failures)} of {len(warnings)} warnings were not acknowledged by "
+                             f"{settings.broker}; first error: {' '.join(str(failures[0]).split())}")
+    return time.monotonic() - started
 
 
 def produce_records(settings: Settings, records: list[ChangelogRecord]) -> float:
@@ -255,7 +345,7 @@ def commit_input_offsets(settings: Settings, expected: Mapping[tuple[str, int], 
 
 
 def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetime | None = None,
-              commit_offsets: bool = False, processes: int = 1) -> BootstrapResult:
+              commit_offsets: bool = False, processes: int = 1, warnings: str = "none") -> BootstrapResult:
     """Compute every customer's state from history lines and write it to the table changelogs.
 
     Parameters:
@@ -268,7 +358,11 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
             topics (the history was published there too).
         processes: run the partitions in this many processes (0: one per core); the state
             is the same (`run_offline`).
+        warnings: also publish the history's warnings to the warnings topic: ``none``,
+            ``open`` or ``all`` (`warnings_to_publish`).
     """
+    if warnings not in WARNING_CHOICES:
+        raise BootstrapError(f"--warnings {warnings!r}: expected one of {', '.join(WARNING_CHOICES)}")
     check_changelogs_empty(settings)
     lines = list(lines)
     expected: dict[tuple[str, int], int] = {}
@@ -281,6 +375,9 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes)
     process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     records = changelog_records(settings, result.customers, result.clocks, result.models)
+    # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
+    chosen = warnings_to_publish(result.warnings, warnings)
+    publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, expected) if commit_offsets else None
     return BootstrapResult(
@@ -289,6 +386,7 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
         dead_letters=len(result.dead_letters), warnings=len(result.warnings),
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed, assessment_errors=result.assessment_errors,
+        warnings_published=len(chosen), publish_seconds=publish_seconds,
     )
 
 
@@ -313,8 +411,12 @@ def register(group: Any) -> None:
                        "ends, so workers do not read it again.")
     @click.option("--processes", type=click.IntRange(min=0), default=1, show_default=True,
                   help="Run the partitions in this many processes (0: one per core); the state is the same.")
+    @click.option("--warnings", "warnings", type=click.Choice(WARNING_CHOICES), default="none", show_default=True,
+                  help="Also publish the history's warnings to the warnings topic: 'open', the steps of the episodes "
+                       "still open at its end (who is at risk now); 'all', every step a worker streaming the file "
+                       "would have published (same ids and evidence).")
     def bootstrap_command(broker: str | None, file: Path, advance_to: str | None, commit_offsets: bool,
-                          processes: int) -> None:
+                          processes: int, warnings: str) -> None:
         """Compute customer state from a history file in bulk and write it to the table changelogs.
 
         Run it on a new app id before any worker starts; workers then recover the state and
@@ -327,7 +429,7 @@ def register(group: Any) -> None:
         advance = parse_timestamp(advance_to) if advance_to is not None else None
         try:
             result = bootstrap(settings, read_lines(file), advance_to=advance, commit_offsets=commit_offsets,
-                               processes=processes)
+                               processes=processes, warnings=warnings)
         except ValueError as error:  # invalid lines in the history (run_offline refuses them)
             raise click.ClickException(f"{file}: {' '.join(str(error).split())}") from None
         written = result.customers + result.clock_records + result.model_records
@@ -335,6 +437,9 @@ def register(group: Any) -> None:
                    f"({result.dead_letters} dead letters) in {result.process_seconds:.1f} s "
                    f"({result.events_per_second:,.0f} events/s); wrote {written} "
                    f"changelog records in {result.produce_seconds:.1f} s")
+        if warnings != "none":
+            click.echo(f"published {result.warnings_published} warning steps ({warnings}; levels >= "
+                       f"{settings.publish_min_level}) to {settings.warnings_topic} in {result.publish_seconds:.1f} s")
         if result.assessment_errors:
             click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log has each "
                        "customer and traceback): their state is as before the failed step", err=True)

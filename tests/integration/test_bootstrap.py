@@ -54,16 +54,24 @@ def test_bootstrapped_worker_continues_with_the_state_a_streamed_replay_builds(
     # from reading it again.
     assert run_cli(booted, "replay", str(history), "--advance-to", z(end)).returncode == 0
     # In two processes (one partition each): the state must still be what one worker streams.
+    # --warnings all: the history's warnings on the topic, as the streamed worker publishes them.
     done = run_cli(booted, "bootstrap", str(history), "--advance-to", z(end), "--commit-offsets", "--processes", "2",
-                   timeout=300)
+                   "--warnings", "all", timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"bootstrapped {len(customers)} customers" in done.stdout
+    assert "warning steps (all; levels >= warning)" in done.stdout
 
     a = snapshot(run_cli, streamed, tmp_path / "streamed.jsonl")
     b = snapshot(run_cli, booted, tmp_path / "bootstrapped.jsonl")
     assert sorted(a) == sorted(b) == customers
     assert _differences(a, b) == {}
     assert any(row["level"] != "none" for row in a.values()), "the history raises warnings: levels are compared"
+    # A consumer of the warnings topic reads the same steps either way: same partitions, keys,
+    # ids, order and evidence; only `emitted_at` (wall time) and the risk score's model share
+    # (the models agree closely, see below) may differ.
+    streamed_steps = _warning_steps(streamed)
+    assert len(streamed_steps) >= 3, "the history publishes warnings: they are compared"
+    assert _same_steps(_warning_steps(booted), streamed_steps)
     # The models changelog: each partition's population fit, as the streamed worker made it,
     # and its online model, trained on the same labels. The model's weights agree closely, not
     # bit for bit: a worker's sweeps judge at event times that depend on when its topics were
@@ -97,9 +105,25 @@ def test_bootstrapped_worker_continues_with_the_state_a_streamed_replay_builds(
         "the worker applied the new login on top of the bootstrapped state of every customer"
     assert _differences(a2, b2) == {}
     assert read_topic(booted, booted.dead_letters_topic, idle=1.0) == [], "the history was not read again"
+    # ... and after the newer events too: the bootstrapped worker did not publish the history's
+    # warnings again, and carried each open episode on as the streamed one did.
+    assert _same_steps(_warning_steps(booted), _warning_steps(streamed))
 
     again = run_cli(booted, "bootstrap", str(history))
     assert again.returncode == 1 and "customers-changelog holds" in again.stderr, "state newer than the file is kept"
+
+
+def _warning_steps(settings: Settings) -> list[tuple[int, bytes, dict]]:
+    """(partition, key, warning) of every record of the warnings topic, in partition and offset order."""
+    return [(r.partition, r.key, orjson.loads(r.value)) for r in read_topic(settings, settings.warnings_topic, idle=1.0)]
+
+
+def _same_steps(got: list[tuple[int, bytes, dict]], want: list[tuple[int, bytes, dict]]) -> bool:
+    def bare(steps):
+        return [(p, k, {f: v for f, v in w.items() if f not in ("emitted_at", "risk_score")}) for p, k, w in steps]
+    assert bare(got) == bare(want)
+    assert all(abs(g[2]["risk_score"] - w[2]["risk_score"]) < 0.05 for g, w in zip(got, want))
+    return True
 
 
 def _differences(a: dict[str, dict], b: dict[str, dict]) -> dict[str, dict]:
