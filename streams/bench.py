@@ -381,6 +381,33 @@ def measure_replay(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFigu
         f"(published in {publish_seconds:.1f} s), {len(watcher.arrivals)} warnings")
 
 
+def measure_replay_bulk(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunFigures) -> None:
+    """(f) through the bulk path: `churnwatch bootstrap --warnings all --processes 0` of the same
+    file on a fresh app id, from the command's start to its exit and the last warning's arrival
+    (a consumer of the warnings topic sees the same steps a streaming worker publishes)."""
+    name = f"r{run}-replay-bulk"
+    s = ws.settings(broker, name)
+    ensure_topics(s)
+    watcher = WarningWatcher(s)
+    try:
+        watcher.start()
+        watcher.ready.wait(10)
+        start = time.monotonic()
+        boot = Child.python(s, ["streams.cli", "bootstrap", str(ws.replay_file), "--advance-to", ws.replay_end,
+                                "--processes", "0", "--warnings", "all"], ws.root / f"{name}-cli.log")
+        if boot.process.wait(3600) != 0:
+            raise RuntimeError(f"churnwatch bootstrap failed:\n{boot.log_tail()}")
+        done = time.monotonic()
+        time.sleep(2.0)   # the consumer's last fetch
+        seconds = max(done, watcher.last_arrival() or done) - start
+    finally:
+        watcher.stopping.set()
+        watcher.join(5)
+    fig.replay_bulk_seconds, fig.replay_bulk_warnings = seconds, len(watcher.arrivals)
+    log(f"run {run}: (f) the same through the bulk path (bootstrap --warnings all): {seconds:.1f} s, "
+        f"{len(watcher.arrivals)} warnings")
+
+
 def _assigned(log_path: Path, topic: str) -> str | None:
     """The partitions of `topic` in a worker's latest assignment (Faust logs it as a table)."""
     block = log_path.read_text(errors="replace").rsplit("Setting newly assigned partitions", 1)
@@ -466,6 +493,7 @@ def run_bench(sizes: Sizes, only: str, out: Path, workdir: Path, command: str) -
             if "f" in only:
                 measure_replay(ws, broker, run, fig)
                 measure_replay(ws, broker, run, fig, workers=min(os.cpu_count() or 1, sizes.partitions))
+                measure_replay_bulk(ws, broker, run, fig)
             if "g" in only:
                 measure_bootstrap(ws, broker, run, fig)
         load_after = load_average()

@@ -77,6 +77,8 @@ class RunFigures:
     replay_parallel_seconds: float | None = None    # (f) again, one worker per core in one group
     replay_workers: int | None = None
     replay_parallel_warnings: int | None = None
+    replay_bulk_seconds: float | None = None        # (f) through `bootstrap --warnings all`, one process per core
+    replay_bulk_warnings: int | None = None
     bootstrap_eps: float | None = None
     bootstrap_cpu_eps: float | None = None
     bootstrap_events: int | None = None
@@ -233,6 +235,9 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
         row(f"(f) the same with one worker per core ({figs[0].replay_workers or '-'}) in one group",
             "replay_parallel_seconds", "{:,.1f}", " s"),
         row("(f) warnings emitted by them", "replay_parallel_warnings"),
+        row("(f) the same file through the bulk path (`bootstrap --warnings all --processes 0`), start to last "
+            "warning", "replay_bulk_seconds", "{:,.1f}", " s"),
+        row("(f) warnings it published", "replay_bulk_warnings"),
         row("(g) bootstrap bulk run, events/s (wall)", "bootstrap_eps"),
         row("(g) bootstrap bulk run, events per CPU second", "bootstrap_cpu_eps"),
         row("(g) bootstrap, producing the state records", "bootstrap_produce_seconds", "{:,.1f}", " s"),
