@@ -21,7 +21,10 @@ sample, or with `core_share` 0, the fixed `core_min_value` is the threshold inst
 
 Amounts in other currencies are converted with the fixed `fx_to_reference` table, for
 segmenting only (signals always compare a customer with themselves in one currency).
-The reference is EUR; a shop that sells in one currency is unaffected by it.
+The reference is EUR; a shop that sells in one currency is unaffected by it (but for the
+fixed `core_min_value`, in EUR, used until the shop's own threshold is known). A currency
+missing from the table counts 1:1: `CHURNWATCH_FX_RATES` adds or corrects rates, and
+`churnwatch convert-orders` names the currencies of an export that have none.
 """
 
 from __future__ import annotations
@@ -32,10 +35,20 @@ from detectors.state import DAY, PLACED, CustomerState
 
 SEGMENTS = ("core", "growth", "regular", "new", "lapsed")
 
+#: EUR per unit of each currency, rounded 2024 averages: for segmenting only (a customer's
+#: yearly value against the shop's core threshold), where a few percent do not matter and a
+#: currency counted 1:1 (one missing here and from `CHURNWATCH_FX_RATES`) would: a won is
+#: not a euro. Operators set their own with `CHURNWATCH_FX_RATES` (they are merged over these).
 DEFAULT_FX = (
     ("EUR", 1.0), ("USD", 0.92), ("GBP", 1.17), ("CHF", 1.05), ("SEK", 0.087), ("NOK", 0.085),
     ("DKK", 0.134), ("PLN", 0.23), ("CZK", 0.04), ("JPY", 0.0062), ("CNY", 0.13), ("CAD", 0.68),
     ("AUD", 0.61), ("INR", 0.011), ("BRL", 0.17),
+    ("HUF", 0.0025), ("RON", 0.20), ("BGN", 0.51), ("ISK", 0.0067), ("RSD", 0.0085), ("TRY", 0.028),
+    ("UAH", 0.023), ("ILS", 0.25), ("AED", 0.25), ("SAR", 0.25), ("QAR", 0.25), ("KWD", 3.0),
+    ("EGP", 0.019), ("MAD", 0.092), ("ZAR", 0.050), ("NGN", 0.0006), ("KES", 0.0071),
+    ("MXN", 0.050), ("CLP", 0.00098), ("COP", 0.00023), ("PEN", 0.25), ("KRW", 0.00068),
+    ("TWD", 0.029), ("HKD", 0.118), ("SGD", 0.69), ("MYR", 0.20), ("THB", 0.026), ("IDR", 0.000058),
+    ("PHP", 0.016), ("VND", 0.000037), ("NZD", 0.56),
 )
 
 
@@ -48,7 +61,7 @@ class SegmentParams:
     core_min_orders: int = 2           # placed orders over 365 days for `core` (and to count as a repeat buyer)
     min_repeat_buyers: int = 10        # repeat buyers in the sample before the shop's threshold is used
     growth_ratio: float = 1.5          # last-90-day spend rate vs the year's rate for `growth`
-    fx_to_reference: tuple[tuple[str, float], ...] = DEFAULT_FX  # unknown currencies count 1:1
+    fx_to_reference: tuple[tuple[str, float], ...] = DEFAULT_FX  # EUR per unit; unknown currencies count 1:1
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ class ConvertStats:
     defaulted_currency: int = 0  # rows without a currency of their own, given default_currency
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets read, with their lines
     other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
+    currencies: dict[str, int] = field(default_factory=dict)  # orders written per currency, most first
 
     @property
     def rows_skipped(self) -> int:
@@ -878,6 +879,7 @@ def convert_orders_csv(
     stats.orders_written = write_jsonl(out_path, events)
     stats.customers = len({e["customer_id"] for e in events})
     stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
+    stats.currencies = dict(Counter(e["currency"] for e in events).most_common())
     return stats
 
 
@@ -1085,8 +1087,44 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
                  else "rows without a currency sign (no currency column)")
         click.echo(f"currency: {stats.default_currency} for {where}, {stats.defaulted_currency:,} in all "
                    f"(--currency sets it; --currency-column names the column)", err=True)
+    note = unrated_currencies_note(stats.currencies)
+    if note and not stats.no_amounts:
+        click.echo(note, err=True)
     for example in stats.examples:
         click.echo(f"  skipped {example}", err=True)
+
+
+def unrated_currencies_note(currencies: dict[str, int], environ: Any = None) -> str | None:
+    """A note naming the currencies of an export that the value segment has no exchange rate for
+    (neither `detectors.segment.DEFAULT_FX` nor ``CHURNWATCH_FX_RATES``), or None.
+
+    Example:
+        >>> print(unrated_currencies_note({"EUR": 900, "XOF": 40, "XPF": 1}, {}))
+        note: no exchange rate for XOF (40 orders), XPF (1 order): the value segment counts their amounts 1:1 as EUR beside the other currencies; set CHURNWATCH_FX_RATES (EUR per unit), e.g. XOF=<EUR per XOF>
+        >>> unrated_currencies_note({"EUR": 900, "XOF": 40}, {"CHURNWATCH_FX_RATES": "xof=0.0015"}) is None
+        True
+        >>> unrated_currencies_note({"EUR": 900, "KRW": 40}, {}) is None    # in the built-in table
+        True
+    """
+    import os
+
+    from detectors.segment import DEFAULT_FX
+    from streams.settings import Settings, SettingsError
+
+    rated = {code for code, _ in DEFAULT_FX}
+    try:
+        rated |= {code for code, _ in Settings.from_env(os.environ if environ is None else environ).fx_rates}
+    except SettingsError:
+        pass   # the worker reports bad settings; here only the table's rates count
+    missing = [(code, n) for code, n in currencies.items() if code not in rated]
+    if not missing:
+        return None
+    where = ("beside the other currencies" if len(currencies) > len(missing) else
+             "(one currency alone is judged against the shop's own threshold, but for the first repeat buyers)")
+    example = f"{missing[0][0]}=<EUR per {missing[0][0]}>"
+    named = ", ".join(f"{code} ({_count(n, 'order')})" for code, n in missing)
+    return (f"note: no exchange rate for {named}: the value segment counts their amounts 1:1 as EUR {where}; "
+            f"set CHURNWATCH_FX_RATES (EUR per unit), e.g. {example}")
 
 
 def register(group: Any) -> None:

@@ -270,6 +270,32 @@ _SECRET = _Kind(
 )
 
 
+def _parse_rates(text: str) -> tuple[tuple[str, float], ...]:
+    """``"KRW=0.00068, huf=0.0025"`` -> ``(("KRW", 0.00068), ("HUF", 0.0025))``; ValueError on
+    anything else (a code that is not three letters, a rate that is not a positive number)."""
+    out = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        code, sep, rate = item.partition("=")
+        code = code.strip().upper()
+        if not sep or not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(item)
+        out.append((code, float(rate)))
+    return tuple(out)
+
+
+def _valid_rates(value: Any) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str) and re.fullmatch(r"[A-Z]{3}", pair[0])
+        and isinstance(pair[1], (int, float)) and not isinstance(pair[1], bool) and math.isfinite(pair[1])
+        and pair[1] > 0 for pair in value)
+
+
+_RATES = _Kind("comma-separated CODE=rate pairs (ISO 4217 code, EUR per unit, > 0)", _parse_rates, _valid_rates,
+               lambda v: ",".join(f"{code}={rate:g}" for code, rate in v), example="KRW=0.00068,HUF=0.0025")
+
+
 def _setting(default: Any, kind: _Kind, doc: str) -> Any:
     return field(default=default, metadata={"kind": kind, "doc": doc})
 
@@ -531,6 +557,13 @@ class Settings:
     core_min_orders: int = _setting(
         2, _whole(1), "placed orders in the last 365 days a core customer needs (and a repeat buyer has)"
     )
+    fx_rates: tuple = _setting(
+        (),
+        _RATES,
+        "exchange rates (EUR per unit) for the value segment, added to or replacing the built-in table of 46 "
+        "currencies (detectors.segment.DEFAULT_FX); a currency in neither counts 1:1, which matters when a shop "
+        "sells in several (`churnwatch convert-orders` names them)",
+    )
 
     # Every other detector threshold is a field of the detectors' *Params dataclasses (their
     # defaults are documented there); a caller may attach a whole DetectorParams here. Not an
@@ -548,12 +581,20 @@ class Settings:
         >>> Settings.from_env({"CHURNWATCH_CORE_SHARE": "0", "CHURNWATCH_CORE_MIN_VALUE": "400"}).detector_params().segment
         ... # doctest: +ELLIPSIS
         SegmentParams(..., core_share=0.0, core_min_value=400.0, core_min_orders=2, ...)
+        >>> fx = dict(Settings.from_env({"CHURNWATCH_FX_RATES": "xof=0.0015, USD=0.9"}).detector_params().segment.fx_to_reference)
+        >>> fx["XOF"], fx["USD"], fx["EUR"]
+        (0.0015, 0.9, 1.0)
         """
         from detectors.warning import DetectorParams
 
         params = self.detectors or DetectorParams()
+        fx = params.segment.fx_to_reference
+        if self.fx_rates:
+            mine = dict(self.fx_rates)
+            fx = tuple((code, mine.pop(code, rate)) for code, rate in fx) + tuple(mine.items())
         segment = dataclasses.replace(params.segment, core_share=float(self.core_share),
-                                      core_min_value=float(self.core_min_value), core_min_orders=self.core_min_orders)
+                                      core_min_value=float(self.core_min_value), core_min_orders=self.core_min_orders,
+                                      fx_to_reference=fx)
         if segment != params.segment:
             params = dataclasses.replace(params, segment=segment)
         if params.population.horizon_days != self.churn_horizon_days:

@@ -138,3 +138,25 @@ def test_a_personal_call_is_for_core_customers_only():
     core = value_figures(growth, NOW, core_value=50.0)
     assert core.segment == "core"
     assert "personal_call" in [a.action for a in suggest_actions(growth, NOW, [], 2, core)]
+
+
+def _mixed_shop(rates: dict[str, str]) -> dict[str, str]:
+    """A euro shop (every customer's yearly value 120-12,000 EUR) where ten customers pay in a
+    second currency, 300,000 a month in it: 3.6 million a year, about 2,450 EUR in won."""
+    shop = _shop(10.0, currency="EUR")
+    for i in range(10):
+        orders = [[d * DAY, 300_000.0, "KRW", 0, 1, None] for d in range(40, 400, 30)]
+        shop[f"k{i:02d}"] = CustomerState(f"k{i:02d}", first_seen=40 * DAY, last_active=390 * DAY,
+                                          last_event=390 * DAY, orders=orders, gaps=[30] * (len(orders) - 1))
+    return _segments(shop, Settings.from_env(rates).detector_params().segment)
+
+
+def test_customers_paying_in_won_are_judged_by_their_value_in_euros_not_taken_one_to_one():
+    # the top tenth of the euro customers spend 10,800-12,000 EUR a year; 2,450 EUR is not core
+    segments = _mixed_shop({})
+    assert {segments[f"k{i:02d}"] for i in range(10)} == {"regular"}
+    assert sum(s == "core" for s in segments.values()) == 11
+    # an operator's own rate for the currency replaces the built-in one: at 0.004 EUR a won
+    # (14,400 EUR a year) the ten are the shop's top customers
+    segments = _mixed_shop({"CHURNWATCH_FX_RATES": "KRW=0.004"})
+    assert {segments[f"k{i:02d}"] for i in range(10)} == {"core"}
