@@ -155,10 +155,10 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     >>> evaluate(s, 20 * DAY, market=market, decline=0.1).fires        # never alone
     False
     >>> sig = evaluate(s, 20 * DAY, market=market, decline=0.6)
-    >>> sig.fires, sig.current, sig.baseline
-    (True, 0.7, 1.0)
+    >>> sig.fires, sig.current, sig.baseline, sig.unit
+    (True, 4.0, 30.0, 'orders per 30 days in the category')
     >>> sig.detail
-    "rival competitor_promotion in 'electronics' (strength 0.8) while 70% of orders are in that category"
+    "rival competitor_promotion in 'electronics' (strength 0.8) for 15 days, while 70% of orders are in that category: 2 orders in it since, 5 in the 5 days before"
     """
     p = params
     if not market:
@@ -177,11 +177,20 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     if best is None or best[0] <= 0:
         return None
     pressure, event, share = best
-    # Baseline vs now: the customer's share of orders in that category over the window that
-    # ended when the rival moved, against the share now (orders moving to the rival show as
-    # a falling share); the rival's own strength is in the detail.
-    before = category_shares(state, event.started_at, p) if event.started_at < now else None
-    share_before = before.get(_key(event.category), 0.0) if before else share
+    # Baseline vs now: the customer's orders in that category per 30 days since the rival
+    # moved, against the same rate over the `share_days` before (or their whole history, if
+    # shorter). A share of a year's orders barely moves within a promotion's weeks and read
+    # "0.75 vs 0.75"; the rate shows the orders that stopped. The rival's strength and the
+    # customer's exposure are in the detail.
+    key = _key(event.category)
+    start = event.started_at
+    placed = [o for o in state.orders if o[3] == PLACED and o[0] <= now and o[5] and _key(o[5]) == key]
+    since = sum(1 for o in placed if o[0] >= start)
+    days_since = max(1.0, (now - start) / DAY)
+    first = min((o[0] for o in state.orders), default=start)
+    base_from = max(start - p.share_days * DAY, min(first, start))
+    before = sum(1 for o in placed if base_from <= o[0] < start)
+    days_before = max(1.0, (start - base_from) / DAY)
     decline = min(max(decline, 0.0), 1.0)
     strength = min(1.0, pressure * (0.5 + decline))
     if decline < p.min_decline:
@@ -189,12 +198,14 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     return Signal(
         kind=KIND,
         strength=strength,
-        current=round(share, 4),
-        baseline=round(share_before, 4),
-        unit="share of orders in the category",
-        window_days=float(p.share_days),
-        detail=(f"rival {event.kind} in '{event.category}' (strength {event.strength:g}) "
-                f"while {share:.0%} of orders are in that category"),
+        current=round(30.0 * since / days_since, 2),
+        baseline=round(30.0 * before / days_before, 2),
+        unit="orders per 30 days in the category",   # named in the detail (a unit has at most 64 characters)
+        window_days=round(days_since, 2),
+        detail=(f"rival {event.kind} in '{event.category}' (strength {event.strength:g}) for {days_since:.0f} "
+                f"day{'' if round(days_since) == 1 else 's'}, "
+                f"while {share:.0%} of orders are in that category: {since} order{'' if since == 1 else 's'} in it "
+                f"since, {before} in the {days_before:.0f} days before"),
     )
 
 

@@ -24,12 +24,13 @@ def test_a_strong_promotion_in_the_main_category_fires_beside_a_decline_with_evi
     assert sig.kind == "competitor_pressure"
     assert sig.fires
     assert sig.strength == pytest.approx(0.8 * 0.7 * (0.5 + 0.6))
-    # now 7 of 10 orders in electronics; 7 of the 9 before the rival's promotion (day 350)
-    assert (sig.current, sig.baseline) == (0.7, 0.7778)
-    assert sig.unit == "share of orders in the category"
-    assert sig.window_days == 365.0
-    assert sig.detail == ("rival competitor_promotion in 'electronics' (strength 0.8) "
-                          "while 70% of orders are in that category")
+    # baseline vs now: no electronics order in the 10 days since the rival's promotion (day
+    # 350), against 7 in the 50 days of history before it (4.2 a month)
+    assert (sig.current, sig.baseline) == (0.0, 4.2)
+    assert sig.unit == "orders per 30 days in the category"
+    assert sig.window_days == 10.0
+    assert sig.detail == ("rival competitor_promotion in 'electronics' (strength 0.8) for 10 days, "
+                          "while 70% of orders are in that category: 0 orders in it since, 7 in the 50 days before")
 
 
 @pytest.mark.parametrize("decline", [0.0, 0.3, 0.49])
@@ -46,7 +47,8 @@ def test_a_decline_just_at_the_limit_lets_strong_pressure_fire():
 def test_a_customer_who_rarely_buys_in_the_category_is_not_pressed():
     rival_books = {"books": MarketPressure("books", 0.8, "competitor_price_cut", started_at=day(350))}
     sig = evaluate(electronics_buyer(), day(360), CompetitorParams(), rival_books, 0.9)
-    assert sig.current == 0.2
+    assert "while 20% of orders are in that category" in sig.detail
+    assert sig.strength == pytest.approx(0.8 * 0.2 * (0.5 + 0.9))
     assert not sig.fires
 
 
@@ -114,3 +116,16 @@ def test_next_change_is_when_an_exposed_event_starts_or_ends():
     assert next_change(electronics_buyer(), day(340), CompetitorParams(), m) == day(350)
     assert next_change(electronics_buyer(), day(360), CompetitorParams(), m) == day(420)
     assert next_change(electronics_buyer(), day(420), CompetitorParams(), m) is None
+
+
+def test_the_evidence_fits_the_warning_contract_whatever_the_category_name():
+    from schemas.outputs import Signal as ContractSignal
+
+    name = "home-and-garden/" + "x" * 112      # 128 characters, the longest category an order carries
+    buyer = build([order(day(300 + 6 * i), 120.0, category=name) for i in range(8)])
+    rival = {name: MarketPressure(name, 0.8, "competitor_promotion", started_at=day(350))}
+    sig = evaluate(buyer, day(360), CompetitorParams(), rival, 0.6)
+    assert sig.fires
+    out = ContractSignal(kind=sig.kind, current=sig.current, baseline=sig.baseline, unit=sig.unit,
+                         window_days=sig.window_days, detail=sig.detail, strength=sig.strength)
+    assert name in out.detail and (out.current, out.baseline) == (0.0, 4.8)
