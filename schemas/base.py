@@ -56,13 +56,22 @@ def _parse_utc(value: Any, _handler: Any) -> datetime:
         expected = _NO_OFFSET if _RFC3339_NAIVE.match(value) else TIMESTAMP_EXPECTED
         raise PydanticCustomError("rfc3339", "expected {expected}", {"expected": expected})
     try:
-        # upper(): RFC 3339 allows "t" and "z", datetime.fromisoformat does not.
-        parsed = datetime.fromisoformat(value.upper())
+        return rfc3339_to_utc(value)
     except ValueError as e:  # well-formed but impossible: 2024-02-30, 25:00, offset +24:00
         raise PydanticCustomError(
             "rfc3339", "expected {expected}", {"expected": f"{TIMESTAMP_EXPECTED} ({e})"}
         ) from None
-    return parsed.astimezone(timezone.utc)
+
+
+def rfc3339_to_utc(value: str) -> datetime:
+    """The instant of an RFC 3339 timestamp (one the contracts accept), in UTC.
+
+    Example:
+        >>> rfc3339_to_utc("2024-05-01t14:00:00+02:00").isoformat()
+        '2024-05-01T12:00:00+00:00'
+    """
+    # upper(): RFC 3339 allows "t" and "z", datetime.fromisoformat does not.
+    return datetime.fromisoformat(value.upper()).astimezone(timezone.utc)
 
 
 def _require_schema_version(value: int) -> int:

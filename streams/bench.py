@@ -55,7 +55,7 @@ from streams.bench_report import QUICK, RunFigures, Sizes, load_average, machine
 from streams.bench_stats import latency_probe, percentile, rfc3339, throughput
 from streams.broker import EmbeddedBroker, changelog_topic_names, ensure_topics, free_port
 from streams.kafka_clients import producer
-from streams.replay import load_replay_lines, publish, read_lines
+from streams.replay import ReplayFile, load_replay_lines, publish, read_lines
 from streams.settings import Settings
 
 FIGURES = "abcdefg"
@@ -455,7 +455,7 @@ def measure_bootstrap(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunF
 
     s = ws.settings(broker, f"r{run}-bootstrap")
     ensure_topics(s)
-    result = bootstrap(s, read_lines(ws.bootstrap_file))
+    result = bootstrap(s, ReplayFile(ws.bootstrap_file))
     fig.bootstrap_events = result.events
     fig.bootstrap_eps = result.events_per_second
     fig.bootstrap_cpu_eps = result.events / result.process_cpu_seconds
@@ -466,7 +466,7 @@ def measure_bootstrap(ws: Workspace, broker: EmbeddedBroker, run: int, fig: RunF
     # The same file with the partitions spread over one process per core (--processes 0).
     s = ws.settings(broker, f"r{run}-bootstrap-parallel")
     ensure_topics(s)
-    result = bootstrap(s, read_lines(ws.bootstrap_file), processes=0)
+    result = bootstrap(s, ReplayFile(ws.bootstrap_file), processes=0)
     fig.bootstrap_parallel_eps = result.events_per_second
     fig.bootstrap_processes = min(os.cpu_count() or 1, s.partitions)
     log(f"run {run}: (g) bootstrap in {fig.bootstrap_processes} processes: {fig.bootstrap_parallel_eps:,.0f} events/s")

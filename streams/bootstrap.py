@@ -91,9 +91,9 @@ from streams.security import client_security
 from schemas.events import to_json_bytes
 from schemas.outputs import ChurnWarning
 from streams.broker import changelog_topic_names, check_topics
-from streams.offline import OfflineResult, run_offline
+from streams.offline import SORTED_IN_MEMORY_NOTE, OfflineResult, run_offline
 from streams.privacy import pseudonymiser
-from streams.replay import REPLAY_BATCH_BYTES, load_replay_lines, partition_for, read_lines
+from streams.replay import REPLAY_BATCH_BYTES, ReplayFile, partition_for
 from streams.settings import Settings
 
 
@@ -128,6 +128,7 @@ class BootstrapResult:
     assessment_errors: int = 0                # customers whose assessment failed (a bug; logged)
     warnings_published: int = 0               # warning steps published (--warnings open or all)
     publish_seconds: float = 0.0              # ... and the time that took
+    sorted_in_memory: bool = False            # the history was not in (stretches of) event-time order
 
     @property
     def events_per_second(self) -> float:
@@ -351,7 +352,8 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     Parameters:
         settings: broker, app id (names the changelogs and the group) and partition count,
             as the workers will run.
-        lines: the history's replay lines (see `streams.replay`).
+        lines: the history's replay lines (see `streams.replay`): a `ReplayFile` or a list is read
+            line by line as `run_offline` reads it; a one-pass iterator is read into memory.
         advance_to: event time to judge every partition up to at the end [default: the
             last event's time], as ``churnwatch replay --advance-to`` does.
         commit_offsets: also commit the worker group's offsets at the end of the input
@@ -364,13 +366,6 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     if warnings not in WARNING_CHOICES:
         raise BootstrapError(f"--warnings {warnings!r}: expected one of {', '.join(WARNING_CHOICES)}")
     check_changelogs_empty(settings)
-    lines = list(lines)
-    expected: dict[tuple[str, int], int] = {}
-    if commit_offsets:
-        for rec in load_replay_lines(lines, settings, sort=False).records:
-            parts = settings.market_partitions if rec.topic == settings.market_events_topic else settings.partitions
-            key = (rec.topic, partition_for(rec.key, parts))
-            expected[key] = expected.get(key, 0) + 1
     cpu, wall = _cpu_seconds(), time.perf_counter()
     result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes)
     process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
@@ -379,14 +374,14 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     chosen = warnings_to_publish(result.warnings, warnings)
     publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
     produce_seconds = produce_records(settings, records)
-    committed = commit_input_offsets(settings, expected) if commit_offsets else None
+    committed = commit_input_offsets(settings, result.input_counts) if commit_offsets else None
     return BootstrapResult(
         events=result.events, customers=len(result.customers), clock_records=len(result.clocks),
         model_records=len(result.models),
         dead_letters=len(result.dead_letters), warnings=len(result.warnings),
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed, assessment_errors=result.assessment_errors,
-        warnings_published=len(chosen), publish_seconds=publish_seconds,
+        warnings_published=len(chosen), publish_seconds=publish_seconds, sorted_in_memory=result.sorted_in_memory,
     )
 
 
@@ -428,7 +423,7 @@ def register(group: Any) -> None:
         settings = load_settings(broker)
         advance = parse_timestamp(advance_to) if advance_to is not None else None
         try:
-            result = bootstrap(settings, read_lines(file), advance_to=advance, commit_offsets=commit_offsets,
+            result = bootstrap(settings, ReplayFile(file), advance_to=advance, commit_offsets=commit_offsets,
                                processes=processes, warnings=warnings)
         except ValueError as error:  # invalid lines in the history (run_offline refuses them)
             raise click.ClickException(f"{file}: {' '.join(str(error).split())}") from None
@@ -440,6 +435,8 @@ def register(group: Any) -> None:
         if warnings != "none":
             click.echo(f"published {result.warnings_published} warning steps ({warnings}; levels >= "
                        f"{settings.publish_min_level}) to {settings.warnings_topic} in {result.publish_seconds:.1f} s")
+        if result.sorted_in_memory:
+            click.echo(SORTED_IN_MEMORY_NOTE, err=True)
         if result.assessment_errors:
             click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log has each "
                        "customer and traceback): their state is as before the failed step", err=True)

@@ -296,7 +296,7 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     """
     import orjson
 
-    from streams.offline import run_offline_file
+    from streams.offline import SORTED_IN_MEMORY_NOTE, run_offline_file
     from streams.replay import parse_timestamp
 
     settings = load_settings(None)
@@ -317,6 +317,8 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     if result.assessment_errors:
         click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log above has each "
                    "customer and traceback): their warnings are late or missing", err=True)
+    if result.sorted_in_memory:
+        click.echo(SORTED_IN_MEMORY_NOTE, err=True)
     if advance_to and result.snapshot:
         # event time never goes back: an earlier --advance-to leaves it at the last event
         last = max(str(row["as_of"]) for row in result.snapshot)

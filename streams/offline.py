@@ -2,8 +2,11 @@
 
 The same `Processor` the Faust agent uses, backed by plain dicts: same decoding, same
 detectors, same lifecycle, same warning ids. Partitions are assigned with the producer's
-hash, each partition is fed in file order (event time), and event time is moved to the end
-of the file (or `advance_to`) at the end, as `churnwatch replay --advance-to` does.
+hash, each partition is fed in event-time order (ties in file order, as `churnwatch replay`
+publishes them), and event time is moved to the end of the file (or `advance_to`) at the
+end, as `churnwatch replay --advance-to` does. The file is read as it is processed when its
+order allows (see `run_offline`), so a history of any length fits in memory if its
+customers do.
 
 Used by `churnwatch offline` to score detector settings on a history quickly, and as the
 base of a bulk bootstrap.
@@ -11,22 +14,26 @@ base of a bulk bootstrap.
 
 from __future__ import annotations
 
+import heapq
 import multiprocessing
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable, Iterator
 
 import orjson
 
 from detectors.state import epoch
 from detectors.warning import DetectorParams
-from schemas.events import to_json_bytes
+from schemas.base import rfc3339_to_utc
+from schemas.events import EVENT_TYPES, parse_replay_line, to_json_bytes
 from schemas.outputs import ClockTick
 from streams.processing import Processor
-from streams.replay import ReplayError, load_replay_lines, partition_for, read_lines
+from streams.replay import (InvalidLine, ReplayError, ReplayFile, iter_replay_records, load_replay_lines,
+                            partition_for)
 from streams.settings import Settings
 from streams.snapshot import read_fits, snapshot_rows
 
@@ -46,45 +53,166 @@ class OfflineResult:
     # Customers whose assessment failed in a sweep (a bug: each is logged with its traceback
     # and judged again later, as a worker does); 0 in a sound run.
     assessment_errors: int = 0
+    # Input records per (topic, partition), as a replay of the file would publish them.
+    input_counts: dict = field(default_factory=dict)
+    # The file was not in event-time order (nor made of a few stretches that are): it was
+    # sorted in memory, which holds the whole history.
+    sorted_in_memory: bool = False
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
                 advance_to: datetime | None = None, processes: int = 1) -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot.
 
+    `lines` that can be iterated more than once (a list, a `ReplayFile`) are read twice, line
+    by line: once to check every line and find the file's order, once to process it. A file
+    in event-time order, or made of up to `MAX_RUNS` stretches that each are (converted
+    orders, visits and tickets concatenated), is then processed as it is read, merging the
+    stretches, so memory grows with the customers, not with the history. Any other order is
+    sorted in memory (`OfflineResult.sorted_in_memory`). One-pass lines are read into a
+    list first.
+
     `processes` > 1 runs the partitions in that many processes (at most one per partition;
     0: one per core). Partitions share nothing but the market events, which every process
     reads, so the result is the same as in one process, in the same order (tested).
     """
     params = params or settings.detector_params()
-    loaded = load_replay_lines(lines, settings)
-    if loaded.invalid:
-        first = loaded.invalid[0]
-        raise ReplayError(f"{len(loaded.invalid)} invalid replay lines; first: {first} (a replay file has one JSON "
-                          "event per line; `churnwatch convert-orders` makes one from an orders CSV)")
+    if isinstance(lines, Iterator):   # one pass only
+        lines = list(lines)
+    scan = _scan(lines, settings)
+    if scan.invalid:
+        raise ReplayError(f"{scan.invalid} invalid replay lines; first: {scan.first_invalid} (a replay file has "
+                          "one JSON event per line; `churnwatch convert-orders` makes one from an orders CSV)")
+    if len(scan.runs) <= MAX_RUNS:
+        def items() -> Iterator[tuple[str, bytes, bytes]]:
+            return _merged(lines, settings, scan)
+    else:
+        records = load_replay_lines(lines, settings).records
+
+        def items() -> Iterator[tuple[str, bytes, bytes]]:
+            return ((rec.topic, rec.key, rec.value) for rec in records)
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
+    job = (settings, params, items, scan.records, scan.last_time, advance_to)
     if n == 1:
-        parts = [_run_partitions(settings, params, loaded.records, advance_to, None)]
+        parts = [_run_partitions(*job, None)]
     else:
         groups = [tuple(range(i, settings.partitions, n)) for i in range(n)]
         global _SHARED
-        _SHARED = (settings, params, loaded.records, advance_to)
+        _SHARED = job
         try:
-            # Forked children inherit the parsed records instead of parsing the file again.
+            # Forked children inherit the source (and the sorted records, if any) and read it themselves.
             with multiprocessing.get_context("fork").Pool(n) as pool:
                 parts = pool.map(_run_shared, groups, chunksize=1)
         finally:
             _SHARED = None
-    return _merge(parts)
+    result = _merge(parts)
+    result.input_counts = scan.counts
+    result.sorted_in_memory = len(scan.runs) > MAX_RUNS
+    return result
+
+
+#: Most stretches in event-time order a file may be made of to be processed as it is read
+#: (each is read from the file's start); a file of more is sorted in memory.
+MAX_RUNS = 16
+
+#: What `churnwatch offline` and `churnwatch bootstrap` say of a file sorted in memory.
+SORTED_IN_MEMORY_NOTE = (
+    f"note: the file is not in event-time order, nor made of up to {MAX_RUNS} stretches that are (such as "
+    "converted orders, visits and tickets concatenated): it was sorted in memory, which holds the whole history; "
+    "in event-time order, or in such stretches, it is processed as it is read"
+)
+
+
+@dataclass
+class _Scan:
+    """What one checking pass over a replay file found."""
+
+    records: int = 0                                  # valid, non-blank lines
+    invalid: int = 0                                  # invalid lines
+    first_invalid: InvalidLine | None = None
+    runs: list[int] = field(default_factory=lambda: [0])   # record numbers where a stretch in event-time order starts
+    last_time: int = 0                                # newest customer event (epoch seconds)
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)   # records per (topic, partition)
+
+
+def _scan(lines: Iterable[bytes], settings: Settings) -> _Scan:
+    scan = _Scan()
+    market = settings.market_events_topic
+    partition_of: dict[bytes, int] = {}       # a customer's partition, the same on every customer topic
+    market_partition_of: dict[bytes, int] = {}
+    previous = None
+    for rec in iter_replay_records(lines, settings):
+        if isinstance(rec, InvalidLine):
+            scan.invalid += 1
+            scan.first_invalid = scan.first_invalid or rec
+            continue
+        if previous is not None and rec.occurred_at < previous:
+            scan.runs.append(scan.records)
+        previous = rec.occurred_at
+        scan.records += 1
+        if rec.topic == market:
+            cache, parts = market_partition_of, settings.market_partitions
+        else:
+            cache, parts = partition_of, settings.partitions
+            scan.last_time = max(scan.last_time, epoch(rec.occurred_at))
+        p = cache.get(rec.key)
+        if p is None:
+            p = cache[rec.key] = partition_for(rec.key, parts)
+        scan.counts[(rec.topic, p)] = scan.counts.get((rec.topic, p), 0) + 1
+    return scan
+
+
+def _merged(lines: Iterable[bytes], settings: Settings, scan: _Scan) -> Iterator[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of every record of checked `lines`, in the order of a stable sort by
+    event time: the stretches found by `_scan`, each read from the file, merged (ties: the
+    earlier stretch first, as in the file)."""
+    if len(scan.runs) == 1:
+        yield from _items(_nonblank(lines), settings)
+        return
+    ends = scan.runs[1:] + [scan.records]
+    stretches = [_items(islice(_nonblank(lines), start, end), settings, timed=True)
+                 for start, end in zip(scan.runs, ends)]
+    for _, topic, key, value in heapq.merge(*stretches, key=itemgetter(0)):
+        yield topic, key, value
+
+
+def _nonblank(lines: Iterable[bytes]) -> Iterator[bytes]:
+    return (line for line in lines if line.strip())
+
+
+def _items(lines: Iterable[bytes], settings: Settings, *, timed: bool = False) -> Iterator[tuple]:
+    """(topic, key, value) of checked replay lines, (event time, topic, key, value) if `timed`.
+
+    The value is the line itself: the contracts ignore its ``type`` as they ignore any field
+    they do not know, and parse it as they parse the contract's own JSON. A line over the
+    size limit (valid as the contract's shorter JSON) goes as that JSON.
+    """
+    topics = {kind: settings.topic_for_event_type(kind) for kind in EVENT_TYPES}
+    limit = settings.max_event_bytes
+    for line in lines:
+        try:
+            d = orjson.loads(line)
+            kind = d["type"]
+            key = (d["category"] if kind == "market_event" else d["customer_id"]).encode("utf-8")
+            at = d["occurred_at"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            d = None
+        if d is None or len(line) > limit:
+            kind, event = parse_replay_line(line)
+            key = (event.category if kind == "market_event" else event.customer_id).encode("utf-8")
+            at, line = event.occurred_at, to_json_bytes(event)
+        if timed:
+            yield (rfc3339_to_utc(at) if isinstance(at, str) else at), topics[kind], key, line
+        else:
+            yield topics[kind], key, line
 
 
 _SHARED: tuple | None = None
 
 
 def _run_shared(partitions: tuple[int, ...]) -> "_Part":
-    settings, params, records, advance_to = _SHARED
-    return _run_partitions(settings, params, records, advance_to, set(partitions))
+    return _run_partitions(*_SHARED, set(partitions))
 
 
 @dataclass
@@ -120,8 +248,10 @@ class _Inserted:
             self.n = len(self.d)
 
 
-def _run_partitions(settings: Settings, params: DetectorParams, records, advance_to: datetime | None,
-                    partitions: set[int] | None) -> _Part:
+def _run_partitions(settings: Settings, params: DetectorParams, items, total: int, last_time: int,
+                    advance_to: datetime | None, partitions: set[int] | None) -> _Part:
+    """Feed one process's partitions: `items()` gives (topic, key, value) in processing order,
+    `total` records in all, the newest customer event at `last_time`."""
     customers: dict = {}
     clocks: dict = {}
     proc = Processor(settings, params, customers, clocks,
@@ -136,28 +266,23 @@ def _run_partitions(settings: Settings, params: DetectorParams, records, advance
     tracked = [_Inserted(customers), _Inserted(clocks), _Inserted(proc.models)]
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
-    last_time = 0
     market = settings.market_events_topic
-    for i, rec in enumerate(records):
-        if rec.topic == market:
+    for i, (topic, key, value) in enumerate(items()):
+        if topic == market:
             # Into the market timeline: it counts for customers judged at or after its event time.
-            off = offsets.get((rec.topic, 0), 0)
-            offsets[(rec.topic, 0)] = off + 1
-            proc.handle_market(rec.value, rec.key, 0, off)
+            off = offsets.get((topic, 0), 0)
+            offsets[(topic, 0)] = off + 1
+            proc.handle_market(value, key, 0, off)
             continue
-        p = partition_of.get(rec.key)
+        p = partition_of.get(key)
         if p is None:
-            p = partition_of[rec.key] = partition_for(rec.key, settings.partitions)
+            p = partition_of[key] = partition_for(key, settings.partitions)
         if partitions is not None and p not in partitions:
-            # Another process's partition; its event time still ends the file for everyone.
-            last_time = max(last_time, epoch(rec.occurred_at))
-            continue
-        off = offsets.get((rec.topic, p), 0)
-        offsets[(rec.topic, p)] = off + 1
-        out = proc.handle(rec.topic, p, off, rec.key, rec.value)
+            continue   # another process's partition
+        off = offsets.get((topic, p), 0)
+        offsets[(topic, p)] = off + 1
+        out = proc.handle(topic, p, off, key, value)
         part.events += 1
-        if out.event_time:
-            last_time = max(last_time, out.event_time)
         _collect(out, settings, part, i)
         for t in tracked:
             t.note(i)
@@ -167,7 +292,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, records, advance
             if partitions is not None and p not in partitions:
                 continue
             tick = to_json_bytes(ClockTick(partition=p, occurred_at=end))
-            i = len(records) + p
+            i = total + p
             _collect(proc.handle(settings.clock_ticks_topic, p, 0, str(p).encode(), tick), settings, part, i)
             for t in tracked:
                 t.note(i)
@@ -211,4 +336,4 @@ def _collect(out, settings: Settings, part: _Part, i: int) -> None:
 
 
 def run_offline_file(settings: Settings, path: str | Path, **kw) -> OfflineResult:
-    return run_offline(settings, read_lines(path), **kw)
+    return run_offline(settings, ReplayFile(Path(path)), **kw)

@@ -106,6 +106,26 @@ class ReplayResult:
         return sum(self.published.values())
 
 
+def iter_replay_records(lines: Iterable[bytes], settings: Settings) -> Iterator[Record | InvalidLine]:
+    """Validate replay lines one by one: a `Record` for each valid line, an `InvalidLine` for
+    each bad one, nothing for blank lines (see `load_replay_lines`)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event_type, event = parse_replay_line(line)
+        except (ChurnwatchError, ValueError) as error:
+            yield InvalidLine(number, " ".join(str(error).split()))
+            continue
+        value = to_json_bytes(event)
+        if len(value) > settings.max_event_bytes:
+            yield InvalidLine(number, f"event is {len(value)} bytes, expected at most {settings.max_event_bytes} "
+                                      "(CHURNWATCH_MAX_EVENT_BYTES)")
+            continue
+        key = event.category if event_type == "market_event" else event.customer_id
+        yield Record(event.occurred_at, settings.topic_for_event_type(event_type), key.encode("utf-8"), value, number)
+
+
 def load_replay_lines(lines: Iterable[bytes], settings: Settings, *, sort: bool = True) -> LoadedFile:
     """Validate replay lines and turn them into records; blank lines are skipped.
 
@@ -118,25 +138,8 @@ def load_replay_lines(lines: Iterable[bytes], settings: Settings, *, sort: bool 
     ``settings.max_event_bytes`` (the worker would dead-letter it as oversize).
     """
     loaded = LoadedFile()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event_type, event = parse_replay_line(line)
-        except (ChurnwatchError, ValueError) as error:
-            loaded.invalid.append(InvalidLine(number, " ".join(str(error).split())))
-            continue
-        value = to_json_bytes(event)
-        if len(value) > settings.max_event_bytes:
-            loaded.invalid.append(
-                InvalidLine(number, f"event is {len(value)} bytes, expected at most {settings.max_event_bytes} "
-                                    "(CHURNWATCH_MAX_EVENT_BYTES)")
-            )
-            continue
-        key = event.category if event_type == "market_event" else event.customer_id
-        loaded.records.append(
-            Record(event.occurred_at, settings.topic_for_event_type(event_type), key.encode("utf-8"), value, number)
-        )
+    for item in iter_replay_records(lines, settings):
+        (loaded.invalid if isinstance(item, InvalidLine) else loaded.records).append(item)
     if sort:
         loaded.records.sort(key=attrgetter("occurred_at"))
     return loaded
@@ -153,6 +156,20 @@ def read_lines(path: str | Path) -> Iterator[bytes]:
             yield from stream
     except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
         raise ReplayError(f"cannot read {path}: {error}") from error
+
+
+@dataclass(frozen=True)
+class ReplayFile:
+    """A replay file that can be read more than once: each iteration opens it again.
+
+    What `churnwatch offline` and `churnwatch bootstrap` read, so that a history is read
+    line by line (once to check it, then to process it) instead of held in memory.
+    """
+
+    path: Path
+
+    def __iter__(self) -> Iterator[bytes]:
+        return read_lines(self.path)
 
 
 def partition_for(key: bytes, partitions: int) -> int:
