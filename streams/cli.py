@@ -188,26 +188,30 @@ def replay(broker: str | None, file: Path, advance_to: str | None, no_sort: bool
     A file with an invalid line publishes nothing (unless --skip-invalid); every invalid
     line is reported with its number. An empty file with --advance-to only moves time.
     """
-    from streams.replay import ProgressLine, advance_event_time, load_replay_lines, parse_timestamp, publish, read_lines
+    from streams.replay import (ProgressLine, ReplayFile, advance_event_time, parse_timestamp, publish,
+                                records_in_order, scan_replay)
 
     settings = load_settings(broker)
     advance = parse_timestamp(advance_to) if advance_to is not None else None
-    loaded = load_replay_lines(read_lines(file), settings, sort=not no_sort)
-    for invalid in loaded.invalid[:SHOWN_INVALID_LINES]:
+    # Checked line by line first, then published as read again: a history of any length fits.
+    source = ReplayFile(file)
+    scan = scan_replay(source, settings, keep_invalid=SHOWN_INVALID_LINES)
+    for invalid in scan.invalid:
         click.echo(f"{file}:{invalid.line_number}: {invalid.message}", err=True)
-    if len(loaded.invalid) > SHOWN_INVALID_LINES:
-        click.echo(f"{file}: ... and {len(loaded.invalid) - SHOWN_INVALID_LINES} more invalid lines", err=True)
-    if loaded.invalid and not skip_invalid:
+    if scan.invalid_count > SHOWN_INVALID_LINES:
+        click.echo(f"{file}: ... and {scan.invalid_count - SHOWN_INVALID_LINES} more invalid lines", err=True)
+    if scan.invalid_count and not skip_invalid:
         raise click.ClickException(
-            f"{len(loaded.invalid)} invalid line{'s' if len(loaded.invalid) != 1 else ''} in {file}; "
+            f"{scan.invalid_count} invalid line{'s' if scan.invalid_count != 1 else ''} in {file}; "
             "nothing was published (--skip-invalid publishes the valid ones)"
         )
-    result = publish(settings, loaded.records, rate=rate, progress=ProgressLine(len(loaded.records)))
+    records = records_in_order(source, settings, scan, sort=not no_sort)
+    result = publish(settings, records, rate=rate, progress=ProgressLine(scan.records), counts=scan.counts)
     per_topic = ", ".join(f"{topic} {count}" for topic, count in sorted(result.published.items()))
     speed = f" ({result.total / result.seconds:,.0f} events/s)" if result.seconds > 0 else ""
     _echo(f"published {result.total} events in {result.seconds:.1f} s{speed}" + (f": {per_topic}" if per_topic else ""))
-    if loaded.invalid:
-        _echo(f"skipped {len(loaded.invalid)} invalid lines")
+    if scan.invalid_count:
+        _echo(f"skipped {scan.invalid_count} invalid lines")
     if advance is not None:
         ticks = advance_event_time(settings, advance)
         _echo(f"advanced event time of {ticks} partitions of {settings.clock_ticks_topic} to "

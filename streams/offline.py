@@ -14,26 +14,24 @@ base of a bulk bootstrap.
 
 from __future__ import annotations
 
-import heapq
 import multiprocessing
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 from collections.abc import Iterable, Iterator
 
 import orjson
 
-from detectors.state import epoch
 from detectors.warning import DetectorParams
 from schemas.base import rfc3339_to_utc
 from schemas.events import EVENT_TYPES, parse_replay_line, to_json_bytes
 from schemas.outputs import ClockTick
 from streams.processing import Processor
-from streams.replay import (InvalidLine, ReplayError, ReplayFile, iter_replay_records, load_replay_lines,
-                            partition_for)
+from streams.replay import (MAX_RUNS, ReplayError, ReplayFile, in_event_time_order, load_replay_lines, partition_for,
+                            scan_replay)
 from streams.settings import Settings
 from streams.snapshot import read_fits, snapshot_rows
 
@@ -79,17 +77,17 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
         lines = list(lines)
-    scan = _scan(lines, settings)
-    if scan.invalid:
-        raise ReplayError(f"{scan.invalid} invalid replay lines; first: {scan.first_invalid} (a replay file has "
+    scan = scan_replay(lines, settings, keep_invalid=1)
+    if scan.invalid_count:
+        raise ReplayError(f"{scan.invalid_count} invalid replay lines; first: {scan.invalid[0]} (a replay file has "
                           "one JSON event per line; `churnwatch convert-orders` makes one from an orders CSV)")
-    if len(scan.runs) <= MAX_RUNS:
-        def items() -> Iterator[tuple[str, bytes, bytes]]:
-            return _merged(lines, settings, scan)
+    if scan.in_stretches:
+        def items() -> Iterator[tuple]:
+            return in_event_time_order(lines, scan, partial(_items, settings=settings), _event_time)
     else:
         records = load_replay_lines(lines, settings).records
 
-        def items() -> Iterator[tuple[str, bytes, bytes]]:
+        def items() -> Iterator[tuple]:
             return ((rec.topic, rec.key, rec.value) for rec in records)
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
@@ -108,13 +106,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             _SHARED = None
     result = _merge(parts)
     result.input_counts = scan.counts
-    result.sorted_in_memory = len(scan.runs) > MAX_RUNS
+    result.sorted_in_memory = not scan.in_stretches
     return result
 
-
-#: Most stretches in event-time order a file may be made of to be processed as it is read
-#: (each is read from the file's start); a file of more is sorted in memory.
-MAX_RUNS = 16
 
 #: What `churnwatch offline` and `churnwatch bootstrap` say of a file sorted in memory.
 SORTED_IN_MEMORY_NOTE = (
@@ -124,65 +118,8 @@ SORTED_IN_MEMORY_NOTE = (
 )
 
 
-@dataclass
-class _Scan:
-    """What one checking pass over a replay file found."""
-
-    records: int = 0                                  # valid, non-blank lines
-    invalid: int = 0                                  # invalid lines
-    first_invalid: InvalidLine | None = None
-    runs: list[int] = field(default_factory=lambda: [0])   # record numbers where a stretch in event-time order starts
-    last_time: int = 0                                # newest customer event (epoch seconds)
-    counts: dict[tuple[str, int], int] = field(default_factory=dict)   # records per (topic, partition)
-
-
-def _scan(lines: Iterable[bytes], settings: Settings) -> _Scan:
-    scan = _Scan()
-    market = settings.market_events_topic
-    partition_of: dict[bytes, int] = {}       # a customer's partition, the same on every customer topic
-    market_partition_of: dict[bytes, int] = {}
-    previous = None
-    for rec in iter_replay_records(lines, settings):
-        if isinstance(rec, InvalidLine):
-            scan.invalid += 1
-            scan.first_invalid = scan.first_invalid or rec
-            continue
-        if previous is not None and rec.occurred_at < previous:
-            scan.runs.append(scan.records)
-        previous = rec.occurred_at
-        scan.records += 1
-        if rec.topic == market:
-            cache, parts = market_partition_of, settings.market_partitions
-        else:
-            cache, parts = partition_of, settings.partitions
-            scan.last_time = max(scan.last_time, epoch(rec.occurred_at))
-        p = cache.get(rec.key)
-        if p is None:
-            p = cache[rec.key] = partition_for(rec.key, parts)
-        scan.counts[(rec.topic, p)] = scan.counts.get((rec.topic, p), 0) + 1
-    return scan
-
-
-def _merged(lines: Iterable[bytes], settings: Settings, scan: _Scan) -> Iterator[tuple[str, bytes, bytes]]:
-    """(topic, key, value) of every record of checked `lines`, in the order of a stable sort by
-    event time: the stretches found by `_scan`, each read from the file, merged (ties: the
-    earlier stretch first, as in the file)."""
-    if len(scan.runs) == 1:
-        yield from _items(_nonblank(lines), settings)
-        return
-    ends = scan.runs[1:] + [scan.records]
-    stretches = [_items(islice(_nonblank(lines), start, end), settings, timed=True)
-                 for start, end in zip(scan.runs, ends)]
-    for _, topic, key, value in heapq.merge(*stretches, key=itemgetter(0)):
-        yield topic, key, value
-
-
-def _nonblank(lines: Iterable[bytes]) -> Iterator[bytes]:
-    return (line for line in lines if line.strip())
-
-
-def _items(lines: Iterable[bytes], settings: Settings, *, timed: bool = False) -> Iterator[tuple]:
-    """(topic, key, value) of checked replay lines, (event time, topic, key, value) if `timed`.
+def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings) -> Iterator[tuple[str, bytes, bytes, object]]:
+    """(topic, key, value, event time as written) of checked replay lines.
 
     The value is the line itself: the contracts ignore its ``type`` as they ignore any field
     they do not know, and parse it as they parse the contract's own JSON. A line over the
@@ -191,6 +128,8 @@ def _items(lines: Iterable[bytes], settings: Settings, *, timed: bool = False) -
     topics = {kind: settings.topic_for_event_type(kind) for kind in EVENT_TYPES}
     limit = settings.max_event_bytes
     for line in lines:
+        if not line.strip():
+            continue
         try:
             d = orjson.loads(line)
             kind = d["type"]
@@ -202,10 +141,12 @@ def _items(lines: Iterable[bytes], settings: Settings, *, timed: bool = False) -
             kind, event = parse_replay_line(line)
             key = (event.category if kind == "market_event" else event.customer_id).encode("utf-8")
             at, line = event.occurred_at, to_json_bytes(event)
-        if timed:
-            yield (rfc3339_to_utc(at) if isinstance(at, str) else at), topics[kind], key, line
-        else:
-            yield topics[kind], key, line
+        yield topics[kind], key, line, at
+
+
+def _event_time(item: tuple) -> datetime:
+    at = item[3]
+    return rfc3339_to_utc(at) if isinstance(at, str) else at
 
 
 _SHARED: tuple | None = None
@@ -267,7 +208,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
     market = settings.market_events_topic
-    for i, (topic, key, value) in enumerate(items()):
+    for i, (topic, key, value, *_) in enumerate(items()):
         if topic == market:
             # Into the market timeline: it counts for customers judged at or after its event time.
             off = offsets.get((topic, 0), 0)

@@ -7,6 +7,11 @@ is sent, with every bad line's number. Events go to the topic of their type, key
 ``customer_id`` (market events: ``category``), valued with the contract JSON (without
 ``type``), in event-time order unless told otherwise.
 
+A file is read twice, line by line, and never held: `scan_replay` checks every line, finds
+the stretches in event-time order and counts the records per partition; `records_in_order`
+then reads it again in order, merging up to `MAX_RUNS` stretches (converted exports
+concatenated) as it goes. Only a file in no such order is sorted in memory.
+
 Partitions are chosen here with Kafka's default partitioner (murmur2 of the key, as the
 Java client, aiokafka and Faust do), so the same customer lands on the same partition of
 every customer topic. Knowing the partition up front also lets the replay send the last
@@ -34,15 +39,17 @@ Example:
 from __future__ import annotations
 
 import gzip
+import heapq
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
@@ -59,6 +66,8 @@ from streams.settings import Settings
 #: (~20,000 events/s against ~4,500 with one record per request); the exact-end-offset
 #: problem of the embedded broker is handled by sending each partition's last record alone.
 REPLAY_BATCH_BYTES = 256 * 1024
+
+T = TypeVar("T")
 
 
 class ReplayError(ChurnwatchError):
@@ -106,10 +115,12 @@ class ReplayResult:
         return sum(self.published.values())
 
 
-def iter_replay_records(lines: Iterable[bytes], settings: Settings) -> Iterator[Record | InvalidLine]:
+def iter_replay_records(lines: Iterable[bytes], settings: Settings, *,
+                        start: int = 1) -> Iterator[Record | InvalidLine]:
     """Validate replay lines one by one: a `Record` for each valid line, an `InvalidLine` for
-    each bad one, nothing for blank lines (see `load_replay_lines`)."""
-    for number, line in enumerate(lines, start=1):
+    each bad one, nothing for blank lines (see `load_replay_lines`); `start` is the number of
+    the first line."""
+    for number, line in enumerate(lines, start=start):
         if not line.strip():
             continue
         try:
@@ -158,6 +169,96 @@ def read_lines(path: str | Path) -> Iterator[bytes]:
         raise ReplayError(f"cannot read {path}: {error}") from error
 
 
+#: Most stretches in event-time order a file may be made of to be put in order as it is
+#: read (each stretch is read from the file on its own); a file of more is sorted in memory.
+MAX_RUNS = 16
+
+
+@dataclass
+class ReplayScan:
+    """What one checking pass over a replay file found (`scan_replay`)."""
+
+    records: int = 0                                   # valid lines
+    invalid_count: int = 0
+    invalid: list[InvalidLine] = field(default_factory=list)   # the first of them
+    # Line numbers where a stretch in event-time order starts (the first at line 1); the
+    # file is in order when there is one.
+    runs: list[int] = field(default_factory=lambda: [1])
+    last_time: int = 0                                 # newest customer event, epoch seconds
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)   # valid records per (topic, partition)
+
+    @property
+    def in_stretches(self) -> bool:
+        """Few enough stretches to be put in order as the file is read (`in_event_time_order`)."""
+        return len(self.runs) <= MAX_RUNS
+
+
+def scan_replay(lines: Iterable[bytes], settings: Settings, *, keep_invalid: int = 20) -> ReplayScan:
+    """Check every line of a replay file without holding it: validity, order, counts.
+
+    Example:
+        >>> lines = [b'{"type":"login","event_id":"e2","customer_id":"c1","occurred_at":"2025-03-02T00:00:00Z","channel":"web"}',
+        ...          b'{"type":"login","event_id":"e3","customer_id":"c1","occurred_at":"2025-03-03T00:00:00Z","channel":"web"}',
+        ...          b'{"type":"login","event_id":"e1","customer_id":"c2","occurred_at":"2025-03-01T00:00:00Z","channel":"app"}',
+        ...          b'{"type":"login"}']
+        >>> scan = scan_replay(lines, Settings(partitions=4))
+        >>> scan.records, scan.invalid_count, scan.runs, sorted(scan.counts.items())
+        (3, 1, [1, 3], [(('logins', 1), 1), (('logins', 3), 2)])
+    """
+    scan = ReplayScan()
+    market = settings.market_events_topic
+    partition_of: dict[bytes, int] = {}       # a customer's partition, the same on every customer topic
+    market_partition_of: dict[bytes, int] = {}
+    previous = None
+    for rec in iter_replay_records(lines, settings):
+        if isinstance(rec, InvalidLine):
+            scan.invalid_count += 1
+            if len(scan.invalid) < keep_invalid:
+                scan.invalid.append(rec)
+            continue
+        if previous is not None and rec.occurred_at < previous:
+            scan.runs.append(rec.line_number)
+        previous = rec.occurred_at
+        scan.records += 1
+        if rec.topic == market:
+            cache, parts = market_partition_of, settings.market_partitions
+        else:
+            cache, parts = partition_of, settings.partitions
+            scan.last_time = max(scan.last_time, int(rec.occurred_at.timestamp()))
+        p = cache.get(rec.key)
+        if p is None:
+            p = cache[rec.key] = partition_for(rec.key, parts)
+        scan.counts[(rec.topic, p)] = scan.counts.get((rec.topic, p), 0) + 1
+    return scan
+
+
+def in_event_time_order(lines: Iterable[bytes], scan: ReplayScan, read: Callable[[Iterable[bytes], int], Iterator[T]],
+                        key: Callable[[T], datetime]) -> Iterator[T]:
+    """The items of a scanned file (`scan.in_stretches`) in the order of a stable sort by
+    event time, as it is read: each stretch in order is read from the file on its own
+    (`read(its lines, number of its first line)`) and the stretches are merged by `key`,
+    ties to the earlier stretch, as they stand in the file."""
+    if len(scan.runs) == 1:
+        return read(lines, 1)
+    ends = [*scan.runs[1:], None]
+    stretches = [read(islice(lines, start - 1, end - 1 if end else None), start) for start, end in zip(scan.runs, ends)]
+    return heapq.merge(*stretches, key=key)
+
+
+def records_in_order(lines: Iterable[bytes], settings: Settings, scan: ReplayScan, *,
+                     sort: bool = True) -> Iterable[Record]:
+    """The valid records of a scanned file, in event-time order (`sort`) or file order; read
+    as they go unless the file has more than `MAX_RUNS` stretches (then sorted in memory)."""
+    def read(part: Iterable[bytes], start: int) -> Iterator[Record]:
+        return (r for r in iter_replay_records(part, settings, start=start) if isinstance(r, Record))
+
+    if not sort:
+        return read(lines, 1)
+    if scan.in_stretches:
+        return in_event_time_order(lines, scan, read, attrgetter("occurred_at"))
+    return load_replay_lines(lines, settings).records
+
+
 @dataclass(frozen=True)
 class ReplayFile:
     """A replay file that can be read more than once: each iteration opens it again.
@@ -184,43 +285,59 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 def publish(
     settings: Settings,
-    records: list[Record],
+    records: Iterable[Record],
     *,
     rate: float | None = None,
     progress: Callable[[int], None] | None = None,
+    counts: dict[tuple[str, int], int] | None = None,
 ) -> ReplayResult:
     """Send records in order; raise :class:`ReplayError` unless every one was acknowledged.
 
     Parameters:
         settings: broker and topic settings; the topics must exist with the expected
             partition counts (``churnwatch topics`` creates them).
-        records: from :func:`load_replay_lines`.
+        records: from :func:`load_replay_lines`, or read as they go (`records_in_order`).
         rate: events per wall-clock second, for live demos; ``None`` sends as fast as the
             broker takes them.
         progress: called now and then with the number of records handed to the producer.
+        counts: the records per (topic, partition), from `scan_replay`: records are then
+            sent as they come, holding back only each partition's last one [default:
+            counted here, holding every record].
     """
     started = time.monotonic()
-    topics = sorted({r.topic for r in records})
-    if not records:
+    market = settings.market_events_topic
+    if counts is None:
+        records = list(records)
+        counts = {}
+        for r in records:
+            parts = settings.market_partitions if r.topic == market else settings.partitions
+            key = (r.topic, partition_for(r.key, parts))
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
         return ReplayResult({}, 0.0)
+    topics = sorted({topic for topic, _ in counts})
     check_topics(settings, topics)
-    counts_by_topic = {topic: settings.market_partitions if topic == settings.market_events_topic else settings.partitions
-                       for topic in topics}
-
-    routed = [(r, partition_for(r.key, counts_by_topic[r.topic])) for r in records]
-    last_of_partition = {(r.topic, p): i for i, (r, p) in enumerate(routed)}
-    held_back = set(last_of_partition.values())
+    remaining = dict(counts)
+    partition_of: dict[tuple[str, bytes], int] = {}
+    held_back: list[tuple[Record, int]] = []   # each partition's last record
 
     failures: list[BaseException] = []
     client = producer(settings, batch_size=REPLAY_BATCH_BYTES)
     published: dict[str, int] = dict.fromkeys(topics, 0)
     try:
-        for i, (record, partition) in enumerate(routed):
+        for i, record in enumerate(records):
             if rate is not None:
                 delay = started + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            if i in held_back:
+            route = (record.topic == market, record.key)
+            partition = partition_of.get(route)
+            if partition is None:
+                parts = settings.market_partitions if route[0] else settings.partitions
+                partition = partition_of[route] = partition_for(record.key, parts)
+            left = remaining[(record.topic, partition)] = remaining[(record.topic, partition)] - 1
+            if left == 0:
+                held_back.append((record, partition))
                 continue
             client.send(record.topic, value=record.value, key=record.key, partition=partition).add_errback(
                 failures.append
@@ -230,22 +347,21 @@ def publish(
                 progress(i)
         client.flush()
         # Each partition's last record in a request of its own: see the module docstring.
-        for i in sorted(held_back):
-            record, partition = routed[i]
+        for record, partition in held_back:
             client.send(record.topic, value=record.value, key=record.key, partition=partition).add_errback(
                 failures.append
             )
             client.flush()
             published[record.topic] += 1
         if progress is not None:
-            progress(len(routed))
+            progress(sum(published.values()))
     except KafkaError as error:
         raise broker_unreachable(settings, error) from error
     finally:
         client.close(timeout=settings.client_timeout_seconds)
     if failures:
         raise ReplayError(
-            f"{len(failures)} of {len(records)} events were not acknowledged by {settings.broker}; "
+            f"{len(failures)} of {sum(counts.values())} events were not acknowledged by {settings.broker}; "
             f"first error: {' '.join(str(failures[0]).split()) or type(failures[0]).__name__}"
         )
     return ReplayResult(published, time.monotonic() - started)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-import streams.offline as offline
+import streams.replay as replay
 from streams.offline import run_offline
 from streams.replay import ReplayFile
 from streams.settings import Settings
@@ -76,7 +76,7 @@ def concatenated(history) -> list[bytes]:
 @pytest.fixture(scope="module")
 def sorted_in_memory(concatenated):
     mp = pytest.MonkeyPatch()
-    mp.setattr(offline, "MAX_RUNS", 0)   # every file sorted in memory, as before streaming
+    mp.setattr(replay, "MAX_RUNS", 0)   # every file sorted in memory, as before streaming
     try:
         result = run_offline(Settings(partitions=4), concatenated, advance_to=END)
     finally:
@@ -96,7 +96,7 @@ def test_concatenated_exports_are_merged_as_read_with_the_result_of_sorting_them
     if processes == 1:
         # once to check it, then each of its stretches in event-time order from the file
         stretches = 1 + sum(at(b) < at(a) for a, b in zip(concatenated, concatenated[1:]))
-        assert 5 <= stretches <= offline.MAX_RUNS
+        assert 5 <= stretches <= replay.MAX_RUNS
         assert source.opened == 1 + stretches
 
 

@@ -128,3 +128,71 @@ def test_advance_to_a_date_is_its_midnight_utc():
 
 def test_advance_to_is_held_in_utc():
     assert parse_timestamp("2025-03-04T01:30:00-02:00").isoformat() == "2025-03-04T03:30:00+00:00"
+
+
+def test_a_file_of_ordered_stretches_is_put_in_order_as_it_is_read_like_the_in_memory_sort(tmp_path):
+    from streams.replay import ReplayFile, records_in_order, scan_replay
+
+    # Two exports concatenated (each in event-time order), a tie across them, a blank line and a bad line.
+    lines = [
+        _login("a1", "2025-03-01T00:00:00Z"), _login("a2", "2025-03-03T00:00:00Z", "cust-2"), b"",
+        _login("a3", "2025-03-05T00:00:00Z"),
+        _login("b1", "2025-03-02T00:00:00Z"), b'{"type": "login"}', _login("b2", "2025-03-03T00:00:00Z"),
+        _login("b3", "2025-03-04T00:00:00+05:00", "cust-3"),
+    ]
+    path = tmp_path / "two.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    settings = Settings(partitions=4)
+    scan = scan_replay(ReplayFile(path), settings)
+    assert (scan.records, scan.invalid_count, scan.runs) == (6, 1, [1, 5])
+    assert [i.line_number for i in scan.invalid] == [6]
+    streamed = list(records_in_order(ReplayFile(path), settings, scan))
+    in_memory = load_replay_lines(lines, settings).records
+    assert streamed == in_memory
+    assert [json.loads(r.value)["event_id"] for r in streamed] == ["a1", "b1", "a2", "b2", "b3", "a3"]
+    assert sum(scan.counts.values()) == 6
+
+
+class _Sends:
+    """A producer that records what was sent and where each flush fell."""
+
+    def __init__(self) -> None:
+        self.log: list = []
+
+    def send(self, topic, value, key, partition):
+        self.log.append((topic, partition, key, value))
+
+        class _Future:
+            def add_errback(self, fn):
+                return self
+        return _Future()
+
+    def flush(self):
+        self.log.append("flush")
+
+    def close(self, timeout=None):
+        pass
+
+
+def test_records_read_as_they_go_are_sent_as_a_list_of_them_is_with_each_partitions_last_alone(monkeypatch):
+    import streams.replay as replay
+
+    settings = Settings(partitions=4)
+    lines = [_login(f"e{i}", f"2025-03-{1 + i % 28:02d}T00:00:00Z", f"cust-{i % 7}") for i in range(60)]
+    records = load_replay_lines(lines, settings).records
+    scan = replay.scan_replay(lines, settings)
+    monkeypatch.setattr(replay, "check_topics", lambda settings, topics: None)
+    sent = {}
+    for name, source, counts in (("list", records, None), ("stream", iter(records), scan.counts)):
+        fake = _Sends()
+        monkeypatch.setattr(replay, "producer", lambda settings, batch_size, fake=fake: fake)
+        result = replay.publish(settings, source, counts=counts)
+        assert result.total == 60
+        sent[name] = fake.log
+    assert sent["stream"] == sent["list"]
+    # After the bulk flush, each partition's last record in a request of its own.
+    log = sent["list"]
+    tail = log[log.index("flush") + 1:]
+    assert len(tail) == 2 * len(scan.counts) and tail[1::2] == ["flush"] * len(scan.counts)
+    lasts = {(t, p): v for t, p, _, v in (x for x in log if x != "flush")}
+    assert {(t, p): v for t, p, _, v in tail[0::2]} == lasts
