@@ -367,7 +367,8 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
         raise BootstrapError(f"--warnings {warnings!r}: expected one of {', '.join(WARNING_CHOICES)}")
     check_changelogs_empty(settings)
     cpu, wall = _cpu_seconds(), time.perf_counter()
-    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes)
+    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes,
+                                        keep_warnings=warnings != "none")
     process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     records = changelog_records(settings, result.customers, result.clocks, result.models)
     # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
@@ -378,7 +379,7 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     return BootstrapResult(
         events=result.events, customers=len(result.customers), clock_records=len(result.clocks),
         model_records=len(result.models),
-        dead_letters=len(result.dead_letters), warnings=len(result.warnings),
+        dead_letters=len(result.dead_letters), warnings=result.warning_steps,
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed, assessment_errors=result.assessment_errors,
         warnings_published=len(chosen), publish_seconds=publish_seconds, sorted_in_memory=result.sorted_in_memory,

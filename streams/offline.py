@@ -51,6 +51,7 @@ class OfflineResult:
     # Customers whose assessment failed in a sweep (a bug: each is logged with its traceback
     # and judged again later, as a worker does); 0 in a sound run.
     assessment_errors: int = 0
+    warning_steps: int = 0     # warnings emitted, kept in `warnings` or not (`keep_warnings`)
     # Input records per (topic, partition), as a replay of the file would publish them.
     input_counts: dict = field(default_factory=dict)
     # The file was not in event-time order (nor made of a few stretches that are): it was
@@ -59,7 +60,7 @@ class OfflineResult:
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
-                advance_to: datetime | None = None, processes: int = 1) -> OfflineResult:
+                advance_to: datetime | None = None, processes: int = 1, keep_warnings: bool = True) -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot.
 
     `lines` that can be iterated more than once (a list, a `ReplayFile`) are read twice, line
@@ -73,6 +74,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     `processes` > 1 runs the partitions in that many processes (at most one per partition;
     0: one per core). Partitions share nothing but the market events, which every process
     reads, so the result is the same as in one process, in the same order (tested).
+
+    Without `keep_warnings` the warnings are counted (`OfflineResult.warning_steps`), not
+    kept: a bootstrap that does not publish them holds nothing per event.
     """
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
@@ -91,7 +95,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             return ((rec.topic, rec.key, rec.value) for rec in records)
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
-    job = (settings, params, items, scan.records, scan.last_time, advance_to)
+    job = (settings, params, items, scan.records, scan.last_time, advance_to, keep_warnings)
     if n == 1:
         parts = [_run_partitions(*job, None)]
     else:
@@ -172,6 +176,8 @@ class _Part:
     models: list = field(default_factory=list)
     snapshot: list = field(default_factory=list)       # (place of the customer, row)
     assessment_errors: int = 0                          # customers whose assessment failed (logged)
+    keep_warnings: bool = True
+    warning_steps: int = 0
 
 
 class _Inserted:
@@ -190,7 +196,7 @@ class _Inserted:
 
 
 def _run_partitions(settings: Settings, params: DetectorParams, items, total: int, last_time: int,
-                    advance_to: datetime | None, partitions: set[int] | None) -> _Part:
+                    advance_to: datetime | None, keep_warnings: bool, partitions: set[int] | None) -> _Part:
     """Feed one process's partitions: `items()` gives (topic, key, value) in processing order,
     `total` records in all, the newest customer event at `last_time`."""
     customers: dict = {}
@@ -203,7 +209,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     # Offsets here are the file's own numbering: states built from them (a bootstrap) must not
     # claim records of the real topics as applied.
     proc.offsets_are_real = False
-    part = _Part()
+    part = _Part(keep_warnings=keep_warnings)
     tracked = [_Inserted(customers), _Inserted(clocks), _Inserted(proc.models)]
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
@@ -264,6 +270,7 @@ def _merge(parts: list[_Part]) -> OfflineResult:
         fits={k: v for _, k, v in ordered("models") if k.startswith("prior/")},
         models={k: v for _, k, v in ordered("models")},
         assessment_errors=sum(part.assessment_errors for part in parts),
+        warning_steps=sum(part.warning_steps for part in parts),
     )
 
 
@@ -271,7 +278,9 @@ def _collect(out, settings: Settings, part: _Part, i: int) -> None:
     part.assessment_errors += out.assessment_errors
     for j, o in enumerate(out.outputs):
         if o.topic == settings.warnings_topic:
-            part.warnings.append(((i, j), orjson.loads(o.value)))
+            part.warning_steps += 1
+            if part.keep_warnings:
+                part.warnings.append(((i, j), orjson.loads(o.value)))
         else:
             part.dead_letters.append(((i, j), orjson.loads(o.value)))
 

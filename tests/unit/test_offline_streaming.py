@@ -159,3 +159,12 @@ def test_the_offline_command_says_when_a_file_had_to_be_sorted_in_memory(history
         run = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-07-15"])
         assert run.exit_code == 0, run.output
         assert ("sorted in memory" in run.output) is noted, run.output
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_warnings_not_asked_for_are_counted_not_kept_and_change_nothing_else(history, processes):
+    full = run_offline(Settings(partitions=4), history, advance_to=END)
+    lean = run_offline(Settings(partitions=4), history, advance_to=END, processes=processes, keep_warnings=False)
+    assert lean.warnings == [] and lean.warning_steps == len(full.warnings) > 0
+    assert list(lean.customers.items()) == list(full.customers.items())
+    assert lean.snapshot == full.snapshot and list(lean.models.items()) == list(full.models.items())
