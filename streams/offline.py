@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 
 import orjson
 
@@ -92,7 +92,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
         records = load_replay_lines(lines, settings).records
 
         def items() -> Iterator[tuple]:
-            return ((rec.topic, rec.key, rec.value) for rec in records)
+            return ((rec.topic, rec.key, rec.value, rec.occurred_at) for rec in records)
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
     job = (settings, params, items, scan.records, scan.last_time, advance_to, keep_warnings)
@@ -122,8 +122,9 @@ SORTED_IN_MEMORY_NOTE = (
 )
 
 
-def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings) -> Iterator[tuple[str, bytes, bytes, object]]:
-    """(topic, key, value, event time as written) of checked replay lines.
+def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings) -> Iterator[tuple]:
+    """(topic, key, value, event time as written) of checked replay lines (`start`, the number of
+    the first line, is not needed here).
 
     The value is the line itself: the contracts ignore its ``type`` as they ignore any field
     they do not know, and parse it as they parse the contract's own JSON. A line over the
@@ -197,7 +198,7 @@ class _Inserted:
 
 def _run_partitions(settings: Settings, params: DetectorParams, items, total: int, last_time: int,
                     advance_to: datetime | None, keep_warnings: bool, partitions: set[int] | None) -> _Part:
-    """Feed one process's partitions: `items()` gives (topic, key, value) in processing order,
+    """Feed one process's partitions: `items()` gives (topic, key, value, event time) in processing order,
     `total` records in all, the newest customer event at `last_time`."""
     customers: dict = {}
     clocks: dict = {}
@@ -214,7 +215,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
     market = settings.market_events_topic
-    for i, (topic, key, value, *_) in enumerate(items()):
+    for i, (topic, key, value, _) in enumerate(items()):
         if topic == market:
             # Into the market timeline: it counts for customers judged at or after its event time.
             off = offsets.get((topic, 0), 0)
