@@ -91,7 +91,7 @@ from streams.security import client_security
 from schemas.events import to_json_bytes
 from schemas.outputs import ChurnWarning
 from streams.broker import changelog_topic_names, check_topics
-from streams.offline import SORTED_IN_MEMORY_NOTE, OfflineResult, run_offline
+from streams.offline import SORTED_IN_MEMORY_NOTE, WARNING_CHOICES, OfflineResult, WarningSteps, run_offline
 from streams.privacy import pseudonymiser
 from streams.replay import REPLAY_BATCH_BYTES, ReplayFile, partition_for
 from streams.settings import Settings
@@ -171,15 +171,13 @@ def changelog_records(settings: Settings, customers: Mapping[str, bytes],
 
 
 #: What `--warnings` may ask a bootstrap to publish.
-WARNING_CHOICES = ("none", "open", "all")
-
-
 def warnings_to_publish(warnings: list[dict], which: str) -> list[dict]:
     """The history's warning steps (in the order the run emitted them) that a bootstrap publishes.
 
     ``all``: every step, as a worker streaming the history would have published them;
     ``open``: the steps of the episodes still open at the end (those after each customer's
-    last ``cleared``); ``none``: nothing.
+    last ``cleared``); ``none``: nothing. `run_offline(keep_warnings=which)` keeps just
+    these as it goes (`streams.offline.WarningSteps`).
 
     >>> steps = [{"customer_id": "a", "state": "raised"}, {"customer_id": "a", "state": "cleared"},
     ...          {"customer_id": "b", "state": "raised"}, {"customer_id": "a", "state": "raised"},
@@ -190,17 +188,10 @@ def warnings_to_publish(warnings: list[dict], which: str) -> list[dict]:
     >>> len(warnings_to_publish(steps, "all")), warnings_to_publish(steps, "none")
     (7, [])
     """
-    if which not in WARNING_CHOICES:
-        raise ValueError(f"--warnings {which!r}: expected one of {', '.join(WARNING_CHOICES)}")
-    if which == "none":
-        return []
-    if which == "all":
-        return list(warnings)
-    last_cleared: dict[str, int] = {}
-    for i, w in enumerate(warnings):
-        if w["state"] == "cleared":
-            last_cleared[w["customer_id"]] = i
-    return [w for i, w in enumerate(warnings) if i > last_cleared.get(w["customer_id"], -1)]
+    kept = WarningSteps(which)
+    for place, w in enumerate(warnings):
+        kept.add(place, w)
+    return [w for _, w in kept.kept()]
 
 
 def publish_warnings(settings: Settings, warnings: list[dict], emitted_at: datetime) -> float:
@@ -368,11 +359,11 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     check_changelogs_empty(settings)
     cpu, wall = _cpu_seconds(), time.perf_counter()
     result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes,
-                                        keep_warnings=warnings != "none")
+                                        keep_warnings=warnings)
     process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     records = changelog_records(settings, result.customers, result.clocks, result.models)
     # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
-    chosen = warnings_to_publish(result.warnings, warnings)
+    chosen = result.warnings   # just the steps to publish (`warnings_to_publish`), kept as the run went
     publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, result.input_counts) if commit_offsets else None

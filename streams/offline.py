@@ -60,7 +60,7 @@ class OfflineResult:
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
-                advance_to: datetime | None = None, processes: int = 1, keep_warnings: bool = True) -> OfflineResult:
+                advance_to: datetime | None = None, processes: int = 1, keep_warnings: str = "all") -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot.
 
     `lines` that can be iterated more than once (a list, a `ReplayFile`) are read twice, line
@@ -75,8 +75,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     0: one per core). Partitions share nothing but the market events, which every process
     reads, so the result is the same as in one process, in the same order (tested).
 
-    Without `keep_warnings` the warnings are counted (`OfflineResult.warning_steps`), not
-    kept: a bootstrap that does not publish them holds nothing per event.
+    `keep_warnings` says which warning steps `OfflineResult.warnings` keeps (`WarningSteps`):
+    ``all``, ``open`` (the episodes still open at the end: memory grows with the customers,
+    not the history) or ``none`` (only counted, `OfflineResult.warning_steps`).
     """
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
@@ -154,6 +155,50 @@ def _event_time(item: tuple) -> datetime:
     return rfc3339_to_utc(at) if isinstance(at, str) else at
 
 
+#: Which warning steps a run keeps (`WarningSteps`).
+WARNING_CHOICES = ("none", "open", "all")
+
+
+class WarningSteps:
+    """The warning steps a run keeps, each with its place in the run, and how many it saw.
+
+    ``all``: every step; ``open``: the steps of the episodes still open (a customer's steps
+    after their last ``cleared``), so what is kept grows with the customers, not with the
+    history; ``none``: only the count.
+
+    >>> steps = WarningSteps("open")
+    >>> for place, (cid, state) in enumerate([("a", "raised"), ("a", "cleared"), ("b", "raised"),
+    ...                                       ("a", "raised"), ("b", "escalated"), ("c", "raised"), ("c", "cleared")]):
+    ...     steps.add(place, {"customer_id": cid, "state": state})
+    >>> [(place, w["customer_id"], w["state"]) for place, w in steps.kept()], steps.count
+    ([(2, 'b', 'raised'), (3, 'a', 'raised'), (4, 'b', 'escalated')], 7)
+    """
+
+    def __init__(self, which: str) -> None:
+        if which not in WARNING_CHOICES:
+            raise ValueError(f"--warnings {which!r}: expected one of {', '.join(WARNING_CHOICES)}")
+        self.which = which
+        self.count = 0
+        self._all: list = []
+        self._open: dict[str, list] = {}
+
+    def add(self, place, warning: dict) -> None:
+        self.count += 1
+        if self.which == "all":
+            self._all.append((place, warning))
+        elif self.which == "open":
+            if warning["state"] == "cleared":
+                self._open.pop(warning["customer_id"], None)
+            else:
+                self._open.setdefault(warning["customer_id"], []).append((place, warning))
+
+    def kept(self) -> list:
+        """(place, step) of the steps kept, in the run's order."""
+        if self.which == "open":
+            return sorted((item for steps in self._open.values() for item in steps), key=lambda item: item[0])
+        return self._all
+
+
 _SHARED: tuple | None = None
 
 
@@ -170,15 +215,17 @@ class _Part:
     gives the order of a single process (end-of-file ticks come after every record).
     """
     events: int = 0
-    warnings: list = field(default_factory=list)       # (place, warning)
     dead_letters: list = field(default_factory=list)   # (place, dead letter)
     customers: list = field(default_factory=list)      # (place, id, state) in insertion order
     clocks: list = field(default_factory=list)
     models: list = field(default_factory=list)
     snapshot: list = field(default_factory=list)       # (place of the customer, row)
     assessment_errors: int = 0                          # customers whose assessment failed (logged)
-    keep_warnings: bool = True
-    warning_steps: int = 0
+    steps: "WarningSteps" = field(default_factory=lambda: WarningSteps("all"))   # (place, warning) kept
+
+    @property
+    def warnings(self) -> list:
+        return self.steps.kept()
 
 
 class _Inserted:
@@ -210,7 +257,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     # Offsets here are the file's own numbering: states built from them (a bootstrap) must not
     # claim records of the real topics as applied.
     proc.offsets_are_real = False
-    part = _Part(keep_warnings=keep_warnings)
+    part = _Part(steps=WarningSteps(keep_warnings))
     tracked = [_Inserted(customers), _Inserted(clocks), _Inserted(proc.models)]
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
@@ -271,7 +318,7 @@ def _merge(parts: list[_Part]) -> OfflineResult:
         fits={k: v for _, k, v in ordered("models") if k.startswith("prior/")},
         models={k: v for _, k, v in ordered("models")},
         assessment_errors=sum(part.assessment_errors for part in parts),
-        warning_steps=sum(part.warning_steps for part in parts),
+        warning_steps=sum(part.steps.count for part in parts),
     )
 
 
@@ -279,9 +326,7 @@ def _collect(out, settings: Settings, part: _Part, i: int) -> None:
     part.assessment_errors += out.assessment_errors
     for j, o in enumerate(out.outputs):
         if o.topic == settings.warnings_topic:
-            part.warning_steps += 1
-            if part.keep_warnings:
-                part.warnings.append(((i, j), orjson.loads(o.value)))
+            part.steps.add((i, j), orjson.loads(o.value))
         else:
             part.dead_letters.append(((i, j), orjson.loads(o.value)))
 
