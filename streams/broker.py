@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import random
 import signal
 import socket
 import subprocess
@@ -162,11 +163,55 @@ def _check_partition_counts(settings: Settings, admin, wanted: dict[str, int]) -
 # --- the embedded broker -----------------------------------------------------------------
 
 
+# Ports free_port has handed out in this process: never the same one twice, even before the
+# first is bound by the server it was meant for.
+_ports_handed_out: set[int] = set()
+_port_picker = random.Random()  # seeded from the OS, not from a test's random.seed
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The ports the OS gives outgoing connections (Linux: ``ip_local_port_range``; else IANA's)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
+    """A TCP port nobody listens on right now, for a server to bind a moment later.
+
+    Picked below the OS's ephemeral range, not by binding port 0: a port from that range can
+    be given to an outgoing connection (a Kafka client's, say) in the seconds between this
+    call and the server's bind, and the server then fails with "address in use". Below it,
+    only another listener can take the port. Never the same port twice in one process. Falls
+    back to a port the OS picks when none below the range is free.
+
+    Example:
+        >>> a, b = free_port(), free_port()
+        >>> a != b and a < ephemeral_port_range()[0] and port_is_free("127.0.0.1", a)
+        True
+    """
+    low = ephemeral_port_range()[0]
+    first = max(1024, low - 16384)
+    for _ in range(200):
+        port = _port_picker.randrange(first, low) if low > first else 0
+        if port in _ports_handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            port = probe.getsockname()[1]
+        if port not in _ports_handed_out:
+            _ports_handed_out.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port = probe.getsockname()[1]
+    _ports_handed_out.add(port)
+    return port
 
 
 def port_is_free(host: str, port: int) -> bool:
