@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 import faust
@@ -227,6 +227,10 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     market = _MarketPosition()
     processor.market_caught_up = market.caught_up
 
+    # Events the agent has been handed per topic-partition since the last assignment (the
+    # stall report's evidence of whether Faust delivers anything at all).
+    received: Counter = Counter()
+    agent_topics = {*settings.customer_topics, settings.clock_ticks_topic}
     # Set on the way out, before the last commit: nothing is applied after it.
     stopping = asyncio.Event()
     # Clear while the agent is between applying an event and acknowledging it (its outputs
@@ -252,6 +256,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
                 # worker (an event applied after the last commit would be read again by it).
                 continue
             msg = event.message
+            received[msg.topic, msg.partition] += 1
             acks.read(event)
             between_events.clear()
             try:
@@ -326,6 +331,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
         processor.forget_partitions()
         acks.forget()
+        received.clear()
         if changelog is not None:
             changelog.forget()
         # A rejoin after the broker lost its data looks like any rebalance: check at once
@@ -378,9 +384,9 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     @app.timer(15.0, on_leader=False)
     async def watch_progress():
-        # Diagnosis only: a partition with input left to read whose position, watermark and
-        # buffer have not moved is reported with where it stands (seen once after a restart
-        # under load, cause not found: docs/reliability.md).
+        # A partition with input left to read whose position, watermark and buffer have not
+        # moved is reported with where it stands (seen after restarts under load, cause not
+        # found: docs/reliability.md); one Faust has handed nothing of is read again.
         if app.rebalancing or stopping.is_set():
             stalls.reset()
             return
@@ -389,11 +395,41 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         except Exception:  # noqa: BLE001 - not started or between assignments
             return
         try:
-            report_stalls(assigned)
+            stalled = report_stalls(assigned)
         except Exception:  # noqa: BLE001 - a diagnosis must never stop the worker
             log.exception("checking the partitions' progress failed")
+            return
+        for partition in stalled:
+            try:
+                await read_again_if_never_delivered(partition)
+            except Exception:  # noqa: BLE001 - the next report tries again
+                log.exception("partition %d: reading its topics again failed", partition)
 
-    def report_stalls(assigned) -> None:
+    async def read_again_if_never_delivered(partition: int) -> None:
+        # A stalled partition of which Faust has handed the agent nothing since the assignment,
+        # while the agent waits for its next event: its records were fetched and lost before
+        # delivery, or never fetched (twice after a restart under load, cause inside Faust not
+        # found: docs/reliability.md). Nothing of it is in flight, so reading it again from
+        # the committed offsets loses and repeats nothing (an event applied before a crash is
+        # recognised by its id).
+        if not (market.ready.is_set() and between_events.is_set()) or app.rebalancing or stopping.is_set():
+            return
+        tps = [tp for tp in app.consumer.assignment()
+               if tp.partition == partition and tp.topic in agent_topics and not received[tp.topic, tp.partition]]
+        offsets = {tp: app.consumer._committed_offset.get(tp) or 0 for tp in tps}
+        behind = {tp: offset for tp, offset in offsets.items() if offset < (app.consumer.highwater(tp) or 0)}
+        if not behind:
+            return
+        if not app.consumer.flow_active:
+            app.consumer.resume_flow()
+        log.warning("partition %d: nothing handed to the agent since the assignment; reading %s again from %s",
+                    partition, ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(behind)),
+                    ", ".join(str(offset) for _, offset in sorted(behind.items())))
+        await _read_again(app, behind)
+
+    def report_stalls(assigned) -> list[int]:
+        """Log the partitions that have input left and have not moved for a while; return them."""
+        reported = []
         now = time.monotonic()
         for partition in sorted({tp.partition for tp in assigned}):
             tps = [tp for tp in assigned if tp.partition == partition]
@@ -405,7 +441,10 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
                      tuple(done for done, _ in left.values()))
             if stalls.observe(partition, moved, behind, now):
                 log.warning("partition %d: no progress for %.0f s with input left to read (committed, end offset: "
-                            "%s); where it stands: %s", partition, stalls.still_for(partition, now), left, where)
+                            "%s); where it stands: %s; Faust's consumer: %s", partition,
+                            stalls.still_for(partition, now), left, where, _consumer_state(app, tps, received))
+                reported.append(partition)
+        return reported
 
     @app.timer(2.0, on_leader=False)
     async def watch_broker():
@@ -501,6 +540,30 @@ def _no_delivery_while_streams_resume(app: faust.App) -> None:
             await _original(generation_id)
 
         setattr(recovery, name, stopped_first)
+
+
+async def _read_again(app: faust.App, offsets: dict) -> None:
+    """Seek topic-partitions to `offsets` in Faust's consumer thread; Faust then hands on their
+    records again from there (`seek_wait` also moves Faust's own read offsets back)."""
+    await app.consumer.seek_wait(offsets)
+
+
+def _consumer_state(app: faust.App, tps, received: Counter) -> dict:
+    """Faust's side of a stall report: whether its flow is on, and per topic-partition whether
+    it is fetched (active, paused, buffered), the last offset Faust handed on, and how many
+    events the agent was handed since the assignment."""
+    consumer = app.consumer
+    active = consumer._active_partitions or set()
+    return {
+        "flow_active": consumer.flow_active,
+        "flow_suspended": consumer.suspend_flow.is_set(),
+        "flow_control_active": app.flow_control.is_active(),
+        "in_recovery": app.in_recovery,
+        "partitions": {f"{tp.topic}[{tp.partition}]": {
+            "active": tp in active, "paused": tp in consumer._paused_partitions,
+            "buffered": tp in consumer._buffered_partitions, "read_offset": consumer._read_offset.get(tp),
+            "received": received[tp.topic, tp.partition]} for tp in sorted(tps)},
+    }
 
 
 class _StallWatch:

@@ -68,6 +68,8 @@ def settings_factory(broker: EmbeddedBroker, request: pytest.FixtureRequest, tmp
             metrics_port=0,
             data_dir=tmp_path / f"data-{number}",
             shutdown_timeout_seconds=15,
+            # A partition that stops moving is logged where it stands well before a test gives up.
+            stall_report_seconds=30,
         ).with_overrides(**overrides)
         if create_topics:
             ensure_topics(settings)
