@@ -391,49 +391,62 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             stalls.reset()
             return
         try:
-            assigned = {tp for tp in app.consumer.assignment() if tp.topic in settings.customer_topics}
+            assigned = {tp for tp in app.consumer.assignment() if tp.topic in agent_topics}
         except Exception:  # noqa: BLE001 - not started or between assignments
             return
+        ends = await end_offsets(assigned)
         try:
-            stalled = report_stalls(assigned)
+            stalled = report_stalls({tp for tp in assigned if tp.topic in settings.customer_topics}, ends)
         except Exception:  # noqa: BLE001 - a diagnosis must never stop the worker
             log.exception("checking the partitions' progress failed")
             return
         for partition in stalled:
             try:
-                await read_again_if_never_delivered(partition)
+                await read_again_if_never_delivered(partition, assigned, ends)
             except Exception:  # noqa: BLE001 - the next report tries again
                 log.exception("partition %d: reading its topics again failed", partition)
 
-    async def read_again_if_never_delivered(partition: int) -> None:
+    async def end_offsets(tps) -> dict:
+        # Asked of the broker: the consumer's own highwater is unknown for a partition it has
+        # never fetched, and stale for one it has stopped fetching.
+        known = {tp: app.consumer.highwater(tp) for tp in tps}
+        try:
+            asked = await asyncio.wait_for(app.consumer.highwaters(*tps), timeout=settings.client_timeout_seconds)
+        except Exception:  # noqa: BLE001 - a slow broker: the consumer's highwaters, as they are
+            return known
+        return {tp: asked[tp] if asked.get(tp) is not None else known[tp] for tp in tps}
+
+    async def read_again_if_never_delivered(partition: int, assigned, ends: dict) -> None:
         # A stalled partition of which Faust has handed the agent nothing since the assignment,
         # while the agent waits for its next event: its records were fetched and lost before
         # delivery, or never fetched (twice after a restart under load, cause inside Faust not
         # found: docs/reliability.md). Nothing of it is in flight, so reading it again from
         # the committed offsets loses and repeats nothing (an event applied before a crash is
         # recognised by its id).
-        if not (market.ready.is_set() and between_events.is_set()) or app.rebalancing or stopping.is_set():
+        if (not (market.ready.is_set() and between_events.is_set()) or app.rebalancing or app.in_recovery
+                or stopping.is_set()):
             return
-        tps = [tp for tp in app.consumer.assignment()
-               if tp.partition == partition and tp.topic in agent_topics and not received[tp.topic, tp.partition]]
-        offsets = {tp: app.consumer._committed_offset.get(tp) or 0 for tp in tps}
-        behind = {tp: offset for tp, offset in offsets.items() if offset < (app.consumer.highwater(tp) or 0)}
+        offsets = {tp: app.consumer._committed_offset.get(tp) or 0 for tp in assigned
+                   if tp.partition == partition and not received[tp.topic, tp.partition]}
+        behind = {tp: offset for tp, offset in offsets.items() if offset < (ends.get(tp) or 0)}
         if not behind:
             return
-        if not app.consumer.flow_active:
-            app.consumer.resume_flow()
         log.warning("partition %d: nothing handed to the agent since the assignment; reading %s again from %s",
                     partition, ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(behind)),
                     ", ".join(str(offset) for _, offset in sorted(behind.items())))
+        # Fetched again, whatever stopped it: the flow on, the partitions among those fetched.
+        if not app.consumer.flow_active:
+            app.consumer.resume_flow()
+        app.consumer.resume_partitions(behind)
         await _read_again(app, behind)
 
-    def report_stalls(assigned) -> list[int]:
+    def report_stalls(assigned, ends: dict) -> list[int]:
         """Log the partitions that have input left and have not moved for a while; return them."""
         reported = []
         now = time.monotonic()
         for partition in sorted({tp.partition for tp in assigned}):
             tps = [tp for tp in assigned if tp.partition == partition]
-            left = {f"{tp.topic}[{tp.partition}]": (app.consumer._committed_offset.get(tp), app.consumer.highwater(tp))
+            left = {f"{tp.topic}[{tp.partition}]": (app.consumer._committed_offset.get(tp), ends.get(tp))
                     for tp in tps}
             behind = any(end is not None and (done or 0) < end for done, end in left.values())
             where = processor.progress(partition)

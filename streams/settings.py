@@ -505,7 +505,8 @@ class Settings:
     )
     stall_report_seconds: float = _setting(
         120.0, _seconds(0, inclusive=False),
-        "seconds a partition with input left to read may go without progress before the worker logs where it stands",
+        "seconds a partition with input left to read may go without progress before the worker logs where it stands "
+        "(and reads it again when Faust has handed none of it to the agent)",
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
     publish_min_level: str = _setting(

@@ -201,9 +201,11 @@ def test_worker_killed_under_load_restarts_with_nothing_lost_or_double_counted(s
 
     again = settings.with_overrides(metrics_port=free_port())
     second = start_worker(again, "worker-restarted.log")
-    report = verify(run_cli, settings, tmp_path, timeout=120)
+    report = verify(run_cli, settings, tmp_path, timeout=180)
     assert report["counts"]["applied"] == len(records) and report["counts"]["dead_lettered"] == 0
     assert_warnings_agree(report, "kill -9", work_redone=True)
+    if "nothing handed to the agent" in second.log_text():
+        print("kill -9: the restarted worker read a partition again that Faust had handed nothing of (bug 13)")
     assert metric(again, "churnwatch_duplicate_events_total") > 0, "the restart re-read events applied before the kill"
     assert second.stop(timeout=30) == 0, second.log_tail()
 
