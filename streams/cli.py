@@ -298,6 +298,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     runs here, so it is 1970-01-01T00:00:00Z and the output is the same on every run.
     CHURNWATCH_LOG_LEVEL=warning hides the progress lines (population fits).
     """
+    import contextlib
+    import tempfile
+
     import orjson
 
     from streams.offline import SORTED_IN_MEMORY_NOTE, run_offline_file
@@ -307,14 +310,21 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     for path in (warnings_out, snapshot_out):
         if path:   # before the run, not after minutes of it
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    result = run_offline_file(settings, file, advance_to=parse_timestamp(advance_to) if advance_to else None,
-                              processes=processes)
-    for path, rows in ((warnings_out, result.warnings), (snapshot_out, result.snapshot)):
-        if path:
-            with open(path, "wb") as sink:
-                for row in rows:
-                    sink.write(orjson.dumps(row, default=str) + b"\n")
-    raised = sum(1 for w in result.warnings if w["state"] == "raised")
+    # The warnings go to files as the run goes and are read back in order once it is done:
+    # memory does not grow with them.
+    with tempfile.TemporaryDirectory(prefix="churnwatch-offline-") as spill:
+        result = run_offline_file(settings, file, advance_to=parse_timestamp(advance_to) if advance_to else None,
+                                  processes=processes, spill_dir=spill)
+        raised = 0
+        with open(warnings_out, "wb") if warnings_out else contextlib.nullcontext() as sink:
+            for w in result.warnings:
+                raised += w["state"] == "raised"
+                if sink is not None:
+                    sink.write(orjson.dumps(w, default=str) + b"\n")
+    if snapshot_out:
+        with open(snapshot_out, "wb") as sink:
+            for row in result.snapshot:
+                sink.write(orjson.dumps(row, default=str) + b"\n")
     _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
           f"{len(result.warnings)} warnings ({raised} raised; levels >= {settings.publish_min_level}, "
           "CHURNWATCH_PUBLISH_MIN_LEVEL)")

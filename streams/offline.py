@@ -14,13 +14,16 @@ base of a bulk bootstrap.
 
 from __future__ import annotations
 
+import heapq
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 import orjson
@@ -38,7 +41,7 @@ from streams.snapshot import read_fits, snapshot_rows
 
 @dataclass
 class OfflineResult:
-    warnings: list[dict] = field(default_factory=list)
+    warnings: list[dict] | SpilledWarnings = field(default_factory=list)   # SpilledWarnings: see `run_offline`
     dead_letters: list[dict] = field(default_factory=list)
     snapshot: list[dict] = field(default_factory=list)
     events: int = 0
@@ -60,7 +63,8 @@ class OfflineResult:
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
-                advance_to: datetime | None = None, processes: int = 1, keep_warnings: str = "all") -> OfflineResult:
+                advance_to: datetime | None = None, processes: int = 1, keep_warnings: str = "all",
+                spill_dir: str | Path | None = None) -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot.
 
     `lines` that can be iterated more than once (a list, a `ReplayFile`) are read twice, line
@@ -77,7 +81,10 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
 
     `keep_warnings` says which warning steps `OfflineResult.warnings` keeps (`WarningSteps`):
     ``all``, ``open`` (the episodes still open at the end: memory grows with the customers,
-    not the history) or ``none`` (only counted, `OfflineResult.warning_steps`).
+    not the history) or ``none`` (only counted, `OfflineResult.warning_steps`). With ``all``
+    and a `spill_dir`, the steps are written to files there as the run goes and
+    `OfflineResult.warnings` reads them back in order (`SpilledWarnings`): memory then does
+    not grow with the warnings either. The files live as long as the directory.
     """
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
@@ -96,7 +103,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
             return ((rec.topic, rec.key, rec.value, rec.occurred_at) for rec in records)
     n = processes if processes > 0 else (os.cpu_count() or 1)
     n = max(1, min(n, settings.partitions))
-    job = (settings, params, items, scan.records, scan.last_time, advance_to, keep_warnings)
+    job = (settings, params, items, scan.records, scan.last_time, advance_to, keep_warnings, spill_dir)
     if n == 1:
         parts = [_run_partitions(*job, None)]
     else:
@@ -174,13 +181,21 @@ class WarningSteps:
     ([(2, 'b', 'raised'), (3, 'a', 'raised'), (4, 'b', 'escalated')], 7)
     """
 
-    def __init__(self, which: str) -> None:
+    def __init__(self, which: str, spill_dir: str | Path | None = None) -> None:
         if which not in WARNING_CHOICES:
             raise ValueError(f"--warnings {which!r}: expected one of {', '.join(WARNING_CHOICES)}")
         self.which = which
         self.count = 0
         self._all: list = []
         self._open: dict[str, list] = {}
+        # ``all`` with a `spill_dir`: each step is written to a file of its own there as it comes
+        # (its place and the warning's JSON on one line), not held in memory.
+        self.spill_path: Path | None = None
+        self._spill = None
+        if which == "all" and spill_dir is not None:
+            handle, name = tempfile.mkstemp(prefix="warnings-", suffix=".txt", dir=spill_dir)
+            self.spill_path = Path(name)
+            self._spill = os.fdopen(handle, "wb")
 
     def add(self, place, warning: dict) -> None:
         self.count += 1
@@ -192,11 +207,50 @@ class WarningSteps:
             else:
                 self._open.setdefault(warning["customer_id"], []).append((place, warning))
 
-    def kept(self) -> list:
+    def add_json(self, place: tuple[int, int], raw: bytes) -> None:
+        """A step as the warning's JSON bytes, its place a (record, output) pair: parsed only if kept in memory."""
+        if self._spill is None:
+            self.add(place, orjson.loads(raw))
+        else:
+            self.count += 1
+            self._spill.write(b"%d %d %s\n" % (place[0], place[1], raw))
+
+    def finish(self) -> None:
+        """Close the spill file (the steps stay readable by `kept`; the object can then be pickled)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    def kept(self) -> Iterable:
         """(place, step) of the steps kept, in the run's order."""
         if self.which == "open":
             return sorted((item for steps in self._open.values() for item in steps), key=lambda item: item[0])
+        if self.spill_path is not None:
+            return self._read_spill()
         return self._all
+
+    def _read_spill(self) -> Iterator[tuple]:
+        with open(self.spill_path, "rb") as spilled:
+            for line in spilled:
+                i, j, raw = line.split(b" ", 2)
+                yield (int(i), int(j)), orjson.loads(raw)
+
+
+class SpilledWarnings:
+    """A run's warning steps kept in files as the run went (`WarningSteps` with a spill
+    directory, one file per process), read back in the run's order: each file is in order,
+    and they are merged by place. Iterable any number of times; `len` is the number of steps.
+    The files go with the spill directory.
+    """
+
+    def __init__(self, steps: list[WarningSteps]) -> None:
+        self._steps = steps
+
+    def __iter__(self) -> Iterator[dict]:
+        return (w for _, w in heapq.merge(*(s.kept() for s in self._steps), key=itemgetter(0)))
+
+    def __len__(self) -> int:
+        return sum(s.count for s in self._steps)
 
 
 _SHARED: tuple | None = None
@@ -244,7 +298,8 @@ class _Inserted:
 
 
 def _run_partitions(settings: Settings, params: DetectorParams, items, total: int, last_time: int,
-                    advance_to: datetime | None, keep_warnings: bool, partitions: set[int] | None) -> _Part:
+                    advance_to: datetime | None, keep_warnings: str, spill_dir: str | Path | None,
+                    partitions: set[int] | None) -> _Part:
     """Feed one process's partitions: `items()` gives (topic, key, value, event time) in processing order,
     `total` records in all, the newest customer event at `last_time`."""
     customers: dict = {}
@@ -257,7 +312,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     # Offsets here are the file's own numbering: states built from them (a bootstrap) must not
     # claim records of the real topics as applied.
     proc.offsets_are_real = False
-    part = _Part(steps=WarningSteps(keep_warnings))
+    part = _Part(steps=WarningSteps(keep_warnings, spill_dir))
     tracked = [_Inserted(customers), _Inserted(clocks), _Inserted(proc.models)]
     offsets: dict[tuple[str, int], int] = {}
     partition_of: dict[bytes, int] = {}   # key -> partition: murmur2 in Python, once per customer
@@ -301,6 +356,7 @@ def _run_partitions(settings: Settings, params: DetectorParams, items, total: in
     fits = read_fits({k.encode(): raw for k, raw in proc.models.items() if k.startswith("prior/")})
     rows = snapshot_rows(customers, wm, params, proc.market_timeline, fits=fits)
     part.snapshot = [(place_c[row["customer_id"]], row) for row in rows]
+    part.steps.finish()
     return part
 
 
@@ -308,8 +364,9 @@ def _merge(parts: list[_Part]) -> OfflineResult:
     def ordered(name: str) -> list:
         return sorted((item for part in parts for item in getattr(part, name)), key=lambda item: item[0])
 
+    spilled = [part.steps for part in parts if part.steps.spill_path is not None]
     return OfflineResult(
-        warnings=[w for _, w in ordered("warnings")],
+        warnings=SpilledWarnings(spilled) if spilled else [w for _, w in ordered("warnings")],
         dead_letters=[d for _, d in ordered("dead_letters")],
         snapshot=[row for _, row in ordered("snapshot")],
         events=sum(part.events for part in parts),
@@ -326,7 +383,7 @@ def _collect(out, settings: Settings, part: _Part, i: int) -> None:
     part.assessment_errors += out.assessment_errors
     for j, o in enumerate(out.outputs):
         if o.topic == settings.warnings_topic:
-            part.steps.add((i, j), orjson.loads(o.value))
+            part.steps.add_json((i, j), o.value)
         else:
             part.dead_letters.append(((i, j), orjson.loads(o.value)))
 

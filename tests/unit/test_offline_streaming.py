@@ -175,3 +175,45 @@ def test_warnings_not_asked_for_are_counted_not_kept_and_change_nothing_else(his
         assert list(lean.customers.items()) == list(full.customers.items())
         assert lean.snapshot == full.snapshot and list(lean.models.items()) == list(full.models.items())
     assert 0 < len(lean.warnings) < len(full.warnings)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_warnings_spilled_to_files_come_back_in_the_order_of_the_run(history, tmp_path, processes):
+    """With a spill directory every warning step goes to a file as it comes (one per process)
+    and is read back merged in the run's order: the same steps as kept in memory."""
+    full = run_offline(Settings(partitions=4), history, advance_to=END)
+    spilled = run_offline(Settings(partitions=4), history, advance_to=END, processes=processes, spill_dir=tmp_path)
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == processes
+    assert sum(len(f.read_bytes().splitlines()) for f in files) == len(spilled.warnings) == len(full.warnings) > 0
+    assert list(spilled.warnings) == full.warnings
+    assert list(spilled.warnings) == full.warnings, "read back any number of times"
+    assert spilled.warning_steps == full.warning_steps
+    assert list(spilled.customers.items()) == list(full.customers.items()) and spilled.snapshot == full.snapshot
+
+
+def test_the_offline_command_writes_the_warnings_of_the_run_and_leaves_no_spill_behind(history, tmp_path,
+                                                                                        monkeypatch):
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(history) + b"\n")
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    full = run_offline(Settings(partitions=4), history, advance_to=END)
+    out = tmp_path / "warnings.jsonl"
+    with monkeypatch.context() as env:
+        env.setenv("CHURNWATCH_PARTITIONS", "4")
+        env.setenv("CHURNWATCH_LOG_LEVEL", "warning")
+        run = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-07-15", "--warnings", str(out),
+                                        "--processes", "2"])
+    assert run.exit_code == 0, run.output
+    assert out.read_bytes().splitlines() == [orjson.dumps(w, default=str) for w in full.warnings]
+    raised = sum(w["state"] == "raised" for w in full.warnings)
+    assert f"{len(full.warnings)} warnings ({raised} raised;" in run.output
+    assert list(spills.iterdir()) == [], "the spill files go with the run"
