@@ -72,6 +72,7 @@ Example:
 from __future__ import annotations
 
 import resource
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -194,35 +195,39 @@ def warnings_to_publish(warnings: list[dict], which: str) -> list[dict]:
     return [w for _, w in kept.kept()]
 
 
-def publish_warnings(settings: Settings, warnings: list[dict], emitted_at: datetime) -> float:
+def publish_warnings(settings: Settings, warnings: Iterable[dict], emitted_at: datetime) -> float:
     """Publish warning steps to the warnings topic as a worker does: the contract's bytes,
     keyed by the customer id, on its key's partition (the producers' default partitioner, as
     a worker's sends land), in order, pseudonymised when the settings ask for it, `emitted_at` set.
+    The steps are sent as they are read; only each partition's latest is held back.
 
     Returns the seconds it took; raises BootstrapError unless every step was acknowledged.
     """
     started = time.monotonic()
     hide = pseudonymiser(settings)
-    records = []
-    for w in warnings:
-        value = to_json_bytes(ChurnWarning(**{**w, "emitted_at": emitted_at}))
-        key = w["customer_id"].encode("utf-8")
-        if hide is not None:
-            key, value = hide.warning(value)
-        records.append((partition_for(key, settings.partitions), key, value))
     # Each partition's last step in a request of its own, as for the state records: the
-    # embedded broker's end offsets are then exact (consumers that start from the end rely on them).
-    last = {p: i for i, (p, _, _) in enumerate(records)}
-    held_back = set(last.values())
+    # embedded broker's end offsets are then exact (consumers that start from the end rely on
+    # them). A partition's newest step waits until the next one of that partition comes.
+    pending: dict[int, tuple[bytes, bytes]] = {}
+    sent = 0
     failures: list[BaseException] = []
     client = kafka_clients.producer(settings, batch_size=REPLAY_BATCH_BYTES)
     try:
-        for i, (p, key, value) in enumerate(records):
-            if i not in held_back:
-                client.send(settings.warnings_topic, key=key, value=value, partition=p).add_errback(failures.append)
+        for w in warnings:
+            value = to_json_bytes(ChurnWarning(**{**w, "emitted_at": emitted_at}))
+            key = w["customer_id"].encode("utf-8")
+            if hide is not None:
+                key, value = hide.warning(value)
+            p = partition_for(key, settings.partitions)
+            if p in pending:
+                held_key, held_value = pending[p]
+                client.send(settings.warnings_topic, key=held_key, value=held_value,
+                            partition=p).add_errback(failures.append)
+            pending[p] = key, value
+            sent += 1
         client.flush()
-        for i in sorted(held_back):
-            p, key, value = records[i]
+        for p in sorted(pending):
+            key, value = pending[p]
             client.send(settings.warnings_topic, key=key, value=value, partition=p).add_errback(failures.append)
             client.flush()
     except KafkaError as error:
@@ -230,7 +235,7 @@ def publish_warnings(settings: Settings, warnings: list[dict], emitted_at: datet
     finally:
         client.close(timeout=settings.client_timeout_seconds)
     if failures:
-        raise BootstrapError(f"{len(failures)} of {len(warnings)} warnings were not acknowledged by "
+        raise BootstrapError(f"{len(failures)} of {sent} warnings were not acknowledged by "
                              f"{settings.broker}; first error: {' '.join(str(failures[0]).split())}")
     return time.monotonic() - started
 
@@ -357,14 +362,17 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     if warnings not in WARNING_CHOICES:
         raise BootstrapError(f"--warnings {warnings!r}: expected one of {', '.join(WARNING_CHOICES)}")
     check_changelogs_empty(settings)
-    cpu, wall = _cpu_seconds(), time.perf_counter()
-    result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes,
-                                        keep_warnings=warnings)
-    process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
-    records = changelog_records(settings, result.customers, result.clocks, result.models)
-    # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
-    chosen = result.warnings   # just the steps to publish (`warnings_to_publish`), kept as the run went
-    publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
+    # `--warnings all`: every step goes to a file as the run goes (`run_offline`'s spill) and is
+    # published from there, so memory does not grow with the history's warnings.
+    with tempfile.TemporaryDirectory(prefix="churnwatch-bootstrap-") as spill:
+        cpu, wall = _cpu_seconds(), time.perf_counter()
+        result: OfflineResult = run_offline(settings, lines, advance_to=advance_to, processes=processes,
+                                            keep_warnings=warnings, spill_dir=spill)
+        process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+        records = changelog_records(settings, result.customers, result.clocks, result.models)
+        # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
+        chosen = result.warnings   # just the steps to publish (`warnings_to_publish`), kept as the run went
+        publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
     produce_seconds = produce_records(settings, records)
     committed = commit_input_offsets(settings, result.input_counts) if commit_offsets else None
     return BootstrapResult(

@@ -72,6 +72,24 @@ def test_the_open_episodes_are_published_in_order_on_their_customers_partitions(
     # embedded broker): after the first flush, one send per flush
     assert all(b - a == 1 for a, b in zip(producer.flushes, producer.flushes[1:]))
     assert len(producer.flushes) == 1 + len({p for *_, p in producer.sent})
+    last_of = {partition_for(w["customer_id"].encode(), 4): w["warning_id"] for w in chosen}
+    alone = producer.sent[producer.flushes[0]:]
+    assert {p: orjson.loads(v)["warning_id"] for *_, v, p in alone} == last_of
+
+
+def test_the_steps_are_published_as_they_are_read(tmp_path, monkeypatch):
+    """A one-pass stream of steps (as `--warnings all` reads them back from its spill files)
+    is published whole: the same sends as from a list."""
+    settings = Settings(partitions=4)
+    warnings = _history(tmp_path, settings)
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    sends = []
+    for steps in (warnings, (w for w in warnings)):
+        producer = _Producer()
+        monkeypatch.setattr(boot.kafka_clients, "producer", lambda *a, **k: producer)
+        boot.publish_warnings(settings, steps, at)
+        sends.append((producer.sent, producer.flushes))
+    assert sends[0] == sends[1] and len(sends[0][0]) == len(warnings) > 0
 
 
 def test_pseudonymised_workers_publish_pseudonyms_so_does_the_bootstrap(tmp_path, monkeypatch):
