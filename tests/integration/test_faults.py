@@ -13,8 +13,9 @@ workers, market timing).
 
 Part of `make test` (CHURNWATCH_TEST_FAULTS=1; `make faults` runs this file alone).
 Durations on two shared cores, worker start-up ~8 s each: SIGTERM ~75 s, two workers
-~60-90 s, customer flood ~85 s, kill -9 ~60 s, market timing ~50 s, broker restart ~25 s,
-bad flood ~25 s; the broker-free cases take milliseconds. About 7 minutes in all.
+~60-90 s, customer flood ~85 s, kill -9 ~60 s, a partition never handed on ~45 s, market
+timing ~50 s, broker restart ~25 s, bad flood ~25 s; the broker-free cases take milliseconds.
+About 8 minutes in all.
 """
 
 from __future__ import annotations
