@@ -95,6 +95,23 @@ def test_model_state_round_trips_through_bytes():
     assert [restored.score(x) for x in probe] == [m.score(x) for x in probe]
 
 
+def test_a_checkpoint_stays_the_same_size_however_many_labels_were_learned_unread():
+    """Nobody reads the quality in a bulk run: the checkpoint must still hold only the rolling
+    window, not every label (it reached 1.2 MB, above a produce request's limit, on a year of
+    2,500 customers per partition), and the quality must be what reading it all along gives."""
+    params = ModelParams(window=200)
+    m, read = ChurnModel(params=params), ChurnModel(params=params)
+    sizes = []
+    for n, (x, y) in enumerate(synthetic(3000, seed=3), start=1):
+        m.learn(x, y)
+        read.learn(x, y)
+        read.quality()
+        if n in (1000, 3000):
+            sizes.append(len(m.dumps()))
+    assert sizes[1] < sizes[0] * 1.1, sizes
+    assert m.quality() == read.quality()
+
+
 def test_the_same_seed_and_labels_give_the_same_model():
     a, b = trained(400, seed=5), trained(400, seed=5)
     probe = [x for x, _ in synthetic(20, seed=11)]
