@@ -296,7 +296,8 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
 
     The warnings are those a worker emits for the same input (same ids, same evidence), but `emitted_at`: no wall clock
     runs here, so it is 1970-01-01T00:00:00Z and the output is the same on every run.
-    CHURNWATCH_LOG_LEVEL=warning hides the progress lines (population fits).
+    CHURNWATCH_LOG_LEVEL=warning hides the progress lines (population fits). The warnings go to a temporary file
+    (in TMPDIR, about 0.8 KB per step) as the run goes and are written out in order at the end.
     """
     import contextlib
     import tempfile
