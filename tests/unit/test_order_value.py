@@ -79,9 +79,20 @@ def test_no_verdict_for_a_customer_whose_orders_were_all_cancelled():
     assert evaluate(s, day(100)) is None
 
 
-def test_four_usual_and_two_recent_orders_are_enough():
-    sig = evaluate(build(orders([800, 900, 700, 850, 200, 210])), day(100))
+def test_four_usual_and_two_recent_orders_are_enough_for_a_clear_drop():
+    # a monthly buyer of 700-900 whose next two baskets are 160 and 170
+    sig = evaluate(build(orders([800, 900, 700, 850, 160, 170], every=30)), day(185))
     assert sig is not None and sig.fires
+
+
+def test_a_short_history_needs_a_clearer_drop_than_a_long_one():
+    # Four usual baskets say little about how much this customer's baskets vary: the spread
+    # is estimated (shrunk towards a typical one) and z is read against Student's t with its
+    # degrees of freedom, not the normal. The same fall to a quarter, every ten days:
+    short = evaluate(build(orders([800, 900, 700, 850, 200, 210])), day(60))
+    long = evaluate(build(orders([800, 900, 700, 850, 820, 760, 880, 790, 840, 810, 200, 210])), day(120))
+    assert not short.fires and "z=-4.8 (P=0.0023)" in short.detail     # t with 5 degrees of freedom
+    assert long.fires
 
 
 def test_amounts_are_compared_within_one_currency_only():
@@ -130,9 +141,10 @@ def test_strength_reaches_one_at_a_quarter_of_the_usual_basket():
 
 
 def test_a_weekly_buyer_needs_a_clearer_drop_than_a_monthly_one():
-    # The same baskets: eight of about 100, then 48, 53 and 43 (z = -3.2). A monthly buyer
-    # has had one such test a month, a weekly buyer four: it fires for the monthly one only.
-    amounts = [100, 110, 95, 105, 100, 115, 90, 100, 48, 48 * 1.1, 48 * 0.9]
+    # The same baskets: eight of about 100, then 46, 51 and 41 (z = -4.8, P = 0.0005). A
+    # monthly buyer has had one such test a month, a weekly buyer four: it fires for the
+    # monthly one only.
+    amounts = [100, 110, 95, 105, 100, 115, 90, 100, 46, 46 * 1.1, 46 * 0.9]
     monthly = evaluate(build(orders(amounts, every=30)), day(330))
     weekly = evaluate(build(orders(amounts, every=7)), day(77))
     assert monthly.current == pytest.approx(weekly.current)
@@ -192,10 +204,12 @@ def _steady_episodes_per_1000_months(every_days: float, months: int, customers: 
 def test_steady_buyers_trip_it_as_rarely_per_month_whether_they_order_weekly_or_monthly():
     # The test runs at every order: with z = -3 for everyone the weekly buyers here tripped it
     # 8.0 times per 1,000 months and the monthly ones 1.6; then 2.7 and 1.8, and 2.8 and 1.8
-    # with the slow-slide window (which shares the budget with the other two).
+    # with the slow-slide window (which shares the budget with the other two): with z read
+    # against the normal, short baselines fired more often than z = -3's 1.35 a month; read
+    # against Student's t, 0.33 and 0.42.
     weekly = _steady_episodes_per_1000_months(7, 24, 250, seed=2)
     monthly = _steady_episodes_per_1000_months(30, 96, 125, seed=2)
-    assert weekly <= 3.0 and monthly <= 3.0
+    assert weekly <= 1.35 and monthly <= 1.35
 
 
 def _sliding(slide_days: float, seed: int, every: float = 14.0) -> list:
@@ -223,7 +237,7 @@ def test_a_basket_that_shrinks_over_months_is_judged_against_the_baskets_before_
     # 750 -> 250 over nine months, a fortnightly buyer: each new basket is only a little
     # smaller than the dozen before it, so the sliding baseline follows the fall down and
     # never sees it (0 of 10 warned without the slow-slide window); the baskets of a dozen
-    # orders earlier show it.
+    # orders earlier show it (7 of these 10; 52 of 60 in `python -m streams.order_value_power`).
     warned = 0
     for seed in range(10):
         history = _sliding(270, seed)
@@ -234,7 +248,7 @@ def test_a_basket_that_shrinks_over_months_is_judged_against_the_baskets_before_
             warned += 1
             assert sig.detail.startswith("last 3 orders") and "over the 12 before the last 15" in sig.detail
             assert sig.current / sig.baseline <= 0.6
-    assert warned >= 9
+    assert warned >= 7
 
 
 def test_a_drop_just_inside_the_ratio_limit_does_not_fire():
