@@ -26,9 +26,10 @@ z is read against Student's t, not the normal: the spread behind it is itself es
 from a handful of orders (degrees of freedom: the baseline's orders less one, plus the
 prior's weight; Welch-Satterthwaite when the recent side's own spread is used). Read against
 the normal, four usual baskets of 700-900 and two of about 200 (z = -4.8) looked like a
-one-in-a-million event; with their 5 degrees of freedom it is 1 in 430. Steady buyers whose basket varies by a
-log-sd of 0.5 tripped the normal reading 1.8 to 3.4 times per 1,000 customer-months where
-z = -3 promises 1.35 (`python -m streams.order_value_power`); read against t, 0.3 to 0.7.
+one-in-a-million event; with their 5 degrees of freedom it is 1 in 430. Steady buyers
+whose basket varies by a log-sd of 0.5 tripped the normal reading 2.5 to 3.4 times per
+1,000 customer-months where z = -3 promises 1.35 (`python -m streams.order_value_power`);
+read against t, 0.3 to 0.6.
 A short history therefore needs a clearer drop: baskets of 500-1000 falling to 200-300 are
 warned by the third small order in about a third of the cases after six monthly orders,
 nineteen in twenty after eight and all after twelve.
@@ -47,19 +48,20 @@ Defaults, and why:
   cases (`python -m streams.order_value_power`). The last three orders are therefore also
   held against the usual basket of the twelve orders before the last fifteen (once the
   currency has 19 orders), a third window sharing the false-alarm budget with the other
-  two: 60 of 60 are warned, about as soon as the slide has gone far enough. Buyers with
-  stable baskets trip it about as rarely as before (log-sd 0.5: 3.0 -> 3.4, 3.2 -> 3.2, 2.2
-  -> 2.5 firing months per 1,000 for weekly, fortnightly, monthly buyers); buyers whose
-  basket wanders year over year (a random walk of 5 % per order) trip it more (3.4 -> 6.2,
-  2.3 -> 3.2, 1.9 -> 3.3): for them too, baskets 40 % smaller than a dozen orders before
-  are a lasting change in what they buy here.
+  two: 60 of 60 were warned, about as soon as the slide had gone far enough (with z read
+  against the normal; against Student's t 52 to 60 of 60, weeks later for monthly buyers).
+  Buyers with stable baskets tripped it about as rarely as before (log-sd 0.5: 3.0 -> 3.4,
+  3.2 -> 3.2, 2.2 -> 2.5 firing months per 1,000 for weekly, fortnightly, monthly buyers,
+  under the normal reading); buyers whose basket wanders year over year (a random walk of
+  5 % per order) trip it more (3.4 -> 6.2, 2.3 -> 3.2, 1.9 -> 3.3): for them too, baskets
+  40 % smaller than a dozen orders before are a lasting change in what they buy here.
 * `max_ratio` 0.6: a 40 % smaller typical basket is a real change in what the customer buys
   here, not noise (household baskets vary by about +-30 %).
 * `max_z` -3: the drop must also be unusual against this customer's own spread. The test
   is repeated on every new order, and with a two-sigma rule about 2 % of simulated steady
   customer-months fired (baskets with a log-sd of 0.2 to 0.6); three sigmas and the
-  shrunk variance bring that to about 0.2 %, while 500-1000 falling to 200-300 still gives
-  z below -4.
+  shrunk variance brought that to about 0.2 % (under the normal reading), while 500-1000
+  falling to 200-300 after a year of orders still gives z below -4.
 * ... for a customer who orders every `reference_gap_days` (30) or less often. Repeated on
   every order, one z would give a weekly buyer four chances a month to cross it and a
   monthly buyer one: steady weekly buyers (log-sd 0.5) tripped it about 8 times per 1,000
@@ -67,8 +69,10 @@ Defaults, and why:
   -3 times the usual gap between the baseline's orders over 30 days (`z_fire`: -3.2 for a
   buyer every two weeks, -3.4 weekly, for one window; -3.4 and -3.6 for each of the two
   windows tried, see `_best`), so frequent buyers have the false alarms of a
-  monthly one (2.7 per 1,000 months for the weekly buyers above); a rarer buyer is held to
-  -3 as before, not loosened.
+  monthly one (2.7 per 1,000 months for the weekly buyers above, under the normal
+  reading); a rarer buyer is held to -3 as before, not loosened. These are the tail
+  probabilities of -3 and its shares; the z that reaches them depends on the degrees of
+  freedom (below).
 * `prior_log_sd` 0.5 with `prior_weight` 2: household baskets typically vary by a factor of
   about 1.6 either way; two pseudo-orders keep four similar baskets from vouching for a
   tiny spread, and let the customer's own spread dominate soon after. (Six, when z was read
