@@ -42,6 +42,10 @@ Snapshot ROC AUC
 By signal
     For each signal kind, the number of warned churners and warned non-churners whose
     qualifying warnings carried that kind.
+By first evidence
+    For each set of signals, the warned churners and non-churners whose first qualifying
+    warning carried exactly that set (its firing signals), and the share of churners among
+    them: what each signal, alone or with others, first warned on.
 
 Targets (issue 5): recall ≥ 0.90, precision ≥ 0.80, median lead of gradual leavers ≥ 14
 days, abrupt leavers warned within twice their usual gap (we require a share ≥ 0.90 of the
@@ -163,6 +167,7 @@ class _CustomerWarnings:
     first_at: datetime | None = None
     episodes: int = 0
     kinds: set[str] = field(default_factory=set)
+    first_kinds: tuple[str, ...] = ()   # the signals the first qualifying warning carried
 
 
 def _collect_warnings(warnings: Iterable[Any], known: set[str], period_start: datetime, period_end: datetime,
@@ -210,6 +215,7 @@ def _collect_warnings(warnings: Iterable[Any], known: set[str], period_start: da
                 cw.kinds.update(kinds)
                 if cw.first_at is None:
                     cw.first_at = at
+                    cw.first_kinds = tuple(sorted(set(kinds)))
                 if not active:
                     cw.episodes += 1
                 active = True
@@ -322,9 +328,15 @@ def evaluate(
     abrupt_after = [-leads[r.customer_id] for r in abrupt if r.customer_id in leads]
 
     by_signal: dict[str, dict[str, int]] = defaultdict(lambda: {"warned_churners": 0, "warned_stayers": 0})
+    # What each customer was first warned on: the signals their first qualifying warning
+    # carried, together. A signal that warns stayers as often as leavers on its own shows
+    # here, where "by signal" (every warning of the customer) mixes it with the others.
+    by_first: dict[str, dict[str, int]] = defaultdict(lambda: {"warned_churners": 0, "warned_stayers": 0})
     for customer_id, cw in warned.items():
+        side = "warned_churners" if by_id[customer_id].churned else "warned_stayers"
         for kind in cw.kinds:
-            by_signal[kind]["warned_churners" if by_id[customer_id].churned else "warned_stayers"] += 1
+            by_signal[kind][side] += 1
+        by_first["+".join(cw.first_kinds) or "(none shown)"][side] += 1
 
     def groups(key: str) -> dict[str, dict[str, Any]]:
         grouped: dict[str, list[TruthRow]] = defaultdict(list)
@@ -369,6 +381,7 @@ def evaluate(
         "by_persona": groups("persona"),
         "by_cause": groups("cause"),
         "by_signal": {k: by_signal[k] for k in sorted(by_signal)},
+        "by_first_evidence": dict(sorted(by_first.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))),
         "input": input_counts,
     }
     watch_steps = input_counts.pop("watch_steps", 0)
@@ -516,6 +529,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.extend(["", f"{'by signal':<28}{'warned churners':>16}{'warned stayers':>16}"])
         for kind, c in report["by_signal"].items():
             lines.append(f"{kind:<28}{c['warned_churners']:>16}{c['warned_stayers']:>16}")
+    if report.get("by_first_evidence"):
+        width = max(28, *(len(k) + 1 for k in report["by_first_evidence"]))
+        lines.extend(["", f"{'first warning carried':<{width}}{'churners':>10}{'stayers':>9}{'precision':>10}"])
+        for kinds, c in report["by_first_evidence"].items():
+            n = c["warned_churners"] + c["warned_stayers"]
+            lines.append(f"{kinds:<{width}}{c['warned_churners']:>10}{c['warned_stayers']:>9}"
+                         f"{_fmt(_ratio(c['warned_churners'], n), 2):>10}")
     if report.get("baselines"):
         lines.extend(["", "against rules of thumb on the same customers and period (streams.baseline_rules)",
                       f"{'rule':<52}{'warned':>7}{'recall':>8}{'precision':>10}{'lead d':>8}{'abrupt':>8}"

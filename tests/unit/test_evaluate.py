@@ -163,6 +163,20 @@ def test_breakdown_by_persona_cause_and_signal(report):
     }  # behaviour_drift rode only on a watch-level warning
 
 
+def test_breakdown_by_the_evidence_of_each_customers_first_warning(report):
+    # d1's first qualifying warning (day 170) carried two signals together; s1 was first
+    # warned on silence (day 50), later again; d1's day-150 watch does not count.
+    assert report["by_first_evidence"] == {
+        "silence": {"warned_churners": 2, "warned_stayers": 1},
+        "activity_drop+purchase_frequency_drop": {"warned_churners": 1, "warned_stayers": 0},
+        "complaint_increase": {"warned_churners": 0, "warned_stayers": 1},
+        "order_value_drop": {"warned_churners": 1, "warned_stayers": 0},
+    }
+    text = format_report(report)
+    assert "first warning carried" in text
+    assert any(line.split() == ["silence", "2", "1", "0.67"] for line in text.splitlines())
+
+
 def test_inputs_that_were_left_out_are_counted(report):
     assert report["input"] == {"warnings": 14, "duplicates": 1, "outside_period": 1, "unknown_customers": 1,
                                "qualifying": 8}
