@@ -27,6 +27,17 @@ P(j + 1 gaps >= T) = I_{S / (S + T)}(n k, (j + 1) k), the regularized incomplete
 j = 0 is "overdue" (no order since the last one), j = 1, 2 are "orders still trickling in,
 far too slowly"; the smallest tail is reported, multiplied by the number of j tried.
 
+A break they have taken before. A customer who is away altogether (no visit, no order)
+misses orders too, and a weekly buyer away for a month reads as P ~ 1e-6 here. Total quiet
+is silence's to judge: it weighs the quiet against the breaks everyone takes and against
+the spells this customer came back from (`silence.explained_until`). While those hold
+silence under its alarm, the orders are judged only up to the end of the customer's last
+visit's usual pace (`judged_until`): orders missed while they were still around count, the
+quiet after it does not; once silence no longer explains the quiet, it counts in full (the
+sweep looks again at that time). The evidence says so ("the 28 quiet days since are left
+to silence"). Without a spell to come back from, nothing changes: a first holiday is judged
+as before.
+
 Defaults, and why:
 
 * `min_orders` 6 over `min_history_days` 90: five gaps spanning at least a quarter before the
@@ -66,6 +77,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, betainc as _betainc, pvalue_strength
+from detectors import silence
 from detectors.state import DAY, CustomerState, placed_orders
 
 KIND = "purchase_frequency_drop"
@@ -87,6 +99,7 @@ class PurchaseFrequencyParams:
     max_trickle_ratio: float = 0.35        # ... or, for j >= 1, if j x usual gap / T <= this
     floor_days: float = 28.0               # ... and T is at least this many days
     max_trickle: int = 2                   # orders allowed inside the window (j = 0..max_trickle)
+    pace_gaps: int = 3                     # recent gaps between active days that set their pace (`judged_until`)
 
 
 class _Test(NamedTuple):
@@ -207,8 +220,12 @@ def _strength(tests: list[_Test], p: PurchaseFrequencyParams) -> tuple[float, _T
     return strength, best, p_adj
 
 
-def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> Signal | None:
+def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
+             explained: int | None = None) -> Signal | None:
     """The purchase frequency signal at event time `now`, or None without enough order history.
+
+    `explained`: `silence.explained_until` for this customer at `now` (computed with the
+    default silence settings when not given); see `judged_until`.
 
     Examples
     --------
@@ -230,7 +247,8 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
     baselines = _baselines(times, params)
     if not baselines:
         return None
-    strength, best, p_adj = _strength(_tests(baselines, now, params), params)
+    judged = judged_until(state, now, params, explained)
+    strength, best, p_adj = _strength(_tests(baselines, judged, params), params)
     usual = best.usual
     if best.j == 0:
         current, baseline, unit = best.window, usual, "days since last order"
@@ -241,11 +259,16 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
         current, baseline, unit = 30.0 * best.j / best.window, 30.0 / usual, "orders per 30 days"
         detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {best.window:.0f} days; "
                   f"usually {expected:.1f} (one every {usual:.0f} days); P={p_adj:.2g}")
-        since = (now - times[-1]) / DAY
+        since = (judged - times[-1]) / DAY
         if since * params.max_ratio < usual:
             # The trickle's evidence is discounted while its last order is fresh (see `_tests`):
             # say so, or the P beside the count reads as a mistake.
             detail += f", discounted for the order {since:.0f} days ago"
+    if judged < now:
+        quiet = (now - state.last_active) / DAY
+        detail += (f"; judged up to {(judged - state.last_active) / DAY:.0f} days after their last visit: "
+                   f"the {quiet:.0f} quiet days since are left to silence, which weighs them against "
+                   "the quiet spells they came back from")
     return Signal(
         kind=KIND,
         strength=strength,
@@ -257,13 +280,40 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
     )
 
 
+def judged_until(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
+                 explained: int | None = None) -> int:
+    """The event time up to which the orders are judged: `now`, or, while what the customer
+    came back from holds silence under its alarm (`explained`, `silence.explained_until`: a
+    quiet no longer than a spell they came back from, or not yet beyond a break of their
+    own), the end of their last visit's usual pace (last activity + the mean of their last
+    `pace_gaps` gaps between active days). Orders missed while the customer was still around
+    count; a quiet like the breaks they have taken before is silence's to judge.
+
+    >>> from detectors.state import CustomerState
+    >>> s = CustomerState("c", last_active=300 * DAY, last_active_day=300, gaps=[3, 4, 5, 3],
+    ...                   returned=[30, 200])       # back from 30 quiet days on day 200
+    >>> judged_until(s, 320 * DAY) // DAY, judged_until(s, 340 * DAY) // DAY
+    (304, 340)
+    """
+    if explained is None:
+        explained = silence.explained_until(state, now)
+    if now >= explained or not state.gaps:
+        return now
+    recent = state.gaps[-params.pace_gaps:]
+    return min(now, state.last_active + int(sum(recent) / len(recent) * DAY))
+
+
 def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
                 levels: tuple[float, ...] = (0.5, 0.7, 0.85, 1.0), resolution: int = 3600,
                 horizon_days: int = 3 * 365) -> int | None:
     """Earliest event time after `now` (to `resolution` seconds) at which strength reaches the next of `levels`.
 
     Strength only grows while no order arrives, so the crossing is found by bisection.
-    None without a baseline or when no level is reached within `horizon_days`.
+    None without a baseline or when no level is reached within `horizon_days`. The search
+    judges the orders up to each time tried, as if the customer were never quiet; while a
+    quiet spell is left to silence (`judged_until`) the strength is that of an earlier time,
+    so the crossing found is a lower bound (the caller also looks again when the spell stops
+    being explained: `silence.explained_until`).
 
     >>> from detectors.state import CustomerState
     >>> days = [0, 60, 120, 180, 240, 300, 360, 390]

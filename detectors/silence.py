@@ -29,6 +29,19 @@ The model, and why each part is there:
   A break component (`breaks_per_year`, lengths log-normal around `break_median_days`)
   is added to the rate, so a daily visitor's two-week holiday is explained, while a
   month of quiet is not.
+* **A break of their own.** The state remembers the quiet spells the customer came back
+  from within a year and a month (`CustomerState.returned`). A quiet no longer than one of
+  them, after which they stayed back at least `came_back_days`, cannot fire (a seasonal
+  customer's off-season). A remembered spell that was itself at least as long as the quiet
+  at which silence fires for their rhythm was a break, not one of their gaps: such a
+  customer takes breaks of about that length, `own_breaks_per_year` (one) a year, lengths
+  log-normal around it with the same `break_log_sd`, and that term is added to the rate
+  while the spell is remembered (`own_break`). Without it, a daily visitor back from 31 days
+  away last summer was `critical` again at 33 days this summer, one day longer than the
+  spell they came back from; with it, such a quiet fires at about 2.5 times their break for
+  a daily visitor, and at little more than the break itself for a rare one (whose budget is
+  larger). The cost is later warnings for customers who took such a break and then leave
+  (measured in docs/quality.md, "Breaks of their own").
 * **False-alarm budget per month.** The rhythm term counts 30.4 / (mean gap) chances a
   month to look this quiet; the break term `breaks_per_year / 12`. Their sum is the
   expected number of quiet spells this long per month from a customer who has not left.
@@ -135,6 +148,10 @@ class SilenceParams:
     # is theirs: a seasonal customer's off-season. It cannot fire until it is longer.
     came_back_days: int = 28
     return_memory_days: int = 400           # as `StateParams.return_memory_days`
+    # A remembered spell that was itself beyond the alarm (a break the rhythm does not
+    # explain) is taken as the customer's own kind of break: this many a year, lengths
+    # log-normal around it with `break_log_sd` ("A break of their own" above).
+    own_breaks_per_year: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -198,12 +215,17 @@ def _own_rhythm(gaps: tuple[int, ...], p: SilenceParams) -> Rhythm:
     return Rhythm(total + p.prior_gaps * p.prior_gap_days, n + p.prior_gaps, 1.0 / d, mean, float(max(gaps)))
 
 
-def false_alarm_rate(r: Rhythm, quiet_days: float, params: SilenceParams = SilenceParams()) -> float:
+def false_alarm_rate(r: Rhythm, quiet_days: float, params: SilenceParams = SilenceParams(),
+                     own_break_days: float = 0.0) -> float:
     """Expected quiet spells of `quiet_days` or more per month from this customer, still active.
+
+    `own_break_days`: a break of the customer's own that long (`own_break`), 0 for none.
 
     >>> r = rhythm(CustomerState("c", last_active=1, gaps=[1] * 32))   # a daily visitor
     >>> round(false_alarm_rate(r, 10), 3), round(false_alarm_rate(r, 30), 5)
     (0.063, 0.00175)
+    >>> round(false_alarm_rate(r, 40, own_break_days=30), 4)    # back from 30 days away last year
+    0.0239
     """
     p = params
     if quiet_days <= 0:
@@ -211,6 +233,9 @@ def false_alarm_rate(r: Rhythm, quiet_days: float, params: SilenceParams = Silen
     rhythm_part = (MONTH_DAYS / r.mean_gap) * betainc(r.gaps * r.shape, r.shape, r.total / (r.total + quiet_days))
     z = (math.log(quiet_days) - math.log(p.break_median_days)) / p.break_log_sd
     break_part = p.breaks_per_year / 12.0 * 0.5 * math.erfc(z / math.sqrt(2.0))
+    if own_break_days > 0:
+        z = (math.log(quiet_days) - math.log(own_break_days)) / p.break_log_sd
+        break_part += p.own_breaks_per_year / 12.0 * 0.5 * math.erfc(z / math.sqrt(2.0))
     return rhythm_part + break_part
 
 
@@ -228,8 +253,8 @@ def budget_scale(r: Rhythm, params: SilenceParams = SilenceParams()) -> float:
     return round(min(params.max_budget_scale, r.mean_gap / params.reference_gap_days), 6)
 
 
-def _strength(r: Rhythm, quiet_days: float, p: SilenceParams) -> tuple[float, float]:
-    rate = false_alarm_rate(r, quiet_days, p)
+def _strength(r: Rhythm, quiet_days: float, p: SilenceParams, own_break_days: float = 0.0) -> tuple[float, float]:
+    rate = false_alarm_rate(r, quiet_days, p, own_break_days)
     scaled = rate / budget_scale(r, p)
     strength = pvalue_strength(min(scaled, 1.0), p.false_alarms_per_month, p.full_false_alarms_per_month)
     if quiet_days < p.floor_days:
@@ -260,7 +285,8 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
     if r is None:
         return None
     quiet = max(0.0, (now - state.last_active) / DAY)
-    strength, rate = _strength(r, quiet, params)
+    own = own_break(state, now, params, prior)
+    strength, rate = _strength(r, quiet, params, own[0] if own else 0.0)
     seen = now < returned_until(state, params)
     if seen:
         strength = min(strength, FIRE - 0.05)
@@ -276,8 +302,12 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
                   f"(longest gap {r.longest:.0f} days); a customer with this rhythm goes this quiet "
                   + _how_rarely(rate))
         if seen:
-            detail += (f"; but they came back from {state.returned[0]} quiet days "
-                       f"{(now // DAY - state.returned[1]) / 30.4:.0f} months ago")
+            days, back, _ = explaining_spell(state, params.came_back_days, params.return_memory_days)
+            detail += (f"; but they came back from {days} quiet days "
+                       f"{(now // DAY - back) / 30.4:.0f} months ago")
+        elif own:
+            detail += (f", counting a break of theirs: they came back from {own[0]} quiet days "
+                       f"{(now // DAY - own[1]) / 30.4:.0f} months ago")
     return Signal(
         kind="silence",
         strength=strength,
@@ -299,13 +329,71 @@ def returned_until(state: CustomerState, params: SilenceParams = SilenceParams()
     >>> returned_until(CustomerState("c", last_active=400 * DAY, last_active_day=400, returned=[150, 390]))
     0
     """
-    p = params
+    return quiet_explained_until(state, params.came_back_days, params.return_memory_days)
+
+
+def quiet_explained_until(state: CustomerState, came_back_days: int, return_memory_days: int) -> int:
+    """`returned_until` with its two settings given: shared with purchase frequency, which
+    leaves such a quiet to silence.
+
+    >>> s = CustomerState("c", last_active=500 * DAY, last_active_day=500, returned=[40, 90, 30, 140, 5, 480])
+    >>> quiet_explained_until(s, 28, 400) // DAY     # the 40 days leave the memory on day 491; 30 days of quiet
+    530
+    """
+    spell = explaining_spell(state, came_back_days, return_memory_days)
+    return spell[2] if spell else 0
+
+
+def explaining_spell(state: CustomerState, came_back_days: int, return_memory_days: int) -> tuple[int, int, int] | None:
+    """(days, day of the return, until when) of the remembered quiet spell that explains the
+    customer's quiet for longest, or None: a spell explains a quiet no longer than itself, if
+    the customer stayed back at least `came_back_days` after it, until it leaves the memory."""
     if not state.returned or state.last_active <= 0:
-        return 0
-    days, back = state.returned
-    if state.last_active_day - back < p.came_back_days:
-        return 0
-    return min(state.last_active + days * DAY, (back + p.return_memory_days + 1) * DAY)
+        return None
+    best = None
+    r = state.returned
+    for i in range(0, len(r) - 1, 2):
+        days, back = r[i], r[i + 1]
+        if state.last_active_day - back < came_back_days:
+            continue
+        until = min(state.last_active + days * DAY, (back + return_memory_days + 1) * DAY)
+        if best is None or until > best[2]:
+            best = (days, back, until)
+    return best
+
+
+def own_break(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
+              prior: Prior | None = None) -> tuple[int, int, int] | None:
+    """(days, day of the return, event time it leaves the memory) of the customer's own
+    break, or None: the longest remembered quiet spell (`CustomerState.returned`) they came
+    back from and stayed back at least `came_back_days`, still in the memory at `now`, that
+    was itself at least as long as the quiet at which silence fires for their rhythm (a
+    break, not one of their usual gaps). With one, a quiet is also weighed against breaks of
+    that length (`false_alarm_rate`).
+
+    >>> daily = [1] * 30
+    >>> s = CustomerState("c", last_active=500 * DAY, last_active_day=500, gaps=daily, returned=[30, 300, 2, 490])
+    >>> own_break(s, 510 * DAY)                  # 30 quiet days: beyond a daily visitor's alarm
+    (30, 300, 60566400)
+    >>> own_break(CustomerState("c", last_active=500 * DAY, last_active_day=500, gaps=daily, returned=[6, 300]), 510 * DAY) is None
+    True
+    """
+    p = params
+    r = state.returned
+    if not r or state.last_active <= 0 or len(state.gaps) < p.min_gaps:
+        return None
+    alarm = None
+    for i in range(0, len(r) - 1, 2):   # longest first
+        days, back = r[i], r[i + 1]
+        leaves = (back + p.return_memory_days + 1) * DAY
+        if state.last_active_day - back < p.came_back_days or now >= leaves:
+            continue
+        if alarm is None:
+            alarm = _crossing(tuple(state.gaps), 1, FIRE, p, None)
+            if alarm is None:
+                return None
+        return (days, back, leaves) if days >= alarm else None
+    return None
 
 
 def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
@@ -355,7 +443,7 @@ def _lapse_quiet_at(gaps: tuple[int, ...], level: float, p: SilenceParams, prior
     return max(p.floor_days, math.exp(hi))
 
 
-def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
+def _quiet_at(r: Rhythm, level: float, p: SilenceParams, own_break_days: float = 0.0) -> float:
     """Days of quiet at which strength first reaches `level` (>= 0.5).
 
     The false-alarm rate falls monotonically with the quiet, so the crossing is bracketed by
@@ -367,7 +455,7 @@ def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
                   + math.log(budget_scale(r, p)))
 
     def f(log_t: float) -> float:          # < 0 while the rate is still above the target
-        return log_target - math.log(max(false_alarm_rate(r, math.exp(log_t), p), 1e-300))
+        return log_target - math.log(max(false_alarm_rate(r, math.exp(log_t), p, own_break_days), 1e-300))
 
     lo, hi = math.log(max(p.floor_days, 1.0)), math.log(max(p.floor_days, 1.0))
     f_hi = f(hi)
@@ -396,7 +484,7 @@ def _quiet_at(r: Rhythm, level: float, p: SilenceParams) -> float:
 
 @lru_cache(maxsize=1 << 16)
 def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: SilenceParams,
-              prior: Prior | None = None) -> float | None:
+              prior: Prior | None = None, own_break_days: int = 0) -> float | None:
     # A customer's events on one day all leave the gaps unchanged: the search runs once per
     # active day, not once per event. The population prior only matters for short histories.
     if len(gaps) >= params.min_gaps:
@@ -404,7 +492,7 @@ def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: Sil
     r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params, prior)
     if r is None:
         return None
-    quiet = _quiet_at(r, level, params)
+    quiet = _quiet_at(r, level, params, own_break_days)
     if prior is not None and last_active > 0:
         lapse = _lapse_quiet_at(gaps, level, params, prior)
         if lapse is not None and lapse < quiet:
@@ -440,14 +528,42 @@ def next_change(state: CustomerState, now: int, params: SilenceParams = SilenceP
     """
     gaps = tuple(state.gaps)
     seen = returned_until(state, params)
+    own = own_break(state, now, params, prior)
+    active = 1 if state.last_active > 0 else 0
     for lv in levels:
-        quiet = _crossing(gaps, 1 if state.last_active > 0 else 0, lv, params, prior)
+        quiet = _crossing(gaps, active, lv, params, prior)
         if quiet is None or quiet > params.max_quiet_days:
             return None
-        t = max(state.last_active + math.ceil(quiet * DAY), seen)  # ceil: at t the level is reached
+        t = state.last_active + math.ceil(quiet * DAY)  # ceil: at t the level is reached
+        if own:
+            # weighed against their own break until it leaves the memory, then as before
+            q_own = _crossing(gaps, active, lv, params, prior, own[0])
+            t_own = state.last_active + math.ceil(q_own * DAY) if q_own is not None else math.inf
+            t = min(t_own, max(t, own[2]))
+        t = max(t, seen)
         if t > now:
             return t
     return None
+
+
+def explained_until(state: CustomerState, now: int, params: SilenceParams = SilenceParams(),
+                    prior: Prior | None = None) -> int:
+    """Event time until which what the customer came back from holds silence under its
+    alarm: a quiet no longer than a remembered spell (`returned_until`), or, with a break of
+    their own (`own_break`), until silence fires against it; 0: never. Purchase frequency
+    leaves such a quiet to silence (`purchase_frequency.judged_until`).
+
+    >>> s = CustomerState("c", last_active=500 * DAY, last_active_day=500, gaps=[1] * 30, returned=[30, 300])
+    >>> returned_until(s) // DAY, explained_until(s, 510 * DAY) // DAY
+    (530, 581)
+    """
+    until = returned_until(state, params)
+    own = own_break(state, now, params, prior)
+    if own:
+        quiet = _crossing(tuple(state.gaps), 1, FIRE, params, None, own[0])
+        if quiet is not None:
+            until = max(until, min(state.last_active + math.ceil(quiet * DAY), own[2]))
+    return until
 
 
 def _how_rarely(rate: float) -> str:

@@ -5,8 +5,8 @@ One `CustomerState` per customer holds what the signals need, in event time:
 * daily activity buckets (logins, page views, dwell seconds, bounce-like short visits)
   for the last `StateParams.history_days`;
 * the gaps between the customer's active days (their own rhythm, for silence), and the
-  longest quiet spell of the last `return_memory_days` they came back from (a seasonal
-  customer's off-season, for silence);
+  quiet spells of the last `return_memory_days` they came back from, the longest first (a
+  seasonal customer's off-season, a yearly holiday: for silence and purchase frequency);
 * their last `max_orders` order events (time, amount, currency, status, items, category);
 * their last `max_complaints` complaints with status and timestamps;
 * the ids of recent events, and the offset of the last applied record of each input topic
@@ -57,8 +57,8 @@ class StateParams:
     max_orders: order events kept (64 covers five years of a monthly buyer).
     max_complaints: complaints kept (open ones are never evicted before closed ones).
     max_gaps: active-day gaps kept for the customer's own rhythm.
-    return_memory_days: how long the longest quiet spell a customer came back from is
-        remembered (a year and a month: last year's off-season of a seasonal customer).
+    return_memory_days: how long a quiet spell a customer came back from is remembered (a
+        year and a month: last year's off-season of a seasonal customer, last year's holiday).
     dedup_seconds: how far back (event time, behind the customer's newest event) event ids
         are remembered at most.
     max_dedup: how many of the customer's latest event ids are remembered. What a crash makes
@@ -125,8 +125,10 @@ class CustomerState:
     # below its kind's offset was applied before, however many events ago. Empty: none known
     # (a format-2 record, or a state built where offsets are not real, e.g. a bootstrap).
     offsets: list[int] = field(default_factory=list)
-    # [days, day of the return] of the longest quiet spell between two active days that ended
-    # within the last `StateParams.return_memory_days`; empty: none known (or format 1-4).
+    # [days, day of the return] pairs of quiet spells between two active days that ended within
+    # the last `StateParams.return_memory_days`, oldest first, each longer than every later
+    # one (the first is the longest; `_remember_return`); empty: none known (or format 1-4).
+    # Format 5-6 records written before 2026-12-05 hold one pair, the longest.
     returned: list[int] = field(default_factory=list)
     # The activity an open warning's `activity_drop` is held against, the habit before it
     # (layout: `detectors.activity.habit`): kept when that kind joins the warning, emptied
@@ -484,6 +486,38 @@ def _trim_days(s: CustomerState, oldest_day: int) -> None:
             del lst[:k]
 
 
+_MAX_RETURNS = 3   # pairs kept in `CustomerState.returned`
+
+
+def _remember_return(returned: list[int], gap: int, day: int, oldest_day: int) -> None:
+    """Add a quiet spell of `gap` days that ended on `day` to `returned`, in place.
+
+    `returned` holds [days, day of the return] pairs, oldest first, each longer than every
+    later one: the longest spell that ended since `oldest_day` is the first pair, and when it
+    leaves the memory the longest of the later ones is still there (a sliding maximum; a
+    single pair lost last year's holiday once an older, longer spell expired). At most
+    `_MAX_RETURNS` pairs: a spell shorter than that many later, longer ones is not kept.
+
+    >>> r = []
+    >>> for gap, day in [(30, 100), (5, 110), (20, 200), (3, 210)]:
+    ...     _remember_return(r, gap, day, day - 400)
+    >>> r
+    [30, 100, 20, 200, 3, 210]
+    >>> _remember_return(r, 2, 520, 120)     # the 30 days of day 100 have left the memory
+    >>> r
+    [20, 200, 3, 210, 2, 520]
+    >>> _remember_return(r, 25, 530, 130)
+    >>> r
+    [25, 530]
+    """
+    while returned and returned[1] < oldest_day:
+        del returned[:2]
+    while returned and returned[-2] <= gap:
+        del returned[-2:]
+    if len(returned) < 2 * _MAX_RETURNS:
+        returned += (gap, day)
+
+
 def _activity(s: CustomerState, t: int, p: StateParams) -> None:
     """Track last activity and the gaps between active days (the customer's rhythm)."""
     day = t // DAY
@@ -491,9 +525,7 @@ def _activity(s: CustomerState, t: int, p: StateParams) -> None:
         s.gaps.append(day - s.last_active_day)
         if len(s.gaps) > p.max_gaps:
             del s.gaps[: len(s.gaps) - p.max_gaps]
-        gap = day - s.last_active_day
-        if not s.returned or gap >= s.returned[0] or s.returned[1] < day - p.return_memory_days:
-            s.returned = [gap, day]
+        _remember_return(s.returned, day - s.last_active_day, day, day - p.return_memory_days)
     # An out-of-order event older than the last active day falls inside a gap already
     # recorded; splitting that gap would need every active day kept, so it is left whole.
     if day > s.last_active_day:

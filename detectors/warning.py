@@ -151,7 +151,8 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     found: list[Signal] = []
     for sig in (
         silence.evaluate(state, now, params.silence, prior),
-        purchase_frequency.evaluate(state, now, params.purchase_frequency),
+        purchase_frequency.evaluate(state, now, params.purchase_frequency,
+                                    silence.explained_until(state, now, params.silence, prior)),
         order_value.evaluate(state, now, params.order_value),
         activity.evaluate(state, now, params.activity),
         complaints.evaluate(state, now, params.complaints),
@@ -590,7 +591,17 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
                 times.extend([0] * (len(_LEVELS) - len(times)))
                 break
         state.pf_due = key + times
-    return next((t for t in state.pf_due[3:_PF_LEN] if t > now), None)
+    times = [t for t in state.pf_due[3:_PF_LEN] if t]
+    due = next((t for t in times if t > now), None)
+    # A crossing inside a total quiet that purchase frequency leaves to silence (a spell no
+    # longer than one the customer came back from: `purchase_frequency.judged_until`) cannot
+    # fire then; it fires when the quiet stops being explained, so look again at that time.
+    seen = silence.explained_until(state, now, params.silence)
+    if now < seen and times:
+        pace_end = purchase_frequency.judged_until(state, seen - 1, params.purchase_frequency, seen)
+        if (due is not None and pace_end < due < seen) or (due is None and pace_end < times[-1] < seen):
+            return seen
+    return due
 
 
 def warning_payload(state: CustomerState, a: Assessment, t: Transition, model_version: str = MODEL_VERSION,

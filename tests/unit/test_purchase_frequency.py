@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from builders import DAY, HOUR, build, day, order, orders_every
+from builders import DAY, HOUR, build, day, login, order, orders_every
 from detectors.purchase_frequency import PurchaseFrequencyParams, _betainc, evaluate, next_change, purchase_days
 from detectors.signal import poisson_cdf
 
@@ -224,3 +224,55 @@ def test_crossing_times_are_whole_seconds_of_event_time():
                 found += 1
                 assert type(at) is int, (days, lv, at)
     assert found > 300
+
+
+def weekly_buyer_with_a_month_away(break_days: tuple[int, int] | None = (100, 130)):
+    """Orders every 7 days and a login every other day from day 0 to day 399, with nothing
+    at all from day `break_days[0]` until the return on day `break_days[1]`."""
+    def away(d):
+        return break_days is not None and break_days[0] <= d < break_days[1]
+    events = [e for d in range(0, 400, 7) if not away(d) for e in [order(day(d), 80.0)]]
+    events += [login(day(d, 9)) for d in range(0, 400, 2) if not away(d)]
+    return build(sorted(events, key=lambda e: e.occurred_at))
+
+
+def test_a_break_as_long_as_one_they_came_back_from_is_left_to_silence():
+    """A weekly buyer who was away for a month last spring and is quiet again: while what
+    they came back from holds silence under its alarm, the missed orders are not evidence of
+    their own (silence judges the quiet against that month); without that earlier month the
+    same quiet fires at four weeks."""
+    from detectors.silence import explained_until
+    s = weekly_buyer_with_a_month_away()
+    assert s.returned[0] >= 30
+    last = s.last_active
+    without = weekly_buyer_with_a_month_away(break_days=None)
+    assert evaluate(without, last + 28 * DAY).fires
+    until = explained_until(s, last + DAY)
+    assert until > last + 30 * DAY
+    for d in range(0, (until - last) // DAY):
+        assert not evaluate(s, last + d * DAY).fires, d
+    assert "left to silence" in evaluate(s, last + 28 * DAY).detail
+    # once silence no longer explains the quiet, the orders count again
+    assert evaluate(s, until).fires
+
+
+def test_orders_missed_while_the_customer_still_visits_count_despite_a_past_break():
+    s = weekly_buyer_with_a_month_away()
+    s = build([login(day(d, 9)) for d in range(400, 440, 2)], s)   # still around, no orders
+    sig = evaluate(s, day(431))
+    assert sig.fires
+    assert "left to silence" not in sig.detail
+
+
+def test_the_sweep_looks_again_when_the_quiet_stops_being_explained():
+    """The crossing found while the quiet is explained cannot fire then; the due time is
+    when it stops being explained, and at that time the signal fires."""
+    from detectors.silence import explained_until
+    from detectors.warning import DetectorParams, _purchase_due
+    s = weekly_buyer_with_a_month_away()
+    now = s.last_active + DAY
+    seen = explained_until(s, now)
+    due = _purchase_due(s, now, DetectorParams())
+    assert due == seen
+    assert not evaluate(s, due - 1).fires
+    assert evaluate(s, due).fires

@@ -60,21 +60,27 @@ def test_a_customer_back_from_last_years_off_season_is_not_silent_in_this_one_un
     """Active most days from April to September, quiet from October to March, for two years:
     silence judges the last 32 gaps (a few weeks of daily visits), so the off-season read as
     the silence of a daily visitor within a month. A quiet spell no longer than one the
-    customer came back from within the last year and a month, and stayed back after, is theirs."""
+    customer came back from within the last year and a month, and stayed back after, is
+    theirs; a little longer is weighed against it (a break of their own), and once last
+    year's spell has left the memory, the quiet is judged by their rhythm again."""
     def season(year):
         start = 365 * year
         return [login(day(start + d)) for d in range(0, 183) if d % 7 != 3]
 
     s = build(season(0) + season(1))
     last = day(365 + 182)
-    assert s.returned == [183, day(365) // DAY]            # last winter, remembered
+    assert s.returned[:2] == [183, day(365) // DAY]        # last winter, remembered (the longest first)
     for quiet in (30, 90, 150, 180):
         sig = evaluate(s, last + quiet * DAY)
         assert not sig.fires, quiet
     assert "came back from 183 quiet days" in evaluate(s, last + 90 * DAY).detail
-    longer = evaluate(s, last + 190 * DAY)                 # longer than last year's: judged again
-    assert longer.fires
-    assert next_change(s, last + 90 * DAY) == last + 183 * DAY
+    longer = evaluate(s, last + 190 * DAY)                 # a week longer than last year's
+    assert not longer.fires
+    assert "counting a break of theirs: they came back from 183 quiet days" in longer.detail
+    leaves = (s.returned[1] + 401) * DAY                   # last winter leaves the memory
+    assert next_change(s, last + 90 * DAY) == leaves
+    assert not evaluate(s, leaves - 1).fires
+    assert evaluate(s, leaves).fires                       # 219 days: judged by their rhythm again
     # the first year alone (nothing to come back from yet): silent within a month
     first = build(season(0))
     assert evaluate(first, day(182) + 30 * DAY).fires
@@ -251,3 +257,41 @@ def test_a_few_more_visits_bring_the_verdict_forward_and_four_gaps_use_the_own_r
     assert threshold_days(own, prior=ALIKE) == threshold_days(own)
 
 
+
+
+def test_last_years_holiday_is_remembered_after_an_older_longer_spell_has_left_the_memory():
+    """A daily visitor away 60 days in their first year and 30 days the next: once the 60
+    days are more than `return_memory_days` (400) ago, the 30 days are what they came back
+    from. Kept as a single longest spell, it was lost then (replaced by the next one-day gap),
+    and this year's holiday read as a daily visitor's silence after 30 days."""
+    away = set(range(100, 160)) | set(range(420, 450))
+    s = build([login(day(d)) for d in range(0, 780) if d not in away])
+    assert s.returned[:2] == [31, day(450) // DAY]   # from day 419 to day 450; the 61 days are gone
+    last = day(779)
+    for quiet in (20, 26, 30):
+        sig = evaluate(s, last + quiet * DAY)
+        assert not sig.fires, quiet
+        assert "came back from 31 quiet days" in sig.detail
+    forgotten = CustomerState(**{**s.__dict__, "returned": []})
+    assert evaluate(forgotten, last + 30 * DAY).fires
+
+
+def test_a_quiet_a_little_longer_than_their_own_break_is_weighed_against_it():
+    """The 31 days they came back from were beyond a daily visitor's alarm: a break of
+    their own. This year's quiet is weighed against breaks of that length (log-normal around
+    it, `break_log_sd`), so 40 days are not alarming; it fires once the quiet is far longer
+    than their break, at the time `next_change` gives."""
+    from detectors.silence import own_break
+    away = set(range(100, 160)) | set(range(420, 450))
+    s = build([login(day(d)) for d in range(0, 780) if d not in away])
+    last = day(779)
+    assert own_break(s, last + DAY)[:2] == (31, day(450) // DAY)
+    sig = evaluate(s, last + 40 * DAY)
+    assert not sig.fires
+    assert "counting a break of theirs: they came back from 31 quiet days" in sig.detail
+    t = next_change(s, last + 40 * DAY)
+    assert not evaluate(s, t - 1).fires and evaluate(s, t).fires
+    assert 60 * DAY < t - last < 100 * DAY          # about 2.5 times their break, for a daily visitor
+    # a spell within their usual alarm is not a break of theirs: a weekly visitor's 12 days
+    weekly = build([login(day(d)) for d in range(0, 400, 7)] + [login(day(d)) for d in range(405, 800, 7)])
+    assert own_break(weekly, day(800)) is None
