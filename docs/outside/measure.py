@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score Churnwatch warnings against the ground truth of gen.py (truth_full.csv).
 
-Usage: python measure.py --data DIR --run DIR [--warmup-days 120]
+Usage: python measure.py --data DIR --run DIR [--warmup-days 120] [--end 2025-03-31]
 Writes DIR_run/report.md and DIR_run/per_customer.csv, prints the report.
 """
 from __future__ import annotations
@@ -54,7 +54,11 @@ def main():
     ap.add_argument("--data", default="out/outside/data")
     ap.add_argument("--run", default="out/outside/run")
     ap.add_argument("--warmup-days", type=float, default=120)
+    ap.add_argument("--end", default="2025-03-31",
+                    help="end of the period the warnings were run to (stayer-months and warnings stop there)")
     a = ap.parse_args()
+    global END
+    END = T(a.end if "T" in a.end else a.end + "T00:00:00Z")
     truth = {r["customer_id"]: r for r in csv.DictReader(open(os.path.join(a.data, "truth_full.csv")))}
     # first event per customer (customer-months)
     first_ev = {}
