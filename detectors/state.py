@@ -59,6 +59,8 @@ class StateParams:
     max_gaps: active-day gaps kept for the customer's own rhythm.
     return_memory_days: how long a quiet spell a customer came back from is remembered (a
         year and a month: last year's off-season of a seasonal customer, last year's holiday).
+    return_min_days: the shortest quiet spell remembered: silence's two weeks (`floor_days`),
+        under which no quiet is a churn sign, so no shorter spell can explain one.
     dedup_seconds: how far back (event time, behind the customer's newest event) event ids
         are remembered at most.
     max_dedup: how many of the customer's latest event ids are remembered. What a crash makes
@@ -73,6 +75,7 @@ class StateParams:
     max_complaints: int = 32
     max_gaps: int = 32
     return_memory_days: int = 400
+    return_min_days: int = 14
     dedup_seconds: int = 90 * DAY
     max_dedup: int = 32
     bounce_seconds: float = 10.0
@@ -125,10 +128,11 @@ class CustomerState:
     # below its kind's offset was applied before, however many events ago. Empty: none known
     # (a format-2 record, or a state built where offsets are not real, e.g. a bootstrap).
     offsets: list[int] = field(default_factory=list)
-    # [days, day of the return] pairs of quiet spells between two active days that ended within
-    # the last `StateParams.return_memory_days`, oldest first, each longer than every later
-    # one (the first is the longest; `_remember_return`); empty: none known (or format 1-4).
-    # Format 5-6 records written before 2026-12-05 hold one pair, the longest.
+    # [days, day of the return] pairs of quiet spells of at least `StateParams.return_min_days`
+    # between two active days that ended within the last `StateParams.return_memory_days`,
+    # oldest first, each longer than every later one (the first is the longest;
+    # `_remember_return`); empty: none known (or format 1-4). Format 5-6 records written
+    # before 2026-12-05 hold one pair, the longest of any length.
     returned: list[int] = field(default_factory=list)
     # The activity an open warning's `activity_drop` is held against, the habit before it
     # (layout: `detectors.activity.habit`): kept when that kind joins the warning, emptied
@@ -489,8 +493,9 @@ def _trim_days(s: CustomerState, oldest_day: int) -> None:
 _MAX_RETURNS = 3   # pairs kept in `CustomerState.returned`
 
 
-def _remember_return(returned: list[int], gap: int, day: int, oldest_day: int) -> None:
-    """Add a quiet spell of `gap` days that ended on `day` to `returned`, in place.
+def _remember_return(returned: list[int], gap: int, day: int, oldest_day: int, min_days: int = 0) -> None:
+    """Add a quiet spell of `gap` days that ended on `day` to `returned`, in place, if it
+    lasted at least `min_days`; spells that ended before `oldest_day` leave it either way.
 
     `returned` holds [days, day of the return] pairs, oldest first, each longer than every
     later one: the longest spell that ended since `oldest_day` is the first pair, and when it
@@ -509,9 +514,14 @@ def _remember_return(returned: list[int], gap: int, day: int, oldest_day: int) -
     >>> _remember_return(r, 25, 530, 130)
     >>> r
     [25, 530]
+    >>> _remember_return(r, 9, 990, 590, min_days=14)   # too short to keep; the 25 days have left
+    >>> r
+    []
     """
     while returned and returned[1] < oldest_day:
         del returned[:2]
+    if gap < min_days:
+        return
     while returned and returned[-2] <= gap:
         del returned[-2:]
     if len(returned) < 2 * _MAX_RETURNS:
@@ -522,10 +532,11 @@ def _activity(s: CustomerState, t: int, p: StateParams) -> None:
     """Track last activity and the gaps between active days (the customer's rhythm)."""
     day = t // DAY
     if s.last_active_day >= 0 and day > s.last_active_day:
-        s.gaps.append(day - s.last_active_day)
+        gap = day - s.last_active_day
+        s.gaps.append(gap)
         if len(s.gaps) > p.max_gaps:
             del s.gaps[: len(s.gaps) - p.max_gaps]
-        _remember_return(s.returned, day - s.last_active_day, day, day - p.return_memory_days)
+        _remember_return(s.returned, gap, day, day - p.return_memory_days, p.return_min_days)
     # An out-of-order event older than the last active day falls inside a gap already
     # recorded; splitting that gap would need every active day kept, so it is left whole.
     if day > s.last_active_day:

@@ -192,3 +192,16 @@ def test_a_records_partition_is_read_from_its_head_whatever_the_customer_id(cust
     assert record_partition(encode(state)) == 7 == decode(encode(state)).partition
     with pytest.raises(ValueError):
         record_partition(b'{"not": "a state"}')
+
+
+def test_quiet_spells_of_two_weeks_or_more_are_remembered_longest_first():
+    """Spells shorter than silence's two weeks explain no quiet: a daily visitor keeps none.
+    A 40-day break, then a 20-day one: both, longest first, so the 20 days are still known
+    once the 40 have left the 400-day memory."""
+    daily = build([login(day(d)) for d in range(0, 60)])
+    assert daily.returned == []
+    away = set(range(100, 140)) | set(range(300, 320))
+    s = build([login(day(d)) for d in range(0, 330) if d not in away])
+    assert s.returned == [41, day(140) // DAY, 21, day(320) // DAY]
+    s = build([login(day(d)) for d in range(330, 545)], s)       # daily again: day 140 is 400+ days back
+    assert s.returned == [21, day(320) // DAY]
