@@ -38,6 +38,18 @@ sweep looks again at that time). The evidence says so ("the 28 quiet days since 
 to silence"). Without a spell to come back from, nothing changes: a first holiday is judged
 as before.
 
+Days away altogether. Once the customer is back, the windows still hold the spell they were
+away: a weekly buyer back from a month with no visit at all has "not ordered for 35 days"
+a few days after the return, and "1 order in 40 days" a week after ordering again. A spell
+the customer came back from that was itself beyond silence's alarm for their rhythm as it
+stood before it (`silence.breaks_taken`) is left out of every window (`away_in_windows`):
+the test counts the days they were around ("no order for 36 days, 31 of them away
+altogether"). Only once they are back (active on two days after the day of the return,
+`away_back_days`: a last look at the shop before leaving is not a return) and only for
+customers who visit between purchases (active days at least a third more often than
+purchases, `away_visit_ratio`): for one whose active days are their purchases, a spell is
+an order gap, the very thing the test judges.
+
 Defaults, and why:
 
 * `min_orders` 6 over `min_history_days` 90: five gaps spanning at least a quarter before the
@@ -66,6 +78,13 @@ Defaults, and why:
   back from a two-week holiday has gone three weeks without an order, and that is not a
   churn sign.
 * `max_trickle` 2: up to two orders in the window ("1 order in 6 months, usually 3").
+* `away_visit_ratio` 0.75: a spell away is left out only if the customer's active days
+  (outside spells) come at most 0.75 times the usual gap between purchases apart. A
+  customer who logs in only to buy has a ratio of about 1, and their long gaps stay
+  evidence. `away_back_days` 2: the spell is left out from the second active day after
+  the return. Leavers often look in once more after a long quiet; with the single visit
+  taken for a return, simulated drifters' purchase-frequency warnings were lost and a
+  lured customer's warning was cleared by that last look.
 * strength 0.5 at the firing probability, 1.0 at a hundred times smaller.
 """
 
@@ -100,6 +119,8 @@ class PurchaseFrequencyParams:
     floor_days: float = 28.0               # ... and T is at least this many days
     max_trickle: int = 2                   # orders allowed inside the window (j = 0..max_trickle)
     pace_gaps: int = 3                     # recent gaps between active days that set their pace (`judged_until`)
+    away_visit_ratio: float = 0.75         # spells away are left out only if active days come this much more often than purchases (`away_spells`)
+    away_back_days: int = 2                # ... and once the customer was active on this many days after the return
 
 
 class _Test(NamedTuple):
@@ -110,6 +131,7 @@ class _Test(NamedTuple):
     usual: float      # mean gap of the baseline, days
     p: float          # predictive tail probability
     ratio_ok: bool
+    away: float = 0.0  # days of the window the customer was away altogether, left out of `window`
 
 
 def purchase_days(state: CustomerState) -> list[int]:
@@ -188,12 +210,89 @@ def _guard_days(j: int, usual: float, p: PurchaseFrequencyParams) -> float:
     return usual / p.max_ratio if j == 0 else j * usual / p.max_trickle_ratio
 
 
-def _tests(baselines, now: int, p: PurchaseFrequencyParams) -> list[_Test]:
+def away_spells(state: CustomerState, breaks: tuple[tuple[int, int], ...],
+                params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> tuple[tuple[int, int], ...]:
+    """The spells of `breaks` (`silence.breaks_taken`: quiet beyond silence's alarm that the
+    customer came back from) that purchase frequency leaves out of its windows: those the
+    customer is back from (active on `away_back_days` days since the return day: a single
+    last look at the shop is not a return), for a customer who visits between purchases (mean
+    gap between active days, the spells left out, at most `away_visit_ratio` of the mean gap
+    between purchases); none for one whose active days are their purchases. For the latter
+    a spell is an order gap, the very thing the test judges ("1 order in 120 days, usually 4").
+
+    >>> from detectors.state import CustomerState
+    >>> orders = [[d * DAY, 20.0, "EUR", 0, 1, None] for d in range(0, 200, 7)]
+    >>> visitor = CustomerState("c", orders=orders, gaps=[3, 4] * 14 + [30, 2, 3], returned=[30, 230],
+    ...                         last_active_day=235)
+    >>> away_spells(visitor, ((201 * DAY, 230 * DAY),)) == ((201 * DAY, 230 * DAY),)
+    True
+    >>> one_look = CustomerState("c", orders=orders, gaps=[3, 4] * 14 + [30], returned=[30, 230],
+    ...                          last_active_day=230)
+    >>> away_spells(one_look, ((201 * DAY, 230 * DAY),))
+    ()
+    >>> buyer = CustomerState("c", orders=orders, gaps=[7] * 28 + [30, 7, 7], returned=[30, 230],
+    ...                       last_active_day=244)
+    >>> away_spells(buyer, ((201 * DAY, 230 * DAY),))
+    ()
+    """
+    if not breaks:
+        return ()
+    times = purchase_days(state)
+    if len(times) < 2:
+        return ()
+    times = times[-(params.max_gaps + 1):]
+    # both rhythms without the spells: a spell that is an order gap would stretch this one
+    mean_purchase_gap = ((times[-1] - times[0]) / DAY - _away_days(breaks, times[0], times[-1])) / (len(times) - 1)
+    gaps = list(state.gaps)
+    for a, b in breaks:
+        days = round((b - a) / DAY) + 1
+        if days in gaps:
+            gaps.remove(days)
+    if not gaps or sum(gaps) / len(gaps) > params.away_visit_ratio * mean_purchase_gap:
+        return ()
+    return tuple(x for x in breaks if _active_days_since(state, x[1] // DAY, params.away_back_days) >= params.away_back_days)
+
+
+def _active_days_since(state: CustomerState, day: int, enough: int) -> int:
+    """Active days after `day` (an active day), counted from the latest gaps, up to `enough`."""
+    since, n = state.last_active_day - day, 0
+    for g in reversed(state.gaps):
+        if since <= 0 or n >= enough:
+            break
+        since -= g
+        n += 1
+    return n if since <= 0 else enough     # gaps exhausted: more active days than are kept
+
+
+def away_in_windows(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
+                    silence_params: silence.SilenceParams = silence.SilenceParams()) -> tuple[tuple[int, int], ...]:
+    """The spells left out of the windows (`away_spells` of `silence.breaks_taken`) that end
+    inside the widest window (from the purchase `max_trickle` before the last one): the only
+    ones that can change the verdict; () for nearly every customer, cheaply."""
+    if not state.returned or not state.orders:
+        return ()
+    times = purchase_days(state)
+    first = times[-(params.max_trickle + 1)] if len(times) > params.max_trickle else times[0]
+    if state.returned[-1] * DAY <= first:      # the latest spell ended before the widest window
+        return ()
+    breaks = silence.breaks_taken(state, silence_params, since=first)
+    return away_spells(state, breaks, params) if breaks else ()
+
+
+def _away_days(away: tuple[tuple[int, int], ...], start: int, now: int) -> float:
+    """Days of [start, now] inside the spells `away` (`silence.breaks_taken`)."""
+    return sum(max(0, min(b, now) - max(a, start)) for a, b in away) / DAY
+
+
+def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[int, int], ...] = ()) -> list[_Test]:
     tests = []
     # Days since the latest purchase (baselines[0] is the j = 0 test, which starts there).
     open_gap = max(0.0, (now - baselines[0][1]) / DAY) if baselines and baselines[0][0] == 0 else math.inf
+    if away and baselines[0][0] == 0:
+        open_gap -= _away_days(away, baselines[0][1], now)
     for j, start, n, total, k in baselines:
-        window = max(0.0, (now - start) / DAY)
+        gone = _away_days(away, start, now) if away else 0.0
+        window = max(0.0, (now - start) / DAY - gone)
         usual = total / n
         tail = _betainc(n * k, (j + 1) * k, total / (total + window)) if window > 0 else 1.0
         if j > 0 and tail < 1.0:
@@ -206,7 +305,7 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams) -> list[_Test]:
             tail **= min(1.0, open_gap * p.max_ratio / usual)
         ratio_ok = window >= p.floor_days and window >= _guard_days(j, usual, p) \
             and (j == 0 or open_gap >= usual)
-        tests.append(_Test(j, window, usual, tail, ratio_ok))
+        tests.append(_Test(j, window, usual, tail, ratio_ok, gone))
     return tests
 
 
@@ -221,11 +320,12 @@ def _strength(tests: list[_Test], p: PurchaseFrequencyParams) -> tuple[float, _T
 
 
 def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
-             explained: int | None = None) -> Signal | None:
+             explained: int | None = None, away: tuple[tuple[int, int], ...] | None = None) -> Signal | None:
     """The purchase frequency signal at event time `now`, or None without enough order history.
 
     `explained`: `silence.explained_until` for this customer at `now` (computed with the
-    default silence settings when not given); see `judged_until`.
+    default silence settings when not given); see `judged_until`. `away`: `away_in_windows`
+    (likewise), the spells the customer was away altogether, left out of every window.
 
     Examples
     --------
@@ -248,16 +348,20 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
     if not baselines:
         return None
     judged = judged_until(state, now, params, explained)
-    strength, best, p_adj = _strength(_tests(baselines, judged, params), params)
+    if away is None:
+        away = away_in_windows(state, params)
+    strength, best, p_adj = _strength(_tests(baselines, judged, params, away), params)
     usual = best.usual
+    gone = (f", {best.away:.0f} of them away altogether (left out: they came back from that quiet)"
+            if best.away >= 1 else "")
     if best.j == 0:
-        current, baseline, unit = best.window, usual, "days since last order"
-        detail = (f"no order for {best.window:.0f} days; usually one every {usual:.0f} days "
+        current, baseline, unit = best.window + best.away, usual, "days since last order"
+        detail = (f"no order for {best.window + best.away:.0f} days{gone}; usually one every {usual:.0f} days "
                   f"(P={p_adj:.2g})")
     else:
         expected = best.window / usual
-        current, baseline, unit = 30.0 * best.j / best.window, 30.0 / usual, "orders per 30 days"
-        detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {best.window:.0f} days; "
+        current, baseline, unit = 30.0 * best.j / max(best.window, 1.0), 30.0 / usual, "orders per 30 days"
+        detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {best.window + best.away:.0f} days{gone}; "
                   f"usually {expected:.1f} (one every {usual:.0f} days); P={p_adj:.2g}")
         since = (judged - times[-1]) / DAY
         if since * params.max_ratio < usual:
@@ -275,7 +379,7 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
         current=round(current, 2),
         baseline=round(baseline, 2),
         unit=unit,
-        window_days=round(best.window, 2),
+        window_days=round(best.window + best.away, 2),
         detail=detail,
     )
 
@@ -305,7 +409,7 @@ def judged_until(state: CustomerState, now: int, params: PurchaseFrequencyParams
 
 def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
                 levels: tuple[float, ...] = (0.5, 0.7, 0.85, 1.0), resolution: int = 3600,
-                horizon_days: int = 3 * 365) -> int | None:
+                horizon_days: int = 3 * 365, away: tuple[tuple[int, int], ...] = ()) -> int | None:
     """Earliest event time after `now` (to `resolution` seconds) at which strength reaches the next of `levels`.
 
     Strength only grows while no order arrives, so the crossing is found by bisection.
@@ -328,13 +432,13 @@ def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams 
 
     def margin(t: int, lv: float) -> float:
         """log of (tail probability at which `lv` is reached / tail at t): >= 0 once reached."""
-        tests = _tests(baselines, t, params)
+        tests = _tests(baselines, t, params, away)
         strength, best, p_adj = _strength(tests, params)
         if strength >= lv:
             return max(0.0, _log_margin(best, p_adj, lv, params))
         return min(-1e-12, _log_margin(best, p_adj, lv, params))
 
-    current = _strength(_tests(baselines, now, params), params)[0]
+    current = _strength(_tests(baselines, now, params, away), params)[0]
     # below every ratio guard the strength is capped under 0.5: start the search there
     start = max(now, _guard_time(baselines, params))
     # an integer step: event times are whole seconds (a float here made every time after it one)

@@ -396,6 +396,46 @@ def own_break(state: CustomerState, now: int, params: SilenceParams = SilencePar
     return None
 
 
+def breaks_taken(state: CustomerState, params: SilenceParams = SilenceParams(),
+                 level: float = FIRE, since: int = 0) -> tuple[tuple[int, int], ...]:
+    """(start, end) event times of the remembered quiet spells (`CustomerState.returned`)
+    that ended after `since` and were themselves beyond the quiet at which silence reaches
+    `level` for the customer's rhythm as it stood before the spell: the whole days between
+    the last activity before the spell and the return, when the customer did nothing at
+    all. A spell within silence's alarm is one of the customer's usual gaps. Purchase
+    frequency leaves these spells out of the time it judges when the customer visits between
+    purchases (`purchase_frequency.away_spells`): orders are missed only while they are around.
+
+    >>> s = CustomerState("c", last_active=310 * DAY, last_active_day=310, gaps=[1] * 20 + [30] + [1] * 9,
+    ...                   returned=[30, 300])
+    >>> [(a // DAY, b // DAY) for a, b in breaks_taken(s)]   # away from day 271 to the return on day 300
+    [(271, 300)]
+    >>> breaks_taken(CustomerState("c", last_active=310 * DAY, last_active_day=310,
+    ...                            gaps=[1] * 20 + [16] + [1] * 9, returned=[16, 300]))   # within their alarm
+    ()
+    >>> breaks_taken(CustomerState("c", last_active=500 * DAY, last_active_day=500, gaps=[20] * 30,
+    ...                            returned=[30, 300]))      # a buyer every 20 days: an order gap
+    ()
+    """
+    r = state.returned
+    if not r or state.last_active <= 0:
+        return ()
+    out = []
+    for i in range(0, len(r) - 1, 2):
+        days, back = r[i], r[i + 1]
+        if back * DAY <= since:
+            continue
+        gaps = list(state.gaps)
+        if days in gaps:
+            gaps.remove(days)          # the rhythm as it stood before the spell: not the spell itself
+        if days < 2 or len(gaps) < params.min_gaps:
+            continue
+        alarm = _crossing(tuple(gaps), 1, level, params, None)
+        if alarm is not None and days >= alarm:
+            out.append(((back - days + 1) * DAY, back * DAY))
+    return tuple(out)
+
+
 def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
     """(strength, P(alive)) of the population's verdict on a short history, or None."""
     if prior is None or len(state.gaps) >= p.min_gaps or state.last_active <= 0:

@@ -152,7 +152,8 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     for sig in (
         silence.evaluate(state, now, params.silence, prior),
         purchase_frequency.evaluate(state, now, params.purchase_frequency,
-                                    silence.explained_until(state, now, params.silence, prior)),
+                                    silence.explained_until(state, now, params.silence, prior),
+                                    purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence)),
         order_value.evaluate(state, now, params.order_value),
         activity.evaluate(state, now, params.activity),
         complaints.evaluate(state, now, params.complaints),
@@ -579,6 +580,19 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
     # out, so the count and the first and last times together tell any change apart (a late
     # order inside a full list leaves the count and the newest time as they were).
     orders = state.orders
+    away = purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence)
+    if away:
+        # Spells the customer was away altogether lie inside the windows (`silence.breaks_taken`):
+        # they depend on more than the orders, so the crossings are searched afresh (for the few
+        # weeks such a spell is in the windows) and not kept.
+        times, t = [], 0
+        for lv in _LEVELS:
+            t = purchase_frequency.next_change(state, max(t, orders[-1][0]), params.purchase_frequency,
+                                               levels=(lv,), away=away) or 0
+            if not t:
+                break
+            times.append(t)
+        return _explained_due(state, now, params, times)
     key = [len(orders), orders[0][0], orders[-1][0]] if orders else [0, 0, 0]
     if state.pf_due[:3] != key:
         times, t = [], 0
@@ -591,7 +605,12 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
                 times.extend([0] * (len(_LEVELS) - len(times)))
                 break
         state.pf_due = key + times
-    times = [t for t in state.pf_due[3:_PF_LEN] if t]
+    return _explained_due(state, now, params, [t for t in state.pf_due[3:_PF_LEN] if t])
+
+
+def _explained_due(state: CustomerState, now: int, params: DetectorParams, times: list[int]) -> int | None:
+    """The first of the crossing `times` after `now`, or the end of a quiet left to silence
+    when a crossing falls inside it."""
     due = next((t for t in times if t > now), None)
     # A crossing inside a total quiet that purchase frequency leaves to silence (a spell no
     # longer than one the customer came back from: `purchase_frequency.judged_until`) cannot

@@ -276,3 +276,58 @@ def test_the_sweep_looks_again_when_the_quiet_stops_being_explained():
     assert due == seen
     assert not evaluate(s, due - 1).fires
     assert evaluate(s, due).fires
+
+
+def back_from_a_month_away(orders_after: bool = False, present: bool = False, until: int = 200):
+    """The weekly buyer of `weekly_buyer_with_a_month_away` up to day 99, nothing at all
+    until a login on day 130 (or, with `present`, logins every other day throughout), then a
+    login every other day up to day `until` and, with `orders_after`, weekly orders again
+    from day 140."""
+    events = [order(day(d), 80.0) for d in range(0, 100, 7)]
+    events += [login(day(d, 9)) for d in range(0, 100, 2)]
+    events += [login(day(d, 9)) for d in range(100 if present else 130, until, 2)]
+    if orders_after:
+        events += [order(day(d, 12), 80.0) for d in range(140, 200, 7)]
+    return build(sorted(events, key=lambda e: e.occurred_at))
+
+
+def test_the_days_a_customer_was_away_altogether_are_not_missed_orders():
+    """Back from a month with no visit at all, and visiting again, a weekly buyer has not
+    ordered for a month: that month is a break (silence's to judge, and it was beyond
+    silence's alarm), not orders missed. The same month with the customer visiting and not
+    buying is."""
+    from detectors.silence import breaks_taken
+    from detectors.purchase_frequency import away_spells
+    for end in (134, 140, 150):
+        s = back_from_a_month_away(until=end + 1)
+        at = day(end, 18)
+        assert [(a // DAY, b // DAY) for a, b in away_spells(s, breaks_taken(s))] == [(day(99) // DAY, day(130) // DAY)]
+        sig = evaluate(s, at)
+        assert not sig.fires, end
+        assert "31 of them away altogether" in sig.detail                     # days 99 to 129
+        assert sig.window_days >= (at - day(98)) / DAY - 7                    # the window shown is the real one
+        stayed = back_from_a_month_away(present=True, until=end + 1)
+        assert evaluate(stayed, at).fires, end                                # around and not buying: a drop
+    # a single look at the shop after the month is not a return: the month still counts
+    look = back_from_a_month_away(until=131)
+    assert away_spells(look, breaks_taken(look)) == ()
+    assert evaluate(look, day(130, 18)).fires
+    # ordering again, the month away does not count as a slow trickle either
+    s = back_from_a_month_away(orders_after=True)
+    for end in range(140, 200, 3):
+        assert not evaluate(s, day(end, 18)).fires, end
+
+
+def test_orders_missed_after_the_return_count_and_the_sweep_finds_when():
+    """Back, visiting, and still not buying: the present days add up, and the due time the
+    sweep is given is the moment the signal fires."""
+    from detectors.warning import DetectorParams, _purchase_due
+    s = back_from_a_month_away(until=141)
+    now = s.last_active
+    due = _purchase_due(s, now, DetectorParams())
+    assert due is not None and due > now
+    assert evaluate(s, due).fires
+    assert not evaluate(s, due - HOUR).fires
+    # about four weeks of their presence without an order, beyond the week they usually take
+    present_days = (due - day(98)) / DAY - 31
+    assert 28 <= present_days <= 35, present_days
