@@ -3,13 +3,14 @@ often it fires on buyers whose baskets do not.
 
 The figures of docs/quality.md, "A basket that shrinks over months": simulated buyers with an
 order every `gap` days (+-40 %) of baskets around 750 (log-sd 0.2) for a year, then shrinking
-steadily (log-linear) to around 250 over `slide` days and staying there for 120 days; the
+steadily (log-linear) to around 250 (`--end`) over `slide` days and staying there for 120 days; the
 detector judged at every order, as the worker does. Stayers: baskets around 100 with a log-sd
 of 0.3 or 0.5, stable or wandering (a random walk of the log mean per order), for three
 years; counted as months with a firing verdict per 1,000 customer-months. Each row with the
-slow-slide window (`slide_lag` 12) and without it (`slide_lag` 0). Pure detector code, no broker:
+default settings, without the six-order slide window (`slide_recent` 0) and without any
+slow-slide window (`slide_lag` 0). Pure detector code, no broker:
 
-    python -m streams.order_value_power [--customers 60] [--stayers 200] [--seed 1]
+    python -m streams.order_value_power [--customers 60] [--stayers 200] [--seed 1] [--end 250] [--gaps 14,30]
 """
 
 from __future__ import annotations
@@ -57,13 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--customers", type=int, default=60, help="buyers per slide row")
     ap.add_argument("--stayers", type=int, default=200, help="stayers per stayer row")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--end", type=float, default=250.0, help="basket the slide ends at (from 750)")
+    ap.add_argument("--gaps", default="14,30", help="days between orders, one row group each")
     args = ap.parse_args(argv)
-    variants = (("with slow-slide window", order_value.OrderValueParams()),
-                ("without (slide_lag 0)", order_value.OrderValueParams(slide_lag=0)))
-    print("| gap d | 750 -> 250 over d | " + " | ".join(f"{n}: warned, median d from slide start"
-                                                       for n, _ in variants) + " |")
-    print("| ---: | ---: | ---: | ---: |")
-    for gap in (14.0, 30.0):
+    gaps = [float(g) for g in args.gaps.split(",")]
+    variants = (("default", order_value.OrderValueParams()),
+                ("without the six-order window (slide_recent 0)", order_value.OrderValueParams(slide_recent=0)),
+                ("without slow-slide windows (slide_lag 0)", order_value.OrderValueParams(slide_lag=0)))
+    print(f"| gap d | 750 -> {args.end:.0f} over d | " + " | ".join(f"{n}: warned, median d from slide start"
+                                                                   for n, _ in variants) + " |")
+    print("| ---: | ---: | " + "---: | " * len(variants))
+    for gap in gaps:
         for slide in (14.0, 60.0, 120.0, 180.0, 270.0):
             cells = []
             for _, params in variants:
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
                 for c in range(args.customers):
                     rng = random.Random(args.seed * 100_003 + c)
                     rows = verdicts(history(rng, gap=gap, days=365 + slide + 120, slide_start=365.0,
-                                            slide_days=slide), params)
+                                            slide_days=slide, end=args.end), params)
                     first = next((t - 365 for t, fires in rows if fires and t >= 365), None)
                     if first is not None:
                         firsts.append(first)
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("| stayers: gap d, log-sd, walk per order | " + " | ".join(f"{n}: firing months / 1,000"
                                                                     for n, _ in variants) + " |")
-    print("| --- | ---: | ---: |")
+    print("| --- | " + "---: | " * len(variants))
     for gap in (7.0, 14.0, 30.0):
         for sd, walk in ((0.3, 0.0), (0.5, 0.0), (0.3, 0.03), (0.5, 0.05)):
             cells = []
