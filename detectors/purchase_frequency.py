@@ -272,6 +272,8 @@ def away_in_windows(state: CustomerState, params: PurchaseFrequencyParams = Purc
     if not state.returned or not state.orders:
         return ()
     times = purchase_days(state)
+    if not times:                              # orders, but none placed (all cancelled or returned)
+        return ()
     first = times[-(params.max_trickle + 1)] if len(times) > params.max_trickle else times[0]
     if state.returned[-1] * DAY <= first:      # the latest spell ended before the widest window
         return ()

@@ -331,3 +331,16 @@ def test_orders_missed_after_the_return_count_and_the_sweep_finds_when():
     # about four weeks of their presence without an order, beyond the week they usually take
     present_days = (due - day(98)) / DAY - 31
     assert 28 <= present_days <= 35, present_days
+
+
+def test_a_customer_back_from_a_spell_with_only_cancelled_orders_is_assessed():
+    """Orders, none of them placed, and a quiet spell they came back from: nothing to judge
+    and no error (an IndexError reached the worker's dead-letter path before)."""
+    from detectors.warning import assess, next_due
+    events = [login(day(d, 9)) for d in range(0, 60, 2)] + [login(day(d, 9)) for d in range(100, 120, 2)]
+    events += [order(day(10), 50.0, status="cancelled"), order(day(110), 40.0, status="cancelled")]
+    s = build(sorted(events, key=lambda e: e.occurred_at))
+    assert s.returned and s.orders
+    a = assess(s, day(119))
+    assert all(sig.kind != "purchase_frequency_drop" for sig in a.signals)
+    next_due(s, day(119))
