@@ -48,7 +48,14 @@ altogether"). Only once they are back (active on two days after the day of the r
 `away_back_days`: a last look at the shop before leaving is not a return) and only for
 customers who visit between purchases (active days at least a third more often than
 purchases, `away_visit_ratio`): for one whose active days are their purchases, a spell is
-an order gap, the very thing the test judges.
+an order gap, the very thing the test judges. Until the return is confirmed, the first
+visit back is no verdict either way: while no warning is open (the quiet raised nothing:
+it was like the breaks they have taken before), the spell is left out for `away_back_days`
++ 1 of the customer's usual gaps between active days after the return, two weeks at most
+(`return_pending`), and counts in full if no second visit comes by then. A customer back
+from the yearly month away that silence knew to expect was warned `critical` at the login
+that showed them back ("no order for 33 days"); a warning the quiet raised is still judged
+in full at that login, so a last look never clears it.
 
 Defaults, and why:
 
@@ -121,6 +128,7 @@ class PurchaseFrequencyParams:
     pace_gaps: int = 3                     # recent gaps between active days that set their pace (`judged_until`)
     away_visit_ratio: float = 0.75         # spells away are left out only if active days come this much more often than purchases (`away_spells`)
     away_back_days: int = 2                # ... and once the customer was active on this many days after the return
+    pending_max_days: float = 14.0         # ... a return not yet confirmed waits at most this long (`return_pending`)
 
 
 class _Test(NamedTuple):
@@ -211,7 +219,8 @@ def _guard_days(j: int, usual: float, p: PurchaseFrequencyParams) -> float:
 
 
 def away_spells(state: CustomerState, breaks: tuple[tuple[int, int], ...],
-                params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> tuple[tuple[int, int], ...]:
+                params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
+                now: int | None = None) -> tuple[tuple[int, int], ...]:
     """The spells of `breaks` (`silence.breaks_taken`: quiet beyond silence's alarm that the
     customer came back from) that purchase frequency leaves out of its windows: those the
     customer is back from (active on `away_back_days` days since the return day: a single
@@ -219,6 +228,12 @@ def away_spells(state: CustomerState, breaks: tuple[tuple[int, int], ...],
     gap between active days, the spells left out, at most `away_visit_ratio` of the mean gap
     between purchases); none for one whose active days are their purchases. For the latter
     a spell is an order gap, the very thing the test judges ("1 order in 120 days, usually 4").
+
+    With `now`, a spell whose return is not yet confirmed is left out too while the days
+    since the return are within `away_back_days` + 1 of the customer's usual gaps between
+    active days (`return_pending`): the first visit back is not a verdict on the days away,
+    either way. The caller passes `now` only while no warning is open, so one look at the shop
+    never clears a warning the quiet raised.
 
     >>> from detectors.state import CustomerState
     >>> orders = [[d * DAY, 20.0, "EUR", 0, 1, None] for d in range(0, 200, 7)]
@@ -250,7 +265,42 @@ def away_spells(state: CustomerState, breaks: tuple[tuple[int, int], ...],
             gaps.remove(days)
     if not gaps or sum(gaps) / len(gaps) > params.away_visit_ratio * mean_purchase_gap:
         return ()
-    return tuple(x for x in breaks if _active_days_since(state, x[1] // DAY, params.away_back_days) >= params.away_back_days)
+    k = params.away_back_days
+    pending = now is not None and now < return_pending(state, params)
+    return tuple(x for x in breaks
+                 if _active_days_since(state, x[1] // DAY, k) >= k or (pending and x[1] // DAY == state.returned[-1]))
+
+
+def return_pending(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> int:
+    """Event time until which the latest return from a quiet spell (`CustomerState.returned`)
+    waits for its confirmation (`away_back_days` active days after it): the return day plus
+    `away_back_days` + 1 of the customer's recent gaps between active days (the last
+    `pace_gaps` of them, the spell left out), at most `pending_max_days`; 0 once confirmed or
+    without a spell.
+
+    >>> s = CustomerState("c", gaps=[3, 4, 5, 30], returned=[30, 230], last_active_day=230)
+    >>> return_pending(s) // DAY
+    242
+    >>> return_pending(CustomerState("c", gaps=[20, 25, 22, 90], returned=[90, 400], last_active_day=400)) // DAY
+    414
+    >>> return_pending(CustomerState("c", gaps=[3, 4, 5, 30, 2, 3], returned=[30, 230], last_active_day=235))
+    0
+    """
+    r = state.returned
+    if not r:
+        return 0
+    k = params.away_back_days
+    if _active_days_since(state, r[-1], k) >= k:
+        return 0
+    gaps = list(state.gaps)
+    if r[-2] in gaps:
+        gaps.reverse()
+        gaps.remove(r[-2])             # the latest gap of the spell's length
+        gaps.reverse()
+    recent = gaps[-params.pace_gaps:]
+    if not recent:
+        return 0
+    return r[-1] * DAY + int(min((k + 1) * sum(recent) / len(recent), params.pending_max_days) * DAY)
 
 
 def _active_days_since(state: CustomerState, day: int, enough: int) -> int:
@@ -265,10 +315,12 @@ def _active_days_since(state: CustomerState, day: int, enough: int) -> int:
 
 
 def away_in_windows(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
-                    silence_params: silence.SilenceParams = silence.SilenceParams()) -> tuple[tuple[int, int], ...]:
+                    silence_params: silence.SilenceParams = silence.SilenceParams(),
+                    now: int | None = None) -> tuple[tuple[int, int], ...]:
     """The spells left out of the windows (`away_spells` of `silence.breaks_taken`) that end
     inside the widest window (from the purchase `max_trickle` before the last one): the only
-    ones that can change the verdict; () for nearly every customer, cheaply."""
+    ones that can change the verdict; () for nearly every customer, cheaply. `now`: as in
+    `away_spells` (a return not yet confirmed counts while it is pending)."""
     if not state.returned or not state.orders:
         return ()
     times = purchase_days(state)
@@ -278,7 +330,7 @@ def away_in_windows(state: CustomerState, params: PurchaseFrequencyParams = Purc
     if state.returned[-1] * DAY <= first:      # the latest spell ended before the widest window
         return ()
     breaks = silence.breaks_taken(state, silence_params, since=first)
-    return away_spells(state, breaks, params) if breaks else ()
+    return away_spells(state, breaks, params, now) if breaks else ()
 
 
 def _away_days(away: tuple[tuple[int, int], ...], start: int, now: int) -> float:

@@ -153,7 +153,8 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
         silence.evaluate(state, now, params.silence, prior),
         purchase_frequency.evaluate(state, now, params.purchase_frequency,
                                     silence.explained_until(state, now, params.silence, prior),
-                                    purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence)),
+                                    purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence,
+                                                                       _pending_from(state, now))),
         order_value.evaluate(state, now, params.order_value),
         activity.evaluate(state, now, params.activity),
         complaints.evaluate(state, now, params.complaints),
@@ -574,13 +575,33 @@ _LEVELS = (0.5, 0.7, 0.85, 1.0)
 
 
 def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int | None:
-    """Purchase-frequency crossing times, computed once per change of the orders (a search)
-    and kept in `state.pf_due`; between orders only the lookup runs."""
+    """The next purchase-frequency crossing time after `now` (`_purchase_times`), or the
+    end of a quiet left to silence, or of a return's wait for its confirmation."""
+    if _pending_from(state, now) is not None:
+        until = purchase_frequency.return_pending(state, params.purchase_frequency)
+        if until > now:
+            held = purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence, now)
+            if held != purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence):
+                # A return not yet confirmed is left out of the windows until `until` only:
+                # the crossings with it left out before then, and after it those without it
+                # (one already passed by then falls due at `until`).
+                before = [t for t in _purchase_times(state, params, held) if t < until]
+                after = [max(t, until) for t in _purchase_times(state, params, None)]
+                return _explained_due(state, now, params, before + after)
+    return _explained_due(state, now, params, _purchase_times(state, params, None))
+
+
+def _purchase_times(state: CustomerState, params: DetectorParams, away) -> list[int]:
+    """The purchase-frequency crossing times of `_LEVELS` (ascending, those found), with the
+    spells `away` left out of the windows (None: `purchase_frequency.away_in_windows`).
+    Without such spells they are computed once per change of the orders (a search) and kept
+    in `state.pf_due`; between orders only the lookup runs."""
     # Orders are only ever added; once the list is full, an added order pushes the oldest
     # out, so the count and the first and last times together tell any change apart (a late
     # order inside a full list leaves the count and the newest time as they were).
     orders = state.orders
-    away = purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence)
+    if away is None:
+        away = purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence)
     if away:
         # Spells the customer was away altogether lie inside the windows (`silence.breaks_taken`):
         # they depend on more than the orders, so the crossings are searched afresh (for the few
@@ -592,7 +613,7 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
             if not t:
                 break
             times.append(t)
-        return _explained_due(state, now, params, times)
+        return times
     key = [len(orders), orders[0][0], orders[-1][0]] if orders else [0, 0, 0]
     if state.pf_due[:3] != key:
         times, t = [], 0
@@ -605,7 +626,16 @@ def _purchase_due(state: CustomerState, now: int, params: DetectorParams) -> int
                 times.extend([0] * (len(_LEVELS) - len(times)))
                 break
         state.pf_due = key + times
-    return _explained_due(state, now, params, [t for t in state.pf_due[3:_PF_LEN] if t])
+    return [t for t in state.pf_due[3:_PF_LEN] if t]
+
+
+def _pending_from(state: CustomerState, now: int) -> int | None:
+    """`now` while no warning is open, else None: a return from a quiet spell not yet
+    confirmed is left out of purchase frequency's windows for a while
+    (`purchase_frequency.away_spells`). That is for a quiet that raised nothing (one like the
+    breaks the customer has taken before); one look at the shop must not clear a warning, even
+    a `watch`, that the quiet raised."""
+    return now if state.level == 0 else None
 
 
 def _explained_due(state: CustomerState, now: int, params: DetectorParams, times: list[int]) -> int | None:

@@ -536,3 +536,63 @@ def test_a_further_login_of_a_day_already_judged_is_applied_and_counted_without_
     # The next day's first visit is judged again.
     later = proc.handle("logins", 0, n + 2, b"c1", login("c1", day + timedelta(days=1)))
     assert later.applied and later.repeat_visits == 0
+
+
+def _order(cid: str, at: datetime, n: int) -> bytes:
+    return json.dumps({"event_id": f"{cid}-o{n}", "customer_id": cid, "occurred_at": at.isoformat(),
+                       "order_id": f"{cid}-o{n}", "amount": 80, "currency": "EUR"}).encode()
+
+
+def _yearly_holiday(back: bool) -> tuple[list[dict], int]:
+    """A weekly buyer who logs in every other day and takes a month off each spring (days
+    100-132 and 465-497, nothing at all), back with a login on day 498; with `back` they
+    visit and order again, else that login is their last event. Ticks move event time on to
+    day 540. Every step published (level >= `watch`), and the day of the return."""
+    proc = make_processor(publish_min_level="watch")
+    last = 540 if back else 498
+    away = [range(100, 133), range(465, 498)]
+    active = [d for d in range(0, last + 1) if not any(d in r for r in away)]
+    events = [("logins", d, 9) for d in active if d % 2 == 0 or d == 498]
+    events += [("orders", d, 12) for d in active if d % 7 == 3 and d != 498]
+    events.sort(key=lambda e: (e[1], e[2]))
+    offsets = {"logins": 0, "orders": 0}
+    out = []
+    for topic, d, hour in events:
+        at = T0 + timedelta(days=d, hours=hour)
+        value = login("c1", at) if topic == "logins" else _order("c1", at, offsets["orders"])
+        out += warnings_of(proc.handle(topic, 0, offsets[topic], b"c1", value))
+        offsets[topic] += 1
+    for i, d in enumerate(range(last + 1, 541)):
+        out += warnings_of(proc.handle("clock-ticks", 0, i, b"0", tick(0, T0 + timedelta(days=d, hours=23))))
+    return out, 498
+
+
+def _day(w: dict) -> float:
+    return (datetime.fromisoformat(w["occurred_at"].replace("Z", "+00:00")) - T0).total_seconds() / 86400
+
+
+def test_the_first_visit_back_from_a_yearly_holiday_raises_no_purchase_warning():
+    """Last spring's month away taught silence that this customer takes one; this spring's
+    passes without a warning. The first login back, before any order, used to read the month as
+    33 days of missed weekly orders: a `critical` purchase-frequency warning at the very
+    visit that says the customer is back. The return now waits for its confirmation (two more
+    active days) before the month counts either way; a customer back and buying is never
+    warned for it."""
+    steps, back = _yearly_holiday(back=True)
+    this_spring = [w for w in steps if _day(w) >= 400]
+    assert this_spring == [], [(round(_day(w)), w["state"], w["level"], w["signals"][0]["detail"]) for w in this_spring]
+    last_spring = [w for w in steps if _day(w) < 400 and w["state"] == "raised"]
+    assert last_spring, "the first month away was news"
+
+
+def test_a_last_look_after_a_known_holiday_is_judged_once_no_return_follows():
+    """The same customer whose login on day 498 is their last event: the month and the days
+    since count as missed orders once the return has had its time to be confirmed (three of
+    their usual two-day gaps), and the warning says so."""
+    steps, back = _yearly_holiday(back=False)
+    raised = [w for w in steps if _day(w) >= 400 and w["state"] == "raised"]
+    assert raised, steps
+    first = raised[0]
+    pf = [s for s in first["signals"] if s["kind"] == "purchase_frequency_drop"]
+    assert pf and pf[0]["strength"] >= 0.5
+    assert back + 5 <= _day(first) <= back + 8, _day(first)

@@ -344,3 +344,23 @@ def test_a_customer_back_from_a_spell_with_only_cancelled_orders_is_assessed():
     a = assess(s, day(119))
     assert all(sig.kind != "purchase_frequency_drop" for sig in a.signals)
     next_due(s, day(119))
+
+
+def test_a_first_visit_back_waits_for_its_confirmation_when_asked_to():
+    """With `now` (the caller's word that no warning is open), the month away is left out
+    from the first visit back until three of the customer's usual two-day gaps have passed;
+    with no second visit by then it counts again, in full."""
+    from detectors.purchase_frequency import away_in_windows, return_pending
+    look = back_from_a_month_away(until=131)                 # one login on day 130, then nothing
+    until = return_pending(look)
+    assert until // DAY == day(130) // DAY + 6 and until % DAY == 0   # midnight six days after the return day
+    assert away_in_windows(look) == ()                        # without `now`: no return yet
+    assert [(a // DAY, b // DAY) for a, b in away_in_windows(look, now=day(130, 18))] == [(day(99) // DAY, day(130) // DAY)]
+    held = evaluate(look, day(130, 18), away=away_in_windows(look, now=day(130, 18)))
+    assert not held.fires and "31 of them away altogether" in held.detail
+    assert away_in_windows(look, now=until) == ()
+    assert evaluate(look, until, away=away_in_windows(look, now=until)).fires
+    # confirmed by two more active days, the month is left out whatever the caller says
+    back = back_from_a_month_away(until=135)
+    assert return_pending(back) == 0
+    assert away_in_windows(back) == away_in_windows(back, now=day(134, 18)) != ()
