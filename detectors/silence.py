@@ -41,7 +41,11 @@ The model, and why each part is there:
   spell they came back from; with it, such a quiet fires at about 2.5 times their break for
   a daily visitor, and at little more than the break itself for a rare one (whose budget is
   larger). The cost is later warnings for customers who took such a break and then leave
-  (measured in docs/quality.md, "Breaks of their own").
+  (measured in docs/quality.md, "Breaks of their own"). What counts is the memory when the
+  quiet began (its last activity): a spell remembered then weighs on that quiet until it
+  leaves the memory or, if later, until the quiet is `own_break_reach` (1.5) times as long.
+  A yearly holiday that starts a few weeks later than last year's no longer loses its
+  reference halfway through ("Last year's holiday kept to the end" in docs/quality.md).
 * **False-alarm budget per month.** The rhythm term counts 30.4 / (mean gap) chances a
   month to look this quiet; the break term `breaks_per_year / 12`. Their sum is the
   expected number of quiet spells this long per month from a customer who has not left.
@@ -152,6 +156,9 @@ class SilenceParams:
     # explain) is taken as the customer's own kind of break: this many a year, lengths
     # log-normal around it with `break_log_sd` ("A break of their own" above).
     own_breaks_per_year: float = 1.0
+    # A remembered spell weighs on a quiet that began while it was in the memory until the
+    # quiet is this many times as long, even once it has left the memory.
+    own_break_reach: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -347,16 +354,18 @@ def quiet_explained_until(state: CustomerState, came_back_days: int, return_memo
 def explaining_spell(state: CustomerState, came_back_days: int, return_memory_days: int) -> tuple[int, int, int] | None:
     """(days, day of the return, until when) of the remembered quiet spell that explains the
     customer's quiet for longest, or None: a spell explains a quiet no longer than itself, if
-    the customer stayed back at least `came_back_days` after it, until it leaves the memory."""
+    the customer stayed back at least `came_back_days` after it and it was still in the
+    memory when the quiet began."""
     if not state.returned or state.last_active <= 0:
         return None
     best = None
     r = state.returned
     for i in range(0, len(r) - 1, 2):
         days, back = r[i], r[i + 1]
-        if state.last_active_day - back < came_back_days:
+        # remembered when the quiet began (its last activity): it weighs on that quiet to its end
+        if state.last_active_day - back < came_back_days or state.last_active_day > back + return_memory_days:
             continue
-        until = min(state.last_active + days * DAY, (back + return_memory_days + 1) * DAY)
+        until = state.last_active + days * DAY
         if best is None or until > best[2]:
             best = (days, back, until)
     return best
@@ -385,8 +394,14 @@ def own_break(state: CustomerState, now: int, params: SilenceParams = SilencePar
     alarm = None
     for i in range(0, len(r) - 1, 2):   # longest first
         days, back = r[i], r[i + 1]
-        leaves = (back + p.return_memory_days + 1) * DAY
-        if state.last_active_day - back < p.came_back_days or now >= leaves:
+        # A spell still remembered when the quiet began (at its last activity) weighs on that
+        # quiet until it leaves the memory or, if later, until the quiet is `own_break_reach`
+        # times as long: a yearly holiday that starts a few weeks later than last year's
+        # would otherwise lose its reference halfway through.
+        if state.last_active_day - back < p.came_back_days or state.last_active_day > back + p.return_memory_days:
+            continue
+        leaves = max((back + p.return_memory_days + 1) * DAY, state.last_active + math.ceil(p.own_break_reach * days * DAY))
+        if now >= leaves:
             continue
         if alarm is None:
             alarm = _crossing(tuple(state.gaps), 1, FIRE, p, None)

@@ -62,7 +62,8 @@ def test_a_customer_back_from_last_years_off_season_is_not_silent_in_this_one_un
     the silence of a daily visitor within a month. A quiet spell no longer than one the
     customer came back from within the last year and a month, and stayed back after, is
     theirs; a little longer is weighed against it (a break of their own), and once last
-    year's spell has left the memory, the quiet is judged by their rhythm again."""
+    year's spell no longer weighs on it (it left the memory, and the quiet that began while
+    it was remembered is half as long again as it), the quiet is judged by their rhythm again."""
     def season(year):
         start = 365 * year
         return [login(day(start + d)) for d in range(0, 183) if d % 7 != 3]
@@ -77,10 +78,11 @@ def test_a_customer_back_from_last_years_off_season_is_not_silent_in_this_one_un
     longer = evaluate(s, last + 190 * DAY)                 # a week longer than last year's
     assert not longer.fires
     assert "counting a break of theirs: they came back from 183 quiet days" in longer.detail
-    leaves = (s.returned[1] + 401) * DAY                   # last winter leaves the memory
+    assert (s.returned[1] + 401) * DAY < last + 274 * DAY   # last winter left the memory after 219 days
+    leaves = last + math.ceil(1.5 * 183 * DAY)             # but weighs on this quiet to 1.5 times its length
     assert next_change(s, last + 90 * DAY) == leaves
     assert not evaluate(s, leaves - 1).fires
-    assert evaluate(s, leaves).fires                       # 219 days: judged by their rhythm again
+    assert evaluate(s, leaves).fires                       # 275 days: judged by their rhythm again
     # the first year alone (nothing to come back from yet): silent within a month
     first = build(season(0))
     assert evaluate(first, day(182) + 30 * DAY).fires
