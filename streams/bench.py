@@ -30,7 +30,9 @@ g. **bootstrap**: ``streams.bootstrap.bootstrap`` of a simulated year into a fre
 
 The figures go between the markers ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` of
 the output file (created when missing), so the analysis written around them stays; raw
-figures and logs go to ``out/bench/``. ``make test`` does not run this.
+figures and logs go to ``out/bench/``. Only a full run updates docs/benchmarks.md by default;
+``--quick`` and ``--only`` some figures write to ``out/bench/`` (`default_report`).
+``make test`` does not run this.
 """
 
 from __future__ import annotations
@@ -508,6 +510,20 @@ def run_bench(sizes: Sizes, only: str, out: Path, workdir: Path, command: str) -
     return figs
 
 
+def default_report(quick: bool, only: str) -> Path:
+    """Where a run's figures go without `--out`: docs/benchmarks.md for a full run only, so a
+    smoke test or a run of some figures never replaces the figures of the last full one.
+
+    >>> default_report(False, FIGURES), default_report(True, FIGURES), default_report(False, "ab")
+    (PosixPath('docs/benchmarks.md'), PosixPath('out/bench/quick.md'), PosixPath('out/bench/partial.md'))
+    """
+    if quick:
+        return Path("out/bench/quick.md")
+    if set(only) - {","} != set(FIGURES):
+        return Path("out/bench/partial.md")
+    return Path("docs/benchmarks.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["count-worker"]:
@@ -521,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs of every figure [default: 3; 1 with --quick]")
     parser.add_argument("--only", default=FIGURES, help=f"figures to measure, e.g. ab [default: {FIGURES}]")
     parser.add_argument("--out", type=Path, default=None,
-                        help="report to update [default: docs/benchmarks.md; out/bench/quick.md with --quick]")
+                        help="report to update [default: docs/benchmarks.md for a full run; out/bench/quick.md "
+                             "with --quick, out/bench/partial.md with --only some figures]")
     parser.add_argument("--workdir", type=Path, default=Path("out/bench"), help="inputs, logs, raw figures")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
@@ -530,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.only) - set(FIGURES) - {","}
     if unknown:
         parser.error(f"--only: unknown figures {''.join(sorted(unknown))}; expected letters of {FIGURES}")
-    out = args.out or (Path("out/bench/quick.md") if args.quick else Path("docs/benchmarks.md"))
+    out = args.out or default_report(args.quick, args.only)
     command = "python -m streams.bench " + " ".join(argv) if argv else "make bench"
     run_bench(sizes, args.only, out, args.workdir, command.strip())
     return 0

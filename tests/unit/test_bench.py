@@ -53,3 +53,13 @@ def test_report_section_is_replaced_and_the_text_around_it_kept(tmp_path):
     text = path.read_text()
     assert "second" in text and "first" not in text
     assert text.index(END) < text.index("written by hand")
+
+
+def test_only_a_full_run_replaces_the_figures_in_the_docs_by_default():
+    from pathlib import Path
+
+    from streams.bench import FIGURES, default_report
+    assert default_report(False, FIGURES) == Path("docs/benchmarks.md")
+    assert default_report(False, ",".join(FIGURES)) == Path("docs/benchmarks.md")
+    assert default_report(False, "ab") == Path("out/bench/partial.md")
+    assert default_report(True, FIGURES) == Path("out/bench/quick.md")
