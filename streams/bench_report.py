@@ -183,10 +183,10 @@ def render(figs: list[RunFigures], sizes: Sizes, info: dict[str, str], command: 
            if any(f.load_before[0] > float(info["nproc"] or 2) * 0.5 for f in figs) else ""),
         "",
         f"Sizes: {sizes.partitions} partitions; (a)(b)(e) {sizes.pipeline_customers:,} simulated customers over a "
-        f"year ({figs[0].pipeline_events or 0:,} customer events); (d) {sizes.latency_rate:g} events/s for "
+        f"year{_events(figs[0].pipeline_events, 'customer events')}; (d) {sizes.latency_rate:g} events/s for "
         f"{sizes.latency_seconds:g} s with {sizes.latency_probes} probe triggers; (e) {sizes.memory_customers:,} "
-        f"customers; (f) {sizes.replay_events:,} events; (g) {sizes.bootstrap_customers:,} customers over a year "
-        f"({figs[0].bootstrap_events or 0:,} events).",
+        f"customers; (f) {sizes.replay_events:,} events; (g) {sizes.bootstrap_customers:,} customers over a year"
+        f"{_events(figs[0].bootstrap_events, 'events')}.",
         "",
         "Median (min–max) over the runs:",
         "",
@@ -280,3 +280,8 @@ def write_report(path: Path, section: str) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# Benchmarks\n\nMeasured with `make bench` (`python -m streams.bench`).\n\n" + section)
+
+
+def _events(n: int | None, what: str) -> str:
+    """" (N what)" for a count measured in the run, "" for a figure the run left out (`--only`)."""
+    return f" ({n:,} {what})" if n else ""
