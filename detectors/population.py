@@ -33,7 +33,8 @@ prior, so customers of different partitions are ranked by slightly different pri
 1,000 customers per sample that noise cost CDNOW's one-purchase customers 0.013 of ROC AUC
 (they differ only in their quiet, so any other ordering is a loss); 2,000 halve the spread
 of the fits. The fit is re-done every `refit_days` (28) of event time: a shop's population
-changes slowly, and a fit costs 0.4-1.2 s of CPU.
+changes slowly, and a fit of 2,000 customers costs 70-110 ms of CPU (with the gradient
+worked out exactly; 310-570 ms with the optimiser's finite differences).
 
 The fit is the posterior mode (MAP) under a weak prior: each log-parameter normal around the
 published CDNOW estimates (Fader, Hardie & Lee 2005, Table 1, converted from weeks to days:
@@ -64,7 +65,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from detectors.segment import SegmentParams, core_threshold, year_value
 from detectors.state import DAY, CustomerState, id_hash
@@ -82,7 +83,7 @@ class PopulationParams:
     sample_size: int = 2000          # customers per partition the prior is fitted on
     min_customers: int = 20          # fewer in the sample: the default prior
     prior_log_sd: float = 1.0        # spread of the weak prior on each log-parameter around the default (see `fit`)
-    refit_days: float = 28.0         # event time between fits (each ~0.4-1.2 s on 2,000 customers)
+    refit_days: float = 28.0         # event time between fits (each ~0.1 s on 2,000 customers)
     # Bounds of a fit (shapes; scales in days): no population is fitted to a degenerate corner.
     min_shape: float = 0.05
     max_shape: float = 50.0
@@ -186,22 +187,41 @@ def gone_probability(state: CustomerState, now: int, prior: Prior = DEFAULT_PRIO
 _THETA_DEFAULT = np.log([DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta])
 
 
-def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, log_sd: float) -> float:
-    penalty = 0.5 * float((((theta - _THETA_DEFAULT) / log_sd) ** 2).sum())
-    return _neg_log_likelihood(theta, x, t_x, big_t) + penalty
+def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray,
+                       log_sd: float) -> tuple[float, np.ndarray]:
+    """The fit's objective and its gradient in the log-parameters (one pass for both: the
+    optimiser's finite differences took five evaluations per step, 60 % of a fit's time)."""
+    nll, grad = _neg_log_likelihood(theta, x, t_x, big_t)
+    off = (theta - _THETA_DEFAULT) / log_sd
+    return nll + 0.5 * float((off ** 2).sum()), grad + off / log_sd
 
 
-def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> float:
+def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray,
+                        big_t: np.ndarray) -> tuple[float, np.ndarray]:
+    """Minus the Pareto/NBD log-likelihood of the summaries at log-parameters `theta`
+    (the integral by the quadrature of `p_alive`), and its gradient in `theta`."""
     r, a, s, b = np.exp(theta)
     quiet = big_t - t_x
     tau = t_x[:, None] + quiet[:, None] * (_NODES[None, :] + 1.0) / 2.0
-    alive = -(r + x) * np.log(a + big_t) - s * np.log(b + big_t)
-    died = math.log(s) - (s + 1.0) * np.log(b + tau) - (r + x)[:, None] * np.log(a + tau)
+    rx = r + x
+    log_a_big, log_b_big = np.log(a + big_t), np.log(b + big_t)
+    log_a_tau, log_b_tau = np.log(a + tau), np.log(b + tau)
+    alive = -rx * log_a_big - s * log_b_big
+    died = math.log(s) - (s + 1.0) * log_b_tau - rx[:, None] * log_a_tau
     top = np.maximum(alive, died.max(axis=1))
-    integral = (np.exp(died - top[:, None]) * _WEIGHTS[None, :]).sum(axis=1) * quiet / 2.0
-    ll = (gammaln(r + x) - gammaln(r) + r * math.log(a) + s * math.log(b)
-          + top + np.log(np.exp(alive - top) + integral))
-    return float(-ll.sum())
+    # Both terms scaled by exp(-top): the likelihood of each customer is exp(top) * (alive + died).
+    e_alive = np.exp(alive - top)
+    e_died = np.exp(died - top[:, None]) * _WEIGHTS[None, :] * (quiet / 2.0)[:, None]
+    total = e_alive + e_died.sum(axis=1)
+    ll = (gammaln(rx) - gammaln(r) + r * math.log(a) + s * math.log(b) + top + np.log(total))
+    # d ll / d parameter, each term of the likelihood weighed by its share of `total`
+    d_r = digamma(rx) - digamma(r) + math.log(a) - (e_alive * log_a_big + (e_died * log_a_tau).sum(axis=1)) / total
+    d_a = r / a - rx * (e_alive / (a + big_t) + (e_died / (a + tau)).sum(axis=1)) / total
+    d_s = math.log(b) + (-e_alive * log_b_big + (e_died * (1.0 / s - log_b_tau)).sum(axis=1)) / total
+    d_b = s / b - (e_alive * s / (b + big_t) + (e_died * (s + 1.0) / (b + tau)).sum(axis=1)) / total
+    # chain rule to the log-parameters: d / d log p = p d / d p
+    grad = -np.array([r * d_r.sum(), a * d_a.sum(), s * d_s.sum(), b * d_b.sum()])
+    return float(-ll.sum()), grad
 
 
 def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationParams = PopulationParams()) -> Prior:
@@ -227,7 +247,7 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     scale = (math.log(params.min_scale_days), math.log(params.max_scale_days))
     bounds = [shape, scale, shape, scale]
     res = minimize(_neg_log_posterior, _THETA_DEFAULT, args=(x, t_x, big_t, params.prior_log_sd),
-                   method="L-BFGS-B", bounds=bounds)
+                   method="L-BFGS-B", jac=True, bounds=bounds)
     if not np.all(np.isfinite(res.x)) or not math.isfinite(res.fun):
         return DEFAULT_PRIOR
     r, a, s, b = (float(v) for v in np.exp(res.x))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
 from builders import DAY, build, day, login, order
@@ -84,6 +85,30 @@ def test_the_fit_recovers_the_population_it_was_drawn_from():
     assert got.r == pytest.approx(truth.r, rel=0.3)
     assert got.s / got.beta == pytest.approx(truth.s / truth.beta, rel=0.35)       # mean dropout rate
     assert got != DEFAULT_PRIOR
+
+
+def test_the_fit_reaches_the_optimum_of_a_search_without_the_analytic_gradient():
+    # The fit hands L-BFGS-B the exact gradient of its objective; a wrong term would show as
+    # a different optimum than the optimiser's own finite differences reach.
+    from scipy.optimize import minimize
+
+    from detectors import population as pop
+
+    sample = _pareto_nbd_population(800, Prior(r=0.8, alpha=40.0, s=0.7, beta=150.0), 200.0, random.Random(4))
+    now = int(200 * DAY)
+    x = np.array([s[0] for s in sample], dtype=float)
+    t_x = np.array([s[1] for s in sample], dtype=float)
+    big_t = t_x + np.array([(now - s[2]) / DAY for s in sample])
+    theta = np.log([1.3, 25.0, 2.0, 900.0])
+    value, grad = pop._neg_log_posterior(theta, x, t_x, big_t, 1.0)
+    step = 1e-6
+    numeric = [(pop._neg_log_posterior(theta + step * e, x, t_x, big_t, 1.0)[0]
+                - pop._neg_log_posterior(theta - step * e, x, t_x, big_t, 1.0)[0]) / (2 * step) for e in np.eye(4)]
+    assert grad == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+    got = fit(sample, now)
+    free = minimize(lambda th: pop._neg_log_posterior(th, x, t_x, big_t, 1.0)[0], pop._THETA_DEFAULT,
+                    method="L-BFGS-B", bounds=[(math.log(0.05), math.log(50.0)), (0.0, math.log(20_000.0))] * 2)
+    assert [got.r, got.alpha, got.s, got.beta] == pytest.approx(np.exp(free.x).tolist(), rel=0.01)
 
 
 def test_an_early_fit_keeps_the_dropout_off_its_bounds():
