@@ -291,6 +291,28 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     )
 
 
+def same_at(state: CustomerState, t1: int, t2: int, params: ActivityParams = ActivityParams()) -> bool:
+    """True when `evaluate` gives the same signal for `state` at event times `t1` and `t2`.
+
+    It reads the time by the day, except whether the history is long enough for a scale
+    (`_scale`): the same day, on the same side of each scale's start, is the same verdict.
+
+    >>> s = CustomerState("c", first_seen=10 * DAY + 3600)
+    >>> same_at(s, 200 * DAY + 60, 200 * DAY + 80_000), same_at(s, 200 * DAY, 201 * DAY)
+    (True, False)
+    >>> same_at(s, 94 * DAY + 60, 94 * DAY + 80_000)      # the four-week scale's history fills at 1 am
+    False
+    """
+    p = params
+    if t1 // DAY != t2 // DAY:
+        return False
+    for window_days, baseline_days in ((p.window_days, p.baseline_days), (p.long_window_days, p.long_baseline_days)):
+        start = state.first_seen + (window_days + baseline_days) * DAY
+        if (t1 >= start) != (t2 >= start):
+            return False
+    return True
+
+
 class _Scale(NamedTuple):
     strength: float
     tail: float

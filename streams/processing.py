@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, MutableMapping
 
-from detectors import features, labels, population
+from detectors import activity, features, labels, population
 from detectors import warning as warn
 from detectors.competitor_pressure import MarketPressure, update_market
 from detectors.river_models import ChurnModel, ModelParams, ModelQuality, blend
@@ -242,9 +242,13 @@ class Processor:
         # next read of that customer skips decoding while the table still holds that very
         # object (a memory table returns what it was given; a RocksDB table returns new
         # bytes, so it always decodes). Most recently written last; at most `keep_decoded`.
+        # The third item is (event time, activity strength) of that state when an event's
+        # assessment or a repeat page view read it (else None): the next repeat page view of
+        # the day starts from it instead of judging the same state again (`activity.same_at`).
         self.keep_decoded = KEEP_DECODED
-        self._decoded: dict[str, tuple[bytes, CustomerState]] = {}
+        self._decoded: dict[str, tuple[bytes, CustomerState, tuple[int, float] | None]] = {}
         self._unkeyed: set[str] = set()   # topics an unkeyed customer event was read from (logged once)
+        self._judged_activity: tuple[int, float] | None = None   # see `_assess`
 
     # ------------------------------------------------------------------ entry points
 
@@ -379,25 +383,29 @@ class Processor:
     def _take(self, cid: str) -> CustomerState | None:
         """The customer's state to change and `_write` back: no longer kept until then, so
         a change interrupted by an error is never mistaken for what the table holds."""
+        return self._take_kept(cid)[0]
+
+    def _take_kept(self, cid: str) -> tuple[CustomerState | None, tuple[int, float] | None]:
+        """`_take`, with the (event time, activity strength) `_write` kept beside the state."""
         raw = self.customers.get(cid)
         if raw is None:
-            return None
+            return None, None
         kept = self._decoded.pop(cid, None)
         if kept is not None and kept[0] is raw:
-            return kept[1]
-        return decode(raw)
+            return kept[1], kept[2]
+        return decode(raw), None
 
-    def _write(self, cid: str, state: CustomerState) -> None:
+    def _write(self, cid: str, state: CustomerState, activity_at: tuple[int, float] | None = None) -> None:
         raw = encode(state)
         self.customers[cid] = raw
-        self._keep(cid, raw, state)
+        self._keep(cid, raw, state, activity_at)
 
-    def _keep(self, cid: str, raw: bytes, state: CustomerState) -> None:
+    def _keep(self, cid: str, raw: bytes, state: CustomerState, activity_at: tuple[int, float] | None = None) -> None:
         if self.keep_decoded <= 0:
             return
         kept = self._decoded
         kept.pop(cid, None)
-        kept[cid] = (raw, state)
+        kept[cid] = (raw, state, activity_at)
         if len(kept) > self.keep_decoded:
             del kept[next(iter(kept))]
 
@@ -504,7 +512,7 @@ class Processor:
     def _apply(self, event, t: int, partition: int, out: Outcome, topic: str = "", offset: int = -1,
                held: list[int] = ()) -> None:
         cid = event.customer_id
-        state = self._take(cid)
+        state, seen = self._take_kept(cid)
         if is_duplicate(state, event.event_id):
             out.duplicate = True  # re-sent at another offset, or re-read: applied once already
             return
@@ -519,6 +527,7 @@ class Processor:
             # allowance before the event is left to the event's own assessment, as the sweep
             # leaves it.
             state = self._catch_up(state, final - 1, out, partition)
+            seen = None
         before = state.last_active if state is not None else 0
         # A further login or page view of a day already judged cannot raise a level
         # (`warn.repeat_visit`); unless a market event of that day may have changed the
@@ -526,7 +535,11 @@ class Processor:
         # share), it is applied and labelled but not judged again.
         kind = kind_of(event)
         repeat = warn.repeat_visit(state, kind, t) and not self.market_timeline.moved(t - t % DAY, t)
-        activity_before = warn.activity_strength(state, t, self.params) if repeat and kind == "page_view" else None
+        activity_before = None
+        if repeat and kind == "page_view":
+            # the strength this very state was read at by the day's last repeat page view, if any
+            activity_before = (seen[1] if seen is not None and activity.same_at(state, seen[0], t, self.params.activity)
+                               else warn.activity_strength(state, t, self.params))
         # `_take` hands the state over (decoded afresh, or out of the cache it was kept in): it is
         # changed in place, and reaches the table and the cache again only through `_write`.
         state = observe(state, event, self.params.state, partition=partition, owned=True)
@@ -540,17 +553,22 @@ class Processor:
         # on (an older, late activity falls before it and answers nothing new).
         activity_at = state.last_active if state.last_active > before else None
         now = max(t, state.last_event)
-        if activity_before is not None and warn.activity_strength(state, now, self.params) > activity_before:
-            repeat = False
+        activity_after = None
+        if activity_before is not None:
+            activity_after = warn.activity_strength(state, now, self.params)
+            if activity_after > activity_before:
+                repeat = False
         if repeat and not labels.is_due(state.pending, state.last_active, now, self.label_params):
             # The labels as `_assess` resolves them: a visit answers snapshots all the same.
             state.pending, examples = labels.resolve(state.pending, before, activity_at, now, self.label_params)
             if examples:
                 self._learn(partition, examples, out)
             out.repeat_visits += 1
+            # the labels are all that changed since `activity_after` was read: kept with the state
+            self._write(cid, state, None if activity_after is None else (now, activity_after))
         else:
             state = self._assess(state, now, out, before, activity_at, partition)
-        self._write(cid, state)
+            self._write(cid, state, self._judged_activity)
         self._index(partition, cid, state.next_due)
 
     def population(self) -> dict[tuple[str, str], int]:
@@ -670,6 +688,10 @@ class Processor:
             # Churned, for the per-segment churn rate: quiet far beyond their own rhythm.
             self.churned[a.segment] = self.churned.get(a.segment, 0) + 1
         shown = warn.published(state, t, self._publish_min)
+        # What a repeat page view of the day can start from (`_apply`), unless the warning
+        # changes below: the level, kinds and habit are part of what the activity signal reads.
+        self._judged_activity = (now, next((s.strength for s in a.signals if s.kind == activity.KIND), 0.0)) \
+            if t is None else None
         if t is not None:
             carried = state.kinds
             state = warn.apply(state, a, t, self.params.activity)

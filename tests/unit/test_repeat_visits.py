@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from detectors import activity
 from detectors import warning as warn
 from detectors.state import DAY, CustomerState, observe
 from streams.offline import run_offline
@@ -58,12 +59,24 @@ def test_skipping_the_assessment_of_repeat_visits_changes_no_warning_snapshot_or
         skipped.append(r)
         return r
 
+    # a repeat page view starts from the strength the day's last judgement read (kept with
+    # the state), instead of reading the same state again
+    started_from = []
+    same_at = activity.same_at
+
+    def counted_same(state, t1, t2, params):
+        r = same_at(state, t1, t2, params)
+        started_from.append(r)
+        return r
+
     monkeypatch.setattr(warn, "repeat_visit", counted)
+    monkeypatch.setattr(activity, "same_at", counted_same)
     lean = run_offline(Settings(partitions=4), history, advance_to=END)
     monkeypatch.setattr(warn, "repeat_visit", lambda state, kind, t: False)
     full = run_offline(Settings(partitions=4), history, advance_to=END)
 
     assert sum(skipped) > len(skipped) // 5, "a fair share of the visits are repeats (else this proves little)"
+    assert sum(started_from) > sum(skipped) // 2, "most repeat page views start from a kept strength"
     assert len({w["customer_id"] for w in full.warnings}) > 5
     strip = lambda rows: [{k: v for k, v in r.items() if k != "emitted_at"} for r in rows]  # noqa: E731
     assert strip(lean.warnings) == strip(full.warnings)
@@ -90,3 +103,39 @@ def test_a_page_view_that_makes_the_bounce_share_count_reads_the_activity_signal
     before = warn.activity_strength(s, today + 180)
     after = warn.activity_strength(observe(s, page_view(today + 180, dwell_seconds=40.0)), today + 180)
     assert before >= FIRE and after > before        # the bonus of a rising bounce share
+
+
+def test_a_repeat_page_view_with_shorter_visits_raises_the_activity_warning_at_that_view():
+    # Twelve weeks active four days a week with ten-minute visits, then logins on four days
+    # of the last four weeks, two of them with a half-minute page view. Today's login is
+    # judged (a `watch` is not yet due); its page view is a repeat visit of a judged day, but
+    # the third short visit in the window lets the shorter-visits test count: the warning is
+    # raised at that page view, not at a later look.
+    import orjson
+
+    from detectors.state import to_datetime
+
+    t0 = 20_000 * DAY
+    n = iter(range(10_000))
+
+    def line(kind: str, t: int, **fields) -> bytes:
+        return orjson.dumps({"type": kind, "event_id": f"e{next(n)}", "customer_id": "c1",
+                             "occurred_at": to_datetime(t).isoformat(), **fields})
+
+    def visit(t: int, dwell: float | None) -> list[bytes]:
+        out = [line("login", t, channel="web")]
+        if dwell is not None:
+            out.append(line("page_view", t + 60, page="/home", dwell_seconds=dwell))
+        return out
+
+    lines = [v for d in range(84) if d % 7 in (0, 1, 3, 5) for v in visit(t0 + d * DAY + 3600, 600.0)]
+    for d, dwell in ((84, 30.0), (90, None), (97, None), (104, 30.0)):
+        lines += visit(t0 + d * DAY + 3600, dwell)
+    today = t0 + 111 * DAY + 3600
+    lines += visit(today, 20.0)
+
+    got = run_offline(Settings(partitions=1, publish_min_level="watch"), lines, advance_to=to_datetime(today + 120))
+    raised = [w for w in got.warnings if w["state"] == "raised"]
+    assert [w["occurred_at"] for w in raised] == [to_datetime(today + 60).isoformat().replace("+00:00", "Z")]
+    assert raised[0]["signals"][0]["kind"] == "activity_drop"
+    assert "visits shorter" in raised[0]["signals"][0]["detail"]
