@@ -87,7 +87,11 @@ Defaults, and why:
 * `min_baseline_active_days` 6: with fewer than three active days a month there is no habit
   to fall from; silence and purchase frequency judge such customers.
 * `max_ratio` 0.4: fire only at 60 % fewer active days than usual. A two-week holiday
-  halves one window (ratio 0.5): no alarm.
+  halves one window (ratio 0.5): no alarm. A fully quiet spell is now left to silence
+  (`_end`, `_spell_excess`), but a holiday season with a few visits is not: 0.5, tried on
+  2026-12-05, warned a holiday stayer of the first outside population of docs/quality.md
+  (14 active days of 56 against 33 over Christmas), and no leaver sooner there, on the
+  second outside population or on the 10,000-customer year (its report unchanged).
 * `p_fire` 0.002: the window slides daily, so a customer gets about a dozen independent
   looks a year; on a simulated steady population (light and heavy visitors, one or two
   offline holidays a year, tests/unit/test_detector_contract.py) 0.01 fired in 2-3 % of
