@@ -66,6 +66,26 @@ Defaults, and why:
   the same counts except monthly over six months, 49 instead of 52. Stayers' firing months
   per 1,000 stayed at most 0.55 in every row (wandering baskets 0 -> 0.14 and 0.27, monthly
   0.14 -> 0.41).
+* `lasting_recent` 6: a step down that lasts. The two- and three-order windows judge a step
+  by its first smaller baskets. When those are not yet beyond the alarm (wide baskets, or a
+  first smaller basket only half-way down), the next ones join those windows' baseline and
+  the step is never read at full depth again: the small baskets are held against each
+  other. The slow-slide windows see it, but only from 19 and 22 orders, a year and a half
+  of a monthly buyer's history. So the last six orders are also held against the twelve
+  just before them, one more window sharing the false-alarm budget, once at least
+  `lasting_min_baseline` (8) orders come before them and until the six-order slow-slide
+  window can be tried (22 orders; its baseline, further back, shows a step as well). With
+  four orders before them it mostly held a step's first baskets against each other and
+  took budget from the windows that judge those: buyers every 55 days stepping down were
+  warned 6, 3 and 3 times in 60 instead of 8, 7 and 5; tried beside the slow-slide windows,
+  fortnightly buyers lost up to three in 60. `python -m streams.order_value_power --gaps
+  14,30,55 --end 300`: monthly buyers of baskets around 750 falling to 300 over two weeks to
+  nine months were warned 55, 57, 56, 51 and 44 times in 60 instead of 48, 46, 40, 33 and
+  41; buyers every 55 days sliding over six and nine months 8 and 22 instead of 6 and 12,
+  their steps as before; fortnightly buyers as before. `--end 375 --gaps 11,14,30`: monthly
+  buyers 32, 40, 41, 25, 26 instead of 31, 25, 15, 5, 21; every 11 and 14 days as before.
+  Stayers' firing months per 1,000 are the same in every row but one (monthly, log-sd 0.5:
+  0.41 -> 0.27).
 * `max_ratio` 0.6: a 40 % smaller typical basket is a real change in what the customer buys
   here, not noise (household baskets vary by about +-30 %).
 * `max_z` -3: the drop must also be unusual against this customer's own spread. The test
@@ -115,6 +135,8 @@ class OrderValueParams:
     recent_orders: int = 3        # orders forming the recent basket
     slide_lag: int = 12           # a slow slide: the recent basket also against the usual one this many orders earlier (0: off)
     slide_recent: int = 6         # ... and the last this many orders against the usual one as far before them (0: off)
+    lasting_recent: int = 6       # a step that lasts: the last this many orders against those just before them (0: off)
+    lasting_min_baseline: int = 8  # ... when at least this many orders come before them
     min_recent: int = 2           # fewer recent orders than this: no verdict
     baseline_orders: int = 12     # at most this many earlier orders form the usual basket
     min_baseline: int = 4         # fewer baseline orders than this: no verdict
@@ -172,13 +194,20 @@ def _best(amounts: list[tuple[int, float]] | tuple[tuple[int, float], ...], curr
     are already a pattern; waiting for the third cost a customer who trades down and soon
     leaves the whole warning. A basket that shrinks over months drags the sliding baseline
     down with it, so only the earlier one shows the fall; once it has settled lower, the last
-    `slide_recent` orders show it more surely than three. Each window's threshold is divided
+    `slide_recent` orders show it more surely than three. A step that has lasted
+    `lasting_recent` orders is also held against the orders just before them. Each window's threshold is divided
     among the windows tried (Bonferroni), so looking more than once does not add false
     alarms."""
     sizes = _sizes(len(amounts), p)
     if sizes is None:
         return None
     tried = [(k, 0) for k in range(p.min_recent, sizes[0] + 1)]
+    n = len(amounts)
+    # (until the six-order slow-slide window can be tried: its baseline, further back, shows a step as well)
+    if p.lasting_recent > sizes[0] and n >= p.lasting_recent + p.lasting_min_baseline and not (
+            p.slide_lag > 0 and p.slide_recent == p.lasting_recent
+            and n >= p.slide_recent + p.slide_lag + p.min_baseline):
+        tried.append((p.lasting_recent, 0))
     if p.slide_lag > 0:
         for k in (p.recent_orders, p.slide_recent):
             if k > 0 and len(amounts) >= k + p.slide_lag + p.min_baseline and (k, p.slide_lag) not in tried:
@@ -190,7 +219,7 @@ def _best(amounts: list[tuple[int, float]] | tuple[tuple[int, float], ...], curr
     firing = [f for f in firing if f[0] >= FIRE]
     if firing:
         return max(firing, key=lambda f: f[:3])[3]
-    return next(c for c in reversed(comparisons) if c.lag == 0)
+    return next(c for c in reversed(comparisons) if c.lag == 0 and len(c.recent) <= sizes[0])
 
 
 def _skipping(amounts: tuple[tuple[int, float], ...] | list[tuple[int, float]], n_recent: int,

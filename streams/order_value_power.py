@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     gaps = [float(g) for g in args.gaps.split(",")]
     variants = (("default", order_value.OrderValueParams()),
+                ("without the lasting step (lasting_recent 0)", order_value.OrderValueParams(lasting_recent=0)),
                 ("without the six-order window (slide_recent 0)", order_value.OrderValueParams(slide_recent=0)),
                 ("without slow-slide windows (slide_lag 0)", order_value.OrderValueParams(slide_lag=0)))
     print(f"| gap d | 750 -> {args.end:.0f} over d | " + " | ".join(f"{n}: warned, median d from slide start"

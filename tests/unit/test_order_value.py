@@ -259,13 +259,36 @@ def test_a_basket_settled_at_half_after_a_slide_is_seen_in_the_last_six_orders()
     warned = {"default": 0, "three only": 0}
     for seed in range(12):
         history = _sliding(120, seed, end=375.0)
-        for name, params in (("default", OrderValueParams()), ("three only", OrderValueParams(slide_recent=0))):
+        for name, params in (("default", OrderValueParams()), ("three only", OrderValueParams(slide_recent=0, lasting_recent=0))):
             sig, _ = _first_firing(history, params)
             if sig is not None:
                 warned[name] += 1
                 assert sig.current / sig.baseline <= 0.6
     assert warned["default"] >= 10
     assert warned["default"] >= warned["three only"] + 3
+
+
+def test_a_monthly_buyer_whose_basket_stepped_down_is_seen_once_six_small_baskets_have_come():
+    """750 -> 300 over four months, a buyer every month: by the time the baskets are small,
+    the two- and three-order windows hold them against twelve that already include the first
+    smaller ones, and the slow-slide windows need 19 and 22 orders, which a monthly buyer's
+    first year and a half does not give. The last six orders against the twelve just before
+    them show the step (11 of these 12 warned, 7 without that window; 56 of 60 against 40 in
+    `python -m streams.order_value_power --gaps 30 --end 300`)."""
+    warned = {"default": 0, "without": 0}
+    lasting = 0
+    for seed in range(12):
+        history = _sliding(120, seed, every=30.0, end=300.0)
+        for name, params in (("default", OrderValueParams()), ("without", OrderValueParams(lasting_recent=0))):
+            sig, _ = _first_firing(history, params)
+            if sig is not None:
+                warned[name] += 1
+                assert sig.current / sig.baseline <= 0.6
+                if name == "default" and sig.detail.startswith("last 6 orders") and "over the 12 before:" in sig.detail:
+                    lasting += 1
+    assert warned["default"] >= 10
+    assert warned["default"] >= warned["without"] + 3
+    assert lasting >= 3
 
 
 def test_a_drop_just_inside_the_ratio_limit_does_not_fire():
