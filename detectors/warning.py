@@ -100,6 +100,54 @@ class DetectorParams:
     population: population.PopulationParams = field(default_factory=population.PopulationParams)
 
 
+def with_false_alarm_scale(params: DetectorParams, scale: float) -> DetectorParams:
+    """`params` with the false-alarm budget of every statistical signal multiplied by `scale`.
+
+    Silence, purchase frequency, order value and activity each fire when what the customer
+    did is as unlikely, for them, as their budget allows (a tail probability, or expected
+    quiet spells a month). `scale` moves all of them together, with the tail at which each
+    reaches full strength: 2 warns on smaller changes and sooner, at about twice the false
+    alarms of each signal; 0.5 warns later and less often. It is the one setting that chooses
+    the operating point between how many leavers are reached and how early, and how many
+    staying customers are warned (`CHURNWATCH_FALSE_ALARM_SCALE`; docs/quality.md, "One
+    setting for the alarm budget", measures it). Rules that are not a false-alarm budget
+    keep their values: complaints (deadlines, repeats), the lapse verdict on short histories
+    (more likely gone than not), competitor pressure (it amplifies a decline), the levels,
+    and the tests that hold an open warning or clear it. Order value's budget is the normal
+    tail of `max_z`, so its z moves to the tail times `scale`; purchase frequency's cap on
+    any one tail (`max_p_fire`) stays.
+
+    >>> d = DetectorParams()
+    >>> with_false_alarm_scale(d, 1.0) is d
+    True
+    >>> twice = with_false_alarm_scale(d, 2.0)
+    >>> twice.silence.false_alarms_per_month, twice.activity.p_fire, twice.purchase_frequency.false_alarms_per_month
+    (0.02, 0.003, 0.0008)
+    >>> round(twice.order_value.max_z, 3)          # P 0.0027 instead of 0.00135 (z -3)
+    -2.782
+    >>> twice.complaints == d.complaints and twice.silence.alive_fire == d.silence.alive_fire
+    True
+    """
+    if scale == 1.0:
+        return params
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"false-alarm scale must be a positive number, not {scale!r}")
+    from dataclasses import replace
+    from statistics import NormalDist
+
+    s, pf, ov, ac = params.silence, params.purchase_frequency, params.order_value, params.activity
+    normal = NormalDist()
+    return replace(
+        params,
+        silence=replace(s, false_alarms_per_month=s.false_alarms_per_month * scale,
+                        full_false_alarms_per_month=s.full_false_alarms_per_month * scale),
+        purchase_frequency=replace(pf, false_alarms_per_month=pf.false_alarms_per_month * scale),
+        order_value=replace(ov, max_z=normal.inv_cdf(min(0.5, normal.cdf(ov.max_z) * scale))),
+        activity=replace(ac, p_fire=ac.p_fire * scale, p_full=ac.p_full * scale,
+                         long_p_fire=ac.long_p_fire * scale, long_p_full=ac.long_p_full * scale),
+    )
+
+
 @dataclass(frozen=True)
 class Action:
     action: str

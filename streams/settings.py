@@ -566,6 +566,16 @@ class Settings:
         "sells in several (`churnwatch convert-orders` names them)",
     )
 
+    # How many warnings: the alarm budget of the statistical signals (detectors.warning).
+    false_alarm_scale: float = _setting(
+        1.0,
+        _number(0.05, 20.0, what="a factor"),
+        "factor on the false-alarm budget of every statistical signal (silence, purchase frequency, order value, "
+        "activity; `detectors.warning.with_false_alarm_scale`): 2 warns on smaller changes and sooner at about "
+        "twice the false alarms, 0.5 later and on fewer staying customers; complaint rules and the lapse verdict "
+        "keep theirs (docs/quality.md, \"One setting for the alarm budget\", measures each step)",
+    )
+
     # Every other detector threshold is a field of the detectors' *Params dataclasses (their
     # defaults are documented there); a caller may attach a whole DetectorParams here. Not an
     # environment variable itself.
@@ -575,7 +585,8 @@ class Settings:
         """The detectors' parameters: `detectors` when set, the defaults otherwise, with the
         population's "gone" horizon (`detectors.population`) set to `churn_horizon_days`, the
         horizon the model's labels use, so one setting moves both, and the value segment's
-        core thresholds from the `core_*` settings.
+        core thresholds from the `core_*` settings, and the statistical signals' false-alarm budgets
+        times `false_alarm_scale`.
 
         >>> Settings(churn_horizon_days=60).detector_params().population.horizon_days
         60.0
@@ -585,6 +596,8 @@ class Settings:
         >>> fx = dict(Settings.from_env({"CHURNWATCH_FX_RATES": "xof=0.0015, USD=0.9"}).detector_params().segment.fx_to_reference)
         >>> fx["XOF"], fx["USD"], fx["EUR"]
         (0.0015, 0.9, 1.0)
+        >>> Settings.from_env({"CHURNWATCH_FALSE_ALARM_SCALE": "0.5"}).detector_params().activity.p_fire
+        0.00075
         """
         from detectors.warning import DetectorParams
 
@@ -601,7 +614,9 @@ class Settings:
         if params.population.horizon_days != self.churn_horizon_days:
             params = dataclasses.replace(
                 params, population=dataclasses.replace(params.population, horizon_days=float(self.churn_horizon_days)))
-        return params
+        from detectors.warning import with_false_alarm_scale
+
+        return with_false_alarm_scale(params, float(self.false_alarm_scale))
 
     def __post_init__(self) -> None:
         errors = [
