@@ -108,6 +108,10 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         _say(f"    warnings emitted: {len(warnings)}  dead letters: {dead}  customers tracked: {len(snapshot_rows)}  "
              f"errors in worker.log: {errors}")
         _say(ev.format_report(report))
+        _say(f"\n    operating point: CHURNWATCH_FALSE_ALARM_SCALE={settings.false_alarm_scale:g} (the statistical "
+             "signals' false-alarm budget: above 1 reaches more leavers, sooner, for more false warnings; below 1 "
+             "fewer and later; try `CHURNWATCH_FALSE_ALARM_SCALE=4 make run`; docs/quality.md, \"One setting for "
+             "the alarm budget\", measures 0.25 to 16)")
         ranked = worklist.rank(snapshot_rows)
         _say(f"\n    who to call first ({len(ranked)} open warnings at level >= warning, core customers first; "
              f"`churnwatch worklist {snap_path}` lists them all):")
