@@ -160,13 +160,15 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     warnings_topic = app.topic(settings.warnings_topic, partitions=settings.partitions, **raw)
     dead_letters_topic = app.topic(settings.dead_letters_topic, partitions=settings.partitions, **raw)
     outputs = {settings.warnings_topic: warnings_topic, settings.dead_letters_topic: dead_letters_topic}
+    # Unkeyed customer events go back to their own topic, keyed (`Processor._rekey`).
+    outputs.update({name: app.topic(name, partitions=settings.partitions, **raw) for name in settings.customer_topics})
     hide = pseudonymiser(settings)
 
     async def send(out) -> None:
         key, value = out.key, out.value
         if hide is not None and out.topic == settings.warnings_topic:
             key, value = hide.warning(value)
-        await outputs[out.topic].send(key=key, value=value)
+        await outputs[out.topic].send(key=key, value=value, partition=out.partition)
 
     # State records are our own compact bytes (detectors.state.encode): no JSON around them.
     customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)

@@ -111,6 +111,11 @@ class Metrics:
             "customer again (no warning open, nothing due, and for a page view no stronger activity signal: "
             "such a visit cannot raise a level)",
             registry=r)
+        self.rekeyed = Counter(
+            "churnwatch_rekeyed_events_total",
+            "Customer events read without a Kafka key and re-published keyed by customer_id to the partition "
+            "holding the customer (CHURNWATCH_UNKEYED_EVENTS=rekey), per topic",
+            ["topic"], registry=r)
         # One count per warning, and one per signal behind a warning: a warning carries
         # several signals, so a single counter with a signal label would not sum to warnings.
         self.warnings = Counter(
@@ -212,6 +217,8 @@ class Metrics:
         errors = getattr(outcome, "assessment_errors", 0)
         if errors:
             self.assessment_errors.inc(errors)
+        if getattr(outcome, "rekeyed", False):
+            self.rekeyed.labels(topic=topic).inc()
         repeats = getattr(outcome, "repeat_visits", 0)
         if repeats:
             self.repeat_visits.inc(repeats)

@@ -48,6 +48,7 @@ from detectors.state import (DAY, CustomerState, applied_offset, decode, encode,
 from schemas.errors import InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, make_dead_letter, parse_event, to_json_bytes
 from schemas.outputs import ChurnWarning, ClockTick
+from streams.replay import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class Output:
     topic: str
     key: bytes | None
     value: bytes
+    partition: int | None = None   # None: the producer's partitioner picks it from the key
 
 
 @dataclass
@@ -144,6 +146,7 @@ class Outcome:
     examples: list[labels.Example] = field(default_factory=list)  # churn labels resolved (and learned)
     assessment_errors: int = 0   # customers whose assessment failed in a sweep (logged; retried)
     repeat_visits: int = 0       # events applied without a new assessment (`warn.repeat_visit`)
+    rekeyed: bool = False        # an unkeyed event re-published keyed, to its customer's partition
     withheld: list[tuple[str, str]] = field(default_factory=list)  # (state, level) of steps not published
 
 
@@ -282,11 +285,8 @@ class Processor:
             self._tp_next[(topic, partition)] = offset + 1
             self._tp_seen[(topic, partition)] = self.wall_clock().timestamp()
             event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
-            if key is None and topic not in self._unkeyed:
-                self._unkeyed.add(topic)
-                log.warning("%s[%d]@%d has no Kafka key (said once per topic): produce customer events keyed by "
-                            "customer_id, or one customer's events spread over partitions and workers, each "
-                            "judging only part of their history", topic, partition, offset)
+            if key is None and self._rekey(event, topic, partition, offset, payload, ref, out):
+                return out
             self._accept(event, topic, partition, offset, key, payload, ref, out)
         except InvalidEvent as err:
             self._dead_letter(out, topic, partition, offset, key, payload, err)
@@ -303,6 +303,42 @@ class Processor:
                 log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
                 out.assessment_errors += 1   # counted and alerted on as a failed sweep
         return out
+
+    def _rekey(self, event, topic: str, partition: int, offset: int, payload: bytes, ref, out: Outcome) -> bool:
+        """An unkeyed customer event: re-publish it keyed by its customer id, on that key's partition.
+
+        A producer that sends no key spreads one customer's events over every partition (and
+        so over workers), each holding part of their history: the rest looks like silence.
+        With `unkeyed_events` = "rekey" (the default) the event goes back to its own topic
+        with the key it should have had, on the partition Kafka's default partitioner gives
+        that key (where keyed events of the customer are), and this copy is done; the copy is
+        applied there like any keyed event (a copy of one already applied is a duplicate, by
+        event id). An unkeyed event already on that partition is re-published too: the
+        customer's copies then reach their partition in the order this worker read the
+        originals, none overtaken by an original applied at once (which would make the
+        copies behind it late). True when the event was re-published.
+        """
+        cid = event.customer_id.encode()
+        target = partition_for(cid, self.settings.partitions)
+        rekey = self.settings.unkeyed_events == "rekey"
+        if topic not in self._unkeyed:
+            self._unkeyed.add(topic)
+            if self.settings.unkeyed_events == "rekey":
+                log.warning("%s[%d]@%d has no Kafka key (said once per topic): unkeyed customer events are "
+                            "re-published keyed by customer_id to their customer's partition (counted in "
+                            "churnwatch_rekeyed_events_total); produce them keyed to save the second write",
+                            topic, partition, offset)
+            else:
+                log.warning("%s[%d]@%d has no Kafka key (said once per topic): produce customer events keyed by "
+                            "customer_id, or one customer's events spread over partitions and workers, each "
+                            "judging only part of their history (CHURNWATCH_UNKEYED_EVENTS=rekey re-publishes "
+                            "them keyed)", topic, partition, offset)
+        if not rekey:
+            return False
+        out.outputs.append(Output(topic, cid, payload, partition=target))
+        out.rekeyed = True
+        out.done.append(ref)
+        return True
 
     def handle_market(self, value: bytes, key: bytes | None = None, partition: int = 0, offset: int = 0) -> MarketEvent:
         """Add a market event (read by every worker from all market partitions) to the timeline.

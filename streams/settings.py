@@ -509,6 +509,15 @@ class Settings:
         "(and reads it again when Faust has handed none of it to the agent)",
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error", "critical"), "log level")
+    unkeyed_events: str = _setting(
+        "rekey",
+        _choice("rekey", "apply"),
+        "what a worker does with a customer event that has no Kafka key: `rekey` re-publishes it to its own topic "
+        "keyed by customer_id, on the partition that holds the customer (a second write; counted in "
+        "churnwatch_rekeyed_events_total), so one customer's history is never split over partitions; `apply` "
+        "applies it on the partition it was read from (for producers that always key, or a worker not allowed to "
+        "write to the input topics)",
+    )
     publish_min_level: str = _setting(
         "warning",
         _choice("watch", "warning", "critical"),

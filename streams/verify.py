@@ -7,7 +7,9 @@ changelog (latest value per key), then checks:
 
 (a) accounting: every customer-topic record is applied to its customer's state, or in the
     dead-letter topic (matched by source topic, partition and offset), or a duplicate (an
-    event id already applied for that customer); never both, never neither. Per customer,
+    event id already applied for that customer); never both, never neither. A record without
+    a Kafka key is applied as its keyed copy on its customer's partition
+    (`CHURNWATCH_UNKEYED_EVENTS=rekey`), which must be there. Per customer,
     `state.applied` equals the number of distinct applied event ids, and every applied event
     recent enough to be in the state's de-duplication window is in it. Ticks and market
     events are dead-lettered exactly when they are invalid.
@@ -67,6 +69,7 @@ from schemas.errors import ChurnwatchError, InvalidEvent
 from schemas.events import Complaint, Login, MarketEvent, Order, PageView, parse_event
 from schemas.outputs import ClockTick
 from streams.privacy import pseudonymiser
+from streams.replay import partition_for
 from streams.settings import Settings
 
 #: State fields set by which events were applied, whatever the order or moment: compared exactly
@@ -155,7 +158,7 @@ class Report:
         lines = [
             f"churnwatch verify: {'OK' if self.ok else 'FAILED'}",
             f"inputs     {c['records']:,} customer records: {c['applied']:,} applied, {c['dead_lettered']:,} dead-lettered, "
-            f"{c['duplicates']:,} duplicates; {c['ticks']:,} clock ticks, {c['market']:,} market events; "
+            f"{c['duplicates']:,} duplicates{_rekeyed(c)}; {c['ticks']:,} clock ticks, {c['market']:,} market events; "
             f"{c['customers']:,} customers",
             _verdict("(a) accounting", self.accounting,
                      "every record applied once, dead-lettered or a duplicate; applied counts match"),
@@ -256,8 +259,12 @@ def recompute(settings: Settings, records: Iterable[TopicRecord], params: Detect
         else:
             outcome = proc.handle(*rec)
         for out in outcome.outputs:
-            target = result.warnings if out.topic == settings.warnings_topic else result.dead_letters
-            target.append(orjson.loads(out.value))
+            if out.topic == settings.warnings_topic:
+                result.warnings.append(orjson.loads(out.value))
+            elif out.topic == settings.dead_letters_topic:
+                result.dead_letters.append(orjson.loads(out.value))
+            # else an unkeyed event re-published keyed (`Processor._rekey`): the copy is one of
+            # the records read from its topic, recomputed at its own offset
     return result
 
 
@@ -302,6 +309,7 @@ def _account(settings: Settings, observed: Observed, report: Report) -> dict[str
             report.accounting.append(f"dead letter for {_at(where)} ({d['reason']}), a record that is not on the topic")
     counts = Counter()
     customers: dict[str, _Customer] = defaultdict(_Customer)
+    rekeyed: list[tuple] = []   # (where, customer, event id, (topic, partition) of its keyed copy)
     for rec in sorted(observed.inputs, key=lambda r: (r.topic, r.partition, r.offset)):
         where = rec[:3]
         model = models.get(rec.topic) or others.get(rec.topic)
@@ -329,6 +337,12 @@ def _account(settings: Settings, observed: Observed, report: Report) -> dict[str
             report.accounting.append(f"{_at(where)} is invalid ({invalid.reason}: {invalid.message[:80]}) "
                                      "but not dead-lettered: lost")
             continue
+        if rec.key is None and settings.unkeyed_events == "rekey":
+            # re-published keyed to its customer's partition (`Processor._rekey`): applied as that copy
+            home = partition_for(event.customer_id.encode(), settings.partitions)
+            counts["rekeyed"] += 1
+            rekeyed.append((where, event.customer_id, event.event_id, (rec.topic, home)))
+            continue
         c = customers[event.customer_id]
         c.last_offset[(kind_of(event), rec.partition)] = rec.offset  # records come in offset order
         if event.event_id in c.applied:
@@ -339,10 +353,20 @@ def _account(settings: Settings, observed: Observed, report: Report) -> dict[str
         c.applied[event.event_id] = t
         if not (isinstance(event, Complaint) and event.status == "resolved"):
             c.active_days.add(t // DAY)
-    report.counts = {k: counts[k] for k in ("records", "applied", "dead_lettered", "duplicates", "ticks", "market")}
+    for where, cid, event_id, copy_at in rekeyed:
+        if event_id not in customers[cid].applied and event_id not in customers[cid].dead_lettered:
+            report.accounting.append(f"{_at(where)} has no Kafka key and no keyed copy of it is on {copy_at[0]}"
+                                     f"[{copy_at[1]}], its customer's partition: lost")
+    report.counts = {k: counts[k] for k in ("records", "applied", "dead_lettered", "duplicates", "rekeyed", "ticks",
+                                            "market")}
     report.counts["customers"] = sum(1 for c in customers.values() if c.applied)
     report.repeats = {"dead_letters_repeated": sum(1 for v in dead.values() if len(v) > 1)}
     return customers
+
+
+def _rekeyed(counts: dict) -> str:
+    n = counts.get("rekeyed", 0)
+    return f", {n:,} unkeyed (applied as their keyed copies)" if n else ""
 
 
 def _at(where: tuple) -> str:

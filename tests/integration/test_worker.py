@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
+from streams.replay import partition_for
 from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration
@@ -125,3 +126,26 @@ def test_state_survives_a_worker_restart(settings_factory, start_worker, produce
     after = snapshot(run_cli, settings, tmp_path, "after.jsonl")["keep-1"]
     assert after["events_applied"] == 11
     assert after["last_active_at"] == z(T0 + timedelta(days=70))
+
+
+def test_a_customers_unkeyed_events_over_every_partition_are_judged_as_one_history(
+        settings_factory, start_worker, produce, run_cli, tmp_path, wait_until):
+    """A producer that sends no key: weekly logins land on every partition in turn. The worker
+    re-publishes each to the customer's partition, so one state holds the weekly rhythm and
+    the silence after it is read against a week, not against the month each partition saw."""
+    settings = settings_factory()
+    start_worker(settings)
+    for w, row in enumerate(weekly_logins("spread-1", 12)):
+        row.pop("type")
+        produce(settings, settings.logins_topic, json.dumps(row).encode(), key=None, partition=w % settings.partitions)
+    wait_until(lambda: snapshot(run_cli, settings, tmp_path).get("spread-1", {}).get("events_applied") == 12, 90, interval=1.0,
+               message="the twelve unkeyed logins applied to one state")
+    advance = T0 + timedelta(days=7 * 21 + 3)
+    rows = weekly_logins("steady-1", 22)
+    assert run_cli(settings, "replay", write_jsonl(tmp_path / "h.jsonl", rows), "--advance-to", z(advance)).returncode == 0
+    raised = [w for w in warnings(settings, min_count=1) if w["state"] == "raised"]
+    assert [w["customer_id"] for w in raised] == ["spread-1"]
+    silence = next(s for s in raised[0]["signals"] if s["kind"] == "silence")
+    assert silence["baseline"] == pytest.approx(7.0)
+    copies = [r for r in read_topic(settings, settings.logins_topic, min_count=12 + 12 + 22) if r.key == b"spread-1"]
+    assert len(copies) == 12 and {r.partition for r in copies} == {partition_for(b"spread-1", settings.partitions)}

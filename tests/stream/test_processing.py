@@ -12,7 +12,8 @@ import pytest
 from detectors.silence import threshold_days as silence_threshold_days
 from detectors.state import decode
 from detectors.warning import DetectorParams
-from streams.processing import Processor
+from streams.processing import Output, Processor
+from streams.replay import partition_for
 from streams.settings import Settings
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
@@ -212,14 +213,60 @@ def test_a_replay_accepts_any_event_time():
     assert proc.handle("logins", 0, 0, b"c9", login("c9", at)).applied
 
 
-def test_an_unkeyed_customer_event_is_applied_and_the_missing_key_is_logged_once_per_topic(caplog):
-    proc = make_processor()
+def test_an_unkeyed_customer_event_is_republished_keyed_to_its_customers_partition(caplog):
+    proc = make_processor(partitions=4)
+    home = partition_for(b"c1", 4)
+    away = (home + 1) % 4
     with caplog.at_level("WARNING", logger="streams.processing"):
-        first = proc.handle("logins", 0, 0, None, login("c1", T0))
-        second = proc.handle("logins", 0, 1, None, login("c1", T0 + timedelta(days=1)))
-    assert first.applied and second.applied
+        first = proc.handle("logins", away, 0, None, login("c1", T0))
+        second = proc.handle("logins", away, 1, None, login("c1", T0 + timedelta(days=1)))
+    # not applied where it was read: sent back to its topic, keyed, on the customer's partition
+    assert first.rekeyed and not first.applied and first.done == [("logins", away, 0)]
+    assert first.outputs == [Output("logins", b"c1", login("c1", T0), partition=home)]
+    assert second.rekeyed and second.outputs[0].partition == home
+    assert proc.customers == {}
     said = [r.getMessage() for r in caplog.records if "no Kafka key" in r.getMessage()]
-    assert len(said) == 1 and said[0].startswith("logins[0]@0 has no Kafka key")
+    assert len(said) == 1 and said[0].startswith(f"logins[{away}]@0 has no Kafka key")
+    # the keyed copy is applied like any keyed event; an unkeyed one read on the customer's own
+    # partition is re-published too, so the copies keep the order the originals were read in
+    copy = first.outputs[0]
+    assert proc.handle(copy.topic, home, 0, copy.key, copy.value).applied
+    third = proc.handle("logins", home, 1, None, login("c1", T0 + timedelta(days=2)))
+    assert third.rekeyed and third.outputs[0].partition == home
+
+
+def test_one_customers_unkeyed_events_spread_over_partitions_end_in_one_state():
+    """A producer without keys spreads a customer's events over every partition; re-published
+    keyed, they all reach one state, as the keyed events would have (through the processor,
+    the outputs played back as Kafka would deliver them)."""
+    proc = make_processor(partitions=4)
+    home = partition_for(b"c7", 4)
+    offsets = [0, 0, 0, 0]
+    copies = []
+    for d in range(12):
+        p = d % 4
+        out = proc.handle("logins", p, offsets[p], None, login("c7", T0 + timedelta(days=d)))
+        offsets[p] += 1
+        assert out.rekeyed and not out.applied
+        for c in out.outputs:   # delivered back to the worker, on the partition it was sent to
+            copies.append(c)
+            assert proc.handle(c.topic, c.partition, offsets[c.partition], c.key, c.value).applied
+            offsets[c.partition] += 1
+    assert {c.partition for c in copies} == {home} and len(copies) == 12
+    proc.handle("clock-ticks", home, 0, None, tick(home, T0 + timedelta(days=20)))
+    state = decode(proc.customers["c7"])
+    assert state.partition == home and state.applied == 12
+
+
+def test_with_unkeyed_events_applied_where_read_the_missing_key_is_logged_once_per_topic(caplog):
+    proc = make_processor(partitions=4, unkeyed_events="apply")
+    away = (partition_for(b"c1", 4) + 1) % 4
+    with caplog.at_level("WARNING", logger="streams.processing"):
+        first = proc.handle("logins", away, 0, None, login("c1", T0))
+        second = proc.handle("logins", away, 1, None, login("c1", T0 + timedelta(days=1)))
+    assert first.applied and second.applied and not first.outputs and not first.rekeyed
+    said = [r.getMessage() for r in caplog.records if "no Kafka key" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"logins[{away}]@0 has no Kafka key")
 
 
 def test_twelve_logins_a_month_falling_to_three_raises_an_activity_warning_with_its_evidence():

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from detectors.state import decode, encode
+from streams.replay import partition_for
 from streams.settings import Settings
 from streams.verify import Observed, TopicRecord, recompute, verify
 
@@ -72,7 +73,7 @@ def test_an_honest_run_passes_with_every_record_accounted_for():
     topics.add(S.logins_topic, "c0", b"not json")
     report = verify(S, honest(topics))
     assert report.ok, report.render()
-    assert report.counts == {"records": 49, "applied": 48, "dead_lettered": 1, "duplicates": 0, "ticks": 0,
+    assert report.counts == {"records": 49, "applied": 48, "dead_lettered": 1, "duplicates": 0, "rekeyed": 0, "ticks": 0,
                              "market": 0, "customers": 3}
     assert "churnwatch verify: OK" in report.render()
 
@@ -84,6 +85,25 @@ def test_a_redelivered_event_is_a_duplicate_not_a_second_application():
     report = verify(S, honest(topics))
     assert report.ok, report.render()
     assert report.counts["duplicates"] == 1 and report.counts["applied"] == 48
+
+
+def test_an_unkeyed_event_and_its_keyed_copy_are_accounted_for_and_a_lost_copy_is_reported():
+    s4 = Settings(partitions=4)
+    home = partition_for(b"c1", 4)
+    away = (home + 1) % 4
+    unkeyed = TopicRecord(s4.logins_topic, away, 0, None, login("c1", 0))
+    copy = TopicRecord(s4.logins_topic, home, 0, b"c1", login("c1", 0))   # what the worker re-published
+    run = recompute(s4, [unkeyed, copy])
+    report = verify(s4, Observed([unkeyed, copy], run.dead_letters, run.warnings, dict(run.customers)))
+    assert report.ok, report.render()
+    assert (report.counts["applied"], report.counts["rekeyed"], report.counts["duplicates"]) == (1, 1, 0)
+    assert run.dead_letters == [] and "1 unkeyed (applied as their keyed copies)" in report.render()
+    # the copy never written: the unkeyed record was applied nowhere
+    lost = recompute(s4, [unkeyed])
+    report = verify(s4, Observed([unkeyed], lost.dead_letters, lost.warnings, dict(lost.customers)))
+    assert not report.ok and report.counts["applied"] == 0
+    assert report.accounting == [f"{s4.logins_topic}[{away}]@0 has no Kafka key and no keyed copy of it is on "
+                                 f"{s4.logins_topic}[{home}], its customer's partition: lost"]
 
 
 def test_a_bad_record_missing_from_the_dead_letters_is_reported_lost():
