@@ -132,12 +132,16 @@ def test_a_customers_unkeyed_events_over_every_partition_are_judged_as_one_histo
         settings_factory, start_worker, produce, run_cli, tmp_path, wait_until):
     """A producer that sends no key: weekly logins land on every partition in turn. The worker
     re-publishes each to the customer's partition, so one state holds the weekly rhythm and
-    the silence after it is read against a week, not against the month each partition saw."""
+    the silence after it is read against a week, not against the month each partition saw.
+
+    Each login is sent once the one before has been re-published, as events that happen a
+    week apart arrive (a history produced all at once is docs/operations.md's worst case)."""
     settings = settings_factory()
     start_worker(settings)
     for w, row in enumerate(weekly_logins("spread-1", 12)):
         row.pop("type")
         produce(settings, settings.logins_topic, json.dumps(row).encode(), key=None, partition=w % settings.partitions)
+        read_topic(settings, settings.logins_topic, min_count=2 * (w + 1), idle=0.2, timeout=60)
     wait_until(lambda: snapshot(run_cli, settings, tmp_path).get("spread-1", {}).get("events_applied") == 12, 90, interval=1.0,
                message="the twelve unkeyed logins applied to one state")
     advance = T0 + timedelta(days=7 * 21 + 3)
