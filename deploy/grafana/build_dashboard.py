@@ -188,7 +188,12 @@ def build_dashboard() -> gd.Dashboard:
               "Customers whose assessment failed in a sweep (a bug, not bad input; each is in the worker's log "
               "with its traceback and judged again a day later). Should stay at 0 (alert ChurnwatchAssessmentErrors)",
               "short", [_q("3600 * sum by (instance) (rate(churnwatch_assessment_errors_total[$__rate_interval]))",
-                           "{{instance}}")], width=24),
+                           "{{instance}}")]),
+        graph("Unkeyed events re-published per second",
+              "Customer events that arrived without a Kafka key, re-published keyed by customer_id to the "
+              "partition holding the customer (CHURNWATCH_UNKEYED_EVENTS). Should stay at 0: ask the producer "
+              "to key its events (alert ChurnwatchUnkeyedEvents)",
+              "ops", [_q("sum by (topic) (rate(churnwatch_rekeyed_events_total[$__rate_interval]))", "{{topic}}")]),
     ]:
         board = board.with_panel(panel)
 
