@@ -481,10 +481,17 @@ class Processor:
                 out.duplicate = True  # re-sent (another offset), applied before: not late, done
                 out.done.append(ref)
                 return
+            hint = ""
+            if topic in self._unkeyed and self.settings.unkeyed_events == "rekey":
+                # Copies of unkeyed events reach their partition in the order this worker read
+                # the originals: a backlog read partition by partition puts them out of order.
+                hint = ("; this topic carries unkeyed events re-published keyed, which fall behind like this when "
+                        "a backlog is read at full speed: key the events by customer_id "
+                        "(docs/operations.md, \"Producers that send no key\")")
             raise InvalidEvent(
                 "late_event", "occurred_at",
                 f"occurred_at: expected at most {self.settings.lateness_seconds} s behind the stream time "
-                f"{to_datetime(ref_time).isoformat()} of {topic}[{partition}], got {ref_time - t} s behind",
+                f"{to_datetime(ref_time).isoformat()} of {topic}[{partition}], got {ref_time - t} s behind{hint}",
             )
         if t > ref_time:
             self._tp_time[(topic, partition)] = t

@@ -258,6 +258,23 @@ def test_one_customers_unkeyed_events_spread_over_partitions_end_in_one_state():
     assert state.partition == home and state.applied == 12
 
 
+def test_a_copy_that_falls_behind_its_partition_is_dead_lettered_late_with_the_reason_named():
+    """A backlog of unkeyed events read partition by partition: a copy of an early event
+    reaches the customer's partition after copies of later ones. It is dead-lettered as late
+    (not applied out of order), and the error says why and what to do."""
+    proc = make_processor(partitions=4)
+    home = partition_for(b"c1", 4)
+    away = (home + 1) % 4
+    later = proc.handle("logins", away, 0, None, login("c1", T0 + timedelta(days=10)))
+    earlier = proc.handle("logins", (away + 1) % 4, 0, None, login("c1", T0))
+    first, second = later.outputs[0], earlier.outputs[0]
+    assert proc.handle("logins", home, 0, first.key, first.value).applied
+    late = proc.handle("logins", home, 1, second.key, second.value)
+    assert late.dead_letter_reason == "late_event" and not late.applied
+    error = orjson.loads(late.outputs[0].value)["error"]
+    assert "unkeyed events re-published keyed" in error and "key the events by customer_id" in error
+
+
 def test_with_unkeyed_events_applied_where_read_the_missing_key_is_logged_once_per_topic(caplog):
     proc = make_processor(partitions=4, unkeyed_events="apply")
     away = (partition_for(b"c1", 4) + 1) % 4
