@@ -111,6 +111,30 @@ def _batched(table: faust.Table, changelog: StateChangelog, encode, *, follows: 
     return name
 
 
+def read_to_end(consumer, ends_at_tick: dict, tp, next_offset: int | None) -> bool:
+    """Has this worker read topic-partition `tp` up to its end (`next_offset` the next offset
+    it will be handed; None: its committed offset)? The processor's `caught_up`.
+
+    The end is the consumer's highwater, or the end offset asked at the last clock tick
+    (`ends_at_tick`) when higher. A partition not assigned to this worker counts as read:
+    another worker reads it, and nothing of it will reach this one.
+    """
+    try:
+        highwater = consumer.highwater(tp)
+    except (AssertionError, KeyError):   # aiokafka asserts the partition is assigned
+        return True
+    if tp in ends_at_tick:
+        highwater = max(highwater or 0, ends_at_tick[tp])
+    if highwater is None:
+        # Unknown until the partition's first fetch answers; empty partitions may stay
+        # unknown. Treated as read: a sweep only looks at customers due before the
+        # watermark minus the lateness allowance, which absorbs a first fetch.
+        return True
+    if next_offset is None:
+        next_offset = consumer._committed_offset.get(tp) or 0
+    return next_offset >= highwater
+
+
 def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
     """Build the Faust app for `settings` (nothing connects until the worker starts)."""
     params = params or settings.detector_params()
@@ -211,18 +235,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
                 ends_at_tick[tp] = max(ends_at_tick.get(tp, 0), end)
 
     def caught_up(topic: str, partition: int, next_offset: int | None) -> bool:
-        tp = faust.types.TP(topic, partition)
-        highwater = app.consumer.highwater(tp)
-        if tp in ends_at_tick:
-            highwater = max(highwater or 0, ends_at_tick[tp])
-        if highwater is None:
-            # Unknown until the partition's first fetch answers; empty partitions may stay
-            # unknown. Treated as read: a sweep only looks at customers due before the
-            # watermark minus the lateness allowance, which absorbs a first fetch.
-            return True
-        if next_offset is None:
-            next_offset = app.consumer._committed_offset.get(tp) or 0
-        return next_offset >= highwater
+        return read_to_end(app.consumer, ends_at_tick, faust.types.TP(topic, partition), next_offset)
 
     processor.caught_up = caught_up
 

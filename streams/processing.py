@@ -59,6 +59,9 @@ _MAX_STEPS_PER_SWEEP = 16
 _RETRY_SECONDS = 86_400
 #: Customers whose decoded state the processor keeps beside the table (`Processor._peek`).
 KEEP_DECODED = 1024
+#: Unkeyed events a worker holds at most before re-publishing them (`Processor._publish_copies`):
+#: about 1 KB each, their originals unacknowledged meanwhile.
+MAX_HELD_COPIES = 100_000
 
 
 class MarketTimeline:
@@ -251,6 +254,13 @@ class Processor:
         self.keep_decoded = KEEP_DECODED
         self._decoded: dict[str, tuple[bytes, CustomerState, tuple[int, float] | None]] = {}
         self._unkeyed: set[str] = set()   # topics an unkeyed customer event was read from (logged once)
+        # topic -> heap of (event time, seq, copy, ref) of unkeyed events read and not yet
+        # re-published (`_rekey`), and per topic-partition the newest event time read, the
+        # unkeyed ones included (`_publish_copies` holds a copy until every partition of its
+        # topic has been read past it).
+        self._copies: dict[str, list] = {}
+        self._tp_read: dict[tuple[str, int], int] = {}
+        self.max_held_copies = MAX_HELD_COPIES
         self._judged_activity: tuple[int, float] | None = None   # see `_assess`
 
     # ------------------------------------------------------------------ entry points
@@ -278,6 +288,8 @@ class Processor:
                 self._advance(partition, out, persist=True)
                 out.applied = True
                 out.done.append(ref)
+                if self._copies:
+                    self._publish_held(out)
                 return out
             model = self._model_of_topic.get(topic)
             if model is None:
@@ -286,6 +298,7 @@ class Processor:
             self._tp_seen[(topic, partition)] = self.wall_clock().timestamp()
             event = parse_event(model, payload, max_bytes=self.settings.max_event_bytes, key=key)
             if key is None and self._rekey(event, topic, partition, offset, payload, ref, out):
+                self._publish_held(out)
                 return out
             self._accept(event, topic, partition, offset, key, payload, ref, out)
         except InvalidEvent as err:
@@ -302,6 +315,8 @@ class Processor:
             except Exception:  # pragma: no cover - defensive: never let the clock kill the agent
                 log.exception("advancing the clock failed at %s[%d]@%d", topic, partition, offset)
                 out.assessment_errors += 1   # counted and alerted on as a failed sweep
+            if self._copies:
+                self._publish_held(out)
         return out
 
     def _rekey(self, event, topic: str, partition: int, offset: int, payload: bytes, ref, out: Outcome) -> bool:
@@ -311,12 +326,13 @@ class Processor:
         so over workers), each holding part of their history: the rest looks like silence.
         With `unkeyed_events` = "rekey" (the default) the event goes back to its own topic
         with the key it should have had, on the partition Kafka's default partitioner gives
-        that key (where keyed events of the customer are), and this copy is done; the copy is
-        applied there like any keyed event (a copy of one already applied is a duplicate, by
-        event id). An unkeyed event already on that partition is re-published too: the
-        customer's copies then reach their partition in the order this worker read the
-        originals, none overtaken by an original applied at once (which would make the
-        copies behind it late). True when the event was re-published.
+        that key (where keyed events of the customer are), once every partition of the topic
+        has been read past it (`_publish_copies`; the original is acknowledged then); the
+        copy is applied there like any keyed event (a copy of one already applied is a
+        duplicate, by event id). An unkeyed event already on that partition is re-published
+        too: the customer's copies then reach their partition in event-time order, none
+        overtaken by an original applied at once (which would make the copies behind it
+        late). True when the event is to be re-published.
         """
         cid = event.customer_id.encode()
         target = partition_for(cid, self.settings.partitions)
@@ -335,10 +351,55 @@ class Processor:
                             "them keyed)", topic, partition, offset)
         if not rekey:
             return False
-        out.outputs.append(Output(topic, cid, payload, partition=target))
+        t = epoch(event.occurred_at)
+        key = (topic, partition)
+        if t > self._tp_read.get(key, 0):
+            self._tp_read[key] = t
+        self._seq += 1
+        heapq.heappush(self._copies.setdefault(topic, []), (t, self._seq, Output(topic, cid, payload, partition=target), ref))
         out.rekeyed = True
-        out.done.append(ref)
         return True
+
+    def _publish_held(self, out: Outcome) -> None:
+        try:
+            self._publish_copies(out)
+        except Exception:  # pragma: no cover - defensive: held copies wait for the next message
+            log.exception("re-publishing held unkeyed events failed")
+
+    def _publish_copies(self, out: Outcome) -> None:
+        """Re-publish the held unkeyed events (`_rekey`) that every partition of their topic
+        has been read past, oldest first, and acknowledge their originals.
+
+        A backlog is read in batches, partition by partition: a copy published as soon as its
+        original is read would reach its customer's partition behind copies of later events
+        read from another partition, and be dead-lettered as late there. Held until each
+        partition of the topic this worker reads has been read up to its event time (or to
+        its end, or is quiet past `idle_topic_seconds`: as for the watermark), the copies of
+        this worker's partitions go out in event-time order. Partitions of other workers do
+        not hold them (a consumer's unassigned partitions count as read). At most
+        `max_held_copies` wait: beyond that the oldest go out regardless.
+        """
+        wall = self.wall_clock().timestamp()
+        for topic, heap in self._copies.items():
+            if not heap:
+                continue
+            upto = None
+            for p in range(self.settings.partitions):
+                key = (topic, p)
+                if self.caught_up(topic, p, self._tp_next.get(key)):
+                    continue
+                if wall - self._tp_seen.get(key, self._started or wall) > self.idle_topic_seconds:
+                    continue
+                read = max(self._tp_read.get(key, 0), self._topic_time(topic, p))
+                upto = read if upto is None else min(upto, read)
+            while heap and (upto is None or heap[0][0] <= upto or len(heap) > self.max_held_copies):
+                _, _, copy, ref = heapq.heappop(heap)
+                out.outputs.append(copy)
+                out.done.append(ref)
+
+    def held_copies(self) -> int:
+        """Unkeyed events read and not yet re-published (`_publish_copies`)."""
+        return sum(len(h) for h in self._copies.values())
 
     def handle_market(self, value: bytes, key: bytes | None = None, partition: int = 0, offset: int = 0) -> MarketEvent:
         """Add a market event (read by every worker from all market partitions) to the timeline.
@@ -390,6 +451,8 @@ class Processor:
         self._tp_next.clear()
         self._tp_seen.clear()
         self._buffer.clear()  # not acknowledged: re-read by whoever owns the partition next
+        self._copies.clear()  # likewise: their originals are re-read and re-published by the next owner
+        self._tp_read.clear()
         self._held.clear()
         self._tick.clear()
         self._due.clear()
@@ -483,10 +546,10 @@ class Processor:
                 return
             hint = ""
             if topic in self._unkeyed and self.settings.unkeyed_events == "rekey":
-                # Copies of unkeyed events reach their partition in the order this worker read
-                # the originals: a backlog read partition by partition puts them out of order.
+                # Each worker re-publishes its copies in event-time order (`_publish_copies`),
+                # but the copies of several workers reading a backlog interleave.
                 hint = ("; this topic carries unkeyed events re-published keyed, which fall behind like this when "
-                        "a backlog is read at full speed: key the events by customer_id "
+                        "several workers re-publish a backlog read at full speed: key the events by customer_id "
                         "(docs/operations.md, \"Producers that send no key\")")
             raise InvalidEvent(
                 "late_event", "occurred_at",
@@ -531,6 +594,11 @@ class Processor:
             if heap and all(wall - seen > self.idle_topic_seconds
                             for (topic, p), seen in self._tp_seen.items() if p == partition):
                 out.append(partition)
+        if not out and any(self._copies.values()) and all(
+                wall - seen > self.idle_topic_seconds for seen in self._tp_seen.values()):
+            # Unkeyed events held for a partition that stopped delivering: a tick lets the
+            # idle rule release them (`_publish_copies`).
+            out.append(min(p for _, p in self._tp_seen))
         return out
 
     def progress(self, partition: int) -> dict:

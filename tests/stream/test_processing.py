@@ -275,6 +275,54 @@ def test_a_copy_that_falls_behind_its_partition_is_dead_lettered_late_with_the_r
     assert "unkeyed events re-published keyed" in error and "key the events by customer_id" in error
 
 
+def test_a_backlog_of_unkeyed_events_read_partition_by_partition_is_republished_in_event_time_order():
+    """A history produced without keys before the worker starts: the worker reads one partition's
+    backlog, then the next. Each copy is held until every partition of its topic has been read
+    past it, so the copies reach the customer's partition in event-time order and none is late
+    (published as soon as read, the second partition's copies came ten days behind the first's)."""
+    proc = make_processor(partitions=4)
+    home = partition_for(b"c1", 4)
+    a, b = (home + 1) % 4, (home + 2) % 4
+    backlog = {a: [T0 + timedelta(days=d) for d in range(0, 20, 2)],
+               b: [T0 + timedelta(days=d) for d in range(1, 20, 2)]}
+    ends = {a: 10, b: 10}
+    proc.caught_up = lambda topic, p, next_offset: (next_offset or 0) >= ends.get(p, 0)
+    copies = []
+    for p in (a, b):                                   # partition a's whole backlog first
+        for offset, at in enumerate(backlog[p]):
+            out = proc.handle("logins", p, offset, None, login("c1", at))
+            assert out.rekeyed and not out.applied
+            # an original is acknowledged in the same step as its copy goes out, not before
+            assert [c.value for c in out.outputs] == [login("c1", backlog[q][o]) for _, q, o in out.done]
+            copies += out.outputs
+    assert proc.held_copies() == 0 and len(copies) == 20
+    times = [json.loads(c.value)["occurred_at"] for c in copies]
+    assert times == sorted(times)
+    for offset, c in enumerate(copies):                # delivered back, on the customer's partition
+        assert c.partition == home
+        assert proc.handle(c.topic, home, offset, c.key, c.value).applied
+    proc.handle("clock-ticks", home, 0, None, tick(home, T0 + timedelta(days=25)))
+    assert decode(proc.customers["c1"]).applied == 20
+
+
+def test_held_unkeyed_events_go_out_once_the_partition_holding_them_back_is_quiet():
+    proc = make_processor(partitions=4)
+    home = partition_for(b"c1", 4)
+    a, b = (home + 1) % 4, (home + 2) % 4
+    clock = [WALL]
+    proc.wall_clock = lambda: clock[0]
+    # partition b has records this worker has not been handed (a paused fetch, say)
+    proc.caught_up = lambda topic, p, next_offset: p != b
+    proc.handle("logins", b, 0, b"c2", login("c2", T0))
+    held = proc.handle("logins", a, 0, None, login("c1", T0 + timedelta(days=3)))
+    assert held.rekeyed and held.outputs == [] and proc.held_copies() == 1
+    clock[0] = WALL + timedelta(seconds=proc.idle_topic_seconds + 1)
+    assert proc.partitions_to_nudge()                  # the worker sends a tick to move on
+    out = proc.handle("clock-ticks", home, 0, None, tick(home, T0))
+    assert [c.partition for c in out.outputs if c.topic == "logins"] == [home]
+    assert ("logins", a, 0) in out.done and proc.held_copies() == 0
+
+
 def test_with_unkeyed_events_applied_where_read_the_missing_key_is_logged_once_per_topic(caplog):
     proc = make_processor(partitions=4, unkeyed_events="apply")
     away = (partition_for(b"c1", 4) + 1) % 4
