@@ -604,7 +604,8 @@ class Processor:
     def progress(self, partition: int) -> dict:
         """Where `partition` stands, for a worker's stall report: its watermark, events buffered,
         and per input topic the event time read, the next offset, whether it counts as read to
-        its end, and the wall seconds since its last event."""
+        its end, and the wall seconds since its last event; and the unkeyed events this worker
+        holds (`_publish_copies`), whatever their partition."""
         wall = self.wall_clock().timestamp()
         topics = {}
         for topic in self._model_of_topic:
@@ -614,7 +615,8 @@ class Processor:
                              "read": self.caught_up(topic, partition, self._tp_next.get(key)),
                              "quiet_s": None if seen is None else round(wall - seen)}
         return {"watermark": self.stream_time(partition), "buffered": len(self._buffer.get(partition) or ()),
-                "tick": self._tick.get(partition, 0), "topics": topics}
+                "tick": self._tick.get(partition, 0), "topics": topics,
+                "unkeyed_held": self.held_copies()}
 
     def buffered(self) -> int:
         """Events accepted but waiting for the slower topics (not yet applied)."""

@@ -316,6 +316,7 @@ def test_held_unkeyed_events_go_out_once_the_partition_holding_them_back_is_quie
     proc.handle("logins", b, 0, b"c2", login("c2", T0))
     held = proc.handle("logins", a, 0, None, login("c1", T0 + timedelta(days=3)))
     assert held.rekeyed and held.outputs == [] and proc.held_copies() == 1
+    assert proc.progress(a)["unkeyed_held"] == 1          # in a stall report, should it come to that
     clock[0] = WALL + timedelta(seconds=proc.idle_topic_seconds + 1)
     assert proc.partitions_to_nudge()                  # the worker sends a tick to move on
     out = proc.handle("clock-ticks", home, 0, None, tick(home, T0))
