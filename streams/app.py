@@ -488,6 +488,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             if level != "critical":
                 active[segment] = active.get(segment, 0) + n
         metrics.set_customers_active(active)
+        metrics.set_unkeyed_held(processor.held_copies())
         churned, processor.churned = processor.churned, {}
         for segment, n in churned.items():
             metrics.customer_churned(segment, n)

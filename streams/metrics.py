@@ -116,6 +116,12 @@ class Metrics:
             "Customer events read without a Kafka key and re-published keyed by customer_id to the partition "
             "holding the customer (CHURNWATCH_UNKEYED_EVENTS=rekey), per topic",
             ["topic"], registry=r)
+        self.unkeyed_held = Gauge(
+            "churnwatch_unkeyed_events_held",
+            "Unkeyed customer events read and not yet re-published: each waits until every partition of its "
+            "topic this worker reads has been read past its event time (their originals are unacknowledged "
+            "meanwhile)",
+            registry=r)
         # One count per warning, and one per signal behind a warning: a warning carries
         # several signals, so a single counter with a signal label would not sum to warnings.
         self.warnings = Counter(
@@ -274,6 +280,11 @@ class Metrics:
         """
         for segment in set(SEGMENTS) | set(by_segment):
             self.customers_active.labels(segment=segment).set(by_segment.get(segment, 0))
+
+    def set_unkeyed_held(self, held: int) -> None:
+        """Unkeyed customer events this worker holds before re-publishing them
+        (`Processor.held_copies`)."""
+        self.unkeyed_held.set(held)
 
     def customer_churned(self, segment: str, count: int = 1) -> None:
         """Count customers of `segment` who went from active to churned.
@@ -501,6 +512,7 @@ STREAM_TIME = METRICS.stream_time
 observe_outcome = METRICS.observe_outcome
 set_customer_counts = METRICS.set_customer_counts
 set_customers_active = METRICS.set_customers_active
+set_unkeyed_held = METRICS.set_unkeyed_held
 customer_churned = METRICS.customer_churned
 model_labels_seen = METRICS.model_labels_seen
 set_model_quality = METRICS.set_model_quality

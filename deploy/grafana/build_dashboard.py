@@ -194,6 +194,11 @@ def build_dashboard() -> gd.Dashboard:
               "partition holding the customer (CHURNWATCH_UNKEYED_EVENTS). Should stay at 0: ask the producer "
               "to key its events (alert ChurnwatchUnkeyedEvents)",
               "ops", [_q("sum by (topic) (rate(churnwatch_rekeyed_events_total[$__rate_interval]))", "{{topic}}")]),
+        graph("Unkeyed events held before re-publishing",
+              "Unkeyed events a worker holds until every partition of their topic has been read past their "
+              "event time, so their copies go out in event-time order. Rises while a backlog is read, back to 0 "
+              "once it is",
+              "short", [_q("sum by (instance) (churnwatch_unkeyed_events_held)", "{{instance}}")]),
     ]:
         board = board.with_panel(panel)
 

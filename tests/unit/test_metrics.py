@@ -357,3 +357,10 @@ def test_the_faust_monitor_stops_without_errors(caplog):
     with caplog.at_level(logging.ERROR):
         asyncio.run(start_and_stop())
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_unkeyed_events_held_is_a_gauge_that_falls_back_to_zero(m, registry):
+    m.set_unkeyed_held(120)
+    assert registry.get_sample_value("churnwatch_unkeyed_events_held") == 120
+    m.set_unkeyed_held(0)
+    assert registry.get_sample_value("churnwatch_unkeyed_events_held") == 0
