@@ -13,6 +13,7 @@ end offsets: the embedded broker reports them too low after a multi-record batch
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,6 +121,15 @@ class WorkerProcess:
             self.process.kill()
         return self.process.wait()
 
+
+
+def assigned(worker: WorkerProcess, topic: str) -> str | None:
+    """The partitions of `topic` in the worker's latest assignment (Faust logs it as a table)."""
+    block = worker.log_text().rsplit("Setting newly assigned partitions", 1)
+    if len(block) < 2:
+        return None
+    found = re.search(rf"\| {re.escape(topic)}\s+\| (\{{[^}}]*\}})", block[1].split("for group")[0])
+    return found.group(1) if found else None
 
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:

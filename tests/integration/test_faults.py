@@ -44,7 +44,7 @@ from streams.snapshot import wait_until_processed
 from streams.verify import collect
 from streams.verify import verify as check
 from tests.conftest import wait_until
-from tests.integration.conftest import WorkerProcess, read_topic
+from tests.integration.conftest import WorkerProcess, assigned, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -161,15 +161,6 @@ def uncommitting(settings: Settings, log_path: Path, request: pytest.FixtureRequ
     worker = WorkerProcess(env, log_path).start()
     request.addfinalizer(worker.kill)
     return worker
-
-
-def assigned(worker: WorkerProcess, topic: str) -> str | None:
-    """The partitions of `topic` in the worker's latest assignment (Faust logs it as a table)."""
-    block = worker.log_text().rsplit("Setting newly assigned partitions", 1)
-    if len(block) < 2:
-        return None
-    found = re.search(rf"\| {re.escape(topic)}\s+\| (\{{[^}}]*\}})", block[1].split("for group")[0])
-    return found.group(1) if found else None
 
 
 def rss_bytes(pid: int) -> int:

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from streams.replay import partition_for
-from tests.integration.conftest import read_topic
+from streams.broker import free_port
+from tests.integration.conftest import assigned, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +182,28 @@ def test_a_history_produced_without_keys_before_the_worker_starts_is_applied_who
     assert late == []
     copies = [r for r in read_topic(settings, settings.logins_topic, min_count=2 * 60) if r.key is not None]
     assert len(copies) == 60
+
+
+def test_two_workers_re_publish_unkeyed_events_to_each_others_partitions(
+        settings_factory, start_worker, produce, run_cli, tmp_path, wait_until):
+    """Two workers in one group, one partition each: an unkeyed event read by one worker
+    belongs to a customer of the other's partition. Before re-publishing it, the worker asks
+    whether every partition has been read past it, the other worker's included (aiokafka
+    refuses to answer for a partition not assigned to it: that one counts as read), and the
+    copy reaches the customer's partition, where the other worker applies it."""
+    settings = settings_factory()
+    workers = [start_worker(settings, "worker-a.log"), start_worker(settings.with_overrides(web_port=free_port()),
+                                                                       "worker-b.log")]
+    wait_until(lambda: {assigned(w, settings.logins_topic) for w in workers} == {"{0}", "{1}"}, 90,
+               message="the two workers hold one partition each")
+    home = {partition_for(cid.encode(), settings.partitions): cid for cid in (f"pair-{i}" for i in range(20))}
+    assert set(home) == {0, 1}
+    for n in range(8):
+        p = n % 2
+        row = login(home[1 - p], T0 + timedelta(days=n // 2), n)
+        row.pop("type")
+        produce(settings, settings.logins_topic, json.dumps(row).encode(), key=None, partition=p)
+        read_topic(settings, settings.logins_topic, min_count=2 * (n + 1), idle=0.2, timeout=60)
+    wait_until(lambda: {c: r.get("events_applied") for c, r in snapshot(run_cli, settings, tmp_path).items()}
+               == {home[0]: 4, home[1]: 4}, 90, interval=1.0, message="each customer's four logins applied")
+    assert all(w.running() and "Crashed" not in w.log_text() for w in workers)
