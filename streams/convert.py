@@ -7,7 +7,12 @@ spaces, ``_`` and ``-``, and common aliases are understood (:data:`COLUMN_ALIASE
 them the UCI *Online Retail* layout: ``InvoiceNo, StockCode, Description, Quantity,
 InvoiceDate, UnitPrice, CustomerID, Country`` (and *Online Retail II*'s ``Invoice``,
 ``Price``, ``Customer ID``) and the CDNOW purchase log (``customer_id date number_of_cds
-dollar_value``, whitespace-separated). Other headers are named with ``column_map``
+dollar_value``, whitespace-separated). Shop platforms' exports are read as they are
+downloaded: Shopify's orders export (recognised as a whole, :data:`KNOWN_LAYOUTS`: one row
+per line item, ``Name`` the order number, ``Email`` the customer), and by their column names
+WooCommerce's (``Order #``, ``Net Sales``), Magento's (``Grand Total (Base)``, ``Customer
+Email``), BigCommerce's (``Order Total (inc tax)``), PrestaShop's and Stripe's payments
+export (``Created date (UTC)``). Other headers are named with ``column_map``
 (``--customer-column`` etc.); a file without a header row gets its column names from
 ``columns`` (``--columns customer_id,date,quantity,amount``).
 
@@ -28,8 +33,18 @@ Rules:
   Without an order id column every line is an order of its own (``order_id`` =
   ``line-N``), or with ``one_order_per_day`` a customer's lines of one day are one order
   (``order_id`` = ``day-YYYYMMDD``; the CDNOW log has several lines for one day's purchase).
-* Status: an explicit ``status`` column wins (``canceled``/``void`` -> cancelled,
-  ``refunded``/``return`` -> returned, ``completed``/``shipped``/... -> placed). Otherwise
+* Further lines of an order (same customer and order id) whose order-level cells are blank
+  (total, status, currency, as in Shopify's export) take the order's; an order none of
+  whose lines has an amount is skipped and counted (``missing_amount``).
+* Customers: the customer id column, else an e-mail column (lower-cased). A row whose id is
+  blank or ``0`` (a guest checkout) takes its e-mail address as the customer, counted in
+  the summary; a guest who later registers is two customers, as the export has them.
+* Status: a ``cancelled at`` column with a value means cancelled; else an explicit
+  ``status`` column wins (``canceled``/``void`` -> cancelled, ``refunded``/``return`` ->
+  returned, ``completed``/``shipped``/... -> placed, and platforms' words by their stems
+  (:func:`status_of`): ``wc-on-hold`` and ``partially_refunded`` stand as placed, a
+  failed, declined or expired payment is a cancellation, a checkout draft or an abandoned
+  or incomplete checkout no order at all, counted beside the other events). Otherwise
   an order id like ``C536379`` (``C`` + digits, the UCI cancellation invoice) is
   ``cancelled`` and any other order with a negative total is ``returned``. Amounts are
   written as absolute values.
@@ -96,31 +111,77 @@ from dateutil import parser as dateutil_parser
 from schemas.errors import ChurnwatchError
 from streams.jsonl_io import write_jsonl
 
-#: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``).
+#: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``), in order
+#: of preference. A header is also matched with a part in brackets left out ("Created date
+#: (UTC)", "Order Total (inc tax)", "Grand Total (Purchased)"), after every exact match.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
                     "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid",
-                    "userpseudoid"),
+                    "userpseudoid", "idcustomer", "customeruserid"),
+    # The customer's e-mail address: the customer when the file has no id column, and the
+    # customer of a row whose id is blank (a guest checkout), lower-cased.
+    "email": ("email", "customeremail", "billingemail", "emailaddress", "buyeremail", "useremail"),
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
-             "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp"),
+             "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp",
+             "createddate", "datecreated", "dateadd", "purchasedat", "orderedat", "placedat", "paidat", "created"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
                "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount",
                "orderamount", "purchaseamount", "transactionamount", "paymentamount", "paymentvalue",
-               "amountpaid", "actualamountpaid", "totalpaid",
+               "amountpaid", "actualamountpaid", "totalpaid", "ordertotalamount", "netsales", "totalsales",
                # GA4's e-commerce export (BigQuery columns flattened with a dot)
                "ecommerce.purchaserevenue", "purchaserevenue", "ecommerce.purchaserevenueinusd",
                "purchaserevenueinusd"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
-                 "transactionid", "receiptid", "ecommerce.transactionid"),
+                 "transactionid", "receiptid", "ecommerce.transactionid", "incrementid", "order#", "idorder",
+                 "orderreference"),
     # "numberofcds": the CDNOW purchase log (Fader & Hardie), a common public benchmark.
-    "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds"),
+    "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds",
+                 "itemssold", "lineitemquantity"),
     "unit_price": ("unitprice", "price", "priceeach", "itemprice", "unitcost"),
-    "currency": ("currency", "currencycode"),
+    "currency": ("currency", "currencycode", "ordercurrencycode", "ordercurrency", "basecurrencycode",
+                 "currencyiso"),
     "category": ("category", "productcategory", "categoryname", "categorycode"),
-    "status": ("status", "orderstatus"),
+    "status": ("status", "orderstatus", "paymentstatus", "financialstatus", "orderstate"),
+    # When an order was cancelled: a value marks the order cancelled, whatever its status.
+    "cancelled_at": ("cancelledat", "canceledat", "cancelleddate", "canceleddate", "cancellationdate",
+                     "datecancelled"),
     # the interaction of a clickstream log (view, addtocart, transaction): only purchases are orders
     "event": ("event", "eventtype", "eventname", "interaction"),
 }
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A shop platform's export, recognised by columns that only it has together, whose
+    generic names (``Name``, ``Email``) the aliases must not take for what they usually mean."""
+
+    name: str
+    signature: frozenset[str]          # normalised headers that all occur in such an export
+    roles: Mapping[str, str]           # role -> normalised header (used when the header has it)
+
+
+#: Exports read without options. Shopify's orders export has one row per line item; the
+#: order's own fields (total, status, currency, cancellation) are on its first row only, and
+#: ``Name`` is the order number (#1001): the rows of one order are one order.
+KNOWN_LAYOUTS: tuple[Layout, ...] = (
+    Layout("Shopify orders export", frozenset({"name", "email", "financialstatus", "lineitemquantity"}),
+           {"order_id": "name", "customer_id": "email", "date": "createdat", "amount": "total",
+            "status": "financialstatus", "quantity": "lineitemquantity", "currency": "currency",
+            "cancelled_at": "cancelledat"}),
+)
+
+
+def detect_layout(header: Sequence[str]) -> Layout | None:
+    """The known export a header is, or None.
+
+    >>> detect_layout(["Name", "Email", "Financial Status", "Paid at", "Total", "Lineitem quantity"]).name
+    'Shopify orders export'
+    >>> detect_layout(["Name", "Email", "Date", "Total"]) is None
+    True
+    """
+    normalised = {_normalise_header(h) for h in header}
+    return next((layout for layout in KNOWN_LAYOUTS if layout.signature <= normalised), None)
+
 
 #: Values of an ``event`` column that are not purchases (normalised: lowercase, no spaces,
 #: ``_`` or ``-``): clickstream logs such as Retailrocket's (view, addtocart, transaction) or
@@ -138,7 +199,46 @@ _STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(("cancelled", "canceled", "cancel", "void", "voided"), "cancelled"),
     **dict.fromkeys(("returned", "return", "refunded", "refund"), "returned"),
 }
+#: Status words of shop platforms (WooCommerce's ``wc-on-hold``, Shopify's
+#: ``partially_refunded``, BigCommerce's ``Awaiting Fulfillment``, PrestaShop's ``Payment
+#: accepted``), read by the stems they contain, in this order: an order partly refunded or
+#: paid stands; one whose payment failed, was declined or expired did not happen as a
+#: purchase and counts as a cancellation; a refund or return is a return; a checkout draft
+#: or an abandoned or incomplete checkout is no order at all.
+_STATUS_STEMS: tuple[tuple[str, str], ...] = (
+    ("partial", "placed"),
+    ("draft", "not_a_purchase"), ("abandon", "not_a_purchase"), ("incomplete", "not_a_purchase"),
+    ("cancel", "cancelled"), ("void", "cancelled"), ("declin", "cancelled"), ("fail", "cancelled"),
+    ("expire", "cancelled"), ("reject", "cancelled"), ("error", "cancelled"),
+    ("refund", "returned"), ("return", "returned"), ("chargeback", "returned"),
+    *((stem, "placed") for stem in ("paid", "complet", "ship", "deliver", "process", "fulfil", "accept",
+                                     "await", "pending", "hold", "open", "new", "clos", "authori", "confirm",
+                                     "invoiced", "ready", "pickup", "placed", "success", "succeeded",
+                                     "captur", "settled")),
+)
+
+
+def status_of(text: str) -> str | None:
+    """An order status as written by a shop -> ``placed``, ``cancelled``, ``returned``,
+    ``not_a_purchase``, or None when the words say nothing known.
+
+    >>> [status_of(t) for t in ("Completed", "wc-on-hold", "partially_refunded", "Refunded",
+    ...                         "Awaiting Fulfillment", "Payment error", "failed", "checkout-draft", "42")]
+    ['placed', 'placed', 'placed', 'returned', 'placed', 'cancelled', 'cancelled', 'not_a_purchase', None]
+    """
+    word = text.strip().lower()
+    if word in _STATUS_WORDS:
+        return _STATUS_WORDS[word]
+    word = _normalise_header(word.removeprefix("wc-"))
+    if word in _STATUS_WORDS:
+        return _STATUS_WORDS[word]
+    return next((status for stem, status in _STATUS_STEMS if stem in word), None)
+
+
 _MISSING = {"", "nan", "null", "none", "na", "n/a"}
+#: Customer ids of a guest checkout (BigCommerce and WooCommerce write 0): with an e-mail
+#: column, such a row's customer is its e-mail address.
+_GUEST_IDS = _MISSING | {"0", "guest"}
 _UCI_CANCELLATION = re.compile(r"^C\d+$")
 _FLOAT_INTEGER_ID = re.compile(r"^(\d+)\.0+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -204,6 +304,8 @@ class ConvertStats:
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets read, with their lines
     other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
     currencies: dict[str, int] = field(default_factory=dict)  # orders written per currency, most first
+    layout: str = ""  # the known export the header was read as ("Shopify orders export"), if any
+    guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
 
     @property
     def rows_skipped(self) -> int:
@@ -226,6 +328,10 @@ class ConvertStats:
             text += f" ({', '.join(undone)} {'kept' if self.cancellations == 'keep' else 'dropped'})"
         if self.no_amounts:
             text += " without amounts (written as 0)"
+        if self.layout:
+            text += f"; read as a {self.layout}"
+        if self.guest_rows:
+            text += f"; {_count(self.guest_rows, 'row')} without a customer id taken by e-mail address"
         if self.sheets:
             text += f"; from the workbook's {'sheets' if len(self.sheets) > 1 else 'sheet'} {', '.join(self.sheets)}"
         if self.date_order:
@@ -270,6 +376,7 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
         [('amount', 2), ('customer_id', 3), ('date', 0), ('event', 1)]
     """
     normalised = [_normalise_header(h) for h in header]
+    unbracketed = [_normalise_header(re.sub(r"\(.*?\)|\[.*?\]", "", h)) for h in header]
     roles: dict[str, int] = {}
     for role, name in (column_map or {}).items():
         if role not in COLUMN_ALIASES:
@@ -278,13 +385,22 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
         if wanted not in normalised:
             raise ConvertError(f"the {role} column {name!r} is not in the header; found columns: {', '.join(header)}")
         roles[role] = normalised.index(wanted)
+    layout = detect_layout(header)
+    for role, name in (layout.roles.items() if layout is not None else ()):
+        if role not in roles and name in normalised and normalised.index(name) not in roles.values():
+            roles[role] = normalised.index(name)
     for role, aliases in COLUMN_ALIASES.items():
         if role in roles:
             continue
-        for alias in aliases:  # aliases are in order of preference
-            if alias in normalised and normalised.index(alias) not in roles.values():
-                roles[role] = normalised.index(alias)
+        # aliases are in order of preference; an exact header before one matched without its brackets
+        for names in (normalised, unbracketed):
+            index = next((i for alias in aliases for i, n in enumerate(names)
+                          if n == alias and i not in roles.values()), None)
+            if index is not None:
+                roles[role] = index
                 break
+    if "customer_id" not in roles and "email" in roles:
+        roles["customer_id"] = roles.pop("email")   # the e-mail address is the customer
     if "amount" not in roles and "quantity" not in roles and "unit_price" in roles:
         # A price with no quantity beside it is the line's amount: one item per row (a
         # clickstream's purchase rows, such as the REES46 e-commerce events' ``price``).
@@ -628,6 +744,8 @@ class _Order:
     lines: int = 0
     currency: str = ""
     categories: Counter[str] = field(default_factory=Counter)
+    first_line: int = 0
+    priced_lines: int = 0   # lines that carried an amount (a Shopify order's first line only)
 
 
 def _event_id(customer_id: str, order_id: str, status: str) -> str:
@@ -723,6 +841,7 @@ def convert_orders_csv(
     stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts, default_currency=default_currency)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
+    open_orders: dict[tuple[str, str], tuple[str, str, str | None]] = {}   # (customer, order id) -> its key
     header: list[str] = []
 
     def skip(line: int, reason: str, column: int | None, detail: str) -> None:
@@ -756,6 +875,8 @@ def convert_orders_csv(
                 roles.pop("amount", None)
                 roles.pop("unit_price", None)
             stats.columns = {role: header[i] for role, i in roles.items()}
+            layout = detect_layout(header)
+            stats.layout = layout.name if layout is not None and columns is None else ""
             col = roles.get
             c_cust, c_date, c_amount = col("customer_id"), col("date"), col("amount")
             if date_format is None:
@@ -766,7 +887,9 @@ def convert_orders_csv(
                     stats.date_order = f"{order_name.replace('first', ' first')} (detected from {example!r})"
             c_order, c_qty, c_price = col("order_id"), col("quantity"), col("unit_price")
             c_cur, c_cat, c_status = col("currency"), col("category"), col("status")
-            c_event = col("event")
+            c_event, c_email, c_cancelled = col("event"), col("email"), col("cancelled_at")
+            # the customer column holds e-mail addresses (no id column): compared lower-cased
+            email_customers = _normalise_header(header[c_cust]) in COLUMN_ALIASES["email"]
             c_money = c_amount if c_amount is not None else c_price
             decimal = (_decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
                        if c_money is not None and not no_amounts else None)
@@ -781,9 +904,16 @@ def convert_orders_csv(
                     other_events[row[c_event].strip()[:40]] += 1
                     continue
                 customer = row[c_cust].strip()
+                by_email = email_customers
+                guest = False
+                if customer.lower() in _GUEST_IDS and c_email is not None \
+                        and row[c_email].strip().lower() not in _MISSING:
+                    customer, by_email, guest = row[c_email].strip(), True, True     # a guest checkout
                 if customer.lower() in _MISSING:
                     skip(line, "missing_customer_id", c_cust, "no customer id")
                     continue
+                if by_email:
+                    customer = customer.lower()
                 if m := _FLOAT_INTEGER_ID.match(customer):
                     customer = m.group(1)
                 if len(customer) > 128:
@@ -794,14 +924,20 @@ def convert_orders_csv(
                 except ValueError as exc:
                     skip(line, "bad_date", c_date, str(exc))
                     continue
+                order_id = row[c_order].strip() if c_order is not None else ""
+                # A further line of an order already read: the blanks of the order's own fields
+                # (total, status, currency) are the order's (a Shopify export fills them on the
+                # order's first line only).
+                known = open_orders.get((customer, order_id)) if order_id else None
                 bad_column = c_qty
                 try:
                     quantity = _parse_number(row[c_qty]) if c_qty is not None and row[c_qty].strip() else None
                     if no_amounts:
-                        amount = Decimal(0)
+                        amount: Decimal | None = Decimal(0)
                     elif c_amount is not None:
                         bad_column = c_amount
-                        amount = _parse_number(row[c_amount], decimal)
+                        amount = (None if order_id and row[c_amount].strip().lower() in _MISSING
+                                  else _parse_number(row[c_amount], decimal))
                     else:
                         assert c_price is not None
                         bad_column = c_price
@@ -815,6 +951,8 @@ def convert_orders_csv(
                     currency = row[c_cur].strip().upper()
                 elif (symbol := _CURRENCY_SYMBOL.search(money)) is not None:
                     currency = _SYMBOL_CURRENCY[symbol.group()]   # "$12.00": the amount says it
+                elif known is not None:
+                    currency = orders[known].currency
                 else:
                     currency = default_currency
                     stats.defaulted_currency += 1
@@ -822,27 +960,39 @@ def convert_orders_csv(
                     skip(line, "bad_currency", c_cur, f"{currency!r} is not an ISO 4217 code")
                     continue
                 status = None
-                if c_status is not None:
+                status_cell = row[c_status].strip() if c_status is not None else ""
+                cancelled = c_cancelled is not None and row[c_cancelled].strip().lower() not in _MISSING
+                if cancelled:
+                    status = "cancelled"
+                elif known is not None and not status_cell:
+                    status = known[2]
+                elif c_status is not None:
                     # With a status column, a blank status is an ordinary placed order.
-                    status = _STATUS_WORDS.get(row[c_status].strip().lower() or "placed")
+                    status = status_of(status_cell or "placed")
+                    if status == "not_a_purchase":
+                        other_events[status_cell[:40]] += 1
+                        continue
                     if status is None:
                         skip(line, "unknown_status", c_status,
                              f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
                         continue
-                order_id = row[c_order].strip() if c_order is not None else ""
                 if not order_id or len(order_id) > 128:
                     order_id = f"day-{at:%Y%m%d}" if one_order_per_day and c_order is None else f"line-{line}"
                 key = (customer, order_id, status)
                 order = orders.get(key)
                 if order is None:
-                    order = orders[key] = _Order(customer, order_id, status, at, currency=currency)
+                    order = orders[key] = _Order(customer, order_id, status, at, currency=currency, first_line=line)
                 elif order.currency != currency:
                     skip(line, "mixed_currency", c_cur, f"order {order_id} is in {order.currency}, this line in {currency}")
                     continue
+                open_orders[(customer, order_id)] = key
                 order.at = min(order.at, at)
-                order.total += amount
+                if amount is not None:
+                    order.total += amount
+                    order.priced_lines += 1
                 order.items += abs(quantity) if quantity is not None else Decimal(1)
                 order.lines += 1
+                stats.guest_rows += guest
                 if c_cat is not None and row[c_cat].strip():
                     order.categories[row[c_cat].strip()[:128]] += 1
     except UnicodeDecodeError as exc:
@@ -852,6 +1002,14 @@ def convert_orders_csv(
     except csv.Error as exc:
         raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
 
+    for key, order in list(orders.items()):
+        if order.priced_lines == 0:     # no line of the order has its total
+            del orders[key]
+            skipped["missing_amount"] += order.lines
+            if len(stats.examples) < EXAMPLES_KEPT:
+                column = header[c_amount] if c_amount is not None else "amount"
+                stats.examples.append(f"line {order.first_line}, column {column!r}: missing_amount "
+                                      f"(no line of order {order.order_id} has an amount)")
     stats.skipped = dict(sorted(skipped.items()))
     stats.other_events = dict(other_events)
     events = [_order_event(o) for o in orders.values()]
@@ -1016,7 +1174,8 @@ def _order_event(order: _Order) -> dict[str, Any]:
 #: Role -> the command-line option that names its column.
 _COLUMN_OPTIONS = {"customer_id": "customer_column", "date": "date_column", "amount": "amount_column",
                    "quantity": "quantity_column", "unit_price": "price_column", "order_id": "order_column",
-                   "currency": "currency_column", "status": "status_column", "category": "category_column"}
+                   "currency": "currency_column", "status": "status_column", "category": "category_column",
+                   "email": "email_column", "cancelled_at": "cancelled_column"}
 
 
 def convert_options(command: Any) -> Any:

@@ -595,3 +595,132 @@ def test_a_subscription_log_names_its_paid_amount_and_transaction_date():
               "is_auto_renew", "transaction_date", "membership_expire_date", "is_cancel"]
     roles = map_columns(header, {"customer_id": "msno"})
     assert (header[roles["amount"]], header[roles["date"]]) == ("actual_amount_paid", "transaction_date")
+
+
+# Shopify's orders export: one row per line item; the order's total, status, currency and
+# cancellation are on its first row only. Abridged to the columns that matter and a few others.
+SHOPIFY = """Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Cancelled at,Id
+#1001,ann@example.com,paid,2023-01-05 10:21:33 +0100,fulfilled,CHF,90.00,5.00,95.00,2023-01-05 10:20:01 +0100,1,Blue mug,40.00,,5101
+#1001,ann@example.com,,,,,,,,2023-01-05 10:20:01 +0100,2,Red mug,25.00,,
+#1002,bob@example.com,pending,,unfulfilled,CHF,20.00,5.00,25.00,2023-01-07 11:59:00 +0100,2,Spoon,10.00,,5102
+#1003,Ann@Example.com,refunded,2023-02-05 10:21:33 +0100,fulfilled,CHF,30.00,5.00,35.00,2023-02-05 10:20:01 +0100,1,Green mug,30.00,,5103
+#1004,bob@example.com,voided,,,CHF,20.00,5.00,25.00,2023-02-08 08:00:00 +0100,1,Spoon,20.00,2023-02-08 09:00:00 +0100,5104
+#1004,bob@example.com,,,,,,,,2023-02-08 08:00:00 +0100,1,Fork,0.00,,
+#1005,ann@example.com,partially_refunded,2023-03-05 10:21:33 +0100,fulfilled,CHF,70.00,5.00,75.00,2023-03-05 10:20:01 +0100,3,Teapot,70.00,,5105
+"""
+
+
+def test_a_shopify_orders_export_is_read_one_order_per_order_number(tmp_path: Path):
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, SHOPIFY), out)
+    assert [(e["customer_id"], e["order_id"], e["occurred_at"], e["amount"], e["currency"], e["items"], e["status"])
+            for e in _events(out)] == [
+        # the two line items are one order of 95.00 with 3 items; the second row's blank
+        # currency and status are the order's, not the default currency and "placed"
+        ("ann@example.com", "#1001", "2023-01-05T09:20:01Z", 95.0, "CHF", 3, "placed"),
+        ("bob@example.com", "#1002", "2023-01-07T10:59:00Z", 25.0, "CHF", 2, "placed"),
+        # the address in other letter case is the same customer
+        ("ann@example.com", "#1003", "2023-02-05T09:20:01Z", 35.0, "CHF", 1, "returned"),
+        # cancelled (its "Cancelled at"), both lines of it
+        ("bob@example.com", "#1004", "2023-02-08T07:00:00Z", 25.0, "CHF", 2, "cancelled"),
+        # a partial refund leaves the purchase standing
+        ("ann@example.com", "#1005", "2023-03-05T09:20:01Z", 75.0, "CHF", 3, "placed"),
+    ]
+    assert stats.layout == "Shopify orders export" and stats.skipped == {} and stats.defaulted_currency == 0
+    assert stats.columns["order_id"] == "Name" and stats.columns["customer_id"] == "Email"
+    assert "read as a Shopify orders export" in stats.summary()
+
+
+def test_a_name_and_email_column_alone_are_not_taken_for_an_order_number():
+    # outside the Shopify layout "Name" is a person's name: grouping by it would merge orders
+    roles = map_columns(["Name", "Email", "Date", "Total"])
+    assert "order_id" not in roles and roles["customer_id"] == 1
+
+
+BIGCOMMERCE = """Order ID,Customer ID,Customer Name,Customer Email,Order Date,Order Status,Subtotal (inc tax),Order Total (inc tax),Order Total (ex tax)
+101,7,Ann Lee,ann@example.com,05/01/2023,Completed,90.00,95.00,80.00
+102,0,Guest One,Guest@Example.com,15/01/2023,Awaiting Fulfillment,20.00,25.00,21.00
+103,0,Guest Two,other@example.com,16/01/2023,Incomplete,20.00,25.00,21.00
+104,7,Ann Lee,ann@example.com,20/01/2023,Declined,20.00,25.00,21.00
+105,0,Guest One,guest@example.com,25/01/2023,Shipped,40.00,44.00,40.00
+"""
+
+
+def test_guest_checkouts_are_customers_by_email_and_abandoned_checkouts_are_no_orders(tmp_path: Path):
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, BIGCOMMERCE), out, default_currency="USD")
+    assert [(e["customer_id"], e["order_id"], e["amount"], e["status"]) for e in _events(out)] == [
+        ("7", "101", 95.0, "placed"),
+        ("guest@example.com", "102", 25.0, "placed"),     # customer id 0: a guest, one customer by e-mail
+        ("7", "104", 25.0, "cancelled"),                  # a declined payment did not buy
+        ("guest@example.com", "105", 44.0, "placed"),
+    ]
+    # the total with tax is read (the first of the bracketed totals), the dates day first
+    assert stats.columns["amount"] == "Order Total (inc tax)" and stats.date_order.startswith("day first")
+    assert stats.guest_rows == 2 and stats.other_events == {"Incomplete": 1} and stats.skipped == {}
+
+
+STRIPE = """id,Created date (UTC),Amount,Amount Refunded,Currency,Captured,Converted Amount,Converted Currency,Status,Customer ID,Customer Email
+ch_1,2023-01-05 10:21:33,95.00,0.00,eur,true,95.00,eur,Paid,cus_A,ann@example.com
+ch_2,2023-02-05 10:21:33,35.00,35.00,eur,true,35.00,eur,Refunded,cus_A,ann@example.com
+ch_3,2023-02-06 11:00:00,12.00,0.00,usd,false,11.10,eur,Failed,,guest@example.com
+ch_4,2023-02-07 11:00:00,"1,250.00",0.00,usd,true,"1,156.25",eur,Paid,,
+"""
+
+
+def test_a_payments_export_names_its_columns_with_brackets_and_lower_case_currencies(tmp_path: Path):
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, STRIPE), out)
+    assert [(e["customer_id"], e["occurred_at"], e["amount"], e["currency"], e["status"]) for e in _events(out)] == [
+        ("cus_A", "2023-01-05T10:21:33Z", 95.0, "EUR", "placed"),
+        ("cus_A", "2023-02-05T10:21:33Z", 35.0, "EUR", "returned"),
+        ("guest@example.com", "2023-02-06T11:00:00Z", 12.0, "USD", "cancelled"),
+    ]
+    assert stats.columns["date"] == "Created date (UTC)" and stats.columns["amount"] == "Amount"
+    assert stats.skipped == {"missing_customer_id": 1}     # neither an id nor an e-mail address
+
+
+def test_an_export_with_only_an_email_address_takes_it_as_the_customer(tmp_path: Path):
+    magento = ('"ID","Purchase Date","Grand Total (Base)","Grand Total (Purchased)","Status","Customer Email"\n'
+               '"000000001","Jan 5, 2023 10:21:33 AM","$95.00","$95.00","Complete","Ann@example.com"\n'
+               '"000000002","Feb 5, 2023 9:01:00 PM","$25.00","$25.00","Canceled","ann@example.com"\n')
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, magento), out)
+    assert [(e["customer_id"], e["occurred_at"], e["amount"], e["currency"], e["status"]) for e in _events(out)] == [
+        ("ann@example.com", "2023-01-05T10:21:33Z", 95.0, "USD", "placed"),
+        ("ann@example.com", "2023-02-05T21:01:00Z", 25.0, "USD", "cancelled"),
+    ]
+    assert stats.columns["customer_id"] == "Customer Email" and stats.guest_rows == 0
+
+
+@pytest.mark.parametrize("written, status", [
+    ("wc-completed", "placed"), ("wc-on-hold", "placed"), ("wc-refunded", "returned"),
+    ("wc-failed", "cancelled"), ("checkout-draft", None), ("Payment accepted", "placed"),
+    ("Awaiting bank wire payment", "placed"), ("Payment error", "cancelled"), ("partially_paid", "placed"),
+    ("Chargeback", "returned"), ("Suspected Fraud", "unknown"),
+])
+def test_shop_platform_status_words(tmp_path: Path, written: str, status: str | None):
+    path = _write(tmp_path, f"customer_id,date,amount,status\nc1,2023-01-05,10.00,{written}\n"
+                            f"c1,2023-02-05,10.00,completed\n")
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(path, out)
+    first = [e["status"] for e in _events(out) if e["occurred_at"].startswith("2023-01")]
+    if status is None:       # not a purchase: counted beside the orders, not written
+        assert first == [] and stats.other_events == {written: 1}
+    elif status == "unknown":
+        assert first == [] and stats.skipped == {"unknown_status": 1}
+    else:
+        assert first == [status]
+
+
+def test_an_order_none_of_whose_lines_has_an_amount_is_skipped_and_counted(tmp_path: Path):
+    path = _write(tmp_path, "order_id,customer_id,date,amount\n"
+                            "A1,c1,2023-01-05,\nA1,c1,2023-01-05,\nA2,c1,2023-02-05,12.50\n")
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(path, out)
+    assert [(e["order_id"], e["amount"]) for e in _events(out)] == [("A2", 12.5)]
+    assert stats.skipped == {"missing_amount": 2}
+    assert stats.examples == ["line 2, column 'amount': missing_amount (no line of order A1 has an amount)"]
+    # without an order id a blank amount is a bad row, as before
+    path = _write(tmp_path, "customer_id,date,amount\nc1,2023-01-05,\nc1,2023-02-05,12.50\n", name="b.csv")
+    assert convert_orders_csv(path, tmp_path / "b.jsonl").skipped == {"bad_amount": 1}
