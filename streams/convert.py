@@ -356,6 +356,31 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
 
+def match_aliases(header: Sequence[str], aliases: Mapping[str, tuple[str, ...]], roles: dict[str, int]) -> None:
+    """Add to ``roles`` (role -> column index) the roles not in it yet whose aliases name a
+    column not taken yet: aliases in their order of preference, each matched against the
+    normalised headers, then against the headers with a part in brackets left out
+    (``Created date (UTC)``, ``Order Total (inc tax)``).
+
+    >>> roles = {}
+    >>> match_aliases(["Order Total (ex tax)", "Order Total (inc tax)", "Created date (UTC)"],
+    ...               {"amount": ("ordertotal",), "date": ("createddate",)}, roles)
+    >>> roles
+    {'amount': 0, 'date': 2}
+    """
+    normalised = [_normalise_header(h) for h in header]
+    unbracketed = [_normalise_header(re.sub(r"\(.*?\)|\[.*?\]", "", h)) for h in header]
+    for role, names in aliases.items():
+        if role in roles:
+            continue
+        for candidates in (normalised, unbracketed):
+            index = next((i for alias in names for i, n in enumerate(candidates)
+                          if n == alias and i not in roles.values()), None)
+            if index is not None:
+                roles[role] = index
+                break
+
+
 def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, *,
                 amounts: bool = True) -> dict[str, int]:
     """Role -> column index for a CSV header; raises :class:`ConvertError` when the customer,
@@ -376,7 +401,6 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
         [('amount', 2), ('customer_id', 3), ('date', 0), ('event', 1)]
     """
     normalised = [_normalise_header(h) for h in header]
-    unbracketed = [_normalise_header(re.sub(r"\(.*?\)|\[.*?\]", "", h)) for h in header]
     roles: dict[str, int] = {}
     for role, name in (column_map or {}).items():
         if role not in COLUMN_ALIASES:
@@ -389,16 +413,7 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
     for role, name in (layout.roles.items() if layout is not None else ()):
         if role not in roles and name in normalised and normalised.index(name) not in roles.values():
             roles[role] = normalised.index(name)
-    for role, aliases in COLUMN_ALIASES.items():
-        if role in roles:
-            continue
-        # aliases are in order of preference; an exact header before one matched without its brackets
-        for names in (normalised, unbracketed):
-            index = next((i for alias in aliases for i, n in enumerate(names)
-                          if n == alias and i not in roles.values()), None)
-            if index is not None:
-                roles[role] = index
-                break
+    match_aliases(header, COLUMN_ALIASES, roles)
     if "customer_id" not in roles and "email" in roles:
         roles["customer_id"] = roles.pop("email")   # the e-mail address is the customer
     if "amount" not in roles and "quantity" not in roles and "unit_price" in roles:

@@ -83,6 +83,7 @@ from typing import Any
 from streams.convert import (
     EXAMPLES_KEPT, ConvertError, DateParser, _count, _date_order_of, _delimiter_option, _file_kind,
     _FLOAT_INTEGER_ID, _LOOKS_LIKE_DATA, _MISSING, _normalise_header, _open_csv, _rows, _sniff_delimiter,
+    match_aliases,
     _workbook_to_csv,
 )
 from streams.jsonl_io import write_jsonl
@@ -115,13 +116,16 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
 TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
     # ticket tools' exports: Zendesk (Requester id, Created at, Solved at), Freshdesk (Contact ID,
     # Created time, Resolved time), Salesforce cases (Account ID, Date/Time Opened, Date/Time Closed)
+    # HubSpot tickets (Associated Contact IDs, Create date, Close date), Intercom conversations
+    # (User ID, Created at, Closed at, Conversation ID)
     "customer_id": VISIT_COLUMNS["customer_id"] + ("requesterid", "contactid", "requesteremail", "contactemail",
-                                                   "accountname", "requester", "reporter", "contact"),
-    "date": ("createdat", "created", "createdtime", "openedat", "opened", "opendate", "createddate",
+                                                   "accountname", "requester", "reporter", "contact",
+                                                   "associatedcontactids", "associatedcontactid"),
+    "date": ("createdat", "created", "createdtime", "openedat", "opened", "opendate", "createddate", "createdate",
              "datecreated", "date/timeopened", "dateopened", "openeddate", "submittedat", "reportedat", "date",
              "timestamp", "time", "datetime", "occurredat", "updatedat"),
     "ticket_id": ("ticketid", "ticket", "complaintid", "caseid", "case", "casenumber", "ticketnumber",
-                  "issueid", "incidentid", "id"),
+                  "issueid", "incidentid", "conversationid", "id"),
     "status": ("status", "state", "ticketstatus", "casestatus"),
     "category": ("category", "topic", "reason", "type", "issuetype", "complainttype", "subject", "tags",
                  "casereason", "issue"),
@@ -162,6 +166,31 @@ _TICKET_STATUS: dict[str, str] = {
                      "finished"), "resolved"),
     **dict.fromkeys(("reopened", "re_opened", "reopen"), "reopened"),
 }
+#: Stems of ticket tools' other status words (HubSpot's "Waiting on us", "Closed - resolved",
+#: "Pending customer"), in order: the first found decides.
+_TICKET_STATUS_STEMS: tuple[tuple[str, str], ...] = (
+    ("unresolv", "opened"), ("notresolv", "opened"), ("reopen", "reopened"), ("escalat", "escalated"),
+    *((stem, "resolved") for stem in ("resolv", "clos", "solv", "done", "complet", "fixed", "answer", "finish")),
+    *((stem, "opened") for stem in ("open", "new", "pend", "progress", "wait", "hold", "assign", "active",
+                                    "creat", "submit", "receiv", "triag", "investigat", "snooz")),
+)
+
+
+def ticket_status(text: str) -> str | None:
+    """A ticket's status as its tool writes it -> ``opened``, ``escalated``, ``resolved``,
+    ``reopened`` (an open status after a resolution is made a reopening by the caller), or None.
+
+    >>> [ticket_status(t) for t in ("Closed", "Waiting on us", "Waiting on contact", "Closed - resolved",
+    ...                             "Unresolved", "Snoozed", "Escalated to tier 2", "42")]
+    ['resolved', 'opened', 'opened', 'resolved', 'opened', 'opened', 'escalated', None]
+    """
+    word = _word(text)
+    if word in _TICKET_STATUS:
+        return _TICKET_STATUS[word]
+    letters = re.sub(r"[^a-z]", "", word)
+    return next((status for stem, status in _TICKET_STATUS_STEMS if stem in letters), None)
+
+
 #: Keywords of free-text categories, in order of precedence (first match wins).
 _CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("billing", ("bill", "payment", "invoice", "charge", "refund", "price", "pricing", "fee", "card", "money",
@@ -179,7 +208,8 @@ _SEVERITY_WORDS: dict[str, str] = {
     **dict.fromkeys(("low", "minor", "trivial", "p3", "p4", "p5", "lowest"), "low"),
     **dict.fromkeys(("medium", "normal", "moderate", "p2", "standard", "average", "med"), "medium"),
     **dict.fromkeys(("high", "urgent", "critical", "major", "p1", "p0", "blocker", "highest", "severe",
-                     "emergency"), "high"),
+                     "emergency", "priority"), "high"),   # Intercom: priority / not_priority
+    "not_priority": "medium",
 }
 _KINDS = ("login", "page_view")
 #: Order of a ticket's changes at one time.
@@ -255,13 +285,7 @@ def map_roles(header: Sequence[str], aliases: Mapping[str, tuple[str, ...]], req
         if wanted not in normalised:
             raise ConvertError(f"the {role} column {name!r} is not in the header; found columns: {', '.join(header)}")
         roles[role] = normalised.index(wanted)
-    for role, names in aliases.items():
-        if role in roles:
-            continue
-        for alias in names:
-            if alias in normalised and normalised.index(alias) not in roles.values():
-                roles[role] = normalised.index(alias)
-                break
+    match_aliases(header, aliases, roles)
     missing = [r for r in required if r not in roles]
     if missing:
         hint = ("; the first line looks like data: for a file without a header row name its columns "
@@ -687,7 +711,7 @@ def convert_complaints_csv(
             status = "escalated"
         if "status" in roles and reader.text(row, "status"):
             raw = reader.text(row, "status")
-            status = _TICKET_STATUS.get(_word(raw))
+            status = ticket_status(raw)
             if status is None:
                 reader.skip(line, "unknown_status", roles["status"],
                             f"{raw!r}; expected e.g. open, escalated, resolved, closed, reopened")

@@ -185,6 +185,37 @@ def test_a_ticket_export_becomes_opened_escalated_resolved_events_with_contract_
     assert any("no time for it" in n for n in stats.notes)
 
 
+def test_ticket_tools_exports_are_read_as_downloaded(tmp_path):
+    # HubSpot's tickets export and Intercom's conversations export, abridged
+    hubspot = _write(tmp_path, "hubspot.csv",
+                     "Ticket ID,Ticket name,Pipeline,Ticket status,Create date,Close date,Priority,Category,"
+                     "Associated Contact,Associated Contact IDs\n"
+                     "1001,Parcel never arrived,Support Pipeline,Closed,2023-01-05 10:21,2023-01-06 09:00,HIGH,"
+                     "Shipping issue,Ann Lee (ann@example.com),301\n"
+                     "1002,Broken mug,Support Pipeline,Waiting on us,2023-02-05 10:21,,MEDIUM,Product issue,"
+                     "Bob Roe (bob@example.com),302\n")
+    convert_complaints_csv(hubspot, tmp_path / "h.jsonl")
+    assert [(e["customer_id"], e["complaint_id"], e["status"], e["category"], e["severity"], e["occurred_at"])
+            for e in _events(tmp_path / "h.jsonl")] == [
+        ("301", "1001", "opened", "logistics", "high", "2023-01-05T10:21:00Z"),
+        ("301", "1001", "resolved", "logistics", "high", "2023-01-06T09:00:00Z"),
+        ("302", "1002", "opened", "product", "medium", "2023-02-05T10:21:00Z"),    # waiting on us: open
+    ]
+    intercom = _write(tmp_path, "intercom.csv",
+                      "Conversation ID,Created at,Last updated at,State,Closed at,User ID,User email,Tags,Priority\n"
+                      "c_1,2023-01-05 10:21:33 UTC,2023-01-06 09:00:00 UTC,closed,2023-01-06 09:00:00 UTC,u_301,"
+                      "ann@example.com,delivery,not_priority\n"
+                      "c_2,2023-02-05 10:21:33 UTC,2023-02-05 11:00:00 UTC,snoozed,,u_302,bob@example.com,"
+                      "refund,priority\n")
+    convert_complaints_csv(intercom, tmp_path / "i.jsonl")
+    assert [(e["customer_id"], e["complaint_id"], e["status"], e["category"], e["severity"])
+            for e in _events(tmp_path / "i.jsonl")] == [
+        ("u_301", "c_1", "opened", "logistics", "medium"),
+        ("u_301", "c_1", "resolved", "logistics", "medium"),
+        ("u_302", "c_2", "opened", "billing", "high"),
+    ]
+
+
 def test_an_event_log_of_status_changes_keeps_their_times_and_reopenings(tmp_path):
     src = _write(tmp_path, "changes.csv",
                  "case_number,customer,updated_at,state,topic\n"
