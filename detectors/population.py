@@ -338,7 +338,7 @@ class Population:
     states of that moment. Its caller keeps the fit (`fitted`, `encode_fit`) where the
     partition's state survives a restart and gives it back with `restore`, so a restarted
     worker judges with the prior an uninterrupted one has. The prior moves the risk score,
-    and the silence verdict on customers with fewer than `SilenceParams.min_gaps` gaps.
+    and the silence verdict on short histories and purchase logs (`silence.purchase_log`).
 
     >>> pop = Population(PopulationParams(min_customers=3))
     >>> for i in range(5):

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from builders import DAY, build, day, login, page_view
-from detectors.silence import evaluate, false_alarm_rate, next_change, rhythm, threshold_days
+from builders import DAY, build, day, login, order, page_view
+from detectors.silence import evaluate, false_alarm_rate, next_change, purchase_log, rhythm, threshold_days
 from detectors.state import CustomerState
 
 
@@ -297,3 +297,109 @@ def test_a_quiet_a_little_longer_than_their_own_break_is_weighed_against_it():
     # a spell within their usual alarm is not a break of theirs: a weekly visitor's 12 days
     weekly = build([login(day(d)) for d in range(0, 400, 7)] + [login(day(d)) for d in range(405, 800, 7)])
     assert own_break(weekly, day(800)) is None
+
+
+# ---------------------------------------------------------------- purchase logs: the shop's verdict too
+
+LOYAL_SHOP = Prior(r=2.6, alpha=24.0, s=14.6, beta=18_669.0)    # few leave: a lifetime of years
+CLUMPED = (0, 1, 2, 3, 33, 34, 35, 65)     # purchases in clusters a month apart: a heavy-tailed rhythm
+
+
+def purchases(days):
+    return build([order(day(d), 40.0) for d in days])
+
+
+def test_in_a_shop_most_of_whose_customers_leave_a_purchase_log_gets_the_shops_verdict_beside_its_rhythm():
+    # by their own clumped rhythm 120 quiet days are not yet unusual; among CDNOW-like
+    # customers, who mostly leave within months, fewer than one in ten with such a purchase
+    # history are still customers after such a quiet (Pareto/NBD, the published model of
+    # purchase logs)
+    s = purchases(CLUMPED)
+    assert purchase_log(s)
+    now = day(65 + 120)
+    own = evaluate(s, now)
+    assert own.strength < 0.5
+    assert p_alive(7, 65.0, 120.0, DEFAULT_PRIOR) < 0.1
+    shop = evaluate(s, now, prior=DEFAULT_PRIOR)
+    assert 0.7 <= shop.strength < 0.85 and shop.current == own.current and shop.baseline == own.baseline
+    assert shop.detail.startswith(own.detail)             # the rhythm stays the evidence ...
+    assert shop.detail.endswith("of this shop's customers with 8 purchase days, quiet this long, about 8 % "
+                                "are still customers")    # ... the verdict beside it
+
+
+def test_a_customer_who_also_visits_is_judged_by_their_rhythm_alone():
+    # the same days as visits: Pareto/NBD's Poisson reading of visits misreads holidays and
+    # clumps (a daily visitor three weeks away would be "gone"): the false-alarm budget rules
+    visitor = build([login(day(d)) for d in CLUMPED])
+    assert not purchase_log(visitor)
+    assert evaluate(visitor, day(65 + 120), prior=DEFAULT_PRIOR).strength == evaluate(visitor, day(65 + 120)).strength
+    assert threshold_days(visitor, prior=DEFAULT_PRIOR) == threshold_days(visitor)
+    # one visit between purchases is enough to be a visitor
+    mixed = build([order(day(d), 40.0) for d in CLUMPED[:7]] + [login(day(50))]
+                  + [order(day(d), 40.0) for d in CLUMPED[7:]])
+    assert not purchase_log(mixed)
+
+
+def test_a_purchase_log_needs_the_stricter_verdict_nine_in_ten_gone():
+    s = purchases(CLUMPED)
+    t = threshold_days(s, prior=DEFAULT_PRIOR)
+    assert t < threshold_days(s) - 30
+    # it fires where P(alive) falls under 0.1, not 0.5 as for a short history
+    assert p_alive(7, 65.0, t - 0.5, DEFAULT_PRIOR) > 0.1 >= p_alive(7, 65.0, t + 0.5, DEFAULT_PRIOR)
+    assert evaluate(s, day(65) + int((t - 0.5) * DAY), prior=DEFAULT_PRIOR).strength < 0.5
+    assert evaluate(s, day(65) + int((t + 0.5) * DAY), prior=DEFAULT_PRIOR).strength >= 0.7
+
+
+def test_a_quiet_no_longer_than_a_spell_they_came_back_from_stays_under_the_alarm_whatever_the_shop():
+    s = purchases([10 * k for k in range(8)] + [70 + 90 + 3 * k for k in range(12)])
+    assert purchase_log(s)
+    last = 70 + 90 + 33
+    assert evaluate(s, day(last + 80), prior=DEFAULT_PRIOR).strength < 0.5
+    assert next_change(s, day(last), prior=DEFAULT_PRIOR) >= day(last + 90)
+
+
+@pytest.mark.parametrize("prior", [DEFAULT_PRIOR, LOYAL_SHOP], ids=["most-leave", "few-leave"])
+def test_next_change_is_exactly_when_each_level_is_reached_on_a_purchase_log(prior):
+    rng = random.Random(11)
+    for _ in range(100):
+        days = [0]
+        for _ in range(rng.randint(4, 32)):
+            days.append(days[-1] + rng.randint(1, 40))
+        s = purchases(days)
+        now = s.last_active
+        for level in (0.5, 0.7, 0.85, 1.0):
+            t = next_change(s, now, prior=prior)
+            if t is None:
+                break
+            assert evaluate(s, t, prior=prior).strength >= level - 1e-9
+            assert evaluate(s, t - 2, prior=prior).strength < level
+            now = t
+
+
+def test_the_shops_verdict_on_purchase_logs_is_calibrated():
+    # Customers of a Pareto/NBD population with five to twelve purchase days, observed 200
+    # days after their first: of those the verdict warns and their rhythm alone would not,
+    # few are still customers.
+    prior = Prior(r=1.2, alpha=40.0, s=0.8, beta=150.0)
+    rng = random.Random(7)
+    horizon = 200
+    warned, warned_alive = 0, 0
+    for _ in range(20000):
+        lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
+        life = rng.expovariate(rng.gammavariate(prior.s, 1.0 / prior.beta))
+        days, t = {0}, 0.0
+        while True:
+            t += rng.expovariate(lam)
+            if t > min(life, horizon):
+                break
+            days.add(int(t))
+        if not 5 <= len(days) <= 12:
+            continue
+        active = sorted(days)
+        state = CustomerState("c", last_active=day(active[-1]), last_active_day=day(active[-1]) // DAY,
+                              gaps=[b - a for a, b in zip(active, active[1:])],
+                              orders=[[day(d), 40.0, "EUR", 0, 1, None] for d in active])
+        if evaluate(state, day(horizon), prior=prior).strength >= 0.7 > evaluate(state, day(horizon)).strength:
+            warned, warned_alive = warned + 1, warned_alive + (life > horizon)
+    assert warned > 150
+    assert warned_alive / warned < 0.15
