@@ -220,6 +220,19 @@ def test_a_lapsed_one_time_buyer_fires_once_more_likely_gone_than_not_and_escala
     assert "about 50 % are still customers" in after.detail
 
 
+def pareto_nbd_customer(rng: random.Random, prior: Prior, horizon: float) -> tuple[float, set[int]]:
+    """A customer of a Pareto/NBD population (rates gamma(r, alpha), lifetimes exponential
+    with rates gamma(s, beta)): their lifetime and their active days up to `horizon`."""
+    lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
+    life = rng.expovariate(rng.gammavariate(prior.s, 1.0 / prior.beta))
+    days, t = {0}, 0.0
+    while True:
+        t += rng.expovariate(lam)
+        if t > min(life, horizon):
+            return life, days
+        days.add(int(t))
+
+
 def test_the_population_verdict_on_short_histories_is_calibrated():
     # Customers drawn from a Pareto/NBD population (rates gamma(r, alpha), lifetimes
     # exponential with rates gamma(s, beta)), observed 150 days after their first activity.
@@ -230,14 +243,7 @@ def test_the_population_verdict_on_short_histories_is_calibrated():
     horizon = 150
     fired, fired_alive, calm, calm_alive = 0, 0, 0, 0
     for _ in range(6000):
-        lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
-        life = rng.expovariate(rng.gammavariate(prior.s, 1.0 / prior.beta))
-        days, t = {0}, 0.0
-        while True:
-            t += rng.expovariate(lam)
-            if t > min(life, horizon):
-                break
-            days.add(int(t))
+        life, days = pareto_nbd_customer(rng, prior, horizon)
         if len(days) > 4:
             continue
         active = sorted(days)
@@ -385,14 +391,7 @@ def test_the_shops_verdict_on_purchase_logs_is_calibrated():
     horizon = 200
     warned, warned_alive = 0, 0
     for _ in range(20000):
-        lam = rng.gammavariate(prior.r, 1.0 / prior.alpha)
-        life = rng.expovariate(rng.gammavariate(prior.s, 1.0 / prior.beta))
-        days, t = {0}, 0.0
-        while True:
-            t += rng.expovariate(lam)
-            if t > min(life, horizon):
-                break
-            days.add(int(t))
+        life, days = pareto_nbd_customer(rng, prior, horizon)
         if not 5 <= len(days) <= 12:
             continue
         active = sorted(days)
