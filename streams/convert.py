@@ -275,6 +275,9 @@ _NUMERIC_DATE = re.compile(
 _MONTH_NAME = re.compile(r"(?<![a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?![a-z])",
                          re.IGNORECASE)
 _YEAR4 = re.compile(r"(?<!\d)\d{4}(?!\d)")
+#: A customer id that reads as a person's name (two or more words of letters, "Ann Lee", "J. DOE"):
+#: exports such as WooCommerce's order report name the customer instead of identifying them.
+_PERSON_NAME = re.compile(r"^[^\W\d_]+\.?(?:[ '-][^\W\d_]+\.?)+$")
 #: Skipped rows listed by line number in the stats; the rest are only counted.
 EXAMPLES_KEPT = 10
 
@@ -305,6 +308,7 @@ class ConvertStats:
     other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
     currencies: dict[str, int] = field(default_factory=dict)  # orders written per currency, most first
     layout: str = ""  # the known export the header was read as ("Shopify orders export"), if any
+    named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
 
     @property
@@ -1050,7 +1054,9 @@ def convert_orders_csv(
             event["event_id"] += f"-{seen[event['event_id']]}"
     events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
     stats.orders_written = write_jsonl(out_path, events)
-    stats.customers = len({e["customer_id"] for e in events})
+    ids = {e["customer_id"] for e in events}
+    stats.customers = len(ids)
+    stats.named_customers = sum(1 for c in ids if _PERSON_NAME.match(c))
     stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
     stats.currencies = dict(Counter(e["currency"] for e in events).most_common())
     return stats
@@ -1264,6 +1270,11 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
     note = unrated_currencies_note(stats.currencies)
     if note and not stats.no_amounts:
         click.echo(note, err=True)
+    if stats.named_customers > stats.customers / 2:
+        click.echo(f"note: {stats.named_customers:,} of the {stats.customers:,} customer ids read as names "
+                   f"(column {stats.columns.get('customer_id')!r}): customers of the same name are one customer; "
+                   "export a customer id or e-mail column if the shop has one (--customer-column names it)",
+                   err=True)
     for example in stats.examples:
         click.echo(f"  skipped {example}", err=True)
 

@@ -724,3 +724,17 @@ def test_an_order_none_of_whose_lines_has_an_amount_is_skipped_and_counted(tmp_p
     # without an order id a blank amount is a bad row, as before
     path = _write(tmp_path, "customer_id,date,amount\nc1,2023-01-05,\nc1,2023-02-05,12.50\n", name="b.csv")
     assert convert_orders_csv(path, tmp_path / "b.jsonl").skipped == {"bad_amount": 1}
+
+
+def test_customer_ids_that_read_as_names_are_pointed_out(tmp_path: Path, capsys):
+    # WooCommerce's order report names the customer: namesakes would be one customer
+    woo = ("Date,Order #,Status,Customer,Customer type,Items sold,Net Sales\n"
+           "2023-01-05 10:21:33,1001,Completed,Ann Lee,returning,2,95.00\n"
+           "2023-01-07 12:00:00,1002,On hold,Bob Roe,new,2,25.00\n")
+    out = tmp_path / "w.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, woo), out)
+    assert stats.named_customers == 2 and stats.customers == 2
+    streams.convert.echo_stats(stats, out)
+    assert "2 of the 2 customer ids read as names (column 'Customer')" in capsys.readouterr().err
+    uci = convert_orders_csv(_write(tmp_path, UCI, "uci.csv"), tmp_path / "u.jsonl", date_format="monthfirst")
+    assert uci.named_customers == 0
