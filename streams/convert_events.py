@@ -380,6 +380,7 @@ class _Reader:
         self.date_format = date_format
         self.aliases, self.required, self.what, self.column_map = aliases, required, what, column_map
         self.roles: dict[str, int] = {}
+        self.first_of_several = 0   # rows whose customer column named several customers ("301;305")
 
     def skip(self, line: int, reason: str, column: int | None, detail: str) -> None:
         where = f"line {line}" + (f", column {self.header[column]!r}" if column is not None else "")
@@ -437,6 +438,11 @@ class _Reader:
         if customer.lower() in _MISSING:
             self.skip(line, "missing_customer_id", c, "no customer id")
             return None
+        if ";" in customer and _normalise_header(self.header[c]).endswith("ids"):
+            # a list of the records associated with the row (HubSpot's "Associated Contact
+            # IDs"): the first is the primary one
+            customer = customer.split(";", 1)[0].strip()
+            self.first_of_several += 1
         if m := _FLOAT_INTEGER_ID.match(customer):
             customer = m.group(1)
         if len(customer) > 128:
@@ -464,6 +470,9 @@ class _Reader:
 
     def finish(self) -> None:
         self.stats.skipped = dict(sorted(self.skipped.items()))
+        if self.first_of_several:
+            self.stats.notes.append(f"{_count(self.first_of_several, 'row')} with several customers in "
+                                    f"{self.header[self.roles['customer_id']]!r}: the first of each is taken")
 
 
 class _Skip(Exception):

@@ -193,14 +193,16 @@ def test_ticket_tools_exports_are_read_as_downloaded(tmp_path):
                      "1001,Parcel never arrived,Support Pipeline,Closed,2023-01-05 10:21,2023-01-06 09:00,HIGH,"
                      "Shipping issue,Ann Lee (ann@example.com),301\n"
                      "1002,Broken mug,Support Pipeline,Waiting on us,2023-02-05 10:21,,MEDIUM,Product issue,"
-                     "Bob Roe (bob@example.com),302\n")
-    convert_complaints_csv(hubspot, tmp_path / "h.jsonl")
+                     "Bob Roe (bob@example.com),302;305\n")
+    stats = convert_complaints_csv(hubspot, tmp_path / "h.jsonl")
     assert [(e["customer_id"], e["complaint_id"], e["status"], e["category"], e["severity"], e["occurred_at"])
             for e in _events(tmp_path / "h.jsonl")] == [
         ("301", "1001", "opened", "logistics", "high", "2023-01-05T10:21:00Z"),
         ("301", "1001", "resolved", "logistics", "high", "2023-01-06T09:00:00Z"),
-        ("302", "1002", "opened", "product", "medium", "2023-02-05T10:21:00Z"),    # waiting on us: open
+        # waiting on us: open; of two associated contacts the first
+        ("302", "1002", "opened", "product", "medium", "2023-02-05T10:21:00Z"),
     ]
+    assert "1 row with several customers in 'Associated Contact IDs': the first of each is taken" in stats.notes
     intercom = _write(tmp_path, "intercom.csv",
                       "Conversation ID,Created at,Last updated at,State,Closed at,User ID,User email,Tags,Priority\n"
                       "c_1,2023-01-05 10:21:33 UTC,2023-01-06 09:00:00 UTC,closed,2023-01-06 09:00:00 UTC,u_301,"
