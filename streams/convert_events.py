@@ -19,11 +19,22 @@ numbers (``strict`` stops at the first); nothing is dropped silently. Event ids 
 the row's content, so converting the same file twice gives the same ids and replaying it
 twice is idempotent.
 
+Both also read JSON exports (:mod:`streams.json_records`): an analytics tool's events one
+object a line (Mixpanel, Amplitude, Segment, PostHog, GA4's BigQuery export) or a ticket
+tool's API page (Zendesk's ``{"tickets": [...]}``); nested keys are columns named by their path
+(``properties.$current_url``), recognised by their last key, top-level keys first.
+
 Visits (``convert_visits_csv``): one row per login, per page view or per session; needs a
 customer and a time.
 
-* A ``type`` column says which a row is (``login``/``signin``; ``page_view``/``pageview``/
-  ``view``/``hit``; ``session``/``visit``); without one, a file with a page-views count column
+* A ``type`` column says which a row is (``login``/``signin``/``Signed In``/an app opened;
+  ``page_view``/``pageview``/``view``/``hit``/``$mp_web_page_view``/``[Amplitude] Page Viewed``
+  and a shop's interactions such as ``add_to_cart``; ``session``/``visit``/``session_start``).
+  Any other event of the customer's (a click, a scroll, an app's own ``Song Played``) shows
+  they were there: on a day with no visit of theirs in the file, the day's first such event
+  is written as one login; on other days it is left out (both counted). Events that are no
+  visit (an analytics tool's ``identify``/``alias``, e-mails, pushes and text messages sent or
+  opened) are never written (counted). Without a type column, a file with a page-views count column
   is a session log (its page column the landing page), else a file with a page column a page
   view log, else a file with a duration column a session log of one view per row (an app's
   daily usage: customer, day, seconds), any other a login log.
@@ -86,13 +97,16 @@ from streams.convert import (
     match_aliases,
     _workbook_to_csv,
 )
+from streams.json_records import json_to_csv, resolve_column, sniff_json
 from streams.jsonl_io import write_jsonl
 
 #: Role -> accepted header names of a visit log, normalised (lowercase, no spaces, ``_`` or ``-``).
 VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "visitorid",
                     "memberid", "accountid", "customernumber", "customerno", "customercode", "userpseudoid",
-                    "customeremail", "email"),
+                    "customeremail", "email",
+                    # product analytics: Mixpanel's and PostHog's id of the person
+                    "distinctid"),
     # "date" before "time": of a file with both, the date column (a time-of-day column alone is no date)
     "date": ("timestamp", "datetime", "occurredat", "createdat", "logintime", "loginat", "logindate", "visitstart",
              "visittime", "sessionstart", "starttime", "eventtime", "eventtimestamp", "viewedat", "date",
@@ -100,7 +114,8 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
     "type": ("type", "eventtype", "event", "eventname", "kind", "action", "activity"),
     "channel": ("channel", "device", "devicetype", "platform", "source", "client_type", "clienttype"),
     "success": ("success", "succeeded", "successful", "result", "outcome"),
-    "page": ("page", "url", "path", "pagepath", "pageurl", "pagelocation", "landingpage", "screen", "screenname"),
+    "page": ("page", "url", "path", "pagepath", "pageurl", "pagelocation", "landingpage", "screen", "screenname",
+             "currenturl", "pathname"),
     "page_views": ("pageviews", "views", "hits", "pages", "pagespersession", "screenviews", "numberofpageviews"),
     # seconds; a header ending in "min"/"minutes" holds minutes (see `_duration_scale`)
     "duration": ("duration", "dwell", "dwellseconds", "dwelltime", "timeonsite", "timeonpage", "sessionduration",
@@ -109,7 +124,7 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
                  "length", "sessionlength", "durationmin", "durationminutes", "sessiondurationmin",
                  "sessiondurationminutes", "timeonsiteminutes", "minutes"),
     "category": ("category", "productcategory", "categoryname", "categorycode", "section"),
-    "session_id": ("sessionid", "session", "visitid", "visitnumber", "usersession"),
+    "session_id": ("sessionid", "session", "visitid", "visitnumber", "usersession", "gasessionid"),
 }
 
 #: Role -> accepted header names of a support-ticket export.
@@ -137,18 +152,48 @@ TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _VISIT_TYPES: dict[str, str] = {
-    **dict.fromkeys(("login", "logon", "signin", "sign_in", "auth", "authentication", "logged_in"), "login"),
+    **dict.fromkeys(("login", "logon", "signin", "sign_in", "auth", "authentication", "logged_in", "log_in",
+                     "signed_in", "user_signed_in", "user_logged_in", "login_success",
+                     # an app opened is the app's sign-in: the customer is there
+                     "app_open", "app_opened", "application_opened", "open_app", "first_open"), "login"),
     **dict.fromkeys(("page_view", "pageview", "view", "hit", "page", "screen_view", "screenview", "pv",
-                     "view_item", "view_item_list"), "page_view"),
+                     "view_item", "view_item_list",
+                     # product analytics' own names (Mixpanel, PostHog, Amplitude, Segment's specs)
+                     "mp_web_page_view", "mp_page_view", "page_viewed", "viewed_page", "screen", "screen_viewed",
+                     "viewed_screen", "product_viewed", "product_list_viewed", "products_searched"), "page_view"),
     # what a shopper does on a page (clickstream logs: Retailrocket's addtocart and transaction,
     # GA4's e-commerce events) is a page view too: the visit is the evidence, the order itself
     # comes from the orders export
     **dict.fromkeys(("addtocart", "add_to_cart", "cart", "remove_from_cart", "removefromcart", "view_cart", "begin_checkout", "checkout",
                      "add_payment_info", "add_shipping_info", "add_to_wishlist", "select_item", "view_promotion",
-                     "select_promotion", "search", "purchase", "transaction"), "page_view"),
-    # (scrolls, clicks and engagement pings happen on a page already viewed: skipped and counted)
-    **dict.fromkeys(("session", "visit", "session_start"), "session"),
+                     "select_promotion", "search", "purchase", "transaction", "product_added", "product_removed",
+                     "product_clicked", "cart_viewed", "checkout_started", "order_completed"), "page_view"),
+    **dict.fromkeys(("session", "visit", "session_start", "session_started", "start_session"), "session"),
 }
+#: Events that are not the customer's visit: the tool's bookkeeping of who is who, and messages
+#: sent to the customer (an e-mail opened is the inbox, not the shop). Never written.
+_NOT_A_VISIT = {"identify", "alias", "group", "create_alias", "merge_dangerously", "set", "set_once",
+                "groupidentify", "feature_flag_called"}
+_NOT_A_VISIT_STEMS = ("email", "e_mail", "newsletter", "push", "sms", "notification", "unsubscribe")
+
+
+def visit_kind(text: str) -> str | None:
+    """``login``, ``page_view`` or ``session`` for a row's event name; ``not_a_visit`` for an
+    analytics tool's bookkeeping or a message to the customer; None for any other event.
+
+    Example:
+        >>> [visit_kind(t) for t in ("Login", "$pageview", "[Amplitude] Page Viewed", "Signed In", "$identify",
+        ...                          "Email Opened", "scroll", "Song Played")]
+        ['login', 'page_view', 'page_view', 'login', 'not_a_visit', 'not_a_visit', None, None]
+    """
+    word = re.sub(r"^\[[^\]]*\]", "", text.strip().lower()).strip().lstrip("$")
+    word = re.sub(r"[\s\-]+", "_", word)
+    kind = _VISIT_TYPES.get(word)
+    if kind is None and (word in _NOT_A_VISIT or any(stem in word for stem in _NOT_A_VISIT_STEMS)):
+        return "not_a_visit"
+    return kind
+
+
 _CHANNELS: dict[str, str] = {
     **dict.fromkeys(("web", "www", "website", "browser", "desktop", "online", "site", "mobile_web", "mweb",
                      "webshop"), "web"),
@@ -232,6 +277,10 @@ class EventConvertStats:
     last_at: str = ""
     date_order: str = ""
     sheets: list[str] = field(default_factory=list)
+    source_format: str = ""    # set when the file was not a CSV or workbook (a JSON export)
+    other_events: dict[str, int] = field(default_factory=dict)   # event name -> rows: other events than visits
+    not_visits: dict[str, int] = field(default_factory=dict)     # event name -> rows: not the customer's visit
+    days_from_other_events: int = 0    # customer-days with no visit, written as a login from other events
     notes: list[str] = field(default_factory=list)       # what the file did not say, and what was assumed
     mapped: dict[str, dict[str, int]] = field(default_factory=dict)  # role -> "value -> mapped" -> rows
 
@@ -256,8 +305,15 @@ class EventConvertStats:
                 f"{_count(self.customers, 'customer')} written ({kinds})")
         if self.sheets:
             text += f"; from the workbook's {'sheets' if len(self.sheets) > 1 else 'sheet'} {', '.join(self.sheets)}"
+        if self.source_format:
+            text += f"; read as {self.source_format}"
         if self.date_order:
             text += f"; dates read {self.date_order}"
+        if self.other_events:
+            text += (f"; {_count(sum(self.other_events.values()), 'row')} of other events, "
+                     f"{_count(self.days_from_other_events, 'customer-day')} without a visit written as logins")
+        if self.not_visits:
+            text += f"; {_count(sum(self.not_visits.values()), 'row')} of events that are not visits left out"
         if self.skipped:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
             text += f"; {_count(self.rows_skipped, 'row')} skipped ({reasons})"
@@ -357,6 +413,11 @@ def _time(t: datetime) -> str:
 
 def _hash(prefix: str, *parts: object) -> str:
     return prefix + hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def _top(counts: Mapping[str, int], n: int = 6) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{k}: {v:,}" for k, v in ranked[:n]) + (", ..." if len(ranked) > n else "")
 
 
 class _Reader:
@@ -485,7 +546,8 @@ def _note_mapping(stats: EventConvertStats, role: str, value: str, mapped: str) 
     by_value[key] = by_value.get(key, 0) + 1
 
 
-def _prepare(in_path: str | Path, out_path: str | Path, convert: Any, options: dict[str, Any]) -> tuple[Path, Path, Any]:
+def _prepare(in_path: str | Path, out_path: str | Path, convert: Any, options: dict[str, Any],
+             aliases: Mapping[str, tuple[str, ...]]) -> tuple[Path, Path, Any]:
     in_path, out_path = Path(in_path), Path(out_path)
     kind = _file_kind(in_path)
     if kind == "xls":
@@ -501,7 +563,41 @@ def _prepare(in_path: str | Path, out_path: str | Path, convert: Any, options: d
                 raise ConvertError(str(exc).replace(str(text), str(in_path))) from None
         stats.sheets = sheets
         return in_path, out_path, stats
+    if options.get("columns") is None and (shape := sniff_json(in_path, options["encoding"], aliases)) is not None:
+        return in_path, out_path, _convert_json(in_path, out_path, convert, options, aliases, shape)
     return in_path, out_path, None
+
+
+def _convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str, Any],
+                  aliases: Mapping[str, tuple[str, ...]], shape: str) -> Any:
+    """A JSON export (:mod:`streams.json_records`) converted through the CSV of its records."""
+    unit = "line" if shape == "lines" else "record"
+
+    def renumber(text: str) -> str:    # the CSV's line n + 1 is the JSON's line (or record) n
+        return re.sub(r"\bline (\d+)", lambda m: f"{unit} {int(m.group(1)) - 1}", text)
+
+    with tempfile.TemporaryDirectory(prefix="churnwatch-json-") as tmp:
+        text = Path(tmp) / f"{in_path.stem}.csv"
+        table = json_to_csv(in_path, text, encoding=options["encoding"], shape=shape, aliases=aliases)
+        if table.bad and options.get("strict"):
+            number, reason = table.bad[0]
+            raise ConvertError(f"{in_path}: {unit} {number}: bad_json ({reason}); without --strict such "
+                               f"{unit}s are skipped and counted")
+        named = {role: resolve_column(name, table.columns) for role, name in (options.get("column_map") or {}).items()}
+        column_map = {**{r: c for r, c in table.roles.items() if c not in named.values()}, **named}
+        options = {**options, "encoding": "utf-8", "delimiter": ",", "column_map": column_map}
+        try:
+            stats = convert(text, out_path, **options)
+        except ConvertError as exc:
+            raise ConvertError(renumber(str(exc).replace(str(text), str(in_path)))) from None
+    stats.examples = [renumber(e) for e in stats.examples]
+    if table.bad:
+        stats.skipped = dict(sorted({**stats.skipped, "bad_json": len(table.bad)}.items()))
+        room = max(0, EXAMPLES_KEPT - len(stats.examples))
+        stats.examples += [f"{unit} {n}: bad_json ({reason})" for n, reason in table.bad[:room]]
+    stats.source_format = (f"JSON {'lines' if shape == 'lines' else 'array'} ({table.records:,} records, "
+                           f"{len(table.columns)} paths)")
+    return stats
 
 
 def _write(out_path: Path, events: list[dict[str, Any]], stats: EventConvertStats, in_path: Path,
@@ -550,7 +646,7 @@ def convert_visits_csv(
     """
     options = dict(date_format=date_format, encoding=encoding, delimiter=delimiter, columns=columns,
                    column_map=column_map, strict=strict)
-    in_path, out_path, done = _prepare(in_path, out_path, convert_visits_csv, options)
+    in_path, out_path, done = _prepare(in_path, out_path, convert_visits_csv, options, VISIT_COLUMNS)
     if done is not None:
         return done
     stats = EventConvertStats(source="visits")
@@ -561,6 +657,9 @@ def convert_visits_csv(
     no_duration = 0
     login_durations = 0
     scale: float | None = None
+    not_visits: Counter[str] = Counter()     # event name -> rows that are not a visit
+    others: Counter[str] = Counter()         # event name -> rows of other events
+    other_days: dict[tuple[str, Any], tuple[datetime, str, str]] = {}   # (customer, day) -> its first
     for line, row in reader.rows():
         roles = reader.roles
         if scale is None:   # the header is read with the first row
@@ -573,11 +672,18 @@ def convert_visits_csv(
             assert at is not None
             typed = reader.text(row, "type")
             if "type" in roles:
-                kind = _VISIT_TYPES.get(_word(typed))
+                kind = visit_kind(typed)
+                name = typed[:40] or "(no event name)"
+                if kind == "not_a_visit":
+                    not_visits[name] += 1
+                    continue
                 if kind is None:
-                    reader.skip(line, "unknown_type", roles["type"],
-                                f"{typed!r}; expected login, page_view or session, or a shop "
-                                f"interaction such as add_to_cart")
+                    # another event of the customer's (a click, an app's own event): evidence
+                    # that they were there, kept for the days the file shows no visit of theirs
+                    others[name] += 1
+                    day = (customer, at.date())
+                    if day not in other_days or at < other_days[day][0]:
+                        other_days[day] = (at, name, reader.text(row, "channel"))
                     continue
             elif "page_views" in roles:
                 kind = "session"     # a session export's page column is its landing page
@@ -644,6 +750,27 @@ def convert_visits_csv(
         except _Skip:
             continue
     reader.finish()
+    from_others = 0
+    visit_days = {(e["customer_id"], e["occurred_at"][:10]) for e in events}
+    for (customer, _), (at, name, raw) in sorted(other_days.items(), key=lambda kv: (kv[1][0], kv[0][0])):
+        if (customer, at.date().isoformat()) in visit_days:
+            continue
+        from_others += 1
+        when = _time(at)
+        events.append({"type": "login", "schema_version": 1, "customer_id": customer, "occurred_at": when,
+                       "channel": _CHANNELS.get(_word(raw), "other") if raw else "web", "success": True,
+                       "event_id": _hash("vis-", customer, when, "other", name)})
+    stats.other_events, stats.not_visits = dict(others), dict(not_visits)
+    stats.days_from_other_events = from_others
+    if others:
+        stats.notes.append(
+            f"{_count(sum(others.values()), 'row')} of other events than logins, page views and sessions "
+            f"({_top(others)}): {_count(from_others, 'customer-day')} with no visit in the file "
+            f"{'was' if from_others == 1 else 'were'} written as one login each (the customer was there); "
+            f"the rest fell on days with a visit")
+    if not_visits:
+        stats.notes.append(f"{_count(sum(not_visits.values()), 'row')} of events that are not a visit of the "
+                           f"customer's ({_top(not_visits)}) left out")
     if no_duration:
         stats.notes.append(f"{no_duration:,} page-view or session rows without a duration: time on the page "
                            f"written as 0 (unknown), so the shorter-visits and bounce tests cannot judge them")
@@ -682,7 +809,7 @@ def convert_complaints_csv(
     """
     options = dict(date_format=date_format, encoding=encoding, delimiter=delimiter, columns=columns,
                    column_map=column_map, strict=strict)
-    in_path, out_path, done = _prepare(in_path, out_path, convert_complaints_csv, options)
+    in_path, out_path, done = _prepare(in_path, out_path, convert_complaints_csv, options, TICKET_COLUMNS)
     if done is not None:
         return done
     stats = EventConvertStats(source="tickets")
@@ -878,8 +1005,9 @@ def register(group: Any) -> None:
         """Convert a login, page-view or session log into a replay file.
 
         One row per login, page view or session (customer, time; channel, page, page views,
-        duration when given). Concatenate the result with converted orders and tickets:
-        replay and offline order events by time. CSV_PATH: CSV/text (.gz) or .xlsx.
+        duration when given), or an analytics tool's events. Concatenate the result with
+        converted orders and tickets: replay and offline order events by time. CSV_PATH:
+        CSV/text (.gz), .xlsx, or JSON (one object a line, or an array; .gz).
         """
         out_path.parent.mkdir(parents=True, exist_ok=True)
         echo_stats(convert_visits_csv(csv_path, out_path, **_kwargs(options, _VISIT_OPTIONS)), out_path)
@@ -893,7 +1021,8 @@ def register(group: Any) -> None:
 
         One row per ticket (customer, opened; category, priority, status, resolved-at when
         given) or per status change. Free-text categories are mapped to product, logistics,
-        service, billing or other (the mapping is printed). CSV_PATH: CSV/text (.gz) or .xlsx.
+        service, billing or other (the mapping is printed). CSV_PATH: CSV/text (.gz), .xlsx, or
+        JSON (one object a line, or an array such as a Zendesk API page; .gz).
         """
         out_path.parent.mkdir(parents=True, exist_ok=True)
         echo_stats(convert_complaints_csv(csv_path, out_path, **_kwargs(options, _TICKET_OPTIONS)), out_path)

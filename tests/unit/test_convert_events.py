@@ -110,18 +110,29 @@ def test_a_login_row_with_a_duration_says_the_duration_is_not_used(tmp_path):
     assert any(n.startswith("1 login rows with a duration") for n in stats.notes)
 
 
-def test_a_type_column_mixes_logins_and_page_views_and_unknown_types_are_skipped(tmp_path):
+def test_a_type_column_mixes_logins_and_page_views_and_other_events_fill_days_without_a_visit(tmp_path):
     src = _write(tmp_path, "log.csv",
                  "customer,event,timestamp,url,time_on_page\n"
                  "a,login,2024-01-01 09:00,,\n"
                  "a,pageview,2024-01-01 09:01,/p/1,75\n"
                  "a,email_open,2024-01-01 09:05,,\n"
-                 "a,pageview,2024-01-01 09:06,/p/2,abc\n")
+                 "a,scroll,2024-01-01 09:07,,\n"
+                 "a,pageview,2024-01-01 09:06,/p/2,abc\n"
+                 "a,Song Played,2024-01-02 21:00,,\n"
+                 "a,Song Played,2024-01-02 20:30,,\n"
+                 "a,Email Opened,2024-01-03 08:00,,\n")
     stats = convert_visits_csv(src, tmp_path / "out.jsonl")
-    assert [(e["type"], e.get("page"), e.get("dwell_seconds")) for e in _events(tmp_path / "out.jsonl")] == [
-        ("login", None, None), ("page_view", "/p/1", 75.0)]
-    assert stats.skipped == {"bad_duration": 1, "unknown_type": 1}
-    with pytest.raises(ConvertError, match="line 4.*unknown_type"):
+    # the scroll falls on a day with a visit; the songs are the only sign of 2 January: one
+    # login at the first of them; e-mails opened are not visits at all
+    assert [(e["type"], e["occurred_at"], e.get("page"), e.get("dwell_seconds"))
+            for e in _events(tmp_path / "out.jsonl")] == [
+        ("login", "2024-01-01T09:00:00Z", None, None), ("page_view", "2024-01-01T09:01:00Z", "/p/1", 75.0),
+        ("login", "2024-01-02T20:30:00Z", None, None)]
+    assert stats.skipped == {"bad_duration": 1}
+    assert stats.other_events == {"scroll": 1, "Song Played": 2} and stats.days_from_other_events == 1
+    assert stats.not_visits == {"email_open": 1, "Email Opened": 1}
+    assert "3 rows of other events, 1 customer-day without a visit written as logins" in stats.summary()
+    with pytest.raises(ConvertError, match="line 6.*bad_duration"):
         convert_visits_csv(src, tmp_path / "strict.jsonl", strict=True)
 
 
@@ -352,7 +363,7 @@ def test_exports_of_common_tools_are_recognised_by_their_headers(tmp_path):
     assert stats.columns["date"] == "event_timestamp" and stats.columns["type"] == "event_name"
     assert [(e["occurred_at"], e["page"]) for e in _events(tmp_path / "ga4.jsonl")] == [
         ("2024-03-01T08:00:00Z", "(not set)"), ("2024-03-01T08:00:05Z", "https://shop.example/a")]
-    assert stats.skipped == {"unknown_type": 1}
+    assert stats.skipped == {} and stats.other_events == {"scroll": 1} and stats.days_from_other_events == 0
     # Zendesk, Freshdesk and Salesforce ticket exports.
     for name, text in (
             ("zendesk", "Id,Requester,Requester id,Subject,Status,Priority,Created at,Solved at\n"

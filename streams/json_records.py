@@ -1,0 +1,250 @@
+"""Analytics and ticket-tool exports in JSON, read as the tables the converters read.
+
+Product-analytics tools export events as JSON, one object a line (Mixpanel's raw export,
+Amplitude's export, Segment's and PostHog's event archives, GA4's BigQuery export as JSON),
+and ticket tools' APIs answer with JSON objects (Zendesk, Intercom). The values a converter
+needs sit at different depths in each: Mixpanel keeps the time and the user under
+``properties``, Segment keeps the page under ``context.page``, GA4 keeps it in
+``event_params``, a list of ``{"key": ..., "value": {"string_value": ...}}``.
+
+:func:`json_to_csv` writes such a file as a CSV with one column per path (``properties.time``,
+``event_params.page_location``) and one row per record, and says which column plays which
+role. Roles are matched by the converter's aliases (:func:`streams.convert.match_aliases`)
+against the last key of each path with a leading ``$`` left out (Mixpanel's and PostHog's
+``$current_url`` is a ``current_url``), level by level: a top-level key wins over a nested
+one, so an event's own ``type`` or ``event_type`` is never taken from a custom property of
+the same name. The converters then read the CSV as any other export.
+
+Shapes read:
+
+* JSON lines (``.jsonl``, ``.json``, ``.ndjson``, each optionally ``.gz``): one object a line;
+  blank lines are left out; a line that is not a JSON object is a row skipped as ``bad_json``
+  with its line number (``--strict`` stops there).
+* One JSON array of objects, or an object holding one (``{"tickets": [...]}``, Zendesk's and
+  most APIs' pages).
+* Nested objects become paths; a list of scalars (``"tags": ["a", "b"]``, HubSpot's associated
+  ids) is one cell joined by ``;``; GA4's key-value lists become one path a key; other lists
+  are left out.
+* A Segment ``track`` record's kind is its ``event`` name (``"Signed In"``), as its ``page`` and
+  ``screen`` records are page views.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streams.convert import ConvertError, _open_csv, match_aliases
+
+#: How deep nested objects are followed (GA4's ``device.web_info.browser`` is level 2).
+MAX_DEPTH = 4
+#: The value fields of a GA4 ``event_params`` entry, in the order they are read.
+_GA4_VALUES = ("string_value", "int_value", "float_value", "double_value")
+_SEGMENT_KINDS = {"track", "page", "screen", "identify", "group", "alias"}
+
+
+@dataclass
+class JsonTable:
+    """What :func:`json_to_csv` wrote: the columns (paths), the roles it matched, the shape
+    read, and the records that were not JSON objects (line or record number, reason)."""
+
+    columns: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)     # role -> column (path)
+    shape: str = "lines"                                    # "lines" or "array"
+    records: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def sniff_json(path: Path, encoding: str, aliases: Mapping[str, tuple[str, ...]]) -> str | None:
+    """``"lines"`` (one object a line) or ``"array"`` (one array of objects, or one object
+    holding them: an API's page) when the file's first non-blank character opens a JSON object
+    or array, else None (a CSV or text export). A file of one object is a page when its own
+    keys name no time (``{"tickets": [...], "count": 2}``), else one record."""
+    try:
+        with _open_csv(path, encoding) as f:
+            head = f.read(4096)
+            if not head.lstrip("\ufeff \t\r\n").startswith("{"):
+                return "array" if head.lstrip("\ufeff \t\r\n").startswith("[") else None
+            first = head.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
+            try:
+                record = json.loads(first)
+            except ValueError:
+                return "array"     # a pretty-printed object
+            rest = head.lstrip("\ufeff \t\r\n")[len(first):].strip() or f.read(64).strip()
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None
+    if not rest and isinstance(record, Mapping):
+        roles: dict[str, int] = {}
+        scalars = [k for k, v in record.items() if not isinstance(v, (Mapping, list))]
+        match_aliases([k.lstrip("$") for k in scalars], {"date": aliases["date"]}, roles)
+        if not roles and any(isinstance(v, list) and v and isinstance(v[0], Mapping) for v in record.values()):
+            return "array"
+    return "lines"
+
+
+def _leaf(path: str) -> str:
+    """The key a role is matched by: the last key of the path, ``$`` left out."""
+    return path.rsplit(".", 1)[-1].lstrip("$")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
+        return str(int(value))
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def flatten(record: Mapping[str, Any]) -> dict[str, str]:
+    """A JSON record as path -> cell text.
+
+    Example:
+        >>> flatten({"event": "$mp_web_page_view", "properties": {"time": 1709280000, "distinct_id": "u1",
+        ...          "$current_url": "https://shop.example/a", "tags": ["x", "y"]}})
+        {'event': '$mp_web_page_view', 'properties.time': '1709280000', 'properties.distinct_id': 'u1', 'properties.$current_url': 'https://shop.example/a', 'properties.tags': 'x;y'}
+        >>> flatten({"event_name": "page_view", "event_params": [
+        ...     {"key": "page_location", "value": {"string_value": "https://shop.example/b"}},
+        ...     {"key": "ga_session_id", "value": {"int_value": 1709280000}}]})
+        {'event_name': 'page_view', 'event_params.page_location': 'https://shop.example/b', 'event_params.ga_session_id': '1709280000'}
+        >>> flatten({"type": "track", "event": "Signed In", "userId": "u2"})["type"]
+        'Signed In'
+    """
+    out: dict[str, str] = {}
+
+    def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> None:
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                if depth < MAX_DEPTH:
+                    walk(value, f"{path}.", depth + 1)
+            elif isinstance(value, list):
+                if value and all(isinstance(v, Mapping) and "key" in v and "value" in v for v in value):
+                    for entry in value:     # GA4's key-value lists
+                        inner = entry["value"]
+                        if isinstance(inner, Mapping):
+                            inner = next((inner[k] for k in _GA4_VALUES if inner.get(k) is not None), None)
+                        if not isinstance(inner, (Mapping, list)):
+                            out[f"{path}.{entry['key']}"] = _cell(inner)
+                elif all(not isinstance(v, (Mapping, list)) for v in value):
+                    out[path] = ";".join(_cell(v) for v in value if v is not None)
+            else:
+                out[path] = _cell(value)
+
+    walk(record, "", 0)
+    if record.get("type") in _SEGMENT_KINDS and isinstance(record.get("event"), str) and record["type"] == "track":
+        out["type"] = record["event"]
+    return out
+
+
+def _records(path: Path, encoding: str, shape: str, table: JsonTable) -> Iterator[tuple[int, Mapping[str, Any] | None]]:
+    """(line or record number, the record, or None for a line that is not a JSON object)."""
+    with _open_csv(path, encoding) as f:
+        if shape == "lines":
+            for number, line in enumerate(f, start=1):
+                text = line.strip().lstrip("\ufeff")
+                if not text:
+                    yield number, None
+                    continue
+                try:
+                    value = json.loads(text)
+                except ValueError as exc:
+                    table.bad.append((number, f"not JSON ({exc.msg} at column {exc.colno})"))
+                    yield number, None
+                    continue
+                if not isinstance(value, Mapping):
+                    table.bad.append((number, f"a JSON {type(value).__name__}, expected an object"))
+                    yield number, None
+                    continue
+                yield number, value
+            return
+        try:
+            document = json.load(f)
+        except ValueError as exc:
+            raise ConvertError(f"{path}: not a readable JSON document ({exc})") from None
+    if isinstance(document, Mapping):
+        lists = [v for v in document.values() if isinstance(v, list) and v and isinstance(v[0], Mapping)]
+        if len(lists) != 1:
+            raise ConvertError(f"{path}: a JSON object that holds no single list of records (keys: "
+                               f"{', '.join(list(document)[:12])}); expected one object a line or an array")
+        document = lists[0]
+    for number, value in enumerate(document, start=1):
+        if isinstance(value, Mapping):
+            yield number, value
+        else:
+            table.bad.append((number, f"a JSON {type(value).__name__}, expected an object"))
+            yield number, None
+
+
+def match_roles(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Role -> column, matched level by level: top-level keys first, then one level down...
+
+    Example:
+        >>> aliases = {"type": ("type", "eventtype"), "page": ("currenturl", "url")}
+        >>> match_roles(["event_type", "event_properties.type", "event_properties.$current_url"], aliases)
+        {'type': 'event_type', 'page': 'event_properties.$current_url'}
+    """
+    roles: dict[str, str] = {}
+    for depth in range(MAX_DEPTH + 2):
+        level = [c for c in columns if c.count(".") == depth]
+        if not level:
+            continue
+        found: dict[str, int] = {role: -1 for role in roles}    # taken roles: skipped by the matcher
+        match_aliases([_leaf(c) for c in level], aliases, found)
+        for role, index in found.items():
+            if index >= 0 and role not in roles:
+                roles[role] = level[index]
+    return roles
+
+
+def resolve_column(name: str, columns: Sequence[str]) -> str:
+    """A column named by option: a path as written (``properties.$current_url``), or the last
+    key of exactly one path (``current_url``, ``$current_url``)."""
+    norm = re.sub(r"[\s_\-]+", "", name.strip().lower())
+    for c in columns:
+        if re.sub(r"[\s_\-]+", "", c.lower()) == norm:
+            return c
+    leaf = norm.lstrip("$")
+    hits = [c for c in columns if re.sub(r"[\s_\-]+", "", _leaf(c).lower()) == leaf]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise ConvertError(f"the column {name!r} names several paths of the JSON records ({', '.join(hits)}); "
+                           f"name one of them")
+    raise ConvertError(f"the column {name!r} is in none of the JSON records; found paths: {', '.join(columns[:40])}")
+
+
+def json_to_csv(path: Path, out: Path, *, encoding: str, shape: str,
+                aliases: Mapping[str, tuple[str, ...]]) -> JsonTable:
+    """Write the records of a JSON export as a CSV (a header of paths, then one row per line
+    of a JSON-lines file, blank where the line held no object, so that the CSV's line
+    ``n + 1`` is the JSON file's line ``n``)."""
+    table = JsonTable(shape=shape)
+    seen: dict[str, None] = {}
+    for _, record in _records(path, encoding, shape, table):
+        if record is not None:
+            for key in flatten(record):
+                seen.setdefault(key, None)
+    table.columns = list(seen)
+    if not table.columns:
+        raise ConvertError(f"{path}: no JSON object in the file"
+                           + (f"; first problem: line {table.bad[0][0]}: {table.bad[0][1]}" if table.bad else ""))
+    table.bad.clear()
+    table.roles = match_roles(table.columns, aliases)
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(table.columns)
+        for _, record in _records(path, encoding, shape, table):
+            if record is None:
+                writer.writerow([])
+                continue
+            table.records += 1
+            cells = flatten(record)
+            writer.writerow([cells.get(c, "") for c in table.columns])
+    return table

@@ -1,0 +1,196 @@
+"""Analytics and ticket-tool exports in JSON -> replay files (abridged real layouts)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from schemas.events import parse_replay_line
+from streams.cli import main
+from streams.convert import ConvertError
+from streams.convert_events import convert_complaints_csv, convert_visits_csv
+
+
+def _events(path: Path) -> list[dict]:
+    lines = path.read_bytes().splitlines()
+    for line in lines:
+        parse_replay_line(line)  # every line honours the contract
+    return [json.loads(line) for line in lines]
+
+
+def _lines(path: Path, records: list, *, compress: bool = False) -> Path:
+    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+    if compress:
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _summary(events: list[dict]) -> list[tuple]:
+    return [(e["customer_id"], e["type"], e["occurred_at"], e.get("page")) for e in events]
+
+
+def test_a_mixpanel_raw_export_reads_the_user_time_and_page_under_properties(tmp_path):
+    src = _lines(tmp_path / "mixpanel.jsonl", [
+        {"event": "$mp_web_page_view", "properties": {
+            "time": 1709283600, "distinct_id": "u1", "$user_id": "u1", "$insert_id": "a1",
+            "$current_url": "https://shop.example/a", "mp_lib": "web", "type": "premium"}},
+        {"event": "Sign In", "properties": {"time": 1709283700, "distinct_id": "u1", "$user_id": "u1",
+                                            "$insert_id": "a2"}},
+        {"event": "$identify", "properties": {"time": 1709283701, "distinct_id": "u1", "$user_id": "u1"}},
+        # the next day the customer only played songs: seen, so one login
+        {"event": "Song Played", "properties": {"time": 1709380000, "distinct_id": "u1", "$user_id": "u1"}},
+        {"event": "Song Played", "properties": {"time": 1709370000, "distinct_id": "u1", "$user_id": "u1"}},
+        # an anonymous visitor (before signing in) is no customer
+        {"event": "$mp_web_page_view", "properties": {"time": 1709283600, "distinct_id": "$device:18e0",
+                                                      "$current_url": "https://shop.example/"}},
+    ])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["customer_id"] == "properties.$user_id"
+    assert stats.columns["date"] == "properties.time" and stats.columns["type"] == "event"
+    assert stats.columns["page"] == "properties.$current_url"
+    assert _summary(_events(tmp_path / "out.jsonl")) == [
+        ("u1", "page_view", "2024-03-01T09:00:00Z", "https://shop.example/a"),
+        ("u1", "login", "2024-03-01T09:01:40Z", None),
+        ("u1", "login", "2024-03-02T09:00:00Z", None),
+    ]
+    assert stats.skipped == {"missing_customer_id": 1}
+    assert stats.not_visits == {"$identify": 1} and stats.other_events == {"Song Played": 2}
+    assert "read as JSON lines (6 records" in stats.summary()
+
+
+def test_an_amplitude_export_takes_the_event_type_over_a_custom_property_of_the_same_name(tmp_path):
+    src = _lines(tmp_path / "123_2024-03-01_5#0.json.gz", [
+        {"event_type": "[Amplitude] Page Viewed", "user_id": "c-7", "amplitude_id": 991,
+         "event_time": "2024-03-01 10:00:00.123000", "client_event_time": "2024-03-01 09:59:59.000000",
+         "session_id": 1709287200000, "platform": "Web",
+         "event_properties": {"type": "banner", "[Amplitude] Page URL": "https://shop.example/p/9"},
+         "user_properties": {"plan": "gold"}},
+        {"event_type": "session_start", "user_id": "c-7", "event_time": "2024-03-04 18:00:00.000000",
+         "session_id": 1709575200000, "platform": "iOS", "event_properties": {}},
+        {"event_type": "Viewed Checkout", "user_id": None, "amplitude_id": 992,
+         "event_time": "2024-03-04 18:00:00.000000"},
+    ], compress=True)
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["type"] == "event_type" and stats.columns["date"] == "event_time"
+    assert stats.columns["page"] == "event_properties.[Amplitude] Page URL"
+    events = _events(tmp_path / "out.jsonl")
+    assert _summary(events) == [
+        ("c-7", "page_view", "2024-03-01T10:00:00Z", "https://shop.example/p/9"),
+        ("c-7", "page_view", "2024-03-04T18:00:00Z", "(not set)"),
+    ]
+    assert events[0]["session_id"] == "1709287200000"
+    assert stats.skipped == {"missing_customer_id": 1}
+
+
+def test_segment_tracks_are_read_by_their_event_name_and_pages_by_their_properties(tmp_path):
+    src = _lines(tmp_path / "segment.ndjson", [
+        {"type": "track", "event": "Signed In", "userId": "s1", "anonymousId": "x",
+         "timestamp": "2024-03-01T10:00:00.000Z", "context": {"page": {"url": "https://shop.example/login"},
+                                                            "device": {"type": "ios"}}},
+        {"type": "page", "userId": "s1", "timestamp": "2024-03-01T10:00:05.000Z",
+         "properties": {"url": "https://shop.example/b", "path": "/b"}, "context": {"page": {"url": "x"}}},
+        {"type": "identify", "userId": "s1", "timestamp": "2024-03-01T10:00:06.000Z", "traits": {"email": "a@b"}},
+        {"type": "track", "event": "Order Completed", "userId": "s1", "timestamp": "2024-03-03T08:00:00.000Z",
+         "properties": {"revenue": 20}},
+    ])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["type"] == "type" and stats.columns["customer_id"] == "userId"
+    assert stats.columns["page"] == "properties.url"
+    assert [(e["type"], e["occurred_at"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("login", "2024-03-01T10:00:00Z"), ("page_view", "2024-03-01T10:00:05Z"), ("page_view", "2024-03-03T08:00:00Z")]
+    assert stats.not_visits == {"identify": 1}
+
+
+def test_a_ga4_bigquery_export_reads_its_key_value_parameters(tmp_path):
+    src = _lines(tmp_path / "ga4.json", [
+        {"event_date": "20240301", "event_timestamp": "1709280005000000", "event_name": "page_view",
+         "user_pseudo_id": "123.456", "platform": "WEB",
+         "event_params": [{"key": "page_location", "value": {"string_value": "https://shop.example/a"}},
+                          {"key": "ga_session_id", "value": {"int_value": "1709280000"}},
+                          {"key": "engagement_time_msec", "value": {"int_value": "1200"}}],
+         "device": {"category": "desktop", "web_info": {"browser": "Chrome"}}},
+        {"event_date": "20240301", "event_timestamp": "1709280009000000", "event_name": "user_engagement",
+         "user_pseudo_id": "123.456", "event_params": []},
+    ])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["page"] == "event_params.page_location"
+    assert stats.columns["session_id"] == "event_params.ga_session_id"
+    assert [(e["occurred_at"], e["page"], e["session_id"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("2024-03-01T08:00:05Z", "https://shop.example/a", "1709280000")]
+    assert stats.other_events == {"user_engagement": 1} and stats.days_from_other_events == 0
+
+
+def test_a_json_array_export_is_read_and_a_column_can_be_named_by_its_last_key(tmp_path):
+    # PostHog's export: one array; the page named by option with the key as the tool shows it
+    src = tmp_path / "posthog.json"
+    src.write_text(json.dumps([
+        {"event": "$pageview", "distinct_id": "p1", "timestamp": "2024-03-01T10:00:00+01:00",
+         "properties": {"$current_url": "https://shop.example/a", "$pathname": "/a", "$session_id": "s9"}},
+        {"event": "$autocapture", "distinct_id": "p1", "timestamp": "2024-03-02T10:00:00+01:00",
+         "properties": {"$current_url": "https://shop.example/b", "$pathname": "/b"}},
+    ], indent=2), encoding="utf-8")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl", column_map={"page": "$pathname"})
+    assert stats.columns["page"] == "properties.$pathname" and stats.columns["session_id"] == "properties.$session_id"
+    assert _summary(_events(tmp_path / "out.jsonl")) == [
+        ("p1", "page_view", "2024-03-01T09:00:00Z", "/a"), ("p1", "login", "2024-03-02T09:00:00Z", None)]
+    with pytest.raises(ConvertError, match="'nothing' is in none of the JSON records"):
+        convert_visits_csv(src, tmp_path / "bad.jsonl", column_map={"page": "nothing"})
+
+
+def test_bad_json_lines_and_bad_values_are_skipped_and_reported_by_the_json_files_line(tmp_path):
+    src = _lines(tmp_path / "events.jsonl", [
+        {"event": "login", "user_id": "a", "timestamp": "2024-03-01T10:00:00Z"},
+        "",
+        '{"event": "login", "user_id": "a", "timestamp": ',
+        "[1, 2]",
+        {"event": "login", "user_id": "b", "timestamp": "yesterday"},
+        {"event": "login", "user_id": "b", "timestamp": "2024-03-02T10:00:00Z"},
+    ])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert [(e["customer_id"], e["type"]) for e in _events(tmp_path / "out.jsonl")] == [("a", "login"), ("b", "login")]
+    assert stats.skipped == {"bad_date": 1, "bad_json": 2}
+    assert stats.rows_read == 3
+    assert any(e.startswith("line 5, column 'timestamp': bad_date") for e in stats.examples)
+    assert any(e.startswith("line 3: bad_json (not JSON") for e in stats.examples)
+    assert any(e.startswith("line 4: bad_json (a JSON list") for e in stats.examples)
+    with pytest.raises(ConvertError, match="line 3: bad_json"):
+        convert_visits_csv(src, tmp_path / "strict.jsonl", strict=True)
+    src.write_text("\n".join(l for i, l in enumerate(src.read_text().splitlines()) if i not in (2, 3)) + "\n")
+    with pytest.raises(ConvertError, match=r"events.jsonl: line 3, column 'timestamp': bad_date"):
+        convert_visits_csv(src, tmp_path / "strict.jsonl", strict=True)
+
+
+def test_a_zendesk_api_page_of_tickets_becomes_complaints(tmp_path):
+    src = tmp_path / "tickets.json"
+    src.write_text(json.dumps({"tickets": [
+        {"id": 41, "requester_id": 9001, "submitter_id": 9001, "assignee_id": 7, "created_at": "2024-03-01T10:00:00Z",
+         "updated_at": "2024-03-03T10:00:00Z", "status": "open", "priority": "urgent", "type": None,
+         "subject": "Order arrived late", "tags": ["late_delivery", "vip"], "via": {"channel": "email"},
+         "custom_fields": [{"id": 360001, "value": None}]},
+        {"id": 42, "requester_id": 9002, "created_at": "2024-03-02T10:00:00Z", "status": "solved",
+         "priority": None, "type": "problem", "subject": "Charged twice", "tags": []},
+    ], "next_page": None, "count": 2}), encoding="utf-8")
+    stats = convert_complaints_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["customer_id"] == "requester_id" and stats.columns["ticket_id"] == "id"
+    assert stats.columns["date"] == "created_at" and stats.columns["severity"] == "priority"
+    events = _events(tmp_path / "out.jsonl")
+    assert [(e["customer_id"], e["status"], e["severity"]) for e in events] == [
+        ("9001", "opened", "high"), ("9002", "opened", "medium"), ("9002", "resolved", "medium")]
+    assert "read as JSON array (2 records" in stats.summary()
+
+
+def test_the_cli_converts_a_json_lines_export(tmp_path):
+    src = _lines(tmp_path / "events.jsonl", [
+        {"event": "$pageview", "distinct_id": "p1", "timestamp": "2024-03-01T10:00:00Z",
+         "properties": {"$current_url": "https://shop.example/a"}}])
+    result = CliRunner().invoke(main, ["convert-visits", str(src), str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "1 row read, 1 event for 1 customer written (1 page_view); read as JSON lines" in result.stdout
+    assert "page=properties.$current_url" in result.stderr
