@@ -72,7 +72,8 @@ of the change).
 * Category from the category/topic/reason column, mapped by keywords to the contract's
   categories (``late delivery`` -> logistics, ``damaged item`` -> product, ``rude agent``
   -> service, ``double charge`` -> billing, anything else other; the mapping of each value is
-  in the stats); severity from a severity/priority column (``urgent``/``critical``/``p1`` ->
+  in the stats); when that column is blank or names no kind of complaint (a ticket type
+  such as ``question``), the next category-like column that does (the subject, the tags); severity from a severity/priority column (``urgent``/``critical``/``p1`` ->
   high, ``normal``/``p2`` -> medium, ``minor``/``p3``/``p4`` -> low; medium without one).
 """
 
@@ -529,6 +530,17 @@ class _Reader:
         value = row[c].strip()
         return "" if value.lower() in _MISSING else value
 
+    def candidates(self, role: str) -> list[int]:
+        """The role's column, then every other column its aliases name that no role took."""
+        if role not in self.roles:
+            return []
+        taken = set(self.roles.values())
+        found = [self.roles[role]]
+        normalised = [_normalise_header(h) for h in self.header]
+        for alias in self.aliases[role]:
+            found += [i for i, n in enumerate(normalised) if n == alias and i not in taken and i not in found]
+        return found
+
     def finish(self) -> None:
         self.stats.skipped = dict(sorted(self.skipped.items()))
         if self.first_of_several:
@@ -852,8 +864,18 @@ def convert_complaints_csv(
                 reader.skip(line, "unknown_status", roles["status"],
                             f"{raw!r}; expected e.g. open, escalated, resolved, closed, reopened")
                 continue
-        raw_category = reader.text(row, "category")
-        category = complaint_category(raw_category)
+        # the first category-like column that names a kind of complaint (a Zendesk ticket's
+        # type is "question" or "incident", its subject "Order arrived late")
+        raw_category, category = "", "other"
+        for column in reader.candidates("category"):
+            text = row[column].strip()
+            if text.lower() in _MISSING:
+                continue
+            mapped = complaint_category(text)
+            if not raw_category or mapped != "other":
+                raw_category, category = text, mapped
+            if mapped != "other":
+                break
         _note_mapping(stats, "category", raw_category[:60], category)
         raw_severity = reader.text(row, "severity")
         severity = _SEVERITY_WORDS.get(_word(raw_severity)) if raw_severity else None

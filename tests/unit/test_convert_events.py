@@ -378,3 +378,17 @@ def test_exports_of_common_tools_are_recognised_by_their_headers(tmp_path):
                 for e in _events(tmp_path / f"{name}.jsonl")] == [
             ("9001", "41", "opened", "logistics", "high", "2024-03-01T10:00:00Z"),
             ("9001", "41", "resolved", "logistics", "high", "2024-03-02T10:00:00Z")], name
+
+
+def test_a_ticket_type_that_names_no_complaint_gives_way_to_the_subject(tmp_path):
+    # Freshdesk's export: Type is the tool's ticket type, the subject says what went wrong
+    src = _write(tmp_path, "freshdesk.csv",
+                 "Ticket ID,Subject,Type,Status,Created time,Contact ID\n"
+                 "1,Parcel never arrived,Question,Open,2024-03-01 10:00,c1\n"
+                 "2,Agent was rude,Incident,Open,2024-03-02 10:00,c2\n"
+                 "3,Hello,Refund,Open,2024-03-03 10:00,c3\n"
+                 "4,Hello,Question,Open,2024-03-04 10:00,c4\n")
+    stats = convert_complaints_csv(src, tmp_path / "out.jsonl")
+    assert [e["category"] for e in _events(tmp_path / "out.jsonl")] == ["logistics", "service", "billing", "other"]
+    assert stats.mapped["category"] == {"Parcel never arrived -> logistics": 1, "Agent was rude -> service": 1,
+                                        "Refund -> billing": 1, "Question -> other": 1}

@@ -181,8 +181,11 @@ def test_a_zendesk_api_page_of_tickets_becomes_complaints(tmp_path):
     assert stats.columns["customer_id"] == "requester_id" and stats.columns["ticket_id"] == "id"
     assert stats.columns["date"] == "created_at" and stats.columns["severity"] == "priority"
     events = _events(tmp_path / "out.jsonl")
-    assert [(e["customer_id"], e["status"], e["severity"]) for e in events] == [
-        ("9001", "opened", "high"), ("9002", "opened", "medium"), ("9002", "resolved", "medium")]
+    # the ticket type says nothing ("problem", or none): the subject names the complaint
+    assert [(e["customer_id"], e["status"], e["severity"], e["category"]) for e in events] == [
+        ("9001", "opened", "high", "logistics"), ("9002", "opened", "medium", "billing"),
+        ("9002", "resolved", "medium", "billing")]
+    assert stats.columns["category"] == "type"
     assert "read as JSON array (2 records" in stats.summary()
 
 
