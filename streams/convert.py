@@ -308,6 +308,7 @@ class ConvertStats:
     other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
     currencies: dict[str, int] = field(default_factory=dict)  # orders written per currency, most first
     layout: str = ""  # the known export the header was read as ("Shopify orders export"), if any
+    source_format: str = ""  # set when the file was a JSON export: "JSON array (12 records, 40 paths)"
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
 
@@ -338,6 +339,8 @@ class ConvertStats:
             text += f"; {_count(self.guest_rows, 'row')} without a customer id taken by e-mail address"
         if self.sheets:
             text += f"; from the workbook's {'sheets' if len(self.sheets) > 1 else 'sheet'} {', '.join(self.sheets)}"
+        if self.source_format:
+            text += f"; read as {self.source_format}"
         if self.date_order:
             text += f"; dates read {self.date_order}"
         if self.other_events:
@@ -846,6 +849,15 @@ def convert_orders_csv(
         return _convert_workbook(in_path, out_path, date_format=date_format, default_currency=default_currency,
                                  columns=columns, column_map=column_map, cancellations=cancellations,
                                  one_order_per_day=one_order_per_day, no_amounts=no_amounts, strict=strict)
+    if columns is None:
+        from streams.json_records import convert_json, sniff_json
+
+        if (shape := sniff_json(in_path, encoding, COLUMN_ALIASES)) is not None:
+            # a shop's API in JSON (Shopify's {"orders": [...]}, WooCommerce's array of orders)
+            options = dict(date_format=date_format, default_currency=default_currency, column_map=column_map,
+                           cancellations=cancellations, one_order_per_day=one_order_per_day,
+                           no_amounts=no_amounts, strict=strict, encoding=encoding)
+            return convert_json(in_path, out_path, convert_orders_csv, options, COLUMN_ALIASES, shape)  # type: ignore[no-any-return]
     default_currency = default_currency.strip().upper()
     if not _CURRENCY.match(default_currency):
         raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")
@@ -1323,7 +1335,9 @@ def register(group: Any) -> None:
     def convert_orders_command(csv_path: Path, out_path: Path, **options: Any) -> None:
         """Convert an orders export (customer_id, date, amount, ...) into a replay file.
 
-        CSV_PATH is a CSV or text file (.gz read compressed) or an Excel workbook (.xlsx).
+        CSV_PATH is a CSV or text file (.gz read compressed), an Excel workbook (.xlsx), or
+        a shop API's orders in JSON (one object a line, an array, or a page such as
+        Shopify's {"orders": [...]}; nested keys are read by their path, e.g. customer.id).
         """
         out_path.parent.mkdir(parents=True, exist_ok=True)
         stats = convert_orders_csv(csv_path, out_path, **convert_kwargs(options))

@@ -98,7 +98,7 @@ from streams.convert import (
     match_aliases,
     _workbook_to_csv,
 )
-from streams.json_records import json_to_csv, resolve_column, sniff_json
+from streams.json_records import convert_json, sniff_json
 from streams.jsonl_io import write_jsonl
 
 #: Role -> accepted header names of a visit log, normalised (lowercase, no spaces, ``_`` or ``-``).
@@ -576,40 +576,8 @@ def _prepare(in_path: str | Path, out_path: str | Path, convert: Any, options: d
         stats.sheets = sheets
         return in_path, out_path, stats
     if options.get("columns") is None and (shape := sniff_json(in_path, options["encoding"], aliases)) is not None:
-        return in_path, out_path, _convert_json(in_path, out_path, convert, options, aliases, shape)
+        return in_path, out_path, convert_json(in_path, out_path, convert, options, aliases, shape)
     return in_path, out_path, None
-
-
-def _convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str, Any],
-                  aliases: Mapping[str, tuple[str, ...]], shape: str) -> Any:
-    """A JSON export (:mod:`streams.json_records`) converted through the CSV of its records."""
-    unit = "line" if shape == "lines" else "record"
-
-    def renumber(text: str) -> str:    # the CSV's line n + 1 is the JSON's line (or record) n
-        return re.sub(r"\bline (\d+)", lambda m: f"{unit} {int(m.group(1)) - 1}", text)
-
-    with tempfile.TemporaryDirectory(prefix="churnwatch-json-") as tmp:
-        text = Path(tmp) / f"{in_path.stem}.csv"
-        table = json_to_csv(in_path, text, encoding=options["encoding"], shape=shape, aliases=aliases)
-        if table.bad and options.get("strict"):
-            number, reason = table.bad[0]
-            raise ConvertError(f"{in_path}: {unit} {number}: bad_json ({reason}); without --strict such "
-                               f"{unit}s are skipped and counted")
-        named = {role: resolve_column(name, table.columns) for role, name in (options.get("column_map") or {}).items()}
-        column_map = {**{r: c for r, c in table.roles.items() if c not in named.values()}, **named}
-        options = {**options, "encoding": "utf-8", "delimiter": ",", "column_map": column_map}
-        try:
-            stats = convert(text, out_path, **options)
-        except ConvertError as exc:
-            raise ConvertError(renumber(str(exc).replace(str(text), str(in_path)))) from None
-    stats.examples = [renumber(e) for e in stats.examples]
-    if table.bad:
-        stats.skipped = dict(sorted({**stats.skipped, "bad_json": len(table.bad)}.items()))
-        room = max(0, EXAMPLES_KEPT - len(stats.examples))
-        stats.examples += [f"{unit} {n}: bad_json ({reason})" for n, reason in table.bad[:room]]
-    stats.source_format = (f"JSON {'lines' if shape == 'lines' else 'array'} ({table.records:,} records, "
-                           f"{len(table.columns)} paths)")
-    return stats
 
 
 def _write(out_path: Path, events: list[dict[str, Any]], stats: EventConvertStats, in_path: Path,

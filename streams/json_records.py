@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.convert import ConvertError, _open_csv, match_aliases
+from streams.convert import EXAMPLES_KEPT, ConvertError, _open_csv, match_aliases
 
 #: How deep nested objects are followed (GA4's ``device.web_info.browser`` is level 2).
 MAX_DEPTH = 4
@@ -184,22 +184,27 @@ def _records(path: Path, encoding: str, shape: str, table: JsonTable) -> Iterato
 
 def match_roles(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Role -> column, matched level by level: top-level keys first, then one level down...
+    Within a level a column is matched by its whole path (``customer.id`` is a customer id,
+    ``billing.email`` an e-mail), then by its last key.
 
     Example:
-        >>> aliases = {"type": ("type", "eventtype"), "page": ("currenturl", "url")}
-        >>> match_roles(["event_type", "event_properties.type", "event_properties.$current_url"], aliases)
-        {'type': 'event_type', 'page': 'event_properties.$current_url'}
+        >>> aliases = {"type": ("type", "eventtype"), "page": ("currenturl", "url"), "customer_id": ("customerid",)}
+        >>> sorted(match_roles(["id", "event_type", "event_properties.type", "event_properties.$current_url",
+        ...                     "customer.id"], aliases).items())
+        [('customer_id', 'customer.id'), ('page', 'event_properties.$current_url'), ('type', 'event_type')]
     """
     roles: dict[str, str] = {}
     for depth in range(MAX_DEPTH + 2):
         level = [c for c in columns if c.count(".") == depth]
         if not level:
             continue
-        found: dict[str, int] = {role: -1 for role in roles}    # taken roles: skipped by the matcher
-        match_aliases([_leaf(c) for c in level], aliases, found)
-        for role, index in found.items():
-            if index >= 0 and role not in roles:
-                roles[role] = level[index]
+        for names in ([c.replace("$", "") for c in level], [c.replace("$", "").replace(".", "") for c in level],
+                      [_leaf(c) for c in level]):
+            # the roles found so far, at their column's index in this level (-1: another level):
+            # the matcher skips them, and the columns they took
+            found = {role: level.index(c) if c in level else -1 for role, c in roles.items()}
+            match_aliases(names, aliases, found)
+            roles.update({role: level[i] for role, i in found.items() if role not in roles})
     return roles
 
 
@@ -227,16 +232,21 @@ def json_to_csv(path: Path, out: Path, *, encoding: str, shape: str,
     ``n + 1`` is the JSON file's line ``n``)."""
     table = JsonTable(shape=shape)
     seen: dict[str, None] = {}
+    filled: set[str] = set()
     for _, record in _records(path, encoding, shape, table):
         if record is not None:
-            for key in flatten(record):
+            for key, value in flatten(record).items():
                 seen.setdefault(key, None)
+                if value:
+                    filled.add(key)
     table.columns = list(seen)
     if not table.columns:
         raise ConvertError(f"{path}: no JSON object in the file"
                            + (f"; first problem: line {table.bad[0][0]}: {table.bad[0][1]}" if table.bad else ""))
     table.bad.clear()
-    table.roles = match_roles(table.columns, aliases)
+    # a key that is null or empty in every record (Shopify's staff "user_id", Zendesk's
+    # "type") plays no role
+    table.roles = match_roles([c for c in table.columns if c in filled], aliases)
     with open(out, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(table.columns)
@@ -248,3 +258,41 @@ def json_to_csv(path: Path, out: Path, *, encoding: str, shape: str,
             cells = flatten(record)
             writer.writerow([cells.get(c, "") for c in table.columns])
     return table
+
+
+def convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str, Any],
+                 aliases: Mapping[str, tuple[str, ...]], shape: str) -> Any:
+    """``convert(csv, out_path, **options)`` of a JSON export's records written as a CSV
+    (:func:`json_to_csv`), with the roles matched here and the columns named by option
+    resolved against the paths; line numbers in the conversion's messages are the JSON
+    file's. The returned stats say the file was read as JSON (``source_format``)."""
+    import tempfile
+
+    unit = "line" if shape == "lines" else "record"
+
+    def renumber(text: str) -> str:    # the CSV's line n + 1 is the JSON's line (or record) n
+        return re.sub(r"\bline (\d+)", lambda m: f"{unit} {int(m.group(1)) - 1}", text)
+
+    with tempfile.TemporaryDirectory(prefix="churnwatch-json-") as tmp:
+        text = Path(tmp) / f"{in_path.stem}.csv"
+        table = json_to_csv(in_path, text, encoding=options.get("encoding", "utf-8-sig"), shape=shape,
+                            aliases=aliases)
+        if table.bad and options.get("strict"):
+            number, reason = table.bad[0]
+            raise ConvertError(f"{in_path}: {unit} {number}: bad_json ({reason}); without --strict such "
+                               f"{unit}s are skipped and counted")
+        named = {role: resolve_column(name, table.columns) for role, name in (options.get("column_map") or {}).items()}
+        column_map = {**{r: c for r, c in table.roles.items() if c not in named.values()}, **named}
+        options = {**options, "encoding": "utf-8", "delimiter": ",", "column_map": column_map}
+        try:
+            stats = convert(text, out_path, **options)
+        except ConvertError as exc:
+            raise ConvertError(renumber(str(exc).replace(str(text), str(in_path)))) from None
+    stats.examples = [renumber(e) for e in stats.examples]
+    if table.bad:
+        stats.skipped = dict(sorted({**stats.skipped, "bad_json": len(table.bad)}.items()))
+        room = max(0, EXAMPLES_KEPT - len(stats.examples))
+        stats.examples += [f"{unit} {n}: bad_json ({reason})" for n, reason in table.bad[:room]]
+    stats.source_format = (f"JSON {'lines' if shape == 'lines' else 'array'} ({table.records:,} records, "
+                           f"{len(table.columns)} paths)")
+    return stats

@@ -197,3 +197,50 @@ def test_the_cli_converts_a_json_lines_export(tmp_path):
     assert result.exit_code == 0, result.output
     assert "1 row read, 1 event for 1 customer written (1 page_view); read as JSON lines" in result.stdout
     assert "page=properties.$current_url" in result.stderr
+
+
+def test_a_shopify_api_page_of_orders_becomes_orders_of_the_nested_customer(tmp_path):
+    from streams.convert import convert_orders_csv
+    src = tmp_path / "orders.json"
+    src.write_text(json.dumps({"orders": [
+        {"id": 450789469, "order_number": 1001, "name": "#1001", "email": "Bob@example.com", "user_id": None,
+         "created_at": "2024-03-01T10:00:00-05:00", "currency": "USD", "total_price": "199.00",
+         "financial_status": "paid", "cancelled_at": None,
+         "customer": {"id": 207119551, "email": "bob@example.com", "orders_count": 2},
+         "line_items": [{"id": 1, "quantity": 1, "price": "199.00"}]},
+        {"id": 450789470, "order_number": 1002, "email": "bob@example.com", "user_id": None,
+         "created_at": "2024-04-01T10:00:00-05:00", "currency": "USD", "total_price": "59.00",
+         "financial_status": "refunded", "cancelled_at": None, "customer": {"id": 207119551}},
+        {"id": 450789471, "order_number": 1003, "email": "ann@example.com", "user_id": None,
+         "created_at": "2024-04-02T10:00:00-05:00", "currency": "USD", "total_price": "80.00",
+         "financial_status": "voided", "cancelled_at": "2024-04-02T12:00:00-05:00", "customer": {"id": 9}},
+    ]}), encoding="utf-8")
+    stats = convert_orders_csv(src, tmp_path / "out.jsonl")
+    # the order's own "user_id" (the staff member who took it) is empty: the customer is nested
+    assert stats.columns["customer_id"] == "customer.id" and stats.columns["order_id"] == "order_number"
+    assert stats.columns["amount"] == "total_price" and stats.columns["status"] == "financial_status"
+    assert [(e["customer_id"], e["order_id"], e["amount"], e["currency"], e["status"], e["occurred_at"])
+            for e in _events(tmp_path / "out.jsonl")] == [
+        ("207119551", "1001", 199.0, "USD", "placed", "2024-03-01T15:00:00Z"),
+        ("207119551", "1002", 59.0, "USD", "returned", "2024-04-01T15:00:00Z"),
+        ("9", "1003", 80.0, "USD", "cancelled", "2024-04-02T15:00:00Z")]
+    assert "read as JSON array (3 records" in stats.summary()
+
+
+def test_a_woocommerce_array_of_orders_takes_a_guests_billing_email(tmp_path):
+    from streams.convert import convert_orders_csv
+    src = tmp_path / "orders.json"
+    src.write_text(json.dumps([
+        {"id": 727, "number": "727", "status": "completed", "currency": "EUR", "date_created": "2024-03-01T16:28:02",
+         "total": "29.35", "customer_id": 26, "billing": {"email": "john@example.com"}},
+        {"id": 728, "number": "728", "status": "processing", "currency": "EUR", "date_created": "2024-03-02T09:00:00",
+         "total": "12.00", "customer_id": 0, "billing": {"email": "Guest@Example.com"}},
+        {"id": 729, "number": "729", "status": "checkout-draft", "currency": "EUR",
+         "date_created": "2024-03-03T09:00:00", "total": "5.00", "customer_id": 26,
+         "billing": {"email": "john@example.com"}},
+    ], indent=1), encoding="utf-8")
+    stats = convert_orders_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["email"] == "billing.email"
+    assert [(e["customer_id"], e["amount"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("26", 29.35), ("guest@example.com", 12.0)]
+    assert stats.guest_rows == 1
