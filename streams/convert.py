@@ -115,7 +115,9 @@ from streams.jsonl_io import write_jsonl
 #: of preference. A header is also matched with a part in brackets left out ("Created date
 #: (UTC)", "Order Total (inc tax)", "Grand Total (Purchased)"), after every exact match.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "customer_id": ("customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
+    # a column named the customer's unique id wins: in Olist's public e-commerce data
+    # customer_id is new with every order, customer_unique_id is the person
+    "customer_id": ("customeruniqueid", "customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
                     "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid",
                     "userpseudoid", "idcustomer", "customeruserid"),
     # The customer's e-mail address: the customer when the file has no id column, and the
@@ -123,7 +125,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "email": ("email", "customeremail", "billingemail", "emailaddress", "buyeremail", "useremail"),
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
              "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp",
-             "createddate", "datecreated", "dateadd", "purchasedat", "orderedat", "placedat", "paidat", "created"),
+             "createddate", "datecreated", "dateadd", "purchasedat", "orderedat", "placedat", "paidat", "created",
+             "orderpurchasetimestamp", "purchasetimestamp"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
                "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount",
                "orderamount", "purchaseamount", "transactionamount", "paymentamount", "paymentvalue",
@@ -209,12 +212,12 @@ _STATUS_STEMS: tuple[tuple[str, str], ...] = (
     ("partial", "placed"),
     ("draft", "not_a_purchase"), ("abandon", "not_a_purchase"), ("incomplete", "not_a_purchase"),
     ("cancel", "cancelled"), ("void", "cancelled"), ("declin", "cancelled"), ("fail", "cancelled"),
-    ("expire", "cancelled"), ("reject", "cancelled"), ("error", "cancelled"),
+    ("expire", "cancelled"), ("reject", "cancelled"), ("error", "cancelled"), ("unavail", "cancelled"),
     ("refund", "returned"), ("return", "returned"), ("chargeback", "returned"),
     *((stem, "placed") for stem in ("paid", "complet", "ship", "deliver", "process", "fulfil", "accept",
                                      "await", "pending", "hold", "open", "new", "clos", "authori", "confirm",
                                      "invoiced", "ready", "pickup", "placed", "success", "succeeded",
-                                     "captur", "settled")),
+                                     "captur", "settled", "approv", "creat")),
 )
 
 

@@ -111,7 +111,7 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
     # "date" before "time": of a file with both, the date column (a time-of-day column alone is no date)
     "date": ("timestamp", "datetime", "occurredat", "createdat", "logintime", "loginat", "logindate", "visitstart",
              "visittime", "sessionstart", "starttime", "eventtime", "eventtimestamp", "viewedat", "date",
-             "visitdate", "sessiondate", "start", "time"),
+             "visitdate", "sessiondate", "start", "time", "ts"),
     "type": ("type", "eventtype", "event", "eventname", "kind", "action", "activity"),
     "channel": ("channel", "device", "devicetype", "platform", "source", "client_type", "clienttype"),
     "success": ("success", "succeeded", "successful", "result", "outcome"),

@@ -697,7 +697,8 @@ def test_an_export_with_only_an_email_address_takes_it_as_the_customer(tmp_path:
     ("wc-completed", "placed"), ("wc-on-hold", "placed"), ("wc-refunded", "returned"),
     ("wc-failed", "cancelled"), ("checkout-draft", None), ("Payment accepted", "placed"),
     ("Awaiting bank wire payment", "placed"), ("Payment error", "cancelled"), ("partially_paid", "placed"),
-    ("Chargeback", "returned"), ("Suspected Fraud", "unknown"),
+    ("Chargeback", "returned"), ("Suspected Fraud", "unknown"), ("unavailable", "cancelled"),
+    ("approved", "placed"), ("created", "placed"),
 ])
 def test_shop_platform_status_words(tmp_path: Path, written: str, status: str | None):
     path = _write(tmp_path, f"customer_id,date,amount,status\nc1,2023-01-05,10.00,{written}\n"
@@ -711,6 +712,20 @@ def test_shop_platform_status_words(tmp_path: Path, written: str, status: str | 
         assert first == [] and stats.skipped == {"unknown_status": 1}
     else:
         assert first == [status]
+
+
+def test_olists_joined_orders_are_keyed_by_the_lasting_customer_not_the_per_order_one(tmp_path: Path):
+    # Olist's public data: customer_id is new with every order; customer_unique_id is the person
+    olist = ("order_id,customer_id,order_status,order_purchase_timestamp,customer_unique_id,payment_value\n"
+             "e481f5,9ef432,delivered,2017-10-02 10:56:33,7c396f,38.71\n"
+             "53cdb2,b0830f,delivered,2018-07-24 20:41:37,7c396f,141.46\n"
+             "47770e,41ce2a,unavailable,2018-08-08 08:38:49,af07308,179.12\n")
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, olist), out)
+    assert stats.columns["customer_id"] == "customer_unique_id"
+    assert stats.columns["date"] == "order_purchase_timestamp" and stats.columns["amount"] == "payment_value"
+    assert [(e["customer_id"], e["order_id"], e["status"]) for e in _events(out)] == [
+        ("7c396f", "e481f5", "placed"), ("7c396f", "53cdb2", "placed"), ("af07308", "47770e", "cancelled")]
 
 
 def test_an_order_none_of_whose_lines_has_an_amount_is_skipped_and_counted(tmp_path: Path):

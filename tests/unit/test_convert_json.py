@@ -244,3 +244,20 @@ def test_a_woocommerce_array_of_orders_takes_a_guests_billing_email(tmp_path):
     assert [(e["customer_id"], e["amount"]) for e in _events(tmp_path / "out.jsonl")] == [
         ("26", 29.35), ("guest@example.com", 12.0)]
     assert stats.guest_rows == 1
+
+
+def test_a_music_services_event_log_reads_its_millisecond_ts_and_pages(tmp_path):
+    # the layout of the Sparkify churn dataset: one object a line, "ts" in milliseconds,
+    # "page" the action, "length" the song's seconds, no user id while logged out
+    src = _lines(tmp_path / "sparkify.json", [
+        {"ts": 1538352117000, "userId": "30", "sessionId": 29, "page": "NextSong", "auth": "Logged In",
+         "level": "paid", "itemInSession": 50, "length": 277.89, "song": "Rockpools", "registration": 1538173362000},
+        {"ts": 1538352394000, "userId": "30", "sessionId": 29, "page": "Home", "auth": "Logged In",
+         "level": "paid", "itemInSession": 51, "length": None},
+        {"ts": 1538352400000, "userId": "", "sessionId": 8, "page": "Home", "auth": "Logged Out", "length": None},
+    ])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["date"] == "ts" and stats.columns["page"] == "page" and stats.columns["duration"] == "length"
+    assert [(e["occurred_at"], e["page"], e["dwell_seconds"], e["session_id"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("2018-10-01T00:01:57Z", "NextSong", 277.89, "29"), ("2018-10-01T00:06:34Z", "Home", 0.0, "29")]
+    assert stats.skipped == {"missing_customer_id": 1}
