@@ -119,7 +119,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     # customer_id is new with every order, customer_unique_id is the person
     "customer_id": ("customeruniqueid", "customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
                     "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid",
-                    "userpseudoid", "idcustomer", "customeruserid"),
+                    "userpseudoid", "idcustomer", "customeruserid", "msno"),
     # The customer's e-mail address: the customer when the file has no id column, and the
     # customer of a row whose id is blank (a guest checkout), lower-cased.
     "email": ("email", "customeremail", "billingemail", "emailaddress", "buyeremail", "useremail"),
@@ -146,8 +146,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "category": ("category", "productcategory", "categoryname", "categorycode"),
     "status": ("status", "orderstatus", "paymentstatus", "financialstatus", "orderstate"),
     # When an order was cancelled: a value marks the order cancelled, whatever its status.
+    # Or a flag (KKBox's is_cancel: 1 or 0): a true value marks it cancelled, 0/false/no do not.
     "cancelled_at": ("cancelledat", "canceledat", "cancelleddate", "canceleddate", "cancellationdate",
-                     "datecancelled"),
+                     "datecancelled", "iscancel", "iscancelled", "iscanceled", "cancelled", "canceled"),
     # the interaction of a clickstream log (view, addtocart, transaction): only purchases are orders
     "event": ("event", "eventtype", "eventname", "interaction"),
 }
@@ -196,6 +197,8 @@ NON_PURCHASE_EVENTS = frozenset((
     "begincheckout", "checkout", "addpaymentinfo", "addshippinginfo", "search", "click", "login", "logout",
     "signup", "sessionstart", "firstvisit", "userengagement", "scroll", "like", "share", "review",
 ))
+#: Values of a cancelled-at or cancelled-flag column that do not mark the order cancelled.
+_NOT_CANCELLED = frozenset(("0", "0.0", "false", "no", "n", "f"))
 _STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(("placed", "complete", "completed", "shipped", "delivered", "paid", "processing",
                      "fulfilled", "ok", "new", "open", "pending", "closed"), "placed"),
@@ -995,7 +998,8 @@ def convert_orders_csv(
                     continue
                 status = None
                 status_cell = row[c_status].strip() if c_status is not None else ""
-                cancelled = c_cancelled is not None and row[c_cancelled].strip().lower() not in _MISSING
+                flag = row[c_cancelled].strip().lower() if c_cancelled is not None else ""
+                cancelled = flag not in _MISSING and flag not in _NOT_CANCELLED
                 if cancelled:
                     status = "cancelled"
                 elif known is not None and not status_cell:

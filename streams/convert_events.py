@@ -107,7 +107,7 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
                     "memberid", "accountid", "customernumber", "customerno", "customercode", "userpseudoid",
                     "customeremail", "email",
                     # product analytics: Mixpanel's and PostHog's id of the person
-                    "distinctid"),
+                    "distinctid", "msno"),
     # "date" before "time": of a file with both, the date column (a time-of-day column alone is no date)
     "date": ("timestamp", "datetime", "occurredat", "createdat", "logintime", "loginat", "logindate", "visitstart",
              "visittime", "sessionstart", "starttime", "eventtime", "eventtimestamp", "viewedat", "date",
@@ -123,7 +123,7 @@ VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
                  "durationseconds", "durationsec", "durations", "sessiondurationsec", "sessiondurationseconds",
                  "sessiondurations", "timeonsiteseconds", "timeonpageseconds", "timeonpagesec", "seconds",
                  "length", "sessionlength", "durationmin", "durationminutes", "sessiondurationmin",
-                 "sessiondurationminutes", "timeonsiteminutes", "minutes"),
+                 "sessiondurationminutes", "timeonsiteminutes", "minutes", "totalsecs", "totalseconds"),
     "category": ("category", "productcategory", "categoryname", "categorycode", "section"),
     "session_id": ("sessionid", "session", "visitid", "visitnumber", "usersession", "gasessionid"),
 }

@@ -753,3 +753,18 @@ def test_customer_ids_that_read_as_names_are_pointed_out(tmp_path: Path, capsys)
     assert "2 of the 2 customer ids read as names (column 'Customer')" in capsys.readouterr().err
     uci = convert_orders_csv(_write(tmp_path, UCI, "uci.csv"), tmp_path / "u.jsonl", date_format="monthfirst")
     assert uci.named_customers == 0
+
+
+def test_a_subscription_log_with_a_cancel_flag_marks_only_the_flagged_payments_cancelled(tmp_path: Path):
+    # KKBox's transactions (the WSDM churn challenge): member id, yyyymmdd dates, is_cancel 0/1
+    kkbox = ("msno,payment_method_id,payment_plan_days,plan_list_price,actual_amount_paid,is_auto_renew,"
+             "transaction_date,membership_expire_date,is_cancel\n"
+             "YyO+tlZt,41,30,129,129,1,20150930,20151101,0\n"
+             "YyO+tlZt,41,30,129,129,1,20151031,20151201,0\n"
+             "YyO+tlZt,41,30,129,129,1,20151115,20151115,1\n")
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, kkbox), out, default_currency="TWD")
+    assert stats.columns["customer_id"] == "msno" and stats.columns["cancelled_at"] == "is_cancel"
+    assert stats.columns["date"] == "transaction_date" and stats.columns["amount"] == "actual_amount_paid"
+    assert [(e["occurred_at"][:10], e["amount"], e["status"]) for e in _events(out)] == [
+        ("2015-09-30", 129.0, "placed"), ("2015-10-31", 129.0, "placed"), ("2015-11-15", 129.0, "cancelled")]

@@ -392,3 +392,15 @@ def test_a_ticket_type_that_names_no_complaint_gives_way_to_the_subject(tmp_path
     assert [e["category"] for e in _events(tmp_path / "out.jsonl")] == ["logistics", "service", "billing", "other"]
     assert stats.mapped["category"] == {"Parcel never arrived -> logistics": 1, "Agent was rude -> service": 1,
                                         "Refund -> billing": 1, "Question -> other": 1}
+
+
+def test_a_daily_listening_log_is_one_visit_a_day_with_its_seconds(tmp_path):
+    # KKBox's user_logs: member id, yyyymmdd, songs played by share listened, seconds in all
+    src = _write(tmp_path, "user_logs.csv",
+                 "msno,date,num_25,num_50,num_75,num_985,num_100,num_unq,total_secs\n"
+                 "YyO+tlZt,20150513,0,0,0,0,1,1,280.335\n"
+                 "YyO+tlZt,20150709,9,1,0,0,7,11,1658.948\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns == {"customer_id": "msno", "date": "date", "duration": "total_secs"}
+    assert [(e["type"], e["occurred_at"], e["dwell_seconds"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("page_view", "2015-05-13T00:00:00Z", 280.335), ("page_view", "2015-07-09T00:00:00Z", 1658.948)]
