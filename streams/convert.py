@@ -23,6 +23,13 @@ would write them (dates in ISO 8601, ``17850.0`` as ``17850``); line numbers in 
 count the rows so read, and the summary names each sheet's lines. A sheet with other
 columns is an error; an Excel 97-2003 file (``.xls``) gets an error asking for .xlsx or CSV.
 
+A shop API's orders in JSON (Shopify's ``{"orders": [...]}``, WooCommerce's array, or one
+object a line) are read by :mod:`streams.json_records`: nested keys are columns named by their
+path and matched by it (``customer.id``, ``billing.email``), top-level keys first; keys empty
+in every record are left out. Public datasets read as they are published besides: Olist's
+orders joined with its customers (``customer_unique_id``, the person, wins over the
+per-order ``customer_id``) and KKBox's transactions (``msno``, ``is_cancel``).
+
 Rules:
 
 * Separator: the most frequent of ``, ; tab |`` in the first line, or runs of whitespace
