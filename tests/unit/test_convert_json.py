@@ -261,3 +261,36 @@ def test_a_music_services_event_log_reads_its_millisecond_ts_and_pages(tmp_path)
     assert [(e["occurred_at"], e["page"], e["dwell_seconds"], e["session_id"]) for e in _events(tmp_path / "out.jsonl")] == [
         ("2018-10-01T00:01:57Z", "NextSong", 277.89, "29"), ("2018-10-01T00:06:34Z", "Home", 0.0, "29")]
     assert stats.skipped == {"missing_customer_id": 1}
+
+
+def test_an_app_user_seen_only_through_app_events_is_not_warned_as_silent_but_one_who_stops_is(tmp_path):
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from streams.offline import run_offline
+    from streams.settings import Settings
+
+    rng = random.Random(3)
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    records = []
+    for user, last_day in (("stays", 365), ("leaves", 200)):
+        for d in range(last_day):
+            if rng.random() < 0.6:
+                for k in range(rng.randint(1, 4)):
+                    at = start + timedelta(days=d, hours=18, minutes=7 * k)
+                    # the web page views of the first month, then the app's own events only
+                    name = "$mp_web_page_view" if d < 30 and k == 0 else "Song Played"
+                    records.append({"event": name, "properties": {
+                        "time": int(at.timestamp()), "distinct_id": user, "$current_url": "https://app.example/"}})
+    src = _lines(tmp_path / "mixpanel.jsonl", records)
+    stats = convert_visits_csv(src, tmp_path / "visits.jsonl")
+    assert stats.days_from_other_events > 200
+    end = datetime(2024, 12, 31, tzinfo=timezone.utc)
+    result = run_offline(Settings(partitions=1), (tmp_path / "visits.jsonl").read_bytes().splitlines(), advance_to=end)
+    assert result.dead_letters == []
+    warned = {w["customer_id"]: w for w in result.warnings if w["state"] == "raised"}
+    assert "stays" not in warned, warned.get("stays")
+    leaves = warned["leaves"]
+    # warned for the quiet after its last day (2024-07-18), on the evidence of its own habit
+    assert "2024-07-25" <= leaves["occurred_at"] <= "2024-09-30"
+    assert "silence" in {s["kind"] for s in leaves["signals"]}
