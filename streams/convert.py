@@ -858,6 +858,24 @@ def convert_orders_csv(
     if kind == "xls":
         raise ConvertError(f"{in_path}: an Excel 97-2003 workbook (.xls), which is not read; save it as .xlsx "
                            f"or CSV")
+    options = dict(date_format=date_format, default_currency=default_currency, column_map=column_map,
+                   cancellations=cancellations, one_order_per_day=one_order_per_day, no_amounts=no_amounts,
+                   strict=strict)
+    if kind == "xlsx":
+        from streams.json_records import is_plain_zip, unpack_zip
+
+        if is_plain_zip(in_path):     # a zipped export: its JSON files, or its one file
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="churnwatch-zip-") as tmp:
+                inner, note = unpack_zip(in_path, Path(tmp))
+                try:
+                    stats = convert_orders_csv(inner, out_path, encoding=encoding, delimiter=delimiter,
+                                               columns=columns, **options)  # type: ignore[arg-type]
+                except ConvertError as exc:
+                    raise ConvertError(str(exc).replace(str(inner), f"{in_path} ({note.removeprefix('from ')})")) from None
+            stats.source_format = f"{stats.source_format or 'CSV'} {note}"
+            return stats
     if kind == "xlsx":
         return _convert_workbook(in_path, out_path, date_format=date_format, default_currency=default_currency,
                                  columns=columns, column_map=column_map, cancellations=cancellations,
@@ -867,10 +885,8 @@ def convert_orders_csv(
 
         if (shape := sniff_json(in_path, encoding, COLUMN_ALIASES)) is not None:
             # a shop's API in JSON (Shopify's {"orders": [...]}, WooCommerce's array of orders)
-            options = dict(date_format=date_format, default_currency=default_currency, column_map=column_map,
-                           cancellations=cancellations, one_order_per_day=one_order_per_day,
-                           no_amounts=no_amounts, strict=strict, encoding=encoding)
-            return convert_json(in_path, out_path, convert_orders_csv, options, COLUMN_ALIASES, shape)  # type: ignore[no-any-return]
+            return convert_json(in_path, out_path, convert_orders_csv, {**options, "encoding": encoding},  # type: ignore[no-any-return]
+                                COLUMN_ALIASES, shape)
     default_currency = default_currency.strip().upper()
     if not _CURRENCY.match(default_currency):
         raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")

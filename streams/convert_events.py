@@ -98,7 +98,7 @@ from streams.convert import (
     match_aliases,
     _workbook_to_csv,
 )
-from streams.json_records import convert_json, sniff_json
+from streams.json_records import convert_json, is_plain_zip, sniff_json, unpack_zip
 from streams.jsonl_io import write_jsonl
 
 #: Role -> accepted header names of a visit log, normalised (lowercase, no spaces, ``_`` or ``-``).
@@ -564,6 +564,15 @@ def _prepare(in_path: str | Path, out_path: str | Path, convert: Any, options: d
     kind = _file_kind(in_path)
     if kind == "xls":
         raise ConvertError(f"{in_path}: an Excel 97-2003 workbook (.xls), which is not read; save it as .xlsx or CSV")
+    if kind == "xlsx" and is_plain_zip(in_path):
+        with tempfile.TemporaryDirectory(prefix="churnwatch-zip-") as tmp:
+            inner, note = unpack_zip(in_path, Path(tmp))
+            try:
+                stats = convert(inner, out_path, **options)
+            except ConvertError as exc:
+                raise ConvertError(str(exc).replace(str(inner), f"{in_path} ({note.removeprefix('from ')})")) from None
+        stats.source_format = f"{stats.source_format or 'CSV'} {note}"
+        return in_path, out_path, stats
     if kind == "xlsx":
         with tempfile.TemporaryDirectory(prefix="churnwatch-xlsx-") as tmp:
             text = Path(tmp) / f"{in_path.stem}.csv"

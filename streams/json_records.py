@@ -25,6 +25,9 @@ Shapes read:
 * Nested objects become paths; a list of scalars (``"tags": ["a", "b"]``, HubSpot's associated
   ids) is one cell joined by ``;``; GA4's key-value lists become one path a key; other lists
   are left out.
+* A zip archive of JSON files (Amplitude's export API: one ``.json.gz`` an hour) is read as
+  one JSON-lines file of its members in name order (:func:`unpack_zip`); a zip of one other
+  file (a zipped CSV) as that file.
 * A Segment ``track`` record's kind is its ``event`` name (``"Signed In"``), as its ``page`` and
   ``screen`` records are page views.
 """
@@ -296,3 +299,49 @@ def convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str,
     stats.source_format = (f"JSON {'lines' if shape == 'lines' else 'array'} ({table.records:,} records, "
                            f"{len(table.columns)} paths)")
     return stats
+
+
+_JSON_MEMBER = re.compile(r"\.(json|jsonl|ndjson)(\.gz)?$", re.IGNORECASE)
+
+
+def is_plain_zip(path: Path) -> bool:
+    """A zip archive that is not an Office workbook (Amplitude's export: a zip of ``.json.gz``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "[Content_Types].xml" not in z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def unpack_zip(path: Path, directory: Path) -> tuple[Path, str]:
+    """The contents of a zip archive as one file to convert, and a note of what it held.
+
+    Its JSON members (``.json``, ``.jsonl``, ``.ndjson``, each optionally ``.gz``), in name
+    order, become one JSON-lines file (so line numbers in messages count the members' lines
+    one after the other); an archive of one other file (a zipped CSV) is that file.
+    """
+    import gzip
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        members = sorted(i.filename for i in z.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX"))
+        json_members = [m for m in members if _JSON_MEMBER.search(m)]
+        if json_members:
+            out = directory / f"{path.stem}.jsonl"
+            with open(out, "wb") as f:
+                for name in json_members:
+                    with z.open(name) as member:
+                        data = member.read()
+                    if name.lower().endswith(".gz"):
+                        data = gzip.decompress(data)
+                    f.write(data if data.endswith(b"\n") or not data else data + b"\n")
+            return out, f"from the archive's {len(json_members):,} JSON file{'s' if len(json_members) > 1 else ''}"
+        if len(members) == 1:
+            out = directory / Path(members[0]).name
+            with z.open(members[0]) as member, open(out, "wb") as f:
+                f.write(member.read())
+            return out, f"from the archive's {members[0]}"
+    raise ConvertError(f"{path}: a zip archive of {len(members)} files, none of them JSON "
+                       f"({', '.join(members[:6])}); unpack it and convert the file you mean")

@@ -294,3 +294,38 @@ def test_an_app_user_seen_only_through_app_events_is_not_warned_as_silent_but_on
     # warned for the quiet after its last day (2024-07-18), on the evidence of its own habit
     assert "2024-07-25" <= leaves["occurred_at"] <= "2024-09-30"
     assert "silence" in {s["kind"] for s in leaves["signals"]}
+
+
+def test_a_zip_of_gzipped_json_files_is_read_as_one_export(tmp_path):
+    # Amplitude's export API answers with a zip of one .json.gz file per hour
+    import zipfile
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for hour, user in ((11, "b"), (10, "a")):
+            line = json.dumps({"event_type": "[Amplitude] Page Viewed", "user_id": user,
+                               "event_time": f"2024-03-01 {hour}:00:00.000000"}) + "\n"
+            z.writestr(f"123/123_2024-03-01_{hour}#0.json.gz", gzip.compress(line.encode()))
+    stats = convert_visits_csv(archive, tmp_path / "out.jsonl")
+    assert [(e["customer_id"], e["occurred_at"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("a", "2024-03-01T10:00:00Z"), ("b", "2024-03-01T11:00:00Z")]
+    assert stats.summary().endswith("read as JSON lines (2 records, 3 paths) from the archive's 2 JSON files")
+
+
+def test_a_zipped_csv_converts_as_the_csv_does_and_other_archives_are_refused(tmp_path):
+    import zipfile
+
+    from streams.convert import convert_orders_csv
+    text = "customer_id,date,amount\nc1,2024-01-05,10.00\nc1,2024-02-05,12.50\n"
+    (tmp_path / "orders.csv").write_text(text)
+    with zipfile.ZipFile(tmp_path / "orders.zip", "w") as z:
+        z.writestr("orders.csv", text)
+    zipped = convert_orders_csv(tmp_path / "orders.zip", tmp_path / "a.jsonl")
+    convert_orders_csv(tmp_path / "orders.csv", tmp_path / "b.jsonl")
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert "read as CSV from the archive's orders.csv" in zipped.summary()
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+        z.writestr("a.csv", text)
+        z.writestr("b.txt", "notes")
+    with pytest.raises(ConvertError, match="a zip archive of 2 files, none of them JSON"):
+        convert_orders_csv(tmp_path / "two.zip", tmp_path / "c.jsonl")
