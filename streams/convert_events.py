@@ -178,6 +178,11 @@ _NOT_A_VISIT = {"identify", "alias", "group", "create_alias", "merge_dangerously
 _NOT_A_VISIT_STEMS = ("email", "e_mail", "newsletter", "push", "sms", "notification", "unsubscribe")
 
 
+#: A device's or browser's id in analytics exports (GA4, Mixpanel, Segment, Amplitude).
+_DEVICE_IDS = frozenset(("userpseudoid", "distinctid", "anonymousid", "deviceid", "amplitudeid", "visitorid",
+                         "cookieid", "clientid"))
+
+
 def visit_kind(text: str) -> str | None:
     """``login``, ``page_view`` or ``session`` for a row's event name; ``not_a_visit`` for an
     analytics tool's bookkeeping or a message to the customer; None for any other event.
@@ -739,6 +744,16 @@ def convert_visits_csv(
         except _Skip:
             continue
     reader.finish()
+    anonymous = stats.skipped.get("missing_customer_id", 0)
+    if anonymous:
+        # visitors not signed in: analytics tools keep a device's or browser's id beside the user's
+        used = reader.roles["customer_id"]
+        devices = [h for i, h in enumerate(reader.header) if i != used
+                   and _normalise_header(h.rsplit(".", 1)[-1].lstrip("$")) in _DEVICE_IDS]
+        if devices:
+            stats.notes.append(f"{_count(anonymous, 'row')} without a user id in {reader.header[used]!r} (visitors not "
+                               f"signed in) were skipped: they cannot be joined to a customer's orders. To follow "
+                               f"devices instead, name the column: --customer-column {devices[0]!r}")
     from_others = 0
     visit_days = {(e["customer_id"], e["occurred_at"][:10]) for e in events}
     for (customer, _), (at, name, raw) in sorted(other_days.items(), key=lambda kv: (kv[1][0], kv[0][0])):
