@@ -752,7 +752,7 @@ def convert_visits_csv(
                    and _normalise_header(h.rsplit(".", 1)[-1].lstrip("$")) in _DEVICE_IDS]
         if devices:
             stats.notes.append(f"{_count(anonymous, 'row')} without a user id in {reader.header[used]!r} (visitors not "
-                               f"signed in) were skipped: they cannot be joined to a customer's orders. To follow "
+                               f"signed in) skipped, as such rows cannot be joined to a customer's orders. To follow "
                                f"devices instead, name the column: --customer-column {devices[0]!r}")
     from_others = 0
     visit_days = {(e["customer_id"], e["occurred_at"][:10]) for e in events}

@@ -87,7 +87,7 @@ def test_an_amplitude_export_takes_the_event_type_over_a_custom_property_of_the_
     ]
     assert events[0]["session_id"] == "1709287200000"
     assert stats.skipped == {"missing_customer_id": 1}
-    assert any(n.startswith("1 row without a user id in 'user_id' (visitors not signed in) were skipped")
+    assert any(n.startswith("1 row without a user id in 'user_id' (visitors not signed in) skipped")
                and n.endswith("--customer-column 'amplitude_id'") for n in stats.notes), stats.notes
 
 
