@@ -70,15 +70,17 @@ def sniff_json(path: Path, encoding: str, aliases: Mapping[str, tuple[str, ...]]
     keys name no time (``{"tickets": [...], "count": 2}``), else one record."""
     try:
         with _open_csv(path, encoding) as f:
-            head = f.read(4096)
-            if not head.lstrip("\ufeff \t\r\n").startswith("{"):
-                return "array" if head.lstrip("\ufeff \t\r\n").startswith("[") else None
-            first = head.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
+            head = f.read(1)
+            while head and head in "\ufeff \t\r\n":
+                head = f.read(1)
+            if head != "{":
+                return "array" if head == "[" else None
+            first = head + f.readline()      # the whole first line, however long
             try:
                 record = json.loads(first)
             except ValueError:
                 return "array"     # a pretty-printed object
-            rest = head.lstrip("\ufeff \t\r\n")[len(first):].strip() or f.read(64).strip()
+            rest = f.read(4096).strip()
     except (OSError, UnicodeDecodeError, EOFError):
         return None
     if not rest and isinstance(record, Mapping):

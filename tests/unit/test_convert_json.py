@@ -331,3 +331,11 @@ def test_a_zipped_csv_converts_as_the_csv_does_and_other_archives_are_refused(tm
         z.writestr("b.txt", "notes")
     with pytest.raises(ConvertError, match="a zip archive of 2 files, none of them JSON"):
         convert_orders_csv(tmp_path / "two.zip", tmp_path / "c.jsonl")
+
+
+def test_records_longer_than_a_read_buffer_are_still_one_object_a_line(tmp_path):
+    big = {"event": "page_view", "user_id": "u1", "timestamp": "2024-03-01T10:00:00Z",
+           "properties": {f"p{i}": "x" * 40 for i in range(300)}}       # ~15 KB a line
+    src = _lines(tmp_path / "big.jsonl", [big, {**big, "timestamp": "2024-03-02T10:00:00Z"}])
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    assert stats.events == {"page_view": 2} and "read as JSON lines (2 records" in stats.summary()
