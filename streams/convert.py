@@ -196,14 +196,37 @@ def detect_layout(header: Sequence[str]) -> Layout | None:
 
 #: Values of an ``event`` column that are not purchases (normalised: lowercase, no spaces,
 #: ``_`` or ``-``): clickstream logs such as Retailrocket's (view, addtocart, transaction) or
-#: GA4's event names. Their rows are skipped and counted as ``not_a_purchase``; any other value
-#: (transaction, purchase, order, ...) is an order.
+#: GA4's event names. Only a value that names a purchase (:func:`purchase_event`) is an order;
+#: the rows of every other value are left out and counted.
 NON_PURCHASE_EVENTS = frozenset((
     "view", "pageview", "page", "hit", "screenview", "viewitem", "viewitemlist", "viewcart", "viewpromotion",
     "selectitem", "selectpromotion", "addtocart", "cart", "removefromcart", "addtowishlist", "wishlist",
     "begincheckout", "checkout", "addpaymentinfo", "addshippinginfo", "search", "click", "login", "logout",
     "signup", "sessionstart", "firstvisit", "userengagement", "scroll", "like", "share", "review",
 ))
+#: Stems of event names that are purchases (``purchase``, Retailrocket's ``transaction``,
+#: Segment's ``Order Completed``, ``sale``, a subscription's ``renewal``) ...
+_PURCHASE_STEMS = ("purchas", "transaction", "order", "buy", "bought", "sale", "sold", "paid", "paymentsucce",
+                   "checkoutcomplet", "renew", "charge")
+#: ... unless the name also says it is something else (an order page viewed, a purchase
+#: that failed or was refunded, a checkout begun).
+_NOT_PURCHASE_STEMS = ("view", "page", "cancel", "refund", "fail", "error", "abandon", "return", "chargeback",
+                       "detail", "history", "start", "begin", "cart", "bug", "declin", "click")
+
+
+def purchase_event(value: str) -> bool:
+    """Whether a clickstream's event name is a purchase.
+
+    >>> [purchase_event(v) for v in ("transaction", "purchase", "Order Completed", "view", "addtocart",
+    ...                              "product_view", "payment_details", "order_history_view", "refund", "home")]
+    [True, True, True, False, False, False, False, False, False, False]
+    """
+    word = _normalise_header(value)
+    if word in NON_PURCHASE_EVENTS or any(stem in word for stem in _NOT_PURCHASE_STEMS):
+        return False
+    return any(stem in word for stem in _PURCHASE_STEMS)
+
+
 #: Values of a cancelled-at or cancelled-flag column that do not mark the order cancelled.
 _NOT_CANCELLED = frozenset(("0", "0.0", "false", "no", "n", "f"))
 _STATUS_WORDS: dict[str, str] = {
@@ -959,7 +982,7 @@ def convert_orders_csv(
                 stats.rows_read += 1
                 if len(row) < len(header):
                     row = row + [""] * (len(header) - len(row))
-                if c_event is not None and _normalise_header(row[c_event]) in NON_PURCHASE_EVENTS:
+                if c_event is not None and not purchase_event(row[c_event]):
                     # a clickstream's view or add-to-cart: activity (convert-visits), not an order
                     other_events[row[c_event].strip()[:40]] += 1
                     continue

@@ -29,7 +29,8 @@ customer and a time.
 
 * A ``type`` column says which a row is (``login``/``signin``/``Signed In``/an app opened;
   ``page_view``/``pageview``/``view``/``hit``/``$mp_web_page_view``/``[Amplitude] Page Viewed``
-  and a shop's interactions such as ``add_to_cart``; ``session``/``visit``/``session_start``).
+  and a shop's interactions such as ``add_to_cart``; a clickstream's page names such as
+  ``product_view``, ``promo_page``, ``home`` or ``catalog``; ``session``/``visit``/``session_start``).
   Any other event of the customer's (a click, a scroll, an app's own ``Song Played``) shows
   they were there: on a day with no visit of theirs in the file, the day's first such event
   is written as one login; on other days it is left out (both counted). Events that are no
@@ -176,11 +177,20 @@ _VISIT_TYPES: dict[str, str] = {
 _NOT_A_VISIT = {"identify", "alias", "group", "create_alias", "merge_dangerously", "set", "set_once",
                 "groupidentify", "feature_flag_called"}
 _NOT_A_VISIT_STEMS = ("email", "e_mail", "newsletter", "push", "sms", "notification", "unsubscribe")
+#: Stems of a clickstream's page names (``product_view``, ``promo_page``, ``home``,
+#: ``catalog``): a row so named is a page the customer saw.
+_PAGE_STEMS = ("page", "view", "screen", "home", "catalog", "categor", "product", "listing", "landing")
 
 
 #: A device's or browser's id in analytics exports (GA4, Mixpanel, Segment, Amplitude).
 _DEVICE_IDS = frozenset(("userpseudoid", "distinctid", "anonymousid", "deviceid", "amplitudeid", "visitorid",
                          "cookieid", "clientid"))
+
+
+def _kind_word(text: str) -> str:
+    """An event name as looked up: lower case, a ``[Tool]`` prefix and a ``$`` left out."""
+    word = re.sub(r"^\[[^\]]*\]", "", text.strip().lower()).strip().lstrip("$")
+    return re.sub(r"[\s\-]+", "_", word)
 
 
 def visit_kind(text: str) -> str | None:
@@ -189,15 +199,18 @@ def visit_kind(text: str) -> str | None:
 
     Example:
         >>> [visit_kind(t) for t in ("Login", "$pageview", "[Amplitude] Page Viewed", "Signed In", "$identify",
-        ...                          "Email Opened", "scroll", "Song Played")]
-        ['login', 'page_view', 'page_view', 'login', 'not_a_visit', 'not_a_visit', None, None]
+        ...                          "Email Opened", "scroll", "Song Played", "product_view", "promo_page", "catalog")]
+        ['login', 'page_view', 'page_view', 'login', 'not_a_visit', 'not_a_visit', None, None, 'page_view', 'page_view', 'page_view']
     """
-    word = re.sub(r"^\[[^\]]*\]", "", text.strip().lower()).strip().lstrip("$")
-    word = re.sub(r"[\s\-]+", "_", word)
+    word = _kind_word(text)
     kind = _VISIT_TYPES.get(word)
-    if kind is None and (word in _NOT_A_VISIT or any(stem in word for stem in _NOT_A_VISIT_STEMS)):
+    if kind is not None:
+        return kind
+    if word in _NOT_A_VISIT or any(stem in word for stem in _NOT_A_VISIT_STEMS):
         return "not_a_visit"
-    return kind
+    if any(stem in word for stem in _PAGE_STEMS):
+        return "page_view"
+    return None
 
 
 _CHANNELS: dict[str, str] = {
@@ -730,7 +743,10 @@ def convert_visits_csv(
                     # A session without a page view is a visit all the same (an app opened):
                     # one view, so that the day counts as active.
                     count = 1
-            page = reader.text(row, "page")[:2048] or "(not set)"
+            page = reader.text(row, "page")[:2048]
+            if not page and kind == "page_view" and "type" in roles and _kind_word(typed) not in _VISIT_TYPES:
+                page = typed[:2048]     # a clickstream named by its pages: the name is the page
+            page = page or "(not set)"
             category = reader.text(row, "category")[:128] or None
             session = reader.text(row, "session_id")[:128] or None
             if kind == "session" and session is None:

@@ -768,3 +768,16 @@ def test_a_subscription_log_with_a_cancel_flag_marks_only_the_flagged_payments_c
     assert stats.columns["date"] == "transaction_date" and stats.columns["amount"] == "actual_amount_paid"
     assert [(e["occurred_at"][:10], e["amount"], e["status"]) for e in _events(out)] == [
         ("2015-09-30", 129.0, "placed"), ("2015-10-31", 129.0, "placed"), ("2015-11-15", 129.0, "cancelled")]
+
+
+def test_a_clickstream_named_by_its_pages_gives_only_its_purchases_as_orders(tmp_path: Path):
+    # rows named by the page seen; every name but the purchase used to become an order
+    src = _write(tmp_path, "user_id,session_id,event,timestamp\n"
+                           "u0,s1,home,2024-03-13 10:21:14\nu0,s1,product_view,2024-03-13 10:22:12\n"
+                           "u0,s1,payment_details,2024-03-13 10:24:00\nu0,s1,purchase,2024-03-13 10:25:00\n"
+                           "u0,s2,catalog,2024-03-20 08:00:00\nu0,s2,order_history_view,2024-03-20 08:01:00\n",
+                 name="clicks.csv")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", no_amounts=True)
+    assert [e["occurred_at"] for e in _events(tmp_path / "o.jsonl")] == ["2024-03-13T10:25:00Z"]
+    assert stats.other_events == {"home": 1, "product_view": 1, "payment_details": 1, "catalog": 1,
+                                  "order_history_view": 1}

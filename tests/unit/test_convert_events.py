@@ -404,3 +404,20 @@ def test_a_daily_listening_log_is_one_visit_a_day_with_its_seconds(tmp_path):
     assert stats.columns == {"customer_id": "msno", "date": "date", "duration": "total_secs"}
     assert [(e["type"], e["occurred_at"], e["dwell_seconds"]) for e in _events(tmp_path / "out.jsonl")] == [
         ("page_view", "2015-05-13T00:00:00Z", 280.335), ("page_view", "2015-07-09T00:00:00Z", 1658.948)]
+
+
+def test_a_clickstream_named_by_its_pages_is_page_views(tmp_path):
+    # one row per page the shopper saw, named by the page (a product analytics clickstream)
+    src = _write(tmp_path, "clicks.csv",
+                 "user_id,session_id,event,timestamp,platform\n"
+                 "user_0000,sess_1,home,2024-03-13 10:21:14,desktop\n"
+                 "user_0000,sess_1,promo_page,2024-03-13 10:21:28,desktop\n"
+                 "user_0000,sess_1,product_view,2024-03-13 10:22:12,desktop\n"
+                 "user_0000,sess_1,filter_results,2024-03-13 10:22:30,desktop\n"
+                 "user_0000,sess_2,catalog,2024-03-15 08:00:00,mobile\n")
+    stats = convert_visits_csv(src, tmp_path / "out.jsonl")
+    # the name is the page
+    assert [(e["type"], e["page"], e["session_id"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("page_view", "home", "sess_1"), ("page_view", "promo_page", "sess_1"),
+        ("page_view", "product_view", "sess_1"), ("page_view", "catalog", "sess_2")]
+    assert stats.other_events == {"filter_results": 1}
