@@ -207,7 +207,7 @@ NON_PURCHASE_EVENTS = frozenset((
 #: Stems of event names that are purchases (``purchase``, Retailrocket's ``transaction``,
 #: Segment's ``Order Completed``, ``sale``, a subscription's ``renewal``) ...
 _PURCHASE_STEMS = ("purchas", "transaction", "order", "buy", "bought", "sale", "sold", "paid", "paymentsucce",
-                   "checkoutcomplet", "renew", "charge")
+                   "paymentcomplet", "paymentreceiv", "checkoutcomplet", "checkoutsucce", "renew", "charge")
 #: ... unless the name also says it is something else (an order page viewed, a purchase
 #: that failed or was refunded, a checkout begun).
 _NOT_PURCHASE_STEMS = ("view", "page", "cancel", "refund", "fail", "error", "abandon", "return", "chargeback",
@@ -224,7 +224,7 @@ def purchase_event(value: str) -> bool:
     word = _normalise_header(value)
     if word in NON_PURCHASE_EVENTS or any(stem in word for stem in _NOT_PURCHASE_STEMS):
         return False
-    return any(stem in word for stem in _PURCHASE_STEMS)
+    return word == "payment" or any(stem in word for stem in _PURCHASE_STEMS)
 
 
 #: Values of a cancelled-at or cancelled-flag column that do not mark the order cancelled.
