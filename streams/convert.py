@@ -133,7 +133,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "invoicedate", "orderdate", "occurredat", "createdat", "timestamp", "datetime",
              "purchasedate", "transactiondate", "orderdatetime", "time", "day", "eventtime", "eventtimestamp",
              "createddate", "datecreated", "dateadd", "purchasedat", "orderedat", "placedat", "paidat", "created",
-             "orderpurchasetimestamp", "purchasetimestamp"),
+             "orderpurchasetimestamp", "purchasetimestamp", "tdat"),
     "amount": ("amount", "total", "ordertotal", "totalamount", "ordervalue", "value", "revenue", "sales",
                "grandtotal", "linetotal", "totalprice", "dollarvalue", "dollaramount", "spend", "netamount",
                "orderamount", "purchaseamount", "transactionamount", "paymentamount", "paymentvalue",
@@ -347,6 +347,7 @@ class ConvertStats:
     source_format: str = ""  # set when the file was a JSON export: "JSON array (12 records, 40 paths)"
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
+    same_time_lines: int = 0  # without an order id: orders written that share a customer and a time
 
     @property
     def rows_skipped(self) -> int:
@@ -1122,6 +1123,10 @@ def convert_orders_csv(
     ids = {e["customer_id"] for e in events}
     stats.customers = len(ids)
     stats.named_customers = sum(1 for c in ids if _PERSON_NAME.match(c))
+    if "order_id" not in stats.columns and not one_order_per_day:
+        # lines of one basket without an order id share their customer and time
+        at_once = Counter((e["customer_id"], e["occurred_at"]) for e in events if e["status"] == "placed")
+        stats.same_time_lines = sum(n for n in at_once.values() if n > 1)
     stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
     stats.currencies = dict(Counter(e["currency"] for e in events).most_common())
     return stats
@@ -1340,8 +1345,32 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
                    f"(column {stats.columns.get('customer_id')!r}): customers of the same name are one customer; "
                    "export a customer id or e-mail column if the shop has one (--customer-column names it)",
                    err=True)
+    for note in conversion_notes(stats):
+        click.echo(f"note: {note}", err=True)
     for example in stats.examples:
         click.echo(f"  skipped {example}", err=True)
+
+
+def conversion_notes(stats: ConvertStats) -> list[str]:
+    """What the converted file suggests was read in a way the user may not mean.
+
+    Example:
+        >>> conversion_notes(ConvertStats(orders_written=400, customers=400))[0][:60]
+        'every one of the 400 customers has exactly one order: if the'
+        >>> conversion_notes(ConvertStats(orders_written=900, customers=300, same_time_lines=120))[0][:54]
+        '120 orders share their customer and time with another:'
+    """
+    notes = []
+    if stats.customers >= 50 and stats.orders_written == stats.customers:
+        notes.append(f"every one of the {stats.customers:,} customers has exactly one order: if the customer "
+                     f"column {stats.columns.get('customer_id')!r} is an order's own customer record (as Olist's "
+                     f"customer_id is), name the column of the customer's lasting id (--customer-column)")
+    if stats.same_time_lines:
+        notes.append(f"{stats.same_time_lines:,} orders share their customer and time with another: without an order "
+                     f"id column every line is an order of its own; if such lines are the items of one basket, "
+                     f"--one-order-per-day makes a customer's lines of one day one order (or name the order id "
+                     f"column with --order-column)")
+    return notes
 
 
 def unrated_currencies_note(currencies: dict[str, int], environ: Any = None) -> str | None:

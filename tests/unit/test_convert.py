@@ -781,3 +781,35 @@ def test_a_clickstream_named_by_its_pages_gives_only_its_purchases_as_orders(tmp
     assert [e["occurred_at"] for e in _events(tmp_path / "o.jsonl")] == ["2024-03-13T10:25:00Z"]
     assert stats.other_events == {"home": 1, "product_view": 1, "payment_details": 1, "catalog": 1,
                                   "order_history_view": 1}
+
+
+def test_lines_of_one_basket_without_an_order_id_are_pointed_out(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from streams.cli import main as cli
+
+    # H&M's transactions: one row per article bought, the day only, no basket id
+    src = _write(tmp_path, "t_dat,customer_id,article_id,price,sales_channel_id\n"
+                           "2018-09-20,000058a1,0663713001,0.0508,2\n"
+                           "2018-09-20,000058a1,0541518023,0.0305,2\n"
+                           "2018-10-02,000058a1,0505221004,0.0152,2\n", name="hm.csv")
+    result = CliRunner().invoke(cli, ["convert-orders", str(src), str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "note: 2 orders share their customer and time with another" in result.stderr
+    assert "--one-order-per-day" in result.stderr
+    grouped = convert_orders_csv(src, tmp_path / "g.jsonl", one_order_per_day=True)
+    assert [e["amount"] for e in _events(tmp_path / "g.jsonl")] == [0.0813, 0.0152]
+    assert grouped.same_time_lines == 0
+
+
+def test_an_order_table_whose_customer_is_new_with_every_order_is_pointed_out(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from streams.cli import main as cli
+
+    rows = "".join(f"o{i},c{i},delivered,2017-10-{1 + i % 28:02d} 10:00:00,{10 + i}.00\n" for i in range(60))
+    src = _write(tmp_path, "order_id,customer_id,order_status,order_purchase_timestamp,payment_value\n" + rows,
+                 name="olist_orders.csv")
+    result = CliRunner().invoke(cli, ["convert-orders", str(src), str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "note: every one of the 60 customers has exactly one order" in result.stderr
