@@ -28,7 +28,8 @@ object a line) are read by :mod:`streams.json_records`: nested keys are columns 
 path and matched by it (``customer.id``, ``billing.email``), top-level keys first; keys empty
 in every record are left out. Public datasets read as they are published besides: Olist's
 orders joined with its customers (``customer_unique_id``, the person, wins over the
-per-order ``customer_id``) and KKBox's transactions (``msno``, ``is_cancel``).
+per-order ``customer_id``), KKBox's transactions (``msno``, ``is_cancel``) and the Ta-Feng
+grocery rows (a known layout: ``AMOUNT`` is the quantity, ``SALES_PRICE`` the amount).
 
 Rules:
 
@@ -179,6 +180,12 @@ KNOWN_LAYOUTS: tuple[Layout, ...] = (
            {"order_id": "name", "customer_id": "email", "date": "createdat", "amount": "total",
             "status": "financialstatus", "quantity": "lineitemquantity", "currency": "currency",
             "cancelled_at": "cancelledat"}),
+    # The Ta-Feng grocery dataset (a common benchmark): one row per product bought, AMOUNT is
+    # the quantity and SALES_PRICE the row's total.
+    Layout("Ta-Feng grocery transactions", frozenset({"transactiondt", "customerid", "amount", "asset",
+                                                      "salesprice"}),
+           {"customer_id": "customerid", "date": "transactiondt", "amount": "salesprice", "quantity": "amount",
+            "category": "productsubclass"}),
 )
 
 

@@ -813,3 +813,15 @@ def test_an_order_table_whose_customer_is_new_with_every_order_is_pointed_out(tm
     result = CliRunner().invoke(cli, ["convert-orders", str(src), str(tmp_path / "o.jsonl")])
     assert result.exit_code == 0, result.output
     assert "note: every one of the 60 customers has exactly one order" in result.stderr
+
+
+def test_ta_feng_rows_take_the_sales_price_as_amount_and_its_amount_as_quantity(tmp_path: Path):
+    src = _write(tmp_path, "TRANSACTION_DT,CUSTOMER_ID,AGE_GROUP,PIN_CODE,PRODUCT_SUBCLASS,PRODUCT_ID,AMOUNT,ASSET,"
+                           "SALES_PRICE\n"
+                           "11/1/2000,01104905,45-49,115,110411,4710199010372,2,24,30\n"
+                           "11/1/2000,01104905,45-49,115,130315,4909978112950,1,48,46\n"
+                           "11/25/2000,01104905,45-49,115,110217,4710265847666,1,142,166\n", name="tafeng.csv")
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", one_order_per_day=True, default_currency="TWD")
+    assert stats.layout == "Ta-Feng grocery transactions"
+    assert [(e["occurred_at"][:10], e["amount"], e["items"]) for e in _events(tmp_path / "o.jsonl")] == [
+        ("2000-11-01", 76.0, 3), ("2000-11-25", 166.0, 1)]
