@@ -109,7 +109,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
@@ -127,7 +127,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     # customer_id is new with every order, customer_unique_id is the person
     "customer_id": ("customeruniqueid", "customerid", "customer", "custid", "clientid", "client", "userid", "user", "buyerid",
                     "customernumber", "customerno", "accountid", "memberid", "customercode", "visitorid",
-                    "userpseudoid", "idcustomer", "customeruserid", "msno"),
+                    "userpseudoid", "idcustomer", "customeruserid", "msno", "householdkey", "household", "householdid"),
     # The customer's e-mail address: the customer when the file has no id column, and the
     # customer of a row whose id is blank (a guest checkout), lower-cased.
     "email": ("email", "customeremail", "billingemail", "emailaddress", "buyeremail", "useremail"),
@@ -141,10 +141,10 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
                "amountpaid", "actualamountpaid", "totalpaid", "ordertotalamount", "netsales", "totalsales",
                # GA4's e-commerce export (BigQuery columns flattened with a dot)
                "ecommerce.purchaserevenue", "purchaserevenue", "ecommerce.purchaserevenueinusd",
-               "purchaserevenueinusd"),
+               "purchaserevenueinusd", "salesvalue", "spendamount"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
                  "transactionid", "receiptid", "ecommerce.transactionid", "incrementid", "order#", "idorder",
-                 "orderreference"),
+                 "orderreference", "basketid", "basket", "receiptnumber"),
     # "numberofcds": the CDNOW purchase log (Fader & Hardie), a common public benchmark.
     "quantity": ("quantity", "qty", "items", "itemcount", "units", "numberofitems", "numitems", "numberofcds",
                  "itemssold", "lineitemquantity"),
@@ -573,6 +573,8 @@ class DateParser:
         (datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), True)
         >>> DateParser("epoch_us")("1700000000000000") == DateParser("epoch")("1700000000")   # GA4's event_timestamp
         True
+        >>> DateParser("days:2020-01-01")("32")      # day numbers, day 1 being the date given
+        datetime.datetime(2020, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
 
     Without a format, a count of seconds, milliseconds or microseconds since 1970 is read by
     its number of digits (10, 13, 16), for dates of 2001 to 2033:
@@ -611,6 +613,9 @@ class DateParser:
             if value is None:
                 value = _named_month(text)
             if value is None:
+                if text.isdigit() and len(text) <= 5:
+                    raise ValueError(f"{text!r} is not an ISO 8601 date; for day numbers name the date of day 1 "
+                                     f"(--date-format days:2020-01-01)")
                 raise ValueError(
                     f"{text!r} is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', "
                     f"'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M'"
@@ -623,6 +628,14 @@ class DateParser:
                 value = _iso(text) or _named_month(text)
                 if value is None:
                     raise
+        elif fmt.startswith("days:"):
+            # day numbers from a first day (dunnhumby's "The Complete Journey": DAY 1 to 711)
+            try:
+                origin = datetime.fromisoformat(fmt[5:].strip())
+                value = origin + timedelta(days=float(text) - 1)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a day number, or {fmt!r} names no first day "
+                                 f"(e.g. days:2020-01-01, the date of day 1)") from None
         elif fmt in _EPOCH_UNITS:
             try:
                 seconds = float(text) / _EPOCH_UNITS[fmt]
@@ -1283,6 +1296,7 @@ def convert_options(command: Any) -> Any:
     options = [
         click.option("--date-format", default=None, metavar="FORMAT",
                      help="How to read dates: dayfirst, monthfirst, epoch (seconds since 1970, UTC), epoch_ms, epoch_us, "
+                          "days:YYYY-MM-DD (day numbers, day 1 being that date), "
                           "or a strptime format such as '%d.%m.%Y %H:%M' "
                           "[default: ISO 8601, which includes YYYYMMDD; numeric dates such as 12/1/2010 day or "
                           "month first as the file shows, when a part above 12 settles it; 10, 13 or 16 digits "

@@ -994,7 +994,8 @@ def _options(columns: Mapping[str, str]) -> Any:
         options = [
             click.option("--date-format", default=None, metavar="FORMAT",
                          help="How to read times: dayfirst, monthfirst, epoch, epoch_ms, epoch_us (GA4's "
-                              "event_timestamp) or a strptime format "
+                              "event_timestamp), days:YYYY-MM-DD (day numbers, day 1 being that date) or a "
+                              "strptime format "
                               "[default: ISO 8601; numeric dates day or month first as the file shows; dates that "
                               "name their month and year, such as 'Dec 9, 2011']."),
             click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),

@@ -825,3 +825,19 @@ def test_ta_feng_rows_take_the_sales_price_as_amount_and_its_amount_as_quantity(
     assert stats.layout == "Ta-Feng grocery transactions"
     assert [(e["occurred_at"][:10], e["amount"], e["items"]) for e in _events(tmp_path / "o.jsonl")] == [
         ("2000-11-01", 76.0, 3), ("2000-11-25", 166.0, 1)]
+
+
+def test_day_numbers_are_read_from_the_first_day_named(tmp_path: Path):
+    # dunnhumby's "The Complete Journey": households, baskets, DAY 1 to 711, sales value
+    src = _write(tmp_path, "household_key,BASKET_ID,DAY,PRODUCT_ID,QUANTITY,SALES_VALUE,STORE_ID,RETAIL_DISC,"
+                           "TRANS_TIME,WEEK_NO,COUPON_DISC,COUPON_MATCH_DISC\n"
+                           "2375,26984851472,1,1004906,1,1.39,364,-0.6,1631,1,0,0\n"
+                           "2375,26984851472,1,1033142,1,0.82,364,0,1631,1,0,0\n"
+                           "2375,26984851516,32,1036325,1,0.99,364,-0.3,1642,5,0,0\n", name="transaction_data.csv")
+    with pytest.raises(ConvertError, match=r"'1' is not an ISO 8601 date; for day numbers .*days:2020-01-01"):
+        convert_orders_csv(src, tmp_path / "x.jsonl", strict=True)
+    stats = convert_orders_csv(src, tmp_path / "o.jsonl", date_format="days:2020-01-01", default_currency="USD")
+    assert (stats.columns["customer_id"], stats.columns["order_id"], stats.columns["amount"]) == (
+        "household_key", "BASKET_ID", "SALES_VALUE")
+    assert [(e["order_id"], e["occurred_at"], e["amount"], e["items"]) for e in _events(tmp_path / "o.jsonl")] == [
+        ("26984851472", "2020-01-01T00:00:00Z", 2.21, 2), ("26984851516", "2020-02-01T00:00:00Z", 0.99, 1)]
