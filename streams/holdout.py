@@ -445,14 +445,23 @@ def looks_like_replay(path: Path) -> bool:
     Example:
         >>> import os, tempfile
         >>> d = tempfile.mkdtemp(); p = os.path.join(d, "x")
-        >>> _ = open(p, "w").write('\\n{"type": "order"}\\n'); looks_like_replay(Path(p))
+        >>> _ = open(p, "w").write('\\n{"type": "order", "occurred_at": "2024-01-01T00:00:00Z"}\\n'); looks_like_replay(Path(p))
         True
         >>> _ = open(p, "w").write('customer_id,date,amount\\n'); looks_like_replay(Path(p))
+        False
+        >>> _ = open(p, "w").write('{"id": 1, "customer": {"id": 7}, "total_price": "9.00"}\\n'); looks_like_replay(Path(p))
         False
     """
     for line in read_lines(path):
         if line.strip():
-            return line.lstrip().startswith(b"{")
+            if not line.lstrip().startswith(b"{"):
+                return False
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return True      # a replay file with a broken first line: replay reports it
+            # a shop API's orders in JSON lines are an export: contract events carry these two
+            return not isinstance(record, dict) or ("type" in record and "occurred_at" in record)
     return False
 
 
@@ -460,9 +469,9 @@ def converted(path: Path, convert_kwargs: Mapping[str, Any], cache_dir: Path) ->
     """The replay file of an export, converted once and kept in ``cache_dir``.
 
     The cache key covers the export's bytes, the conversion options and the converter's own
-    source, so a changed file, option or converter converts again.
+    source (with its JSON reader's), so a changed file, option or converter converts again.
     """
-    from streams import convert
+    from streams import convert, json_records
 
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -470,6 +479,7 @@ def converted(path: Path, convert_kwargs: Mapping[str, Any], cache_dir: Path) ->
             digest.update(chunk)
     digest.update(json.dumps(dict(convert_kwargs), sort_keys=True, default=str).encode())
     digest.update(Path(convert.__file__).read_bytes())
+    digest.update(Path(json_records.__file__).read_bytes())
     out = cache_dir / f"{path.name.split('.')[0]}-{digest.hexdigest()[:16]}.jsonl.gz"
     stats_path = out.with_name(out.name.replace(".jsonl.gz", ".stats.json"))
     if out.exists() and stats_path.exists():

@@ -202,6 +202,28 @@ def test_evaluate_holdout_command_converts_once_and_writes_report_and_scores(tmp
     assert len(scores) == 13
 
 
+def test_a_shop_apis_orders_in_json_lines_are_converted_not_taken_for_a_replay_file(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.holdout.register(cli)
+    export = tmp_path / "orders.jsonl"
+    with open(export, "wb") as f:
+        for n, line in enumerate(_population()):
+            e = orjson.loads(line)
+            f.write(orjson.dumps({"id": n, "customer": {"id": e["customer_id"]}, "created_at": e["occurred_at"],
+                                  "total_price": f"{e['amount']:.2f}", "currency": "EUR"}) + b"\n")
+    result = CliRunner().invoke(cli, ["evaluate-holdout", str(export), "--cutoff", "2024-07-19", "--horizon", "56",
+                                      "--no-baselines", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "converted:" in result.output and "read as JSON lines" in result.output
+    assert "12 customers with calibration orders, 6 churned (no order in the holdout): 50.0%" in result.output
+
+
 def test_warnings_raised_in_the_holdout_are_scored_for_customers_who_stop_at_the_cutoff(tmp_path: Path):
     # Weekly buyers: 4 stop a week before the cutoff (no warning open yet), 4 keep buying.
     lines = []
