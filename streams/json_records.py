@@ -48,7 +48,6 @@ from streams.convert import EXAMPLES_KEPT, ConvertError, _open_csv, match_aliase
 MAX_DEPTH = 4
 #: The value fields of a GA4 ``event_params`` entry, in the order they are read.
 _GA4_VALUES = ("string_value", "int_value", "float_value", "double_value")
-_SEGMENT_KINDS = {"track", "page", "screen", "identify", "group", "alias"}
 
 
 @dataclass
@@ -143,7 +142,7 @@ def flatten(record: Mapping[str, Any]) -> dict[str, str]:
                 out[path] = _cell(value)
 
     walk(record, "", 0)
-    if record.get("type") in _SEGMENT_KINDS and isinstance(record.get("event"), str) and record["type"] == "track":
+    if record.get("type") == "track" and isinstance(record.get("event"), str):    # Segment
         out["type"] = record["event"]
     return out
 
