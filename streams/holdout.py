@@ -491,6 +491,7 @@ def converted(path: Path, convert_kwargs: Mapping[str, Any], cache_dir: Path) ->
     tmp.replace(out)
     info = {"summary": stats.summary(), "columns": stats.columns, "skipped": stats.skipped,
             "examples": stats.examples, "statuses": stats.statuses, "cancellations": stats.cancellations,
+            "notes": convert.conversion_notes(stats),
             "seconds": round(time.monotonic() - started, 1), "file": str(out)}
     stats_path.write_bytes(orjson.dumps(info))
     return out, {**info, "cached": False}
@@ -625,6 +626,8 @@ def register(group: Any) -> None:
         else:
             replay_path, info = converted(orders, convert_kwargs(options), cache_dir)
             click.echo(f"{info['summary']} ({'cached' if info['cached'] else 'converted'}: {replay_path})", err=True)
+            for note in info.get("notes", []):
+                click.echo(f"note: {note}", err=True)
         report = evaluate_holdout(settings, replay_path, parse_cutoff(cutoff), horizon_days,
                                   cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings,
                                   sample=sample, processes=processes)

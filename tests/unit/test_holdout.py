@@ -223,6 +223,14 @@ def test_a_shop_apis_orders_in_json_lines_are_converted_not_taken_for_a_replay_f
     assert "converted:" in result.output and "read as JSON lines" in result.output
     assert "12 customers with calibration orders, 6 churned (no order in the holdout): 50.0%" in result.output
 
+    # basket lines without an order id: the conversion's note is printed here too
+    lines = export.read_bytes().splitlines()
+    export.write_bytes(b"".join(line + b"\n" + line + b"\n" for line in lines))
+    again = CliRunner().invoke(cli, ["evaluate-holdout", str(export), "--cutoff", "2024-07-19", "--horizon", "56",
+                                     "--no-baselines", "--out", str(tmp_path / "out")])
+    assert again.exit_code == 0, again.output
+    assert f"note: {len(lines) * 2:,} orders share their customer and time with another" in again.output
+
 
 def test_warnings_raised_in_the_holdout_are_scored_for_customers_who_stop_at_the_cutoff(tmp_path: Path):
     # Weekly buyers: 4 stop a week before the cutoff (no warning open yet), 4 keep buying.
