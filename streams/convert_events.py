@@ -137,7 +137,9 @@ TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
     # (User ID, Created at, Closed at, Conversation ID)
     "customer_id": VISIT_COLUMNS["customer_id"] + ("requesterid", "contactid", "requesteremail", "contactemail",
                                                    "accountname", "requester", "reporter", "contact",
-                                                   "associatedcontactids", "associatedcontactid"),
+                                                   "associatedcontactids", "associatedcontactid",
+                                                   # Intercom's conversations API: the user who wrote in
+                                                   "sourceauthorid"),
     "date": ("createdat", "created", "createdtime", "openedat", "opened", "opendate", "createddate", "createdate",
              "datecreated", "date/timeopened", "dateopened", "openeddate", "submittedat", "reportedat", "date",
              "timestamp", "time", "datetime", "occurredat", "updatedat"),
@@ -149,7 +151,7 @@ TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
     "severity": ("severity", "priority", "urgency", "impact"),
     "resolved_at": ("resolvedat", "resolved", "resolvedtime", "closedat", "closed", "closedtime", "solvedat",
                     "solved", "resolutiondate", "closedate", "dateclosed", "date/timeclosed", "resolveddate",
-                    "closeddate"),
+                    "closeddate", "statisticslastcloseat", "lastcloseat"),
     "escalated_at": ("escalatedat", "escalated", "escalationdate", "escalateddate"),
 }
 

@@ -339,3 +339,24 @@ def test_records_longer_than_a_read_buffer_are_still_one_object_a_line(tmp_path)
     src = _lines(tmp_path / "big.jsonl", [big, {**big, "timestamp": "2024-03-02T10:00:00Z"}])
     stats = convert_visits_csv(src, tmp_path / "out.jsonl")
     assert stats.events == {"page_view": 2} and "read as JSON lines (2 records" in stats.summary()
+
+
+def test_an_intercom_page_of_conversations_takes_the_author_as_the_customer(tmp_path):
+    src = tmp_path / "conversations.json"
+    src.write_text(json.dumps({"type": "conversation.list", "total_count": 2, "conversations": [
+        {"type": "conversation", "id": "147", "created_at": 1709280000, "state": "closed", "priority": "priority",
+         "source": {"type": "conversation", "subject": "Where is my parcel?",
+                    "author": {"type": "user", "id": "5bc8f1", "email": "ann@example.com"}},
+         "contacts": {"contacts": [{"type": "contact", "id": "5bc8f1"}]},
+         "statistics": {"first_admin_reply_at": 1709283600, "last_close_at": 1709370000}},
+        {"type": "conversation", "id": "148", "created_at": 1709456400, "state": "snoozed",
+         "priority": "not_priority", "source": {"author": {"type": "user", "id": "77aa"}}},
+    ]}), encoding="utf-8")
+    stats = convert_complaints_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["customer_id"] == "source.author.id" and stats.columns["ticket_id"] == "id"
+    assert stats.columns["resolved_at"] == "statistics.last_close_at"
+    assert [(e["customer_id"], e["complaint_id"], e["status"], e["severity"], e["occurred_at"])
+            for e in _events(tmp_path / "out.jsonl")] == [
+        ("5bc8f1", "147", "opened", "high", "2024-03-01T08:00:00Z"),
+        ("5bc8f1", "147", "resolved", "high", "2024-03-02T09:00:00Z"),
+        ("77aa", "148", "opened", "medium", "2024-03-03T09:00:00Z")]
