@@ -90,7 +90,13 @@ def _evidence(row: Mapping[str, Any]) -> str:
     if not signals:
         return "-"
     top = max(signals, key=lambda s: float(s.get("strength") or 0.0))
-    text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {top.get('unit', '')}"
+    detail = str(top.get("detail") or "")
+    if "unresolved:" in detail:
+        # a complaint left unanswered: the count in the window may even be below the usual
+        # one ("0 vs 0.33 complaints per 90 days" once it is older than the window)
+        text = f"{top.get('kind')}: " + detail[detail.index("unresolved:"):].split(";")[0]
+    else:
+        text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {top.get('unit', '')}"
     if float(top.get("strength") or 0.0) < _FIRE:
         text += " (no signal firing now)"
     return text.replace("  ", " ")

@@ -76,3 +76,16 @@ def test_an_unreadable_snapshot_is_a_clear_error(tmp_path):
     empty.write_bytes(orjson.dumps(row("x", "core", "none", 0.1)) + b"\n")
     out = CliRunner().invoke(main, ["worklist", str(empty)])
     assert out.exit_code == 0 and "no customer has an open warning at level warning or above" in out.output
+
+
+def test_an_unanswered_complaint_is_shown_as_such_not_as_a_count(tmp_path):
+    # the complaint is older than the 90-day window: the count reads 0 against a usual 0.33
+    held = row("waiting", "core", "critical", 0.76, kind="complaint_increase")
+    held["signals"][0].update(current=0.0, baseline=0.33, unit="complaints per 90 days",
+                              detail="0 complaints in 90 days; unresolved: 1 past the 24 h deadline (longest "
+                                     "4200 h, high severity, open over 21 days)")
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(orjson.dumps(held) + b"\n")
+    out = CliRunner().invoke(main, ["worklist", str(path)])
+    assert "complaint_increase: unresolved: 1 past the 24 h deadline (longest 4200 h" in out.output
+    assert "0 vs 0.33" not in out.output
