@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -51,9 +51,25 @@ def format_signal(signal: dict[str, Any]) -> str:
         >>> format_signal({"kind": "purchase_frequency_drop", "current": 0.5, "baseline": 3, "unit": "orders_per_30_days"})
         'purchase_frequency_drop: 0.5 orders per 30 days vs usual 3 orders per 30 days'
     """
+    unanswered = unresolved_part(signal)
+    if unanswered:
+        return f"{signal.get('kind', '?')}: {unanswered}"
     unit = str(signal.get("unit", "")).replace("_", " ")
     current, baseline = _number(signal.get("current")), _number(signal.get("baseline"))
     return f"{signal.get('kind', '?')}: {current} {unit} vs usual {baseline} {unit}".replace("  ", " ").strip()
+
+
+def unresolved_part(signal: Mapping[str, Any]) -> str:
+    """The part of a complaint signal's detail about complaints left unanswered, or "": that,
+    not the count of complaints, is what such a warning is about (the count may even be
+    below the usual one once the complaint is older than the window).
+
+    Example:
+        >>> unresolved_part({"detail": "0 complaints in 90 days; unresolved: 1 past the 24 h deadline (longest 30 h)"})
+        'unresolved: 1 past the 24 h deadline (longest 30 h)'
+    """
+    detail = str(signal.get("detail") or "")
+    return detail[detail.index("unresolved:"):].split(";")[0] if "unresolved:" in detail else ""
 
 
 def format_warning(warning: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ import orjson
 
 from schemas.errors import ChurnwatchError
 from schemas.outputs import WARNING_LEVELS
-from streams.tail import _number
+from streams.tail import _number, unresolved_part
 
 #: Value segments in the order they are worked (the most valuable first).
 SEGMENT_ORDER = ("core", "growth", "regular", "new", "lapsed")
@@ -90,11 +90,9 @@ def _evidence(row: Mapping[str, Any]) -> str:
     if not signals:
         return "-"
     top = max(signals, key=lambda s: float(s.get("strength") or 0.0))
-    detail = str(top.get("detail") or "")
-    if "unresolved:" in detail:
-        # a complaint left unanswered: the count in the window may even be below the usual
-        # one ("0 vs 0.33 complaints per 90 days" once it is older than the window)
-        text = f"{top.get('kind')}: " + detail[detail.index("unresolved:"):].split(";")[0]
+    unanswered = unresolved_part(top)     # a complaint left unanswered: not a count
+    if unanswered:
+        text = f"{top.get('kind')}: {unanswered}"
     else:
         text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {top.get('unit', '')}"
     if float(top.get("strength") or 0.0) < _FIRE:

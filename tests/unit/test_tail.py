@@ -57,3 +57,16 @@ def test_a_cleared_line_says_its_evidence_no_longer_fires():
     assert format_warning(cleared) == (
         "2025-03-04T10:00Z  CLEARED  critical  cust-42  core  risk=0.86  "
         "no longer firing: complaint_increase: 1 complaints per 90 days vs usual 0 complaints per 90 days")
+
+
+def test_a_warning_about_an_unanswered_complaint_says_so():
+    from streams.tail import format_signal
+
+    signal = {"kind": "complaint_increase", "current": 1, "baseline": 0, "unit": "complaints per 90 days",
+              "detail": "1 complaint in 90 days (logistics 1); unresolved: 1 past the 24 h deadline "
+                        "(longest 30 h, high severity); no usual rate yet"}
+    assert format_signal(signal) == ("complaint_increase: unresolved: 1 past the 24 h deadline "
+                                     "(longest 30 h, high severity)")
+    # a complaint warning about a rise only keeps the count
+    rise = {**signal, "current": 3, "detail": "3 complaints in 90 days (logistics 3); usually 0.5"}
+    assert format_signal(rise) == "complaint_increase: 3 complaints per 90 days vs usual 0 complaints per 90 days"
