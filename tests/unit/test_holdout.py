@@ -203,14 +203,10 @@ def test_evaluate_holdout_command_converts_once_and_writes_report_and_scores(tmp
 
 
 def test_a_shop_apis_orders_in_json_lines_are_converted_not_taken_for_a_replay_file(tmp_path: Path):
-    import click
     from click.testing import CliRunner
 
-    @click.group()
-    def cli() -> None:
-        pass
+    from streams.cli import main as cli
 
-    streams.holdout.register(cli)
     export = tmp_path / "orders.jsonl"
     with open(export, "wb") as f:
         for n, line in enumerate(_population()):
