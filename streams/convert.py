@@ -26,7 +26,9 @@ columns is an error; an Excel 97-2003 file (``.xls``) gets an error asking for .
 A shop API's orders in JSON (Shopify's ``{"orders": [...]}``, WooCommerce's array, or one
 object a line) are read by :mod:`streams.json_records`: nested keys are columns named by their
 path and matched by it (``customer.id``, ``billing.email``), top-level keys first; keys empty
-in every record are left out. Public datasets read as they are published besides: Olist's
+in every record are left out. So are a payment API's: Stripe's charges, payment intents,
+invoices and checkout sessions and Square's orders give amounts in the currency's minor
+unit, which the reader turns into whole units (:func:`streams.json_records.major_units`). Public datasets read as they are published besides: Olist's
 orders joined with its customers (``customer_unique_id``, the person, wins over the
 per-order ``customer_id``), KKBox's transactions (``msno``, ``is_cancel``) and the Ta-Feng
 grocery rows (a known layout: ``AMOUNT`` is the quantity, ``SALES_PRICE`` the amount).
@@ -141,7 +143,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
                "amountpaid", "actualamountpaid", "totalpaid", "ordertotalamount", "netsales", "totalsales",
                # GA4's e-commerce export (BigQuery columns flattened with a dot)
                "ecommerce.purchaserevenue", "purchaserevenue", "ecommerce.purchaserevenueinusd",
-               "purchaserevenueinusd", "salesvalue", "spendamount"),
+               "purchaserevenueinusd", "salesvalue", "spendamount",
+               # Stripe's checkout sessions; Square's orders and payments (money objects)
+               "amounttotal", "totalmoneyamount", "amountmoneyamount"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno",
                  "transactionid", "receiptid", "ecommerce.transactionid", "incrementid", "order#", "idorder",
                  "orderreference", "basketid", "basket", "receiptnumber"),
@@ -246,10 +250,13 @@ _STATUS_WORDS: dict[str, str] = {
 #: ``partially_refunded``, BigCommerce's ``Awaiting Fulfillment``, PrestaShop's ``Payment
 #: accepted``), read by the stems they contain, in this order: an order partly refunded or
 #: paid stands; one whose payment failed, was declined or expired did not happen as a
-#: purchase and counts as a cancellation; a refund or return is a return; a checkout draft
-#: or an abandoned or incomplete checkout is no order at all.
+#: purchase and counts as a cancellation (as does Stripe's uncollectible invoice); a refund
+#: or return is a return; a checkout draft, an abandoned or incomplete checkout, or a
+#: payment that still requires a payment method or the customer's action (Stripe's
+#: payment intents; one that requires only its capture is authorised) is no order at all.
 _STATUS_STEMS: tuple[tuple[str, str], ...] = (
-    ("partial", "placed"),
+    ("partial", "placed"), ("requirescapture", "placed"), ("requires", "not_a_purchase"),
+    ("uncollect", "cancelled"),
     ("draft", "not_a_purchase"), ("abandon", "not_a_purchase"), ("incomplete", "not_a_purchase"),
     ("cancel", "cancelled"), ("void", "cancelled"), ("declin", "cancelled"), ("fail", "cancelled"),
     ("expire", "cancelled"), ("reject", "cancelled"), ("error", "cancelled"), ("unavail", "cancelled"),
@@ -266,8 +273,9 @@ def status_of(text: str) -> str | None:
     ``not_a_purchase``, or None when the words say nothing known.
 
     >>> [status_of(t) for t in ("Completed", "wc-on-hold", "partially_refunded", "Refunded",
-    ...                         "Awaiting Fulfillment", "Payment error", "failed", "checkout-draft", "42")]
-    ['placed', 'placed', 'placed', 'returned', 'placed', 'cancelled', 'cancelled', 'not_a_purchase', None]
+    ...                         "Awaiting Fulfillment", "Payment error", "failed", "checkout-draft", "42",
+    ...                         "requires_payment_method", "requires_capture", "uncollectible")]
+    ['placed', 'placed', 'placed', 'returned', 'placed', 'cancelled', 'cancelled', 'not_a_purchase', None, 'not_a_purchase', 'placed', 'cancelled']
     """
     word = text.strip().lower()
     if word in _STATUS_WORDS:

@@ -30,6 +30,13 @@ Shapes read:
   file (a zipped CSV) as that file.
 * A Segment ``track`` record's kind is its ``event`` name (``"Signed In"``), as its ``page`` and
   ``screen`` records are page views.
+* Payment APIs give amounts in the currency's minor unit: Stripe's charges, payment intents,
+  invoices and checkout sessions (``"amount": 2999, "currency": "usd"`` is 29.99 USD) and
+  Square's money objects (``"total_money": {"amount": 2999, "currency": "USD"}``). Such
+  amounts are written in whole units (:func:`major_units`): hundredths for most
+  currencies, none for the zero-decimal ones (JPY, KRW, ...), thousandths for BHD, JOD,
+  KWD, OMR and TND, as Stripe documents them. Other JSON amounts are read as written. A
+  Stripe charge refunded in full (``"refunded": true``) is a return.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +56,14 @@ from streams.convert import EXAMPLES_KEPT, ConvertError, _open_csv, match_aliase
 MAX_DEPTH = 4
 #: The value fields of a GA4 ``event_params`` entry, in the order they are read.
 _GA4_VALUES = ("string_value", "int_value", "float_value", "double_value")
+#: Currencies whose minor unit is the whole unit (Stripe's zero-decimal currencies; ISK,
+#: HUF and TWD stay in hundredths in Stripe's API) and those counted in thousandths.
+_ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+_THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+#: Stripe objects that are payments or orders (their ``object`` field); their top-level
+#: amounts (``amount``, ``amount_paid``, ``amount_total``, ``total``, ...) are minor units.
+_STRIPE_PAYMENTS = frozenset(("charge", "payment_intent", "invoice", "checkout.session"))
+_STRIPE_TOTALS = frozenset(("total", "subtotal", "tax", "total_excluding_tax", "subtotal_excluding_tax"))
 
 
 @dataclass
@@ -106,6 +122,21 @@ def _cell(value: Any) -> str:
     return str(value).replace("\r", " ").replace("\n", " ")
 
 
+def major_units(amount: int, currency: str) -> str:
+    """An amount in a currency's minor unit, as text in whole units.
+
+    >>> major_units(2999, "usd"), major_units(3000, "JPY"), major_units(12345, "kwd"), major_units(-50, "EUR")
+    ('29.99', '3000', '12.345', '-0.50')
+    """
+    code = currency.strip().upper()
+    digits = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
+    return str(Decimal(amount).scaleb(-digits))
+
+
+def _minor(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def flatten(record: Mapping[str, Any]) -> dict[str, str]:
     """A JSON record as path -> cell text.
 
@@ -119,14 +150,31 @@ def flatten(record: Mapping[str, Any]) -> dict[str, str]:
         {'event_name': 'page_view', 'event_params.page_location': 'https://shop.example/b', 'event_params.ga_session_id': '1709280000'}
         >>> flatten({"type": "track", "event": "Signed In", "userId": "u2"})["type"]
         'Signed In'
+
+        Payment APIs' minor units (Stripe's charge, Square's money objects):
+
+        >>> charge = flatten({"id": "ch_1", "object": "charge", "amount": 2999, "amount_refunded": 0,
+        ...                   "currency": "usd", "customer": "cus_9", "created": 1709280000})
+        >>> charge["amount"], charge["amount_refunded"], charge["created"]
+        ('29.99', '0.00', '1709280000')
+        >>> flatten({"object": "charge", "amount": 500, "currency": "eur", "status": "succeeded", "refunded": True})["status"]
+        'refunded'
+        >>> flatten({"id": "o1", "total_money": {"amount": 1050, "currency": "USD"}})["total_money.amount"]
+        '10.50'
     """
     out: dict[str, str] = {}
+    currency = record.get("currency")
+    stripe = record.get("object") in _STRIPE_PAYMENTS and isinstance(currency, str)
 
     def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> None:
         for key, value in obj.items():
             path = f"{prefix}{key}"
             if isinstance(value, Mapping):
-                if depth < MAX_DEPTH:
+                if (key.endswith("_money") and _minor(value.get("amount"))         # Square
+                        and isinstance(value.get("currency"), str)):
+                    out[f"{path}.amount"] = major_units(value["amount"], value["currency"])
+                    out[f"{path}.currency"] = _cell(value["currency"])
+                elif depth < MAX_DEPTH:
                     walk(value, f"{path}.", depth + 1)
             elif isinstance(value, list):
                 if value and all(isinstance(v, Mapping) and "key" in v and "value" in v for v in value):
@@ -138,10 +186,15 @@ def flatten(record: Mapping[str, Any]) -> dict[str, str]:
                             out[f"{path}.{entry['key']}"] = _cell(inner)
                 elif all(not isinstance(v, (Mapping, list)) for v in value):
                     out[path] = ";".join(_cell(v) for v in value if v is not None)
+            elif stripe and depth == 0 and _minor(value) and (
+                    key.startswith("amount") or key.endswith("amount") or key in _STRIPE_TOTALS):
+                out[path] = major_units(value, currency)
             else:
                 out[path] = _cell(value)
 
     walk(record, "", 0)
+    if stripe and record.get("refunded") is True:     # a charge refunded in full is a return
+        out["status"] = "refunded"
     if record.get("type") == "track" and isinstance(record.get("event"), str):    # Segment
         out["type"] = record["event"]
     return out

@@ -229,6 +229,65 @@ def test_a_shopify_api_page_of_orders_becomes_orders_of_the_nested_customer(tmp_
     assert "read as JSON array (3 records" in stats.summary()
 
 
+def test_stripe_api_amounts_in_cents_are_read_in_whole_units_of_their_currency(tmp_path):
+    from streams.convert import convert_orders_csv
+    src = tmp_path / "charges.json"
+
+    def charge(i, amount, currency, status="succeeded", **extra):
+        return {"id": f"ch_{i}", "object": "charge", "amount": amount, "amount_captured": amount,
+                "amount_refunded": 0, "currency": currency, "customer": "cus_A", "created": 1709280000 + i * 86400,
+                "status": status, "paid": status == "succeeded", "receipt_email": "a@example.com",
+                "billing_details": {"email": "a@example.com", "address": {"country": "JP"}}, **extra}
+
+    src.write_text(json.dumps({"object": "list", "url": "/v1/charges", "has_more": False, "data": [
+        charge(0, 2999, "usd"),
+        charge(1, 3000, "jpy"),                  # a zero-decimal currency: 3000 yen
+        charge(2, 12345, "kwd"),                 # thousandths
+        charge(3, 5000, "usd", status="failed"),
+        charge(4, 1000, "usd", refunded=True),    # refunded in full: a return
+    ]}), encoding="utf-8")
+    stats = convert_orders_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["amount"] == "amount" and stats.columns["customer_id"] == "customer"
+    assert [(e["amount"], e["currency"], e["status"]) for e in _events(tmp_path / "out.jsonl")] == [
+        (29.99, "USD", "placed"), (3000.0, "JPY", "placed"), (12.345, "KWD", "placed"), (50.0, "USD", "cancelled"),
+        (10.0, "USD", "returned")]
+
+    # payment intents: one still waiting for a payment method is no order
+    intents = tmp_path / "intents.jsonl"
+    _lines(intents, [
+        {"id": "pi_1", "object": "payment_intent", "amount": 1999, "amount_received": 1999, "currency": "eur",
+         "customer": "cus_B", "created": 1709280000, "status": "succeeded"},
+        {"id": "pi_2", "object": "payment_intent", "amount": 4999, "amount_received": 0, "currency": "eur",
+         "customer": "cus_B", "created": 1709366400, "status": "requires_payment_method"},
+    ])
+    stats = convert_orders_csv(intents, tmp_path / "intents-out.jsonl")
+    assert [(e["amount"], e["status"]) for e in _events(tmp_path / "intents-out.jsonl")] == [(19.99, "placed")]
+    assert stats.other_events == {"requires_payment_method": 1}
+
+    # a JSON export that is not a payment API's keeps its amounts as written
+    shop = tmp_path / "shop.jsonl"
+    _lines(shop, [{"customer_id": "c1", "created": 1709280000, "amount": 2999, "currency": "usd"}])
+    convert_orders_csv(shop, tmp_path / "shop-out.jsonl")
+    assert _events(tmp_path / "shop-out.jsonl")[0]["amount"] == 2999.0
+
+
+def test_a_square_page_of_orders_reads_its_money_objects(tmp_path):
+    from streams.convert import convert_orders_csv
+    src = tmp_path / "square.json"
+    src.write_text(json.dumps({"orders": [
+        {"id": "o1", "location_id": "L1", "customer_id": "SQ_C1", "created_at": "2024-03-01T10:00:00Z",
+         "state": "COMPLETED", "line_items": [{"uid": "x", "quantity": "2", "base_price_money": {"amount": 500, "currency": "USD"}}],
+         "total_tax_money": {"amount": 80, "currency": "USD"}, "total_money": {"amount": 1080, "currency": "USD"}},
+        {"id": "o2", "location_id": "L1", "customer_id": "SQ_C1", "created_at": "2024-04-01T10:00:00Z",
+         "state": "COMPLETED", "total_tax_money": {"amount": 0, "currency": "JPY"},
+         "total_money": {"amount": 1500, "currency": "JPY"}},
+    ]}), encoding="utf-8")
+    stats = convert_orders_csv(src, tmp_path / "out.jsonl")
+    assert stats.columns["amount"] == "total_money.amount"
+    assert [(e["customer_id"], e["amount"], e["currency"]) for e in _events(tmp_path / "out.jsonl")] == [
+        ("SQ_C1", 10.8, "USD"), ("SQ_C1", 1500.0, "JPY")]
+
+
 def test_a_woocommerce_array_of_orders_takes_a_guests_billing_email(tmp_path):
     from streams.convert import convert_orders_csv
     src = tmp_path / "orders.json"
