@@ -287,7 +287,8 @@ def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: P
 @click.option("--warnings", "warnings_out", type=click.Path(dir_okay=False), default=None,
               help="Write the warnings as JSON lines here.")
 @click.option("--snapshot", "snapshot_out", type=click.Path(dir_okay=False), default=None,
-              help="Write the end-of-file snapshot as JSON lines here.")
+              help="Write the end-of-file snapshot as JSON lines here (risk_score: the rule score, without "
+                   "the online model's blend that `churnwatch snapshot` of a worker adds).")
 @click.option("--processes", type=click.IntRange(min=0), default=1, show_default=True,
               help="Run the partitions in this many processes (0: one per core); the output is the same.")
 def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapshot_out: str | None,
