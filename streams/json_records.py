@@ -36,7 +36,8 @@ Shapes read:
   amounts are written in whole units (:func:`major_units`): hundredths for most
   currencies, none for the zero-decimal ones (JPY, KRW, ...), thousandths for BHD, JOD,
   KWD, OMR and TND, as Stripe documents them. Other JSON amounts are read as written. A
-  Stripe charge refunded in full (``"refunded": true``) is a return.
+  Stripe charge refunded in full (``"refunded": true``) is a return; an expired checkout
+  session (never paid) is no order.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ def flatten(record: Mapping[str, Any]) -> dict[str, str]:
     walk(record, "", 0)
     if stripe and record.get("refunded") is True:     # a charge refunded in full is a return
         out["status"] = "refunded"
+    elif stripe and record.get("object") == "checkout.session" and record.get("status") == "expired":
+        out["status"] = "abandoned"                   # a checkout never paid: no order at all
     if record.get("type") == "track" and isinstance(record.get("event"), str):    # Segment
         out["type"] = record["event"]
     return out

@@ -264,6 +264,19 @@ def test_stripe_api_amounts_in_cents_are_read_in_whole_units_of_their_currency(t
     assert [(e["amount"], e["status"]) for e in _events(tmp_path / "intents-out.jsonl")] == [(19.99, "placed")]
     assert stats.other_events == {"requires_payment_method": 1}
 
+    # checkout sessions: a zero-decimal currency, a guest taken by e-mail, an expired session is no order
+    sessions = tmp_path / "sessions.jsonl"
+    _lines(sessions, [
+        {"id": "cs_1", "object": "checkout.session", "amount_total": 12500, "currency": "jpy", "customer": None,
+         "customer_details": {"email": "G@example.com"}, "created": 1709280000, "status": "complete"},
+        {"id": "cs_2", "object": "checkout.session", "amount_total": 9000, "currency": "jpy", "customer": None,
+         "customer_details": {"email": "g@example.com"}, "created": 1709366400, "status": "expired"},
+    ])
+    stats = convert_orders_csv(sessions, tmp_path / "sessions-out.jsonl")
+    assert [(e["customer_id"], e["amount"], e["currency"]) for e in _events(tmp_path / "sessions-out.jsonl")] == [
+        ("g@example.com", 12500.0, "JPY")]
+    assert stats.other_events == {"abandoned": 1}
+
     # a JSON export that is not a payment API's keeps its amounts as written
     shop = tmp_path / "shop.jsonl"
     _lines(shop, [{"customer_id": "c1", "created": 1709280000, "amount": 2999, "currency": "usd"}])
