@@ -254,7 +254,9 @@ def worker(broker: str | None) -> None:
 @broker_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file [default: stdout].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              metavar="S", help="Seconds to wait for the workers to process everything already published.")
+              metavar="S", help="Seconds the workers may go without processing anything before the snapshot "
+                                "gives up; while they work through what was already published it waits for them "
+                                "and says how far they are.")
 def snapshot(broker: str | None, out: str | None, timeout: float) -> None:
     """Write one JSON line per tracked customer, as of the workers' event-time clock."""
     from streams.snapshot import write_snapshot

@@ -9,7 +9,8 @@ that is higher).
 
 Before reading, it waits until the consumer group has committed offsets at or past the end
 of every input partition as they were when the command started ("everything already
-published has been processed"). The changelogs are then read until they stay idle, not
+published has been processed"): as long as the workers keep committing, saying how far they
+are every ten seconds, and it gives up once they have committed nothing for the timeout. The changelogs are then read until they stay idle, not
 up to their reported end offsets: the embedded broker reports end offsets too low when a
 produce batch held several records (see docs/operations.md).
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Iterator, Mapping
+from typing import IO, Callable, Iterator, Mapping
 
 import orjson
 from kafka import TopicPartition
@@ -39,8 +40,13 @@ class SnapshotError(ChurnwatchError):
     """The snapshot could not be taken."""
 
 
-def wait_until_processed(settings: Settings, timeout: float) -> None:
-    """Block until the worker group has committed past everything published so far."""
+def wait_until_processed(settings: Settings, timeout: float, *, report: Callable[[str], None] | None = None) -> None:
+    """Block until the worker group has committed past everything published so far.
+
+    `timeout` is how long the workers may go without committing anything more: a backlog
+    they are working through is waited for however long it takes, and `report` (when given)
+    hears how far they are every `PROGRESS_SECONDS`. Raises SnapshotError once they stall.
+    """
     consumer = kafka_clients.consumer(settings)
     admin = kafka_clients.admin_client(settings)
     try:
@@ -48,21 +54,70 @@ def wait_until_processed(settings: Settings, timeout: float) -> None:
         tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
         ends = consumer.end_offsets(tps)
         wanted = {tp: off for tp, off in ends.items() if off > 0}
-        deadline = time.monotonic() + timeout
-        while True:
-            committed = admin.list_group_offsets({settings.app_id: list(wanted)}).get(settings.app_id, {})
-            behind = {tp: off for tp, off in wanted.items()
-                      if committed.get(tp) is None or committed[tp].offset < off}
-            if not behind:
-                return
-            if time.monotonic() > deadline:
-                raise SnapshotError(not_processed(settings.app_id, behind, committed, timeout))
-            time.sleep(0.5)
+
+        def committed() -> Mapping:
+            return admin.list_group_offsets({settings.app_id: list(wanted)}).get(settings.app_id, {})
+
+        wait_for_commits(settings.app_id, wanted, committed, timeout, report=report)
     except KafkaError as err:
         raise kafka_clients.broker_unreachable(settings, err) from err
     finally:
         consumer.close()
         admin.close()
+
+
+#: How often `wait_for_commits` says how far the workers are, seconds.
+PROGRESS_SECONDS = 10.0
+
+
+def wait_for_commits(group: str, wanted: Mapping, committed: Callable[[], Mapping], timeout: float, *,
+                     report: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                     sleep: Callable[[float], None] = time.sleep, poll: float = 0.5) -> None:
+    """Wait until `committed()` (partition -> committed offset) reaches `wanted` (partition ->
+    end offset) everywhere; SnapshotError once `timeout` seconds pass without any commit
+    moving forward.
+
+    >>> from types import SimpleNamespace as O
+    >>> tp = TopicPartition("logins", 0)
+    >>> done = iter([0, 400, 800, 1000])           # a worker working through 1,000 events
+    >>> t = [0.0]
+    >>> def tick(s): t[0] += 25                     # each look comes 25 s after the last
+    >>> lines = []
+    >>> wait_for_commits("cw", {tp: 1000}, lambda: {tp: O(offset=next(done))}, 30, report=lines.append,
+    ...                  clock=lambda: t[0], sleep=tick)
+    >>> print(lines[0])
+    waiting for the workers: 400 of 1,000 published events processed (16/s, about 38 s left)
+    >>> stuck = lambda: {tp: O(offset=400)}
+    >>> wait_for_commits("cw", {tp: 1000}, stuck, 30, clock=lambda: t[0], sleep=tick)
+    Traceback (most recent call last):
+    ...
+    streams.snapshot.SnapshotError: workers of group 'cw' have processed nothing for 30 s: 600 published events left (logins[0] 400 of 1000 committed); is a worker running (`churnwatch worker`)?
+    """
+    start = last_move = last_report = clock()
+    first = done_before = None
+    while True:
+        now_committed = committed()
+        behind = {tp: off for tp, off in wanted.items()
+                  if now_committed.get(tp) is None or now_committed[tp].offset < off}
+        if not behind:
+            return
+        done = sum(min(now_committed[tp].offset, off) for tp, off in wanted.items()
+                   if now_committed.get(tp) is not None)
+        now = clock()
+        if first is None:
+            first = done
+        if done_before is not None and done > done_before:
+            last_move = now
+        done_before = done
+        if now - last_move >= timeout:
+            raise SnapshotError(not_processed(group, behind, now_committed, timeout))
+        if report is not None and now - last_report >= PROGRESS_SECONDS and done > first:
+            rate = (done - first) / max(now - start, 1e-9)
+            total = sum(wanted.values())
+            report(f"waiting for the workers: {done:,} of {total:,} published events processed "
+                   f"({rate:,.0f}/s, about {(total - done) / rate:,.0f} s left)")
+            last_report = now
+        sleep(poll)
 
 
 def not_processed(group: str, behind: Mapping, committed: Mapping, timeout: float) -> str:
@@ -73,15 +128,15 @@ def not_processed(group: str, behind: Mapping, committed: Mapping, timeout: floa
     >>> tp = TopicPartition
     >>> print(not_processed("cw", {tp("orders", 1): 40, tp("logins", 1): 900, tp("logins", 0): 120},
     ...                     {tp("logins", 1): O(offset=12), tp("logins", 0): O(offset=100)}, 60))
-    workers of group 'cw' have not processed 948 published events after 60 s (logins[1] 12 of 900, orders[1] 0 of 40, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
+    workers of group 'cw' have processed nothing for 60 s: 948 published events left (logins[1] 12 of 900, orders[1] 0 of 40, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
     """
     done = {tp: committed[tp].offset if committed.get(tp) is not None else 0 for tp in behind}
     lag = {tp: end - done[tp] for tp, end in behind.items()}
     worst = sorted(behind, key=lambda tp: (-lag[tp], tp.topic, tp.partition))
     where = ", ".join(f"{tp.topic}[{tp.partition}] {done[tp]} of {behind[tp]}" for tp in worst[:8])
     more = f", {len(worst) - 8} more partitions" if len(worst) > 8 else ""
-    return (f"workers of group {group!r} have not processed {sum(lag.values())} published events after "
-            f"{timeout:g} s ({where}{more} committed); is a worker running (`churnwatch worker`)?")
+    return (f"workers of group {group!r} have processed nothing for {timeout:g} s: {sum(lag.values())} published "
+            f"events left ({where}{more} committed); is a worker running (`churnwatch worker`)?")
 
 
 def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) -> dict[bytes, bytes]:
@@ -250,8 +305,9 @@ def read_fits(records: Mapping[bytes, bytes]) -> dict[int, tuple[int, population
 
 
 def write_snapshot(settings: Settings, out: str | None = None, timeout: float = 60.0) -> int:
-    """Wait for the workers, then write one JSON line per customer to `out` (stdout when None)."""
-    wait_until_processed(settings, timeout)
+    """Wait for the workers (as long as they make progress; `timeout`: seconds without any),
+    then write one JSON line per customer to `out` (stdout when None)."""
+    wait_until_processed(settings, timeout, report=lambda line: print(line, file=sys.stderr, flush=True))
     customers_topic, clocks_topic, models_topic = changelog_topic_names(settings)
     states = read_changelog(settings, customers_topic)
     clocks = {}

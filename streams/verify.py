@@ -671,12 +671,14 @@ def collect(settings: Settings, *, idle_seconds: float = 1.5) -> Observed:
 
 
 def run(settings: Settings, *, wait_seconds: float | None = 60.0, snapshot_path: str | None = None,
-        strict_warnings: bool = False, idle_seconds: float = 1.5) -> Report:
-    """Wait for the workers to process what was published (unless `wait_seconds` is None), read, verify."""
+        strict_warnings: bool = False, idle_seconds: float = 1.5, report=None) -> Report:
+    """Wait for the workers to process what was published (unless `wait_seconds` is None: as
+    long as they make progress, `wait_seconds` without any at most; `report` hears how far
+    they are), read, verify."""
     if wait_seconds is not None:
         from streams.snapshot import wait_until_processed
 
-        wait_until_processed(settings, wait_seconds)
+        wait_until_processed(settings, wait_seconds, report=report)
     snapshot = None
     if snapshot_path is not None:
         with open(snapshot_path, "rb") as rows:
@@ -698,7 +700,8 @@ def register(group: Any) -> None:
                   help="Also check a `churnwatch snapshot` file's applied counts against the inputs.")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
     @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="S",
-                  help="Seconds to wait for the workers to process everything already published (0: do not wait).")
+                  help="Seconds the workers may go without processing anything before the check gives up; "
+                       "while they work through what was already published it waits for them (0: do not wait).")
     @click.option("--strict-warnings", is_flag=True,
                   help="Also fail when the distinct warnings differ from the recomputation's or disagree "
                        "with the states.")
@@ -709,7 +712,7 @@ def register(group: Any) -> None:
         from streams.cli import load_settings
 
         report = run(load_settings(broker), wait_seconds=timeout or None, snapshot_path=snapshot_path,
-                     strict_warnings=strict_warnings)
+                     strict_warnings=strict_warnings, report=lambda line: click.echo(line, err=True))
         click.echo(orjson.dumps(report.as_dict()).decode() if as_json else report.render())
         if not report.ok:
             failed = [name for name, bad in (("(a) accounting", report.accounting), ("(b) state", report.state),
