@@ -29,9 +29,18 @@ from streams.settings import Settings
 
 
 def _number(value: Any) -> str:
+    """A figure as a person reads it: whole from 100 on, with thousands separators, else to
+    three significant digits, never in exponent notation.
+
+    >>> [_number(v) for v in (14300.0, 2920.4, 488, 13.6, 0.5, 2.925, 0.0042, 0, "n/a")]
+    ['14,300', '2,920', '488', '13.6', '0.5', '2.92', '0.0042', '0', 'n/a']
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    text = f"{value:.3g}"
+    return f"{value:.6f}".rstrip("0") if "e" in text else text
 
 
 def _minute(text: Any) -> str:
