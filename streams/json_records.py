@@ -320,6 +320,21 @@ def json_to_csv(path: Path, out: Path, *, encoding: str, shape: str,
     return table
 
 
+def is_contract_event(record: Any) -> bool:
+    """Whether a JSON record is already an event in Churnwatch's contracts (a replay file's line).
+
+    >>> is_contract_event({"type": "login", "schema_version": 1, "event_id": "e1", "customer_id": "c",
+    ...                    "occurred_at": "2024-03-01T10:00:00Z", "channel": "web"})
+    True
+    >>> is_contract_event({"type": "track", "event": "Signed In", "timestamp": "2024-03-01T10:00:00Z"})
+    False
+    """
+    from schemas.events import EVENT_TYPES
+
+    return (isinstance(record, Mapping) and record.get("type") in EVENT_TYPES
+            and "schema_version" in record and "occurred_at" in record)
+
+
 def convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str, Any],
                  aliases: Mapping[str, tuple[str, ...]], shape: str) -> Any:
     """``convert(csv, out_path, **options)`` of a JSON export's records written as a CSV
@@ -329,6 +344,14 @@ def convert_json(in_path: Path, out_path: Path, convert: Any, options: dict[str,
     import tempfile
 
     unit = "line" if shape == "lines" else "record"
+    # a replay file given to a converter: say so instead of skipping every line (its first
+    # record is enough; an API's array, parsed whole, is never one)
+    first = None if shape != "lines" else next(
+        (r for _, r in _records(in_path, options.get("encoding", "utf-8-sig"), shape, JsonTable()) if r is not None), None)
+    if is_contract_event(first):
+        raise ConvertError(f"{in_path}: already a replay file in Churnwatch's event contracts (its first {unit} is a "
+                           f"{first['type']!r} event, schema_version {first['schema_version']}): no conversion "
+                           "needed; `churnwatch replay FILE` or `churnwatch offline FILE` reads it as it is")
 
     def renumber(text: str) -> str:    # the CSV's line n + 1 is the JSON's line (or record) n
         return re.sub(r"\bline (\d+)", lambda m: f"{unit} {int(m.group(1)) - 1}", text)

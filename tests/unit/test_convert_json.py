@@ -432,3 +432,16 @@ def test_an_intercom_page_of_conversations_takes_the_author_as_the_customer(tmp_
         ("5bc8f1", "147", "opened", "high", "2024-03-01T08:00:00Z"),
         ("5bc8f1", "147", "resolved", "high", "2024-03-02T09:00:00Z"),
         ("77aa", "148", "opened", "medium", "2024-03-03T09:00:00Z")]
+
+
+def test_a_replay_file_given_to_a_converter_is_named_as_one_instead_of_skipped_line_by_line(tmp_path):
+    from streams.convert import convert_orders_csv
+    src = _lines(tmp_path / "events.jsonl", [
+        {"type": "login", "schema_version": 1, "event_id": "e1", "customer_id": "c1",
+         "occurred_at": "2024-03-01T10:00:00Z", "channel": "web"},
+        {"type": "order", "schema_version": 1, "event_id": "e2", "customer_id": "c1", "occurred_at": "2024-03-01T10:05:00Z",
+         "order_id": "o1", "amount": 20.0, "currency": "EUR", "status": "placed"},
+    ])
+    for convert in (convert_orders_csv, convert_visits_csv, convert_complaints_csv):
+        with pytest.raises(ConvertError, match="already a replay file .*'login' event.*churnwatch replay FILE"):
+            convert(src, tmp_path / "out.jsonl")
