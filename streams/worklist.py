@@ -6,8 +6,8 @@ first this morning. ``churnwatch worklist`` reads a snapshot and lists the custo
 warning is open at ``--min-level`` or above, ordered as the retention practice behind the
 product asks: the value segment first (``core``, then ``growth``, ``regular``, ``new``,
 ``lapsed``: losing a core customer costs most, and a lapsed one is already gone by any
-definition), then the level, then the risk score; each with the evidence that weighs most
-and the first suggested action.
+definition), then the level, then the risk (:func:`risk`); each with the evidence that
+weighs most and the first suggested action.
 
 Example:
     >>> rows = [
@@ -59,7 +59,7 @@ def _level_rank(level: Any) -> int:
 
 def rank(rows: Iterable[Mapping[str, Any]], min_level: str = "warning") -> list[Mapping[str, Any]]:
     """Customers with an open warning at `min_level` or above: segment (core first), then
-    level (critical first), then risk score (highest first), then customer id."""
+    level (critical first), then risk (:func:`risk`, highest first), then customer id."""
     if min_level not in WARNING_LEVELS:
         raise WorklistError(f"min_level={min_level!r}: expected one of {', '.join(WARNING_LEVELS)}")
     floor = _level_rank(min_level)
@@ -68,10 +68,23 @@ def rank(rows: Iterable[Mapping[str, Any]], min_level: str = "warning") -> list[
     def key(r: Mapping[str, Any]) -> tuple:
         segment = r.get("segment")
         seg = SEGMENT_ORDER.index(segment) if segment in SEGMENT_ORDER else len(SEGMENT_ORDER)
-        return seg, -_level_rank(r.get("open_warning_level")), -float(r.get("risk_score") or 0.0), \
+        return seg, -_level_rank(r.get("open_warning_level")), -risk(r), \
             str(r.get("customer_id"))
 
     return sorted(open_, key=key)
+
+
+def risk(row: Mapping[str, Any]) -> float:
+    """The risk a worklist shows and sorts by: the snapshot's risk score, never below its rule
+    score (the evidence that holds the warning open), as the warnings topic carries a raised
+    warning's risk. The blend with the online model alone can read 0.26 for a `critical`
+    core customer whose baskets fell to a third: the model, which learns who goes quiet,
+    sees a customer who still buys.
+
+    >>> risk({"risk_score": 0.26, "rule_score": 0.81}), risk({"risk_score": 0.9, "rule_score": 0.7}), risk({})
+    (0.81, 0.9, 0.0)
+    """
+    return max(float(row.get("risk_score") or 0.0), float(row.get("rule_score") or 0.0))
 
 
 def _quiet_days(row: Mapping[str, Any]) -> str:
@@ -107,7 +120,7 @@ def format_worklist(rows: list[Mapping[str, Any]], top: int | None = None) -> st
     for i, r in enumerate(shown, start=1):
         actions = r.get("suggested_actions") or ()
         table.append((str(i), str(r.get("customer_id")), str(r.get("segment")), str(r.get("open_warning_level")),
-                      f"{float(r.get('risk_score') or 0.0):.2f}", _quiet_days(r), _evidence(r),
+                      f"{risk(r):.2f}", _quiet_days(r), _evidence(r),
                       str(actions[0].get("action")) if actions else "-"))
     widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
     right = {0, 4, 5}
