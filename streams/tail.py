@@ -59,13 +59,25 @@ def format_signal(signal: dict[str, Any]) -> str:
         'order_value_drop: 18.5 EUR vs usual 62 EUR'
         >>> format_signal({"kind": "purchase_frequency_drop", "current": 0.5, "baseline": 3, "unit": "orders_per_30_days"})
         'purchase_frequency_drop: 0.5 orders per 30 days vs usual 3 orders per 30 days'
+        >>> format_signal({"kind": "complaint_increase", "current": 1, "baseline": 0.26, "unit": "complaints per 90 days"})
+        'complaint_increase: 1 complaint per 90 days vs usual 0.26 complaints per 90 days'
     """
     unanswered = unresolved_part(signal)
     if unanswered:
         return f"{signal.get('kind', '?')}: {unanswered}"
     unit = str(signal.get("unit", "")).replace("_", " ")
     current, baseline = _number(signal.get("current")), _number(signal.get("baseline"))
-    return f"{signal.get('kind', '?')}: {current} {unit} vs usual {baseline} {unit}".replace("  ", " ").strip()
+    return (f"{signal.get('kind', '?')}: {current} {_counted(current, unit)} vs usual {baseline} "
+            f"{_counted(baseline, unit)}").replace("  ", " ").strip()
+
+
+def _counted(number: str, unit: str) -> str:
+    """`unit` after `number`: its first word in the singular after a 1 ("1 complaint per 90
+    days", "1 day since last activity")."""
+    first, _, rest = unit.partition(" ")
+    if number == "1" and len(first) > 2 and first.endswith("s") and first.islower():
+        first = first[:-1]
+    return f"{first} {rest}".strip()
 
 
 def unresolved_part(signal: Mapping[str, Any]) -> str:
@@ -95,7 +107,7 @@ def format_warning(warning: dict[str, Any]) -> str:
         >>> format_warning({"occurred_at": "2025-03-09T06:00:00Z", "state": "cleared", "level": "watch",
         ...                 "customer_id": "c-7", "segment": "new", "risk_score": 0.05, "suggested_actions": [],
         ...                 "signals": [{"kind": "silence", "current": 1, "baseline": 7, "unit": "days"}]})
-        '2025-03-09T06:00Z  CLEARED  watch  c-7  new  risk=0.05  no longer firing: silence: 1 days vs usual 7 days'
+        '2025-03-09T06:00Z  CLEARED  watch  c-7  new  risk=0.05  no longer firing: silence: 1 day vs usual 7 days'
     """
     parts = [
         _minute(warning.get("occurred_at", "?")),

@@ -56,7 +56,7 @@ def test_a_cleared_line_says_its_evidence_no_longer_fires():
                             "unit": "complaints per 90 days", "detail": "1 complaint in 90 days; all resolved"}]}
     assert format_warning(cleared) == (
         "2025-03-04T10:00Z  CLEARED  critical  cust-42  core  risk=0.86  "
-        "no longer firing: complaint_increase: 1 complaints per 90 days vs usual 0 complaints per 90 days")
+        "no longer firing: complaint_increase: 1 complaint per 90 days vs usual 0 complaints per 90 days")
 
 
 def test_a_warning_about_an_unanswered_complaint_says_so():
