@@ -2,7 +2,7 @@
 
 Messages read ``<field>: expected <rule>, got <value>``. The rule text is derived from the
 model's JSON Schema, the same document other teams validate against, so the message
-always states the published rule (``amount: expected a finite number >= 0, got -5``).
+always states the published rule (``amount: expected a finite number from 0 to 10^15, got -5``).
 Everything here runs only on the error path; the happy path never touches it.
 """
 
@@ -69,7 +69,17 @@ def _number_rule(schema: dict[str, Any], noun: str) -> str:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    """A bound as a person reads it: ``86400``, ``0.5``, ``10^15`` (a power of ten past a million).
+
+    >>> _num(86400.0), _num(0.5), _num(1e15), _num(10**9)
+    ('86400', '0.5', '10^15', '10^9')
+    """
+    if float(x).is_integer():
+        n = int(x)
+        if n > 10**6 and str(n).rstrip("0") == "1":
+            return f"10^{len(str(n)) - 1}"
+        return str(n)
+    return str(x)
 
 
 def describe(schema: dict[str, Any], defs: dict[str, Any]) -> str:

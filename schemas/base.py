@@ -49,7 +49,11 @@ def _parse_utc(value: Any, _handler: Any) -> datetime:
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise PydanticCustomError("timezone_aware", "expected {expected}", {"expected": _NO_OFFSET})
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise PydanticCustomError("rfc3339", "expected {expected}",
+                                      {"expected": f"{TIMESTAMP_EXPECTED} (in UTC it is outside years 1-9999)"}) from None
     if not isinstance(value, str):
         raise PydanticCustomError("rfc3339", "expected {expected}", {"expected": TIMESTAMP_EXPECTED})
     if _RFC3339.match(value) is None:
@@ -57,6 +61,10 @@ def _parse_utc(value: Any, _handler: Any) -> datetime:
         raise PydanticCustomError("rfc3339", "expected {expected}", {"expected": expected})
     try:
         return rfc3339_to_utc(value)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise PydanticCustomError(
+            "rfc3339", "expected {expected}", {"expected": f"{TIMESTAMP_EXPECTED} (in UTC it is outside years 1-9999)"}
+        ) from None
     except ValueError as e:  # well-formed but impossible: 2024-02-30, 25:00, offset +24:00
         raise PydanticCustomError(
             "rfc3339", "expected {expected}", {"expected": f"{TIMESTAMP_EXPECTED} ({e})"}

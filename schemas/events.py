@@ -83,6 +83,13 @@ __all__ = [
 #: Default size limit of one message, in bytes (64 KiB).
 DEFAULT_MAX_BYTES = 65536
 
+#: Largest order amount accepted, in the order's currency. Above any real order in any
+#: currency (10^15 rupiah is some 60 billion US dollars), and small enough that sums and
+#: squares over a customer's orders stay finite; a larger figure is an export error.
+MAX_AMOUNT = 1e15
+#: Most items in one order (the state keeps them as 64-bit integers).
+MAX_ITEMS = 10**9
+
 Channel = Literal["web", "app", "other"]
 OrderStatus = Literal["placed", "cancelled", "returned"]
 ComplaintStatus = Literal["opened", "escalated", "resolved", "reopened"]
@@ -153,10 +160,10 @@ class Order(CustomerEvent):
     default_topic = "orders"
 
     order_id: Id = Field(description="Order this event is about; a cancel or return repeats the order's id.")
-    amount: NonNegativeFinite = Field(description="Order value in `currency`, >= 0 (NaN and Infinity refused).")
+    amount: NonNegativeFinite = Field(le=MAX_AMOUNT, description="Order value in `currency`, from 0 to 10^15 (NaN and Infinity refused).")
     currency: Currency = Field(description="ISO 4217 code of `amount`, three uppercase letters, e.g. EUR.")
     status: OrderStatus = Field(default="placed", description="What happened to the order.")
-    items: int = Field(default=1, ge=1, description="Number of items in the order.")
+    items: int = Field(default=1, ge=1, le=MAX_ITEMS, description="Number of items in the order (1 to 10^9).")
     category: str | None = _optional_category()
 
 
@@ -248,7 +255,7 @@ def parse_event(
         ...             b'"order_id":"o1","amount":-5,"currency":"EUR"}')
         Traceback (most recent call last):
         ...
-        schemas.errors.InvalidEvent: amount: expected a finite number >= 0, got -5
+        schemas.errors.InvalidEvent: amount: expected a finite number from 0 to 10^15, got -5
         >>> parse_event(Login, b'{"event_id":"e1","customer_id":"c1","occurred_at":"2024-05-01T12:00:00Z","channel":"app"}',
         ...             key=b"c2")
         Traceback (most recent call last):

@@ -119,6 +119,7 @@ from typing import IO, Any
 from dateutil import parser as dateutil_parser
 
 from schemas.errors import ChurnwatchError
+from schemas.events import MAX_AMOUNT, MAX_ITEMS
 from streams.jsonl_io import write_jsonl
 
 #: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``), in order
@@ -494,6 +495,9 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
     return roles
 
 
+_MAX_AMOUNT = Decimal(int(MAX_AMOUNT))
+
+
 def _parse_number(text: str, decimal: str | None = None) -> Decimal:
     """``12.50``, ``-3``, ``1,234.50``, ``12,50`` (decimal comma), ``€ 9.99``.
 
@@ -603,7 +607,12 @@ class DateParser:
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        value = self._parse(text.strip())
+        try:
+            value = self._parse(text.strip())
+        except (OverflowError, OSError):   # in range as written, not once moved to UTC
+            raise ValueError(f"{text!r} is outside the years 1000 to 9999 an event time can have") from None
+        if not 1000 <= value.year <= 9999:   # (a replay file's times have four-digit years)
+            raise ValueError(f"{text!r} is outside the years 1000 to 9999 an event time can have")
         if len(self._cache) > 200_000:  # exports with unique timestamps: keep memory bounded
             self._cache.clear()
         self._cache[text] = value
@@ -1058,6 +1067,12 @@ def convert_orders_csv(
                     assert bad_column is not None
                     skip(line, "bad_amount", bad_column, f"{row[bad_column]!r} is not a number")
                     continue
+                if quantity is not None and abs(quantity) > MAX_ITEMS:
+                    skip(line, "too_large", c_qty, f"{row[c_qty]!r} items; an order holds at most 10^9")
+                    continue
+                if amount is not None and abs(amount) > _MAX_AMOUNT:
+                    skip(line, "too_large", bad_column, f"{row[bad_column]!r}; an order's amount is at most 10^15")
+                    continue
                 money = row[c_amount] if c_amount is not None else row[c_price] if c_price is not None else ""
                 if c_cur is not None and row[c_cur].strip():
                     currency = row[c_cur].strip().upper()
@@ -1116,6 +1131,13 @@ def convert_orders_csv(
         raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
 
     for key, order in list(orders.items()):
+        if abs(order.total) > _MAX_AMOUNT or order.items > MAX_ITEMS:   # lines within the limits, their sum not
+            del orders[key]
+            skipped["too_large"] += order.lines
+            if len(stats.examples) < EXAMPLES_KEPT:
+                stats.examples.append(f"line {order.first_line}: too_large (order {order.order_id}: {order.total} "
+                                      f"over {order.items} items; an order's amount is at most 10^15, its items 10^9)")
+            continue
         if order.priced_lines == 0:     # no line of the order has its total
             del orders[key]
             skipped["missing_amount"] += order.lines

@@ -221,7 +221,7 @@ def test_invalid_lines_are_reported_by_number_and_nothing_is_published(
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
     assert errors[0].startswith(f"{replay_file}:2: ")
-    assert errors[1] == f"{replay_file}:3: amount: expected a finite number >= 0, got -1"
+    assert errors[1] == f"{replay_file}:3: amount: expected a finite number from 0 to 10^15, got -1"
     assert errors[2].startswith(f"{replay_file}:5: type: expected one of")
     assert errors[3] == f"Error: 3 invalid lines in {replay_file}; nothing was published (--skip-invalid publishes the valid ones)"
     assert "Traceback" not in result.stderr

@@ -323,6 +323,33 @@ def test_dropped_cancellations_and_returns_are_left_out_and_counted(tmp_path: Pa
         convert_orders_csv(_write(tmp_path, UCI), out, cancellations="refund")
 
 
+def test_figures_and_dates_the_contract_cannot_hold_are_skipped_and_named_not_a_crash(tmp_path: Path):
+    # An export's garbage (a placeholder date, an amount read in the wrong unit, a quantity
+    # column holding a barcode) was written to the replay file or stopped the converter with
+    # a traceback (OverflowError, "Integer exceeds 64-bit range"); each is now a skipped row.
+    text = (
+        "order_id,customer_id,date,amount,quantity\n"
+        "1,c1,2024-01-01,1e300,1\n"                     # beyond 10^15
+        "2,c1,2024-01-02,5,4006381333931000000000\n"    # beyond 10^9 items
+        "3,c1,0001-01-01,5,1\n"                          # year 1: no four-digit year to write
+        "4,c1,9999-12-31T23:00:00-05:00,5,1\n"           # year 10000 in UTC
+        "5,c2,2024-01-05,6e14,1\n"                       # two lines within the limit ...
+        "5,c2,2024-01-05,6e14,1\n"                       # ... whose order is not
+        "6,c3,2024-01-05,1e15,1000000000\n"              # the limits themselves are kept
+    )
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, text), out, default_currency="IDR")
+    assert stats.skipped == {"bad_date": 2, "too_large": 4}
+    assert [(e["customer_id"], e["amount"], e["items"]) for e in _events(out)] == [("c3", 1e15, 1000000000)]
+    assert stats.examples[:4] == [
+        "line 2, column 'amount': too_large ('1e300'; an order's amount is at most 10^15)",
+        "line 3, column 'quantity': too_large ('4006381333931000000000' items; an order holds at most 10^9)",
+        "line 4, column 'date': bad_date ('0001-01-01' is outside the years 1000 to 9999 an event time can have)",
+        "line 5, column 'date': bad_date ('9999-12-31T23:00:00-05:00' is outside the years 1000 to 9999 an event "
+        "time can have)",
+    ]
+
+
 def test_strict_stops_at_the_first_bad_row_naming_its_line_and_column(tmp_path: Path):
     text = "customer_id,date,amount\nc1,2024-01-01,10\nc1,2024-01-02,ten\nc1,someday,10\n"
     with pytest.raises(ConvertError, match=r"line 3, column 'amount': bad_amount \('ten' is not a number\)"):

@@ -267,10 +267,18 @@ SCHEMA_VIOLATIONS: list[tuple[str, type, dict[str, Any], str, str]] = [
     ("missing customer_id", Order, {"customer_id": DELETE}, "customer_id", "customer_id: required field is missing"),
     ("missing occurred_at", Login, {"occurred_at": DELETE}, "occurred_at", "occurred_at: required field is missing"),
     ("missing page", PageView, {"page": DELETE}, "page", "page: required field is missing"),
-    ("amount as string", Order, {"amount": "59.90"}, "amount", 'amount: expected a finite number >= 0, got "59.90"'),
-    ("amount negative", Order, {"amount": -5}, "amount", "amount: expected a finite number >= 0, got -5"),
-    ("amount NaN", Order, {"amount": float("nan")}, "amount", "amount: expected a finite number >= 0, got NaN"),
-    ("amount Infinity", Order, {"amount": float("inf")}, "amount", "amount: expected a finite number >= 0, got Infinity"),
+    ("amount as string", Order, {"amount": "59.90"}, "amount", 'amount: expected a finite number from 0 to 10^15, got "59.90"'),
+    ("amount negative", Order, {"amount": -5}, "amount", "amount: expected a finite number from 0 to 10^15, got -5"),
+    ("amount NaN", Order, {"amount": float("nan")}, "amount", "amount: expected a finite number from 0 to 10^15, got NaN"),
+    ("amount Infinity", Order, {"amount": float("inf")}, "amount", "amount: expected a finite number from 0 to 10^15, got Infinity"),
+    ("amount above 10^15", Order, {"amount": 1.7e308}, "amount",
+     "amount: expected a finite number from 0 to 10^15, got 1.7e+308"),
+    ("items above 10^9", Order, {"items": 2**65}, "items",
+     "items: expected a whole number from 1 to 10^9, got 36893488147419103232"),
+    ("before year 1 in UTC", Login, {"occurred_at": "0001-01-01T00:30:00+01:00"}, "occurred_at",
+     "(in UTC it is outside years 1-9999)"),
+    ("after year 9999 in UTC", Login, {"occurred_at": "9999-12-31T23:30:00-01:00"}, "occurred_at",
+     "(in UTC it is outside years 1-9999)"),
     ("amount -Infinity", Order, {"amount": float("-inf")}, "amount", "got -Infinity"),
     ("amount as bool", Order, {"amount": True}, "amount", "got true"),
     ("amount as null", Order, {"amount": None}, "amount", "got null"),
@@ -303,7 +311,7 @@ SCHEMA_VIOLATIONS: list[tuple[str, type, dict[str, Any], str, str]] = [
     ("customer_id as object", Login, {"customer_id": {"id": "c-1"}}, "customer_id", "got an object"),
     ("channel unknown", Login, {"channel": "email"}, "channel", "channel: expected one of 'web', 'app', 'other', got \"email\""),
     ("order status unknown", Order, {"status": "refunded"}, "status", "one of 'placed', 'cancelled', 'returned'"),
-    ("items zero", Order, {"items": 0}, "items", "items: expected a whole number >= 1, got 0"),
+    ("items zero", Order, {"items": 0}, "items", "items: expected a whole number from 1 to 10^9, got 0"),
     ("items fractional", Order, {"items": 1.5}, "items", "got 1.5"),
     ("items as float", Order, {"items": 2.0}, "items", "got 2.0"),
     ("items as string", Order, {"items": "2"}, "items", 'got "2"'),
@@ -538,7 +546,7 @@ def test_dead_letter_keeps_the_original_bytes_reason_and_field() -> None:
         error=_refusal(raw), max_payload_bytes=1024, now=T0,
     )
     assert (dl.reason, dl.field, dl.key, dl.partition, dl.offset) == ("schema_violation", "amount", "c-1", 2, 99)
-    assert dl.error == "amount: expected a finite number >= 0, got -5"
+    assert dl.error == "amount: expected a finite number from 0 to 10^15, got -5"
     assert base64.b64decode(dl.payload_base64 or "") == raw
     assert (dl.payload_sha256, dl.payload_size) == (hashlib.sha256(raw).hexdigest(), len(raw))
     assert parse_event(DeadLetter, to_json_bytes(dl)) == dl
