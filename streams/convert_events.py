@@ -735,7 +735,7 @@ def convert_visits_csv(
                 text = reader.text(row, "page_views") or "1"
                 try:
                     count = int(float(text.replace(",", ".")))
-                except ValueError:
+                except (ValueError, OverflowError):   # (OverflowError: "inf", "1e400")
                     count = -1
                 if count < 0 or count > 10_000:
                     reader.skip(line, "bad_page_views", roles["page_views"],

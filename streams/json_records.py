@@ -165,7 +165,8 @@ def flatten(record: Mapping[str, Any]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     currency = record.get("currency")
-    stripe = record.get("object") in _STRIPE_PAYMENTS and isinstance(currency, str)
+    kind = record.get("object")
+    stripe = isinstance(kind, str) and kind in _STRIPE_PAYMENTS and isinstance(currency, str)
 
     def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> None:
         for key, value in obj.items():
