@@ -101,6 +101,24 @@ class EvaluationError(ChurnwatchError, ValueError):
     """Inputs that cannot be scored: a bad level or period, a warning without its fields."""
 
 
+def _option_time(value: str, option: str) -> datetime:
+    """A command-line time as `--advance-to` reads it: RFC 3339 with an offset, or a date.
+
+    >>> _option_time("2024-12-31", "--period-end").isoformat()
+    '2024-12-31T00:00:00+00:00'
+    >>> _option_time("2024-12-31 10:00", "--period-end")
+    Traceback (most recent call last):
+    ...
+    streams.evaluate.EvaluationError: --period-end='2024-12-31 10:00': expected a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 timestamp with a UTC offset, e.g. 2024-05-01T12:00:00Z
+    """
+    from streams.replay import ReplayError, parse_timestamp   # (replay reads settings; evaluate needs neither otherwise)
+
+    try:
+        return parse_timestamp(value)
+    except ReplayError as error:
+        raise EvaluationError(f"{option}={error}") from None
+
+
 def roc_auc(scores: Sequence[float], labels: Sequence[bool | int]) -> float | None:
     """ROC AUC by the Mann-Whitney statistic, ties counting one half; ``None`` without both
     a positive and a negative.
@@ -699,8 +717,10 @@ def register(group: Any) -> None:
                   help="Snapshot JSON Lines (`churnwatch snapshot`), for the ROC AUC of risk scores.")
     @click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="The replay file: its first and last event times give the period.")
-    @click.option("--period-start", default=None, metavar="TIME", help="Start of the period (RFC 3339).")
-    @click.option("--period-end", default=None, metavar="TIME", help="End of the period (RFC 3339).")
+    @click.option("--period-start", default=None, metavar="TIME",
+                  help="Start of the period (RFC 3339, or a date: its midnight UTC, as --advance-to takes it).")
+    @click.option("--period-end", default=None, metavar="TIME",
+                  help="End of the period (RFC 3339, or a date: its midnight UTC).")
     @click.option("--min-level", type=click.Choice(LEVELS), default="warning", show_default=True,
                   help="Lowest warning level that counts.")
     @click.option("--baselines", is_flag=True,
@@ -714,8 +734,8 @@ def register(group: Any) -> None:
                          period_start: str | None, period_end: str | None, min_level: str, baselines: bool,
                          json_path: str | None, plots_dir: Path | None) -> None:
         """Score warnings and a snapshot against ground truth: precision, recall, lead time, AUC."""
-        start = parse_time(period_start, field="--period-start") if period_start else None
-        end = parse_time(period_end, field="--period-end") if period_end else None
+        start = _option_time(period_start, "--period-start") if period_start else None
+        end = _option_time(period_end, "--period-end") if period_end else None
         if events_path is not None and (start is None or end is None):
             first, last = replay_period(events_path)
             start, end = start or first, end or last

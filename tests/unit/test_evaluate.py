@@ -325,3 +325,8 @@ def test_evaluate_command_prints_the_table_or_json_and_needs_a_period(tmp_path: 
     assert json.loads(piped.output)["recall"] == pytest.approx(4 / 6)
     missing = CliRunner().invoke(cli, args[:7])
     assert missing.exit_code != 0 and "give --period-end" in str(missing.exception)
+    # a date is its midnight UTC, as --advance-to reads it: the same period as the times above
+    dates = [*args[:8], "2024-01-01", "--period-end", "2024-12-31", "--json", "-"]
+    assert json.loads(CliRunner().invoke(cli, dates).output)["period_end"] == "2024-12-31T00:00:00Z"
+    naive = CliRunner().invoke(cli, [*args[:10], "2024-12-31 06:00"])
+    assert naive.exit_code != 0 and "--period-end='2024-12-31 06:00': expected a date" in str(naive.exception)
