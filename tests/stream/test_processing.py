@@ -712,11 +712,12 @@ def test_a_last_look_after_a_known_holiday_is_judged_once_no_return_follows():
 
 
 @pytest.mark.parametrize("seed", [5, 6])
-def test_events_delivered_up_to_six_hours_out_of_order_give_the_same_states_and_warnings(tmp_path, seed):
-    """Producers deliver late: each event here arrives up to six hours after its event time,
-    so every topic's events come out of event-time order. Within the lateness allowance (a
-    day) the worker applies each partition's events in event-time order, so the customers'
-    states and the warnings (ids, steps, levels, evidence) are those of a delivery in order.
+def test_events_delivered_late_and_twice_give_the_states_and_warnings_of_a_delivery_in_order(tmp_path, seed):
+    """Producers deliver late and twice: each event here arrives up to six hours after its
+    event time, so every topic's events come out of event-time order, and one in fifty is
+    sent again later. Within the lateness allowance (a day) the worker applies each
+    partition's events in event-time order and each event once, so the customers' states
+    and the warnings (ids, steps, levels, evidence) are those of a delivery in order.
 
     One thing may move: a verdict that reads the shop's population (the P(alive) of short
     histories and purchase logs) is judged against the population fit as the other
@@ -732,8 +733,12 @@ def test_events_delivered_up_to_six_hours_out_of_order_give_the_same_states_and_
     records = [r for r in load_replay_lines(read_lines(tmp_path / "e.jsonl"), settings).records
                if r.topic != settings.market_events_topic]
     rng = random.Random(seed)
-    arrival = sorted(records, key=lambda r: r.occurred_at.timestamp() + rng.uniform(0, 6 * 3600))
+    # each event up to six hours late, and one in fifty sent a second time up to three hours after
+    resent = [(r.occurred_at.timestamp() + rng.uniform(0, 9 * 3600), r) for r in records if rng.random() < 0.02]
+    arrival = [r for _, r in sorted([(r.occurred_at.timestamp() + rng.uniform(0, 6 * 3600), r) for r in records]
+                                    + resent, key=lambda x: x[0])]
     assert sum(a.occurred_at > b.occurred_at for a, b in zip(arrival, arrival[1:])) > len(records) // 10
+    assert len(resent) > 20
 
     def run(recs):
         proc = make_processor(partitions=2)
