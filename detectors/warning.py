@@ -80,6 +80,13 @@ class WarningParams:
     # complaints judge them, and both schedule their own crossings in `next_due`), weekly.
     recheck_days: float = 1.0
     recheck_critical_days: float = 7.0
+    # ... until nothing has arrived from the customer for this long: by then every window a
+    # signal or the value segment reads from the calendar (26 weeks of visits, 180 days of
+    # open complaints, a year of spend) lies in the quiet, and what remains moves only with
+    # silence's own crossing times (due on their own) or with an event. Without it a customer
+    # gone for good was assessed every week for ever, and a replay that jumped decades ahead
+    # assessed each of them thousands of times on the way. 0: recheck for ever.
+    recheck_quiet_days: float = 400.0
     loyalty_tenure_days: int = 365    # tenure that earns a loyalty-points suggestion
 
 
@@ -510,7 +517,8 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
     ]
     if label_params is not None:
         candidates.append(labels.next_due(state.pending, state.last_active, now, label_params))
-    if state.level > 0:
+    quiet_max = params.warning.recheck_quiet_days * DAY
+    if state.level > 0 and (not quiet_max or now - state.last_event < quiet_max):
         weekly = state.level >= 3 or len(state.gaps) < params.silence.min_gaps
         days = params.warning.recheck_critical_days if weekly else params.warning.recheck_days
         candidates.append(now + int(days * DAY))

@@ -770,3 +770,29 @@ def test_events_delivered_late_and_twice_give_the_states_and_warnings_of_a_deliv
         if other["occurred_at"] != w["occurred_at"]:
             moved = abs(datetime.fromisoformat(other["occurred_at"]) - datetime.fromisoformat(w["occurred_at"]))
             assert moved <= timedelta(hours=1) and "of this shop's customers" in w["signals"][0]["detail"], (w, other)
+
+
+def test_a_replay_that_jumps_a_century_ahead_does_not_assess_the_quiet_customers_every_week_on_the_way(monkeypatch):
+    """Replays accept any event time, so one event typed 2124 instead of 2024 moves the
+    watermark a century ahead. Every customer with an open warning was then assessed at
+    each weekly recheck on the way (about 5,200 times each: a sweep of minutes for a handful
+    of customers, of hours for a shop). Rechecks now stop once a customer has been quiet
+    past every window a signal reads; their warnings are the same."""
+    import streams.processing as processing
+
+    calls = []
+    real = processing.warn.assess
+    monkeypatch.setattr(processing.warn, "assess", lambda *a, **k: calls.append(1) or real(*a, **k))
+    proc = make_processor()
+    offset = 0
+    for w in range(30):
+        for cid in ("c1", "c2", "c3"):
+            assert proc.handle("logins", 0, offset, cid.encode(), login(cid, T0 + timedelta(weeks=w))).applied
+            offset += 1
+    before = len(calls)
+    typo = T0.replace(year=T0.year + 100)
+    emitted = warnings_of(proc.handle("logins", 0, offset, b"c4", login("c4", typo)))
+    emitted += warnings_of(proc.handle("clock-ticks", 0, 0, b"0", tick(0, typo + timedelta(days=1))))
+    raised = {(w["customer_id"], w["level"]) for w in emitted}
+    assert {("c1", "critical"), ("c2", "critical"), ("c3", "critical")} <= raised
+    assert len(calls) - before < 300, len(calls) - before

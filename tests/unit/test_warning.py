@@ -9,7 +9,7 @@ import pytest
 from builders import DAY, build, complaint, day, login, order, orders_every, page_view
 from detectors.competitor_pressure import MarketPressure
 from detectors.signal import Signal
-from detectors.warning import assess, level_of
+from detectors.warning import DetectorParams, assess, level_of
 
 
 def sig(kind: str, strength: float) -> Signal:
@@ -120,6 +120,30 @@ def test_a_lapsed_one_time_buyer_is_warned_with_a_win_back_and_looked_at_weekly_
     regular = apply(regular, gone, decide(regular, gone))
     assert regular.level in (1, 2)
     assert next_due(regular, day(7 * 19 + 40)) <= day(7 * 19 + 41)     # activity windows move daily
+
+
+def test_rechecks_of_an_open_warning_stop_once_the_customer_has_been_quiet_past_every_window():
+    """A customer gone for good was assessed every week for ever; a replay whose event time
+    jumped far ahead (a year typed wrong) assessed each such customer thousands of times on
+    the way, a sweep taking minutes for three customers. After `recheck_quiet_days` of quiet
+    nothing a recheck follows moves any more (visit, complaint and spend windows are empty),
+    so only an event or a crossing time of silence's own is due; the verdicts are unchanged:
+    the same warnings on the fourth outside population (docs/quality.md)."""
+    from detectors.population import DEFAULT_PRIOR
+    from detectors.warning import WarningParams, apply, decide, next_due
+
+    s = build([login(day(7 * w)) for w in range(30)] + [order(day(7 * w + 1), 50.0) for w in range(0, 30, 4)])
+    last = day(7 * 29)
+    gone = assess(s, last + 300 * DAY, prior=DEFAULT_PRIOR)
+    s = apply(s, gone, decide(s, gone))
+    assert s.level == 3
+    assert next_due(s, last + 300 * DAY, prior=DEFAULT_PRIOR) == last + 307 * DAY      # weekly at critical
+    # past 400 days of quiet: nothing calendar-drifting left to follow, nothing further to cross
+    assert next_due(s, last + 401 * DAY, prior=DEFAULT_PRIOR) == 0
+    later = assess(s, last + 40_000 * DAY, prior=DEFAULT_PRIOR)
+    assert (later.level, decide(s, later)) == (3, None)     # what a recheck would have found, a century on
+    forever = DetectorParams(warning=WarningParams(recheck_quiet_days=0))
+    assert next_due(s, last + 401 * DAY, forever, prior=DEFAULT_PRIOR) == last + 408 * DAY
 
 
 def test_a_late_order_into_a_full_order_list_moves_the_purchase_frequency_due_time():
