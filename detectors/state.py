@@ -3,7 +3,8 @@
 One `CustomerState` per customer holds what the signals need, in event time:
 
 * daily activity buckets (logins, page views, dwell seconds, bounce-like short visits)
-  for the last `StateParams.history_days`;
+  for the last `StateParams.history_days`, and the active days of each 28-day block of the
+  last 21 (`seasons`: last year's same weeks, for a customer whose visits fall every year);
 * the gaps between the customer's active days (their own rhythm, for silence), and the
   quiet spells of the last `return_memory_days` they came back from, the longest first (a
   seasonal customer's off-season, a yearly holiday: for silence and purchase frequency);
@@ -33,7 +34,15 @@ import orjson
 from schemas.events import TYPE_OF_MODEL
 
 DAY = 86_400
-STATE_FORMAT = 6
+STATE_FORMAT = 7
+
+#: Days in a block of `CustomerState.seasons`, and the blocks kept: enough to see the 8-week
+#: window of a year ago with the 16 weeks before it, shifted by up to two weeks, behind the
+#: newest active day (21 x 28 = 588 days >= 364 + 56 + 112 + 14 + 27).
+SEASON_BLOCK_DAYS = 28
+SEASON_BLOCKS = 21
+_SEASON_UNKNOWN = "."     # a block whose active days are not known (before the record had them)
+_SEASON_ZERO = 48         # ord("0"): a block of n active days is chr(48 + n), "0" to "L"
 
 #: Event kinds in the order of `CustomerState.offsets`: each kind has its own input topic.
 KINDS = ("login", "page_view", "order", "complaint")
@@ -139,6 +148,13 @@ class CustomerState:
     # when the warning clears. Empty: none (or format 1-5: the daily buckets stand in while
     # they last).
     habit: list[int] = field(default_factory=list)
+    # Active days (login or page view) of each `SEASON_BLOCK_DAYS`-day block (epoch day // 28),
+    # one character each (`_SEASON_ZERO` + count; `_SEASON_UNKNOWN` when not known), newest
+    # first from the block of the newest active day (`days[-1]`), `SEASON_BLOCKS` of them: a
+    # year of the customer's visits beyond the daily buckets, at 21 bytes. Empty: not kept
+    # yet (format 1-6: built from the daily buckets at the next active day, older blocks
+    # unknown). `season_days` reads it.
+    seasons: str = ""
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -170,7 +186,7 @@ _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
     "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending", "offsets",
-    "returned", "habit",
+    "returned", "habit", "seasons",
 )
 # Older formats lack the last fields; their records decode with those fields' defaults.
 # Format 1 had no `pending` (none pending); format 2 no `offsets` (none known: re-read
@@ -179,9 +195,10 @@ _FIELDS = (
 # event-id hashes in `seen` (`_upgrade` converts the older records). Format 5 adds
 # `returned` (none known in older records: learnt again from the next long quiet spell),
 # format 6 `habit` (none kept: an activity warning opened before it is held against what
-# the daily buckets still hold of the habit before it, as format-5 workers did).
-_FIELDS_OF_FORMAT = {1: _FIELDS[:-4], 2: _FIELDS[:-3], 3: _FIELDS[:-2], 4: _FIELDS[:-2], 5: _FIELDS[:-1],
-                     6: _FIELDS}
+# the daily buckets still hold of the habit before it, as format-5 workers did), format 7
+# `seasons` (none kept: built from the daily buckets at the customer's next active day).
+_FIELDS_OF_FORMAT = {1: _FIELDS[:-5], 2: _FIELDS[:-4], 3: _FIELDS[:-3], 4: _FIELDS[:-3], 5: _FIELDS[:-2],
+                     6: _FIELDS[:-1], 7: _FIELDS}
 if _FIELDS != tuple(f.name for f in dataclass_fields(CustomerState)):  # pragma: no cover - programming error
     raise TypeError("state record fields must follow CustomerState's field order (decode passes them by position)")
 # All fields at once, as a tuple (one C call instead of a getattr per field).
@@ -229,6 +246,9 @@ def decode(data: bytes) -> CustomerState:
     >>> five = orjson.dumps([5, *(getattr(CustomerState("c1", returned=[30, 9]), f) for f in _FIELDS_OF_FORMAT[5])])
     >>> decode(five).returned, decode(five).habit
     ([30, 9], [])
+    >>> six = orjson.dumps([6, *(getattr(CustomerState("c1", habit=[1, 2]), f) for f in _FIELDS_OF_FORMAT[6])])
+    >>> decode(six).habit, decode(six).seasons
+    ([1, 2], '')
     """
     values = orjson.loads(data)
     if not isinstance(values, list) or not values or values[0] not in _FIELDS_OF_FORMAT:
@@ -471,6 +491,10 @@ def _bump(s: CustomerState, t: int, p: StateParams, *, logins=0, views=0, dwell=
     day = t // DAY
     i = bisect.bisect_left(s.days, day)
     if i == len(s.days) or s.days[i] != day:
+        if day >= s.last_event // DAY - p.history_days:
+            # a new active day (one older than the buckets' horizon may have been counted
+            # before its bucket was dropped: not counted again)
+            _count_season(s, day, p)
         s.days.insert(i, day)
         s.logins.insert(i, 0)
         s.views.insert(i, 0)
@@ -481,6 +505,74 @@ def _bump(s: CustomerState, t: int, p: StateParams, *, logins=0, views=0, dwell=
     s.dwell[i] += dwell
     s.bounces[i] += bounces
     _trim_days(s, (s.last_event // DAY) - p.history_days)
+
+
+def _count_season(s: CustomerState, day: int, p: StateParams) -> None:
+    """Count a new active `day` (not yet in `days`) in `seasons`.
+
+    >>> s = CustomerState("c")
+    >>> _count_season(s, 280, StateParams()); s.days.append(280)      # block 10
+    >>> s.seasons[:3], len(s.seasons)
+    ('100', 21)
+    >>> _count_season(s, 290, StateParams()); s.days.append(290)      # block 10 again
+    >>> _count_season(s, 341, StateParams()); s.days.append(341)      # block 12: two newer blocks
+    >>> s.seasons[:4]
+    '1020'
+    """
+    block = day // SEASON_BLOCK_DAYS
+    seasons = s.seasons
+    if not seasons or not s.days:
+        # Built from the daily buckets (a record of format 6 or older, or a new customer):
+        # the blocks from the buckets' horizon on are known, the older ones are not.
+        newest = max(day, s.days[-1]) // SEASON_BLOCK_DAYS if s.days else block
+        horizon = s.last_event // DAY - p.history_days
+        counts = [0] * SEASON_BLOCKS
+        for d in (*s.days, day):
+            k = newest - d // SEASON_BLOCK_DAYS
+            if k < SEASON_BLOCKS:
+                counts[k] += 1
+        s.seasons = "".join(chr(_SEASON_ZERO + min(n, SEASON_BLOCK_DAYS))
+                            if (newest - k) * SEASON_BLOCK_DAYS >= horizon else _SEASON_UNKNOWN
+                            for k, n in enumerate(counts))
+        return
+    anchor = s.days[-1] // SEASON_BLOCK_DAYS
+    if block > anchor:
+        seasons = ("0" * min(block - anchor, SEASON_BLOCKS) + seasons)[:SEASON_BLOCKS]
+        anchor = block
+    k = anchor - block
+    if k < SEASON_BLOCKS and seasons[k] != _SEASON_UNKNOWN:
+        seasons = seasons[:k] + chr(min(ord(seasons[k]) + 1, _SEASON_ZERO + SEASON_BLOCK_DAYS)) + seasons[k + 1:]
+    s.seasons = seasons
+
+
+def season_days(s: CustomerState, start_day: int, end_day: int) -> float | None:
+    """Active days in [start_day, end_day) read from `seasons`: each block's count spread
+    evenly over its days, so a span that cuts a block takes its share. None when a block of
+    the span is not known, or older than the blocks kept.
+
+    >>> s = CustomerState("c")
+    >>> for d in (280, 290, 341):
+    ...     _count_season(s, d, StateParams()); s.days.append(d)
+    >>> season_days(s, 280, 308), season_days(s, 280, 294), season_days(s, 308, 364)
+    (2.0, 1.0, 1.0)
+    >>> season_days(s, -280, -252) is None      # 22 blocks before the newest: not kept
+    True
+    """
+    if not s.seasons or not s.days or end_day <= start_day:
+        return None
+    anchor = s.days[-1] // SEASON_BLOCK_DAYS
+    total = 0.0
+    block = start_day // SEASON_BLOCK_DAYS
+    while block * SEASON_BLOCK_DAYS < end_day:
+        k = anchor - block
+        if k >= 0:       # blocks after the newest active day's hold none
+            if k >= SEASON_BLOCKS or s.seasons[k] == _SEASON_UNKNOWN:
+                return None
+            lo = max(start_day, block * SEASON_BLOCK_DAYS)
+            hi = min(end_day, (block + 1) * SEASON_BLOCK_DAYS)
+            total += (ord(s.seasons[k]) - _SEASON_ZERO) * (hi - lo) / SEASON_BLOCK_DAYS
+        block += 1
+    return total
 
 
 def _trim_days(s: CustomerState, oldest_day: int) -> None:
