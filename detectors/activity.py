@@ -138,6 +138,19 @@ Defaults, and why:
   stayers; on the 10,000-customer year no lifecycle step changed (docs/quality.md, "A fall
   that lasts"). It never holds a warning open (the hold above does) and a customer back at
   their habit for eight weeks is judged on that, whatever the months before.
+* Last year's same weeks: a fall on a sliding scale that fires is also judged against the
+  same weeks 52 weeks earlier (or up to `season_shift_days` 14 earlier or later) when those
+  were a fall as large as one that fires: at most `max_ratio` 0.4 of the baseline's length
+  before them, with P <= `season_p` 0.05, from the customer's active days per 28-day block
+  (`CustomerState.seasons`, 21 blocks). Then the window's active days are tested against
+  last year's (the same conditional test, halves, the same clumping weight), and the weaker
+  tail decides: a repeat of last year's dip is the customer's season, a deeper fall still
+  fires. On the fourth outside population (docs/quality.md, "Last year's same weeks") the
+  students quiet every summer and the seasonal hobby customers, whose second and third
+  off-seasons were read as falls against the months before them, were most of the 37
+  stayers warned with an activity drop among the signals; 24 after, with no leaver warned
+  later. A customer in their first year, or without a dip a year ago, is judged exactly as
+  before.
 * bounce share: a rise to at least `bounce_share` 0.5 and `bounce_factor` 2x the baseline
   share, over at least `min_views` 5 views, adds `bounce_bonus` 0.1 to the strength and is
   named; on its own it cannot make the signal fire.
@@ -154,7 +167,7 @@ from typing import NamedTuple
 from scipy.stats import chi2
 
 from detectors.signal import FIRE, Signal, betainc, pvalue_strength
-from detectors.state import DAY, CustomerState
+from detectors.state import DAY, CustomerState, season_days
 
 KIND = "activity_drop"
 
@@ -183,6 +196,8 @@ class ActivityParams:
     depth_min_log_sd: float = 0.25        # floor of the spread of log(1 + minutes) per page-view day
     spell_gate: float = 0.05              # under this tail, a quiet spell the customer came back from is looked for ...
     spell_rest_p: float = 0.2             # ... and left to silence unless the rest of the window alone is at this tail or under
+    season_p: float = 0.05                # last year's same weeks a fall at this tail or under: judged against them too (0: never)
+    season_shift_days: int = 14           # ... looked for up to this many days earlier or later
     bounce_share: float = 0.5             # bounce share now needed to count as rising
     bounce_factor: float = 2.0            # ... and this multiple of the baseline share
     min_views: int = 5                    # page views in the window needed to judge bounces
@@ -273,6 +288,9 @@ def evaluate(state: CustomerState, now: int, params: ActivityParams = ActivityPa
     clumped = f", visits clumped x{dispersion:.1f}" if dispersion > 1.0 else ""
     if chosen.excused:
         clumped += f", {chosen.excused} days of a quiet spell they came back from left to silence"
+    if chosen.season is not None:
+        clumped += (f", against the same weeks a year ago too: {chosen.season[0]:.1f} then, "
+                    f"{chosen.season[1]:.1f} before them")
     depth = chosen.depth
     if depth is not None:
         clumped += f", with visits shorter: {depth[1]:.1f} vs {depth[2]:.1f} minutes a day on the site, P={depth[0]:.2g}"
@@ -329,11 +347,21 @@ class _Scale(NamedTuple):
     dispersion: float = 1.0   # how clumped the visits are (`_dispersion`): each day weighs 1 / this
     depth: tuple[float, float, float] | None = None   # (P, minutes now, before) when shorter visits count
     excused: int = 0          # quiet days of a spell the customer came back from, left out (`_spell_excess`)
+    season: tuple[float, float] | None = None   # (active days, baseline) of last year's same weeks, when they explain it
 
 
 def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
            p: ActivityParams, dispersion: float = 1.0) -> _Scale | None:
-    """The test over one pair of windows, or None without the history or the baseline for it."""
+    """The test over one pair of windows, or None without the history or the baseline for it;
+    a fall that last year's same weeks showed too is judged against them as well."""
+    judged = _sliding(state, now, window_days, baseline_days, p_fire, p_full, p, dispersion)
+    if judged is None or judged.strength < FIRE or p.season_p <= 0:
+        return judged
+    return _as_last_year(state, judged, baseline_days, p_fire, p_full, p)
+
+
+def _sliding(state: CustomerState, now: int, window_days: int, baseline_days: int, p_fire: float, p_full: float,
+             p: ActivityParams, dispersion: float = 1.0) -> _Scale | None:
     if state.first_seen > now - (window_days + baseline_days) * DAY:
         return None
     today = now // DAY + 1
@@ -354,6 +382,61 @@ def _scale(state: CustomerState, now: int, window_days: int, baseline_days: int,
         return judged
     strength = pvalue_strength(combined, p_fire, p_full)
     return judged._replace(strength=strength, tail=combined, depth=depth)
+
+
+_YEAR_DAYS = 364    # 52 weeks: last year's same weekdays
+
+
+def _as_last_year(state: CustomerState, judged: _Scale, baseline_days: int, p_fire: float, p_full: float,
+                  p: ActivityParams) -> _Scale:
+    """`judged`, a fall that fires, also held against the same weeks a year earlier when
+    those were a fall of the same kind: a customer whose visits drop every summer (a
+    student, a seasonal hobby) is judged against last summer, not against the spring before.
+
+    Last year's weeks explain the fall when they were themselves a fall as large as one
+    that fires: at most `max_ratio` of the `baseline_days` before them, with P <= `season_p`
+    (the same test, from the blocks of `CustomerState.seasons`), at the same dates or up to
+    `season_shift_days` earlier or later. Then this window is also tested against those weeks (same test, same weights),
+    and the weaker of the two tails decides: a fall deeper than last year's still fires, a
+    repeat of it does not. A customer without such a dip a year ago (most leavers, and
+    everyone in their first year) is judged exactly as before.
+    """
+    start = judged.end - judged.window
+    days = judged.scale * baseline_days          # the judged days (a quiet spell excused: fewer)
+    span = judged.end - start
+    best = None
+    for shift in sorted({0, -p.season_shift_days, p.season_shift_days}, key=abs):
+        ly_start = start - _YEAR_DAYS + shift
+        if state.first_seen > (ly_start - baseline_days) * DAY:
+            continue
+        then = season_days(state, ly_start, ly_start + span)
+        before = season_days(state, ly_start - baseline_days, ly_start)
+        if then is None or before is None or before < p.min_baseline_active_days:
+            continue
+        if then > p.max_ratio * before * span / baseline_days:
+            continue
+        if _frac_tail(then, then + before, span / (span + baseline_days)) > p.season_p:
+            continue
+        then_days = then * days / span            # last year's count over as many days as judged
+        w = judged.dispersion
+        tail = _frac_tail(judged.cur.active / w, (judged.cur.active + then_days) / w, 0.5)
+        if best is None or tail > best[0]:
+            best = (tail, then_days, before * days / baseline_days)
+    if best is None or best[0] <= judged.tail:
+        return judged
+    strength = pvalue_strength(best[0], p_fire, p_full)
+    return judged._replace(strength=strength, tail=best[0], season=best[1:])
+
+
+def _frac_tail(k: float, n: float, q: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, q), continued to fractional counts (incomplete beta).
+
+    >>> round(_frac_tail(2, 10, 0.5), 4), round(binomial_cdf(2, 10, 0.5), 4)
+    (0.0547, 0.0547)
+    """
+    if k >= n:
+        return 1.0
+    return float(betainc(n - k, k + 1, 1 - q))
 
 
 def _depth(state: CustomerState, start: int, end: int, base_start: int, base_end: int,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from builders import DAY, build, day, login, page_view
+from builders import DAY, T0, build, day, login, page_view
 from detectors.activity import ActivityParams, binomial_cdf, evaluate, habit, next_change
 from detectors.state import CustomerState
 
@@ -470,3 +470,91 @@ def test_a_bursty_visitors_watch_is_not_escalated_by_the_lull_it_was_raised_on(m
     held = activity._held
     monkeypatch.setattr(activity, "_held", lambda *a, **kw: held(*a[:8]))   # the hold unweighed, as before
     assert ("2023-06-23", "escalated", "critical") in levels()
+
+
+# --------------------------------------------------------------------------- last year's same weeks
+
+def _yearly(rate_on_day, years: int = 2, seed: int = 3) -> list[tuple[int, CustomerState]]:
+    """A login on each day with probability rate_on_day(day of the year), over `years` years of
+    364 days from T0; the state at the end of every day."""
+    rng = random.Random(seed)
+    state, states = None, []
+    for d in range(364 * years):
+        if rng.random() < rate_on_day(d % 364):
+            state = build([login(day(d))], state)
+        if state is not None:
+            states.append((d, state))
+    return states
+
+
+def _first_firing(states, first_day: int, last_day: int):
+    for d, s in states:
+        if first_day <= d <= last_day:
+            sig = evaluate(s, day(d, 23.5))
+            if sig is not None and sig.fires:
+                return d, sig
+    return None
+
+
+def _student(d: int) -> float:
+    return 0.05 if 182 <= d < 245 else 0.6      # quiet every July and August, busy the rest of the year
+
+
+def test_a_fall_in_the_same_weeks_as_last_year_is_judged_against_them_and_does_not_fire_again():
+    states = _yearly(_student)
+    first = _first_firing(states, 182, 260)
+    assert first is not None, "the first summer has no year before it: a fall like any other"
+    assert _first_firing(states, 364 + 182, 364 + 260) is None
+    # on the days the fall would have fired, the evidence names last year's weeks
+    named = [sig.detail for d, s in states if 364 + 182 <= d <= 364 + 260
+             for sig in [evaluate(s, day(d, 23.5))] if sig is not None and "the same weeks a year ago too" in sig.detail]
+    assert named, "no day judged against last year's weeks"
+    assert re.search(r"a year ago too: \d+\.\d then, \d+\.\d before them", named[0]), named[0]
+
+
+def test_a_fall_without_a_dip_a_year_earlier_fires_as_before():
+    # busy all year, then the second summer quiet: last year's same weeks were no dip
+    rng, state = random.Random(4), _yearly(lambda d: 0.6, years=1)[-1][1]
+    second = []
+    for d in range(364, 364 + 300):
+        if rng.random() < (0.05 if d >= 364 + 182 else 0.6):
+            state = build([login(day(d))], state)
+        second.append((d, state))
+    fired = _first_firing(second, 364 + 182, 364 + 300)
+    assert fired is not None
+    assert "the same weeks a year ago" not in fired[1].detail
+
+
+def test_a_fall_deeper_than_last_years_still_fires():
+    # last summer a dip to a third, this summer nothing but a visit or two
+    rng, state, states = random.Random(5), None, []
+    for d in range(364 + 300):
+        summer = 182 <= d % 364 < 245
+        rate = (0.3 if d < 364 else 0.03) if summer else 0.9
+        if rng.random() < rate:
+            state = build([login(day(d))], state)
+        if state is not None:
+            states.append((d, state))
+    # last summer was a dip (the season's test applies), this one is far deeper: it fires
+    # within the summer, on 8 active days of 56 where last summer had about 17
+    fired = _first_firing(states, 364 + 182, 364 + 245)
+    assert fired is not None, "a fall deeper than last year's dip was taken for the season"
+
+
+def test_seasons_count_the_active_days_of_each_block_and_survive_an_encode():
+    from detectors.state import decode, encode, season_days
+    states = _yearly(_student)
+    s = states[-1][1]
+    last = s.days[-1]
+    # the buckets hold the last 26 weeks: the blocks agree with them there
+    recent = [d for d in s.days if d // 28 == last // 28 - 2]
+    assert season_days(s, (last // 28 - 2) * 28, (last // 28 - 1) * 28) == len(recent)
+    # at the start of the second summer, a year back, beyond the buckets: the first summer's
+    # few visits against the busy spring before it
+    s = next(s for d, s in states if d == 364 + 182)
+    t0_day = T0 // DAY
+    summer = season_days(s, t0_day + 182 + 28, t0_day + 182 + 56)
+    spring = season_days(s, t0_day + 182 - 56, t0_day + 182 - 28)
+    assert summer is not None and spring is not None
+    assert summer < 5 < 10 < spring
+    assert decode(encode(s)).seasons == s.seasons
