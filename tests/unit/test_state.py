@@ -205,3 +205,23 @@ def test_quiet_spells_of_two_weeks_or_more_are_remembered_longest_first():
     assert s.returned == [41, day(140) // DAY, 21, day(320) // DAY]
     s = build([login(day(d)) for d in range(330, 545)], s)       # daily again: day 140 is 400+ days back
     assert s.returned == [21, day(320) // DAY]
+
+
+def test_a_record_without_season_blocks_gets_them_from_its_buckets_at_the_next_active_day():
+    import orjson
+
+    from detectors.state import _FIELDS_OF_FORMAT, SEASON_BLOCKS, season_days
+    # a year and a half of logins every other day, kept as a format-6 worker wrote it
+    full = build([login(day(d)) for d in range(0, 540, 2)])
+    six = orjson.dumps([6, *(getattr(full, f) for f in _FIELDS_OF_FORMAT[6])])
+    old = decode(six)
+    assert old.seasons == "" and season_days(old, full.days[-1] - 30, full.days[-1]) is None
+    s = build([login(day(541))], old)
+    assert len(s.seasons) == SEASON_BLOCKS
+    last = s.days[-1]
+    # the blocks the buckets hold are counted, the older ones are unknown, never zero
+    block = (last // 28 - 2) * 28
+    assert season_days(s, block, block + 28) == sum(1 for d in s.days if block <= d < block + 28) > 0
+    assert season_days(s, last - 400, last - 372) is None
+    # a customer who had the blocks from the start knows that year
+    assert season_days(build([login(day(541))], full), last - 400, last - 372) > 0
