@@ -364,3 +364,52 @@ def test_a_first_visit_back_waits_for_its_confirmation_when_asked_to():
     back = back_from_a_month_away(until=135)
     assert return_pending(back) == 0
     assert away_in_windows(back) == away_in_windows(back, now=day(134, 18)) != ()
+
+
+def weekly_then_monthly(big: float, currency: str = "EUR"):
+    """Weekly baskets of 40-60 EUR for 29 weeks, then three baskets of `big` four weeks apart
+    (days 231, 259, 287): the same spend, if `big` is four usual baskets, in fewer orders."""
+    rng = random.Random(3)
+    events = [order(day(d), round(40 + 20 * rng.random(), 2)) for d in range(0, 203, 7)]
+    return build(events + [order(day(d), big, currency=currency) for d in (231, 259, 287)])
+
+
+def test_a_buyer_whose_baskets_grew_as_their_orders_thinned_is_not_flagged():
+    """Stocking up: four weeks between orders where there was one, but each basket is worth
+    three and a half of the usual ones. The usual baskets at the same dates fire 45 days after
+    the last order; the bigger ones are judged as the usual baskets they are worth."""
+    assert evaluate(weekly_then_monthly(50.0), day(287 + 45)).fires
+    stocked = weekly_then_monthly(175.0)
+    for d in range(287, 287 + 91):
+        assert not evaluate(stocked, day(d)).fires, d
+    sig = evaluate(stocked, day(287 + 60))
+    assert sig.detail.startswith("1 order in the last 88 days; usually 10.2 (one every 9 days); the last 2 "
+                                 "baskets were worth at least 2.2 usual ones each, so judged as 39 days; P=")
+
+
+def test_bigger_baskets_only_postpone_the_warning_of_a_buyer_who_stops():
+    stocked = weekly_then_monthly(175.0)
+    t = next_change(stocked, day(288))
+    assert day(287 + 140) < t < day(287 + 180)
+    sig = evaluate(stocked, t)
+    assert sig.fires and "baskets were worth at least 2.2 usual ones each" in sig.detail
+
+
+def test_one_bigger_last_basket_hardly_delays_a_leavers_warning():
+    """A last order of about twice the usual basket is within what chance gives one basket:
+    it may be worth at least a little more than a usual one, not twice."""
+    rng = random.Random(3)
+    usual = [order(day(d), round(40 + 20 * rng.random(), 2)) for d in range(0, 203, 7)]
+    plain = next_change(build(usual + [order(day(210), 50.0)]), day(211))
+    bigger = next_change(build(usual + [order(day(210), 90.0)]), day(211))
+    assert plain <= bigger <= plain + 2 * DAY
+
+
+@pytest.mark.parametrize("case", ["no amounts", "another currency"])
+def test_baskets_that_cannot_be_compared_leave_the_rhythm_to_judge_alone(case):
+    if case == "no amounts":   # a purchase log without values: amounts 0
+        s = build([order(day(d), 0.0) for d in list(range(0, 203, 7)) + [231, 259, 287]])
+    else:                      # the big baskets paid in a currency with no usual basket
+        s = weekly_then_monthly(175.0, currency="GBP")
+    sig = evaluate(s, day(287 + 45))
+    assert sig.fires and "worth" not in sig.detail
