@@ -117,10 +117,10 @@ Defaults, and why:
 * `value_z` 2 with `max_value_factor` 4: on the fourth outside population, stayers who
   buy a third as often in baskets three times as big drew 30 false warnings in 1,166
   customer-months; with the baskets weighed, 12. Its leavers after a price rise (baskets
-  1.1-1.2 times the usual, a last one sometimes twice) were all warned, 20 of 23 at the same
-  time and three 1, 7 and 13 days later. At z = 1.5 one false warning fewer and the
-  price-rise leavers' median first warning nine days later (docs/quality.md, "Bigger baskets,
-  fewer orders").
+  1.1-1.2 times the usual, a last one sometimes twice) were all warned, 21 of 23 at the same
+  time and two 1 and 6 days later. At z = 1.5 (with the last basket alone for "no order
+  since") one false warning fewer and the price-rise leavers' median first warning nine days
+  later (docs/quality.md, "Bigger baskets, fewer orders").
 * strength 0.5 at the firing probability, 1.0 at a hundred times smaller.
 """
 
