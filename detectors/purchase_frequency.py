@@ -132,7 +132,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from detectors.signal import FIRE, Signal, betainc as _betainc, pvalue_strength
+from detectors.signal import FIRE, Signal, betainc as _betainc, first_crossing, pvalue_strength
 from detectors import silence
 from detectors.state import DAY, PLACED, CustomerState, placed_orders
 
@@ -624,24 +624,9 @@ def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams 
             if hi - now > horizon_days * DAY:
                 return None
             f_hi = margin(hi, lv)
-        # Illinois (regula falsi halving the stale end's weight) on the log tail margin,
-        # which is smooth in time: a handful of evaluations instead of a bisection's ~15
-        f_lo, side = margin(lo, lv), 0
-        while hi - lo > resolution:
-            mid = int(hi - f_hi * (hi - lo) / (f_hi - f_lo)) if f_hi != f_lo else (lo + hi) // 2
-            mid = min(max(mid, lo + resolution // 2), hi - resolution // 2)
-            f_mid = margin(mid, lv)
-            if f_mid >= 0:
-                hi, f_hi = mid, f_mid
-                if side == 1:
-                    f_lo /= 2
-                side = 1
-            else:
-                lo, f_lo = mid, f_mid
-                if side == -1:
-                    f_hi /= 2
-                side = -1
-        return hi
+        # on the log tail margin, which is smooth in time: a handful of evaluations
+        return first_crossing(lambda t: margin(t, lv), lo, hi, margin(lo, lv), f_hi,
+                              resolution, resolution // 2, whole=True)
     return None
 
 

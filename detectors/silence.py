@@ -135,7 +135,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from detectors.population import Prior, p_alive
-from detectors.signal import FIRE, Signal, betainc, pvalue_strength
+from detectors.signal import FIRE, Signal, betainc, first_crossing, pvalue_strength
 from detectors.state import DAY, CustomerState
 
 MONTH_DAYS = 365.25 / 12
@@ -582,21 +582,7 @@ def _quiet_at(r: Rhythm, level: float, p: SilenceParams, own_break_days: float =
     while f_hi < 0:
         lo, hi = hi, hi + math.log(2.0)
         f_hi = f(hi)
-    f_lo, side = f(lo), 0
-    while hi - lo > 1e-9:
-        mid = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
-        mid = min(max(mid, lo + 1e-10), hi - 1e-10)
-        f_mid = f(mid)
-        if f_mid >= 0:
-            hi, f_hi = mid, f_mid
-            if side == 1:
-                f_lo /= 2
-            side = 1
-        else:
-            lo, f_lo = mid, f_mid
-            if side == -1:
-                f_hi /= 2
-            side = -1
+    hi = first_crossing(f, lo, hi, f(lo), f_hi, 1e-9, 1e-10)
     return max(p.floor_days, math.exp(hi))
 
 
