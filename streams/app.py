@@ -135,16 +135,14 @@ def read_to_end(consumer, ends_at_tick: dict, tp, next_offset: int | None) -> bo
     return next_offset >= highwater
 
 
-def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
-    """Build the Faust app for `settings` (nothing connects until the worker starts)."""
-    params = params or settings.detector_params()
-    store = "memory://" if settings.store == "memory://" else "rocksdb://"
-    app = faust.App(
-        settings.app_id,
+def faust_settings(settings: Settings) -> dict:
+    """The Faust app settings a worker runs with: broker, timeouts, producer batching, web
+    server, topic declaration. The count-only ceiling of `make bench` (`streams.bench_procs`)
+    runs with the same ones, so that its figure is the ceiling of this configuration."""
+    return dict(
         broker=[f"kafka://{b}" for b in settings.bootstrap_servers],
         # TLS and SASL for every client Faust makes (consumer, producer, topic creation).
         broker_credentials=client_security(settings).faust_credentials(),
-        store=store,
         datadir=str(settings.data_dir),
         # Faust names table files after the table only (<datadir>/v1/tables/customers-0.db): a
         # directory per app id (<datadir>/v1/<app id>/) keeps a new app id from opening another
@@ -153,7 +151,6 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,
-        # Faust would otherwise name the group after the app id too; explicit for operators.
         broker_session_timeout=settings.session_timeout_seconds,
         broker_rebalance_timeout=settings.rebalance_timeout_seconds,
         broker_heartbeat_interval=settings.heartbeat_interval_seconds,
@@ -164,17 +161,27 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         web_bind=settings.web_host,
         web_port=settings.web_port,
         web_enabled=True,
-        # Faust serves every table's contents at /table/ unless told not to (its default).
-        web_tables_enabled=settings.serve_tables,
-        table_standby_replicas=0 if settings.store == "memory://" else 1,
         consumer_auto_offset_reset="earliest",
         # Events in the reorder buffer stay unacknowledged on purpose; a rebalance or stop
         # must not wait for them (they are re-read by the partition's next owner).
         stream_wait_empty=False,
-        consumer_group_instance_id=settings.group_instance_id or None,
         # The env prefix keeps stray FAUST-style variables (BROKER_URL...) from overriding us.
         env_prefix="CHURNWATCH_FAUST_",
         logging_config=None,
+    )
+
+
+def create_app(settings: Settings, params: DetectorParams | None = None) -> Churnwatch:
+    """Build the Faust app for `settings` (nothing connects until the worker starts)."""
+    params = params or settings.detector_params()
+    app = faust.App(
+        settings.app_id,
+        **faust_settings(settings),
+        store="memory://" if settings.store == "memory://" else "rocksdb://",
+        # Faust serves every table's contents at /table/ unless told not to (its default).
+        web_tables_enabled=settings.serve_tables,
+        table_standby_replicas=0 if settings.store == "memory://" else 1,
+        consumer_group_instance_id=settings.group_instance_id or None,
     )
 
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -153,33 +153,10 @@ def count_app(settings: Settings):
     import faust
     from prometheus_client import CollectorRegistry, Counter
 
-    app = faust.App(
-        settings.app_id,
-        broker=[f"kafka://{b}" for b in settings.bootstrap_servers],
-        store="memory://",
-        datadir=str(settings.data_dir),
-        tabledir=settings.app_id,
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        topic_allow_declare=True,
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_rebalance_timeout=settings.rebalance_timeout_seconds,
-        broker_heartbeat_interval=settings.heartbeat_interval_seconds,
-        broker_request_timeout=max(40.0, settings.session_timeout_seconds + 10),
-        producer_max_batch_size=settings.producer_max_batch_size,
-        producer_linger=settings.producer_linger_seconds,
-        web_host=settings.web_host,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        web_enabled=True,
-        web_tables_enabled=False,
-        consumer_auto_offset_reset="earliest",
-        stream_wait_empty=False,
-        env_prefix="CHURNWATCH_FAUST_",
-        logging_config=None,
-    )
+    from streams.app import faust_settings, fetch_max_wait
+
+    app = faust.App(settings.app_id, **faust_settings(settings), store="memory://", web_tables_enabled=False)
     # The worker's consumer settings (streams.app.fetch_max_wait): the same fetches as the worker.
-    from streams.app import fetch_max_wait
     fetch_max_wait(app, settings.fetch_max_wait_seconds)
     registry = CollectorRegistry()
     counted = Counter(COUNTED, "Events the count-only agent read, per topic", ["topic"], registry=registry)

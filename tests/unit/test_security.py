@@ -380,8 +380,15 @@ def test_every_kafka_client_the_project_makes_gets_the_security_configuration():
             found += 1
             given = {kw.arg for kw in node.keywords} | {
                 ast.unparse(kw.value) for kw in node.keywords if kw.arg is None}
-            if not given & {"broker_credentials", "_common(settings)", "common",
+            if not given & {"broker_credentials", "_common(settings)", "common", "faust_settings(settings)",
                             "client_security(settings).client_options()"}:
                 unwired.append(f"{path.name}:{node.lineno} {name}")
     assert found >= 6, f"only {found} Kafka client constructions found: the scan no longer sees them"
     assert not unwired, f"Kafka clients without the security options: {unwired}"
+    # the Faust app's settings (streams.app.faust_settings) carry them
+    from streams.app import faust_settings
+
+    sasl = Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN", sasl_username="churnwatch",
+                    sasl_password=Secret(PASSWORD))
+    assert faust_settings(sasl)["broker_credentials"] is not None
+    assert faust_settings(Settings())["broker_credentials"] is None
