@@ -74,7 +74,7 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -199,45 +199,21 @@ def publish_warnings(settings: Settings, warnings: Iterable[dict], emitted_at: d
     """Publish warning steps to the warnings topic as a worker does: the contract's bytes,
     keyed by the customer id, on its key's partition (the producers' default partitioner, as
     a worker's sends land), in order, pseudonymised when the settings ask for it, `emitted_at` set.
-    The steps are sent as they are read; only each partition's latest is held back.
+    The steps are sent as they are read.
 
     Returns the seconds it took; raises BootstrapError unless every step was acknowledged.
     """
-    started = time.monotonic()
     hide = pseudonymiser(settings)
-    # Each partition's last step in a request of its own, as for the state records: the
-    # embedded broker's end offsets are then exact (consumers that start from the end rely on
-    # them). A partition's newest step waits until the next one of that partition comes.
-    pending: dict[int, tuple[bytes, bytes]] = {}
-    sent = 0
-    failures: list[BaseException] = []
-    client = kafka_clients.producer(settings, batch_size=REPLAY_BATCH_BYTES)
-    try:
+
+    def steps() -> Iterator[tuple[str, int, bytes, bytes]]:
         for w in warnings:
             value = to_json_bytes(ChurnWarning(**{**w, "emitted_at": emitted_at}))
             key = w["customer_id"].encode("utf-8")
             if hide is not None:
                 key, value = hide.warning(value)
-            p = partition_for(key, settings.partitions)
-            if p in pending:
-                held_key, held_value = pending[p]
-                client.send(settings.warnings_topic, key=held_key, value=held_value,
-                            partition=p).add_errback(failures.append)
-            pending[p] = key, value
-            sent += 1
-        client.flush()
-        for p in sorted(pending):
-            key, value = pending[p]
-            client.send(settings.warnings_topic, key=key, value=value, partition=p).add_errback(failures.append)
-            client.flush()
-    except KafkaError as error:
-        raise kafka_clients.broker_unreachable(settings, error) from error
-    finally:
-        client.close(timeout=settings.client_timeout_seconds)
-    if failures:
-        raise BootstrapError(f"{len(failures)} of {sent} warnings were not acknowledged by "
-                             f"{settings.broker}; first error: {' '.join(str(failures[0]).split())}")
-    return time.monotonic() - started
+            yield settings.warnings_topic, partition_for(key, settings.partitions), key, value
+
+    return _produce(settings, steps(), "warnings")
 
 
 def produce_records(settings: Settings, records: list[ChangelogRecord]) -> float:
@@ -245,26 +221,39 @@ def produce_records(settings: Settings, records: list[ChangelogRecord]) -> float
 
     Returns the seconds it took; raises BootstrapError unless every record was acknowledged.
     """
+    return _produce(settings, ((r.topic, r.partition, r.key, r.value) for r in records), "state records")
+
+
+def _produce(settings: Settings, records: Iterable[tuple[str, int, bytes, bytes]], what: str) -> float:
+    """Send (topic, partition, key, value) records in order, each partition's last one in a
+    request of its own: the embedded broker's end offsets are then exact (Faust's table
+    recovery and consumers that start from the end rely on them; docs/operations.md). A
+    partition's newest record waits until the next one of that partition comes.
+
+    Returns the seconds it took; raises BootstrapError unless every record was acknowledged.
+    """
     started = time.monotonic()
-    last = {(r.topic, r.partition): i for i, r in enumerate(records)}
-    held_back = set(last.values())
+    pending: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+    sent = 0
     failures: list[BaseException] = []
     client = kafka_clients.producer(settings, batch_size=REPLAY_BATCH_BYTES)
     try:
-        for i, r in enumerate(records):
-            if i not in held_back:
-                client.send(r.topic, key=r.key, value=r.value, partition=r.partition).add_errback(failures.append)
+        for topic, partition, key, value in records:
+            held = pending.get((topic, partition))
+            if held is not None:
+                client.send(topic, key=held[0], value=held[1], partition=partition).add_errback(failures.append)
+            pending[topic, partition] = key, value
+            sent += 1
         client.flush()
-        for i in sorted(held_back):
-            r = records[i]
-            client.send(r.topic, key=r.key, value=r.value, partition=r.partition).add_errback(failures.append)
+        for (topic, partition), (key, value) in sorted(pending.items()):
+            client.send(topic, key=key, value=value, partition=partition).add_errback(failures.append)
             client.flush()
     except KafkaError as error:
         raise kafka_clients.broker_unreachable(settings, error) from error
     finally:
         client.close(timeout=settings.client_timeout_seconds)
     if failures:
-        raise BootstrapError(f"{len(failures)} of {len(records)} state records were not acknowledged by "
+        raise BootstrapError(f"{len(failures)} of {sent} {what} were not acknowledged by "
                              f"{settings.broker}; first error: {' '.join(str(failures[0]).split())}")
     return time.monotonic() - started
 
