@@ -310,6 +310,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     from streams.offline import SORTED_IN_MEMORY_NOTE, run_offline_file
     from streams.replay import parse_timestamp
 
+    from streams.jsonl_io import check_distinct_files
+
+    check_distinct_files({"FILE": file}, {"--warnings": warnings_out, "--snapshot": snapshot_out})
     settings = load_settings(None)
     for path in (warnings_out, snapshot_out):
         if path:   # before the run, not after minutes of it

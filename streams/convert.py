@@ -114,13 +114,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from dateutil import parser as dateutil_parser
 
 from schemas.errors import ChurnwatchError
 from schemas.events import MAX_AMOUNT, MAX_ITEMS
-from streams.jsonl_io import write_jsonl
+from streams.jsonl_io import check_distinct_files, write_jsonl
 
 #: Role -> accepted header names, normalised (lowercase, no spaces, ``_`` or ``-``), in order
 #: of preference. A header is also matched with a part in brackets left out ("Created date
@@ -1472,6 +1472,7 @@ def register(group: Any) -> None:
         a shop API's orders in JSON (one object a line, an array, or a page such as
         Shopify's {"orders": [...]}; nested keys are read by their path, e.g. customer.id).
         """
+        check_distinct_files({"CSV_PATH": csv_path}, {"OUT_PATH": out_path})
         out_path.parent.mkdir(parents=True, exist_ok=True)
         stats = convert_orders_csv(csv_path, out_path, **convert_kwargs(options))
         echo_stats(stats, out_path)

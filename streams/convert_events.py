@@ -100,7 +100,7 @@ from streams.convert import (
     _workbook_to_csv,
 )
 from streams.json_records import convert_json, is_plain_zip, sniff_json, unpack_zip
-from streams.jsonl_io import write_jsonl
+from streams.jsonl_io import check_distinct_files, write_jsonl
 
 #: Role -> accepted header names of a visit log, normalised (lowercase, no spaces, ``_`` or ``-``).
 VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -1042,6 +1042,7 @@ def register(group: Any) -> None:
         converted orders and tickets: replay and offline order events by time. CSV_PATH:
         CSV/text (.gz), .xlsx, or JSON (one object a line, or an array; .gz).
         """
+        check_distinct_files({"CSV_PATH": csv_path}, {"OUT_PATH": out_path})
         out_path.parent.mkdir(parents=True, exist_ok=True)
         echo_stats(convert_visits_csv(csv_path, out_path, **_kwargs(options, _VISIT_OPTIONS)), out_path)
 
@@ -1057,5 +1058,6 @@ def register(group: Any) -> None:
         service, billing or other (the mapping is printed). CSV_PATH: CSV/text (.gz), .xlsx, or
         JSON (one object a line, or an array such as a Zendesk API page; .gz).
         """
+        check_distinct_files({"CSV_PATH": csv_path}, {"OUT_PATH": out_path})
         out_path.parent.mkdir(parents=True, exist_ok=True)
         echo_stats(convert_complaints_csv(csv_path, out_path, **_kwargs(options, _TICKET_OPTIONS)), out_path)

@@ -734,6 +734,11 @@ def register(group: Any) -> None:
                          period_start: str | None, period_end: str | None, min_level: str, baselines: bool,
                          json_path: str | None, plots_dir: Path | None) -> None:
         """Score warnings and a snapshot against ground truth: precision, recall, lead time, AUC."""
+        from streams.jsonl_io import check_distinct_files
+
+        check_distinct_files({"--warnings": None if warnings_path == "-" else warnings_path, "--truth": truth_path,
+                              "--snapshot": snapshot_path, "--events": events_path},
+                             {"--json": None if json_path in (None, "-") else json_path})
         start = _option_time(period_start, "--period-start") if period_start else None
         end = _option_time(period_end, "--period-end") if period_end else None
         if events_path is not None and (start is None or end is None):

@@ -119,3 +119,40 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
                     f"{path}:{number}: expected a JSON object, got {type(value).__name__}"
                 )
             yield value
+
+
+class SameFileError(ChurnwatchError, ValueError):
+    """An output path names an input, or another output: writing it would destroy that file."""
+
+
+def check_distinct_files(inputs: dict[str, str | Path | None], outputs: dict[str, str | Path | None]) -> None:
+    """Refuse, before anything is written, an output that is one of the inputs or another
+    output (by the file it names: ``./a.csv`` and ``a.csv`` are one file). Keys name the
+    arguments for the message; ``None`` values are left out.
+
+    >>> check_distinct_files({"FILE": "events.jsonl"}, {"--warnings": "w.jsonl", "--snapshot": None})
+    >>> check_distinct_files({"CSV": "orders.csv"}, {"OUT": "./orders.csv"})
+    Traceback (most recent call last):
+    ...
+    streams.jsonl_io.SameFileError: OUT is the input CSV (orders.csv): writing it would destroy the input; choose another output path
+    >>> check_distinct_files({}, {"--out": "a.jsonl", "--truth": "a.jsonl"})
+    Traceback (most recent call last):
+    ...
+    streams.jsonl_io.SameFileError: --truth and --out name one file (a.jsonl): choose two paths
+    """
+    def key(path: str | Path) -> Path:
+        return Path(path).expanduser().resolve()
+
+    seen_inputs = {key(p): (name, p) for name, p in inputs.items() if p is not None}
+    seen_outputs: dict[Path, str] = {}
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        k = key(path)
+        if k in seen_inputs:
+            in_name, in_path = seen_inputs[k]
+            raise SameFileError(f"{name} is the input {in_name} ({in_path}): writing it would destroy the input; "
+                                f"choose another output path")
+        if k in seen_outputs:
+            raise SameFileError(f"{name} and {seen_outputs[k]} name one file ({path}): choose two paths")
+        seen_outputs[k] = name

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from streams.jsonl_io import write_jsonl
+from streams.jsonl_io import check_distinct_files, write_jsonl
 from streams.personas import (
     CATEGORIES,
     COMPLAINT_CATEGORIES,
@@ -411,12 +411,14 @@ def register(group: Any) -> None:
                          out_path: Path, truth_path: Path | None) -> None:
         """Simulate customers with known outcomes: a replay file plus ground truth."""
         truth_path = truth_path or out_path.parent / "truth.csv"
+        check_distinct_files({}, {"--out": out_path, "--truth": truth_path})
         for path in (out_path, truth_path):
             path.parent.mkdir(parents=True, exist_ok=True)
         stats = write_simulation(out_path, truth_path, customers, start, days, seed,
                                  parse_mix(mix) if mix else None, parse_rates(rates) if rates else None)
         end = _as_start(start) + timedelta(days=days)
-        click.echo(f"{stats.events} events for {stats.customers} customers ({stats.churners} churners) "
+        click.echo(f"{stats.events} events for {stats.customers} customers ({stats.churners} "
+                   f"churner{'' if stats.churners == 1 else 's'}) "
                    f"from {stats.first_at} to {stats.last_at} -> {out_path}")
         click.echo(f"ground truth -> {truth_path}; period end {end:%Y-%m-%dT%H:%M:%SZ}")
         click.echo(f"generated in {stats.seconds:.1f} s ({stats.events_per_second:,.0f} events/s)", err=True)
