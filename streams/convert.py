@@ -75,7 +75,9 @@ Rules:
 * Amounts: ``1,234.50``, ``1.234,50``, ``12,50``, ``€ 9.99``. The decimal mark is read from
   the file as the dates' order is: where other amounts show it (``12,50``, ``9.99``), a
   lone other mark before groups of three digits separates thousands (``1.234`` is 1234 in
-  a file of decimal commas, ``1,250`` is 1250 in a file of decimal dots).
+  a file of decimal commas, ``1,250`` is 1250 in a file of decimal dots). Where none shows
+  it, such a lone mark is a thousands separator too (whole amounts written ``1,234`` are far
+  more common than amounts of three decimals), and the stats say so; ``decimal_mark`` sets it.
 * Customer ids: surrounding spaces are dropped, and ``17850.0`` (an integer id that went
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
 * Currency: a ``currency`` column is optional; a row without one takes the sign written
@@ -311,6 +313,8 @@ _THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
 #: An amount that shows its decimal mark: one or two decimals, or four and more.
 _DECIMAL_COMMA = re.compile(r"^\d*,(\d{1,2}|\d{4,})$")
 _DECIMAL_DOT = re.compile(r"^\d*\.(\d{1,2}|\d{4,})$")
+#: A lone mark that cannot separate thousands: after four or more digits, or after a lone 0.
+_LONE_MARK_DECIMAL = re.compile(r"^(\d{4,}|0)[.,]\d+$")
 #: ``delimiter`` value for columns separated by runs of spaces or tabs (fixed-width-ish
 #: text exports such as the CDNOW purchase log).
 WHITESPACE = "whitespace"
@@ -364,6 +368,7 @@ class ConvertStats:
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
     same_time_lines: int = 0  # without an order id: orders written that share a customer and a time
+    decimal_guess: tuple[str, str] = ("", "")  # (an amount, the decimal mark it was read with) when no value settled it
 
     @property
     def rows_skipped(self) -> int:
@@ -490,7 +495,7 @@ def map_columns(header: list[str], column_map: Mapping[str, str] | None = None, 
                 " (accepted names, case-insensitive: customer_id/CustomerID, date/InvoiceDate, amount/total, "
                 "or Quantity and UnitPrice; or name them with --customer-column, --date-column, ...)")
         if missing[-1].startswith("amount"):
-            hint += "; a log of purchases without values converts with --no-amounts (in Python: no_amounts=True)"
+            hint += "; a log of purchases without values converts with --no-amounts"
         raise ConvertError(f"the CSV header lacks {', '.join(missing)}; found columns: {', '.join(header)}{hint}")
     return roles
 
@@ -753,21 +758,41 @@ def _date_order_of(path: Path, encoding: str, sep: str, column: int, *,
     return None
 
 
-def _decimal_mark_of(path: Path, encoding: str, sep: str, column: int, *, skip_first: bool) -> str | None:
-    """The decimal mark of an amount column, "," or ".", when its values settle it (``12,50``
-    or ``1.234,50``: comma; ``9.99`` or ``1,234.50``: dot); None when they do not, or show both.
-    Reads at most 100,000 rows.
+class DecimalReading(NamedTuple):
+    """How an amount column's separators are read: its decimal `mark` ("," or ".", None when
+    the default rule of `_parse_number` applies) and, when no value settled it, an example of
+    the values that were read by guess (``guessed``)."""
+
+    mark: str | None
+    guessed: str = ""
+
+
+def _decimal_mark_of(path: Path, encoding: str, sep: str, column: int, *, skip_first: bool) -> DecimalReading:
+    """The decimal mark of an amount column, "," or ".", as its values settle it (``12,50``
+    or ``1.234,50``: comma; ``9.99`` or ``1,234.50``: dot; ``1,234,567``: the other one;
+    ``1234,500`` or ``0,250``: that one, since a thousands group never follows four digits or
+    a lone 0). When no value settles it but some show a lone mark before groups of three
+    digits (``1,234``), that mark is read as a thousands separator, as such amounts are
+    written far more often than amounts of three decimals, and the reading says it guessed.
+    None when the values show both marks, or none. Reads at most 100,000 rows.
 
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "o.csv"
     >>> _ = p.write_text("c;amount\\n1;12,50\\n2;1.234\\n")
     >>> _decimal_mark_of(p, "utf-8", ";", 1, skip_first=True)
-    ','
+    DecimalReading(mark=',', guessed='')
     >>> _ = p.write_text("c,amount\\n1,1.234\\n2,7\\n")
-    >>> _decimal_mark_of(p, "utf-8", ",", 1, skip_first=True) is None
-    True
+    >>> _decimal_mark_of(p, "utf-8", ",", 1, skip_first=True)
+    DecimalReading(mark=',', guessed='1.234')
+    >>> _ = p.write_text("c,amount\\n1,1.234\\n2,0.250\\n")
+    >>> _decimal_mark_of(p, "utf-8", ",", 1, skip_first=True)
+    DecimalReading(mark='.', guessed='')
+    >>> _ = p.write_text("c,amount\\n1,7\\n")
+    >>> _decimal_mark_of(p, "utf-8", ",", 1, skip_first=True)
+    DecimalReading(mark=None, guessed='')
     """
     comma = dot = False
+    grouped: dict[str, str] = {}   # lone mark before groups of three digits -> first such value
     with _open_csv(path, encoding) as f:
         rows = _rows(f, sep)
         if skip_first:
@@ -780,13 +805,22 @@ def _decimal_mark_of(path: Path, encoding: str, sep: str, column: int, *, skip_f
             v = re.sub(r"[\s€$£¥+-]", "", row[column])
             if "," in v and "." in v:
                 comma, dot = (comma or v.rfind(",") > v.rfind(".")), (dot or v.rfind(".") > v.rfind(","))
-            elif _DECIMAL_COMMA.match(v):
+            elif _DECIMAL_COMMA.match(v) or _LONE_MARK_DECIMAL.match(v) and "," in v:
                 comma = True
-            elif _DECIMAL_DOT.match(v):
+            elif _DECIMAL_DOT.match(v) or _LONE_MARK_DECIMAL.match(v) and "." in v:
                 dot = True
+            elif _THOUSANDS.match(v):
+                mark = v[len(v.rstrip("0123456789")) - 1]
+                if v.count(mark) > 1:          # 1,234,567: thousands, so the decimal mark is the other
+                    comma, dot = comma or mark == ".", dot or mark == ","
+                else:
+                    grouped.setdefault(mark, row[column].strip())
     if comma != dot:
-        return "," if comma else "."
-    return None
+        return DecimalReading("," if comma else ".")
+    if not comma and len(grouped) == 1:
+        (mark, example), = grouped.items()
+        return DecimalReading("." if mark == "," else ",", example)
+    return DecimalReading(None)
 
 
 def _open_csv(path: Path, encoding: str) -> IO[str]:
@@ -868,6 +902,7 @@ def convert_orders_csv(
     cancellations: str = "keep",
     one_order_per_day: bool = False,
     no_amounts: bool = False,
+    decimal_mark: str | None = None,
     strict: bool = False,
 ) -> ConvertStats:
     """Convert an orders CSV into a sorted replay file of ``order`` events.
@@ -895,6 +930,8 @@ def convert_orders_csv(
             day (UTC) are one order; otherwise every line is an order.
         no_amounts: the file records purchases without their values: every order is
             written with amount 0 (amount and price columns, if any, are ignored).
+        decimal_mark: ``","`` or ``"."``, the amounts' decimal mark; ``None`` reads it from
+            the file (`_decimal_mark_of`), the other mark being a thousands separator.
         strict: stop at the first unusable row with an error naming its line and column,
             instead of skipping and counting it.
 
@@ -1012,14 +1049,26 @@ def convert_orders_csv(
             # the customer column holds e-mail addresses (no id column): compared lower-cased
             email_customers = _normalise_header(header[c_cust]) in COLUMN_ALIASES["email"]
             c_money = c_amount if c_amount is not None else c_price
-            decimal = (_decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
-                       if c_money is not None and not no_amounts else None)
+            decimal = decimal_mark
+            if decimal is None and c_money is not None and not no_amounts:
+                reading = _decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
+                decimal = reading.mark
+                if reading.guessed:
+                    stats.decimal_guess = (reading.guessed, decimal)
             for line, row in enumerate(_rows(body, sep), start=first_data_line):
                 if not row or all(not v.strip() for v in row):
                     continue
                 stats.rows_read += 1
                 if len(row) < len(header):
                     row = row + [""] * (len(header) - len(row))
+                elif columns is None and any(v.strip() for v in row[len(header):]):
+                    # more values than the header names: a separator inside an unquoted value
+                    # ($1,234 in a comma-separated file) shifts every column after it
+                    extra = sep if sep != WHITESPACE else " "
+                    skip(line, "extra_fields", None, f"{len(row)} values under a header of {len(header)}: "
+                                                      f"{extra.join(row)[:80]!r}; a value holding the separator "
+                                                      f"needs quotes")
+                    continue
                 if c_event is not None and not purchase_event(row[c_event]):
                     # a clickstream's view or add-to-cart: activity (convert-visits), not an order
                     other_events[row[c_event].strip()[:40]] += 1
@@ -1350,6 +1399,10 @@ def convert_options(command: Any) -> Any:
         click.option("--no-amounts", is_flag=True,
                      help="The file has no order values (a log of purchases): orders are written with "
                           "amount 0; rhythm and silence are judged, basket size is not."),
+        click.option("--decimal-mark", type=click.Choice([".", ","]), default=None,
+                     help="The amounts' decimal mark, the other mark being a thousands separator [default: read "
+                          "from the file's amounts (12,50 or 9.99); when none shows it, a lone mark before three "
+                          "digits (1,234) is read as a thousands separator, and a note says so]."),
         click.option("--strict", is_flag=True, help="Stop at the first unusable row instead of skipping and counting it."),
     ]
     for option in reversed(options):
@@ -1367,7 +1420,7 @@ def convert_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     """
     kwargs = {k: v for k, v in options.items()
               if k in ("date_format", "default_currency", "encoding", "delimiter", "cancellations",
-                       "one_order_per_day", "no_amounts", "strict")}
+                       "one_order_per_day", "no_amounts", "decimal_mark", "strict")}
     if options.get("columns"):
         kwargs["columns"] = [c.strip() for c in options["columns"].split(",")]
     column_map = {role: options[opt] for role, opt in _COLUMN_OPTIONS.items() if options.get(opt)}
@@ -1416,6 +1469,12 @@ def conversion_notes(stats: ConvertStats) -> list[str]:
         notes.append(f"every one of the {stats.customers:,} customers has exactly one order: if the customer "
                      f"column {stats.columns.get('customer_id')!r} is an order's own customer record (as Olist's "
                      f"customer_id is), name the column of the customer's lasting id (--customer-column)")
+    if stats.decimal_guess[0]:
+        example, mark = stats.decimal_guess
+        thousands = "," if mark == "." else "."
+        value = _parse_number(example, mark)
+        notes.append(f"no amount in the file shows its decimal mark: {thousands!r} was read as a thousands separator "
+                     f"({example!r} as {value:f}); if it is the decimal mark, --decimal-mark {thousands!r} reads it so")
     if stats.same_time_lines:
         notes.append(f"{stats.same_time_lines:,} orders share their customer and time with another: without an order "
                      f"id column every line is an order of its own; if such lines are the items of one basket, "

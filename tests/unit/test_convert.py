@@ -472,6 +472,66 @@ def test_a_lone_separator_before_three_digits_is_read_by_the_decimal_mark_the_re
     assert sorted(e["amount"] for e in _events(out)) == sorted(expected)
 
 
+@pytest.mark.parametrize("text, expected", [
+    # whole amounts with thousands separators, no decimals anywhere (a US export)
+    ('customer_id,date,amount\nc1,01/13/2024,"1,234"\nc1,02/13/2024,"2,500"\nc2,02/14/2024,75\n',
+     [1234.0, 2500.0, 75.0]),
+    # the same with dots (a German export of whole euros)
+    ("customer_id;date;amount\nc1;13.01.2024;1.234\nc2;14.02.2024;3.100\n", [1234.0, 3100.0]),
+    # two groups settle it: 1,234,567 separates thousands with commas
+    ('customer_id,date,amount\nc1,2024-01-01,"1,234,567"\nc2,2024-01-02,"1,250"\n', [1234567.0, 1250.0]),
+])
+def test_whole_amounts_with_thousands_separators_are_not_read_a_thousand_times_too_small(
+        tmp_path: Path, text, expected, capsys):
+    from streams.convert import conversion_notes
+
+    src = tmp_path / "orders.csv"
+    src.write_text(text)
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(src, out)
+    assert sorted(e["amount"] for e in _events(out)) == sorted(expected)
+    guessed = [n for n in conversion_notes(stats) if "decimal mark" in n]
+    # a reading no value in the file settled is said, with the option that reads it the other way
+    if "1,234,567" in text:
+        assert not guessed
+    else:
+        assert len(guessed) == 1 and "--decimal-mark" in guessed[0]
+
+
+def test_the_decimal_mark_can_be_set_and_three_decimals_after_a_zero_settle_it(tmp_path: Path):
+    src = tmp_path / "orders.csv"
+    src.write_text('customer_id,date,amount\nc1,2024-01-01,"1,234"\nc2,2024-01-02,"2,500"\n')
+    out = tmp_path / "orders.jsonl"
+    convert_orders_csv(src, out, decimal_mark=",")
+    assert sorted(e["amount"] for e in _events(out)) == [1.234, 2.5]
+    src.write_text("customer_id,date,amount\nc1,2024-01-01,1.234\nc2,2024-01-02,0.125\n")
+    stats = convert_orders_csv(src, out)
+    assert sorted(e["amount"] for e in _events(out)) == [0.125, 1.234] and stats.decimal_guess == ("", "")
+
+
+def test_a_row_whose_unquoted_value_holds_the_separator_is_skipped_not_shifted(tmp_path: Path):
+    src = tmp_path / "orders.csv"
+    src.write_text("customer_id,date,amount\nc1,2024-01-13,12.5\nc2,2024-02-01,$1,234\nc2,2024-02-03,20,,\n")
+    out = tmp_path / "orders.jsonl"
+    stats = convert_orders_csv(src, out)
+    assert sorted(e["amount"] for e in _events(out)) == [12.5, 20.0]    # trailing empty values are harmless
+    assert stats.skipped == {"extra_fields": 1} and "line 3" in stats.examples[0]
+    with pytest.raises(ConvertError, match="line 3.*extra_fields"):
+        convert_orders_csv(src, out, strict=True)
+
+
+def test_an_output_that_is_the_input_is_refused_before_anything_is_written(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    src = _write(tmp_path, UCI)
+    before = src.read_bytes()
+    result = CliRunner().invoke(main, ["convert-orders", str(src), str(tmp_path / "." / "orders.csv")])
+    assert result.exit_code == 1 and "would destroy the input" in result.output
+    assert src.read_bytes() == before
+
+
 def test_epoch_seconds_are_read_when_asked_for(tmp_path: Path):
     src = tmp_path / "orders.csv"
     src.write_text("customer_id,date,amount\nc1,1700000000,10\nc1,1700086400,12\n")
