@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 
 import faust
 
+from schemas.errors import ChurnwatchError
 from streams.settings import Settings
 
 log = logging.getLogger("churnwatch.worker")
@@ -50,12 +52,42 @@ class BoundedWorker(faust.Worker):
         os._exit(EXIT_SHUTDOWN_TIMEOUT)
 
 
+class WorkerStartError(ChurnwatchError):
+    """The worker cannot start: a port it serves on is taken."""
+
+
+def _check_port(host: str, port: int, what: str, setting: str, also: str = "") -> None:
+    """Raise WorkerStartError naming `setting` unless `host`:`port` can be listened on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as servers bind: a port whose last connections linger in TIME_WAIT is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise WorkerStartError(f"cannot serve {what} on {host}:{port} ({error.strerror or error}): another worker "
+                                   f"on this host? set {setting} to a free port{also}") from None
+
+
+def preflight(settings: Settings) -> None:
+    """What would otherwise stop Faust with a traceback, checked before it starts, each with
+    a one-line reason: the web port, the metrics port, the broker."""
+    from streams import kafka_clients
+    from streams.settings import env_name
+
+    _check_port(settings.web_host, settings.web_port, "the worker's web server", env_name("web_port"))
+    if settings.metrics_port:
+        _check_port(settings.metrics_host, settings.metrics_port, "metrics", env_name("metrics_port"),
+                    " (0 turns metrics off)")
+    kafka_clients.admin_client(settings).close()
+
+
 def run_worker(settings: Settings) -> None:
     """Start a worker for `settings` and block until it stops."""
     from streams.app import create_app
 
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    preflight(settings)
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
