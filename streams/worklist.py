@@ -93,7 +93,8 @@ def _quiet_days(row: Mapping[str, Any]) -> str:
         last = datetime.fromisoformat(str(row["last_active_at"]).replace("Z", "+00:00"))
     except (KeyError, TypeError, ValueError):
         return "-"
-    return f"{max(0, (as_of - last).days)}d"
+    # rounded as the evidence's figures are (silence's "169 vs 12 days"), not cut to whole days
+    return f"{max(0, round((as_of - last).total_seconds() / 86400))}d"
 
 
 def _evidence(row: Mapping[str, Any]) -> str:
@@ -149,6 +150,10 @@ def read_snapshot(path: str) -> list[dict[str, Any]]:
             raise WorklistError(f"{path}: line {n} is not JSON ({exc})") from None
         if not isinstance(row, dict) or "customer_id" not in row:
             raise WorklistError(f"{path}: line {n} is not a snapshot row (no customer_id)")
+        if "open_warning_level" not in row:
+            what = "a warning" if "warning_id" in row else "not a snapshot row"
+            raise WorklistError(f"{path}: line {n} is {what} (no open_warning_level): the worklist reads a snapshot, "
+                                f"as `churnwatch snapshot --out` or `churnwatch offline --snapshot` write it")
         rows.append(row)
     return rows
 
@@ -170,9 +175,13 @@ def register(group: Any) -> None:
         (default: standard input, e.g. `churnwatch snapshot | churnwatch worklist`).
         """
         try:
-            rows = rank(read_snapshot(snapshot), min_level)
+            read = read_snapshot(snapshot)
+            rows = rank(read, min_level)
         except WorklistError as exc:
             raise click.ClickException(str(exc)) from None
+        if not read:
+            click.echo(f"{'standard input' if snapshot == '-' else snapshot} holds no snapshot rows: no customer "
+                       f"is tracked", err=True)
         if as_json:
             for row in rows if top is None else rows[:top]:
                 click.echo(orjson.dumps(row).decode())

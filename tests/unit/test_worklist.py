@@ -89,3 +89,16 @@ def test_an_unanswered_complaint_is_shown_as_such_not_as_a_count(tmp_path):
     out = CliRunner().invoke(main, ["worklist", str(path)])
     assert "complaint_increase: unresolved: 1 past the 24 h deadline (longest 4200 h" in out.output
     assert "0 vs 0.33" not in out.output
+
+
+def test_a_warnings_file_is_refused_not_read_as_nobody_at_risk(tmp_path):
+    warnings = tmp_path / "warnings.jsonl"
+    warnings.write_bytes(orjson.dumps({"warning_id": "w1", "customer_id": "a", "state": "raised",
+                                       "level": "critical", "risk_score": 0.9}) + b"\n")
+    out = CliRunner().invoke(main, ["worklist", str(warnings)])
+    assert out.exit_code != 0
+    assert "line 1 is a warning" in out.output and "churnwatch snapshot --out" in out.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    out = CliRunner().invoke(main, ["worklist", str(empty)])
+    assert out.exit_code == 0 and "holds no snapshot rows" in out.output
