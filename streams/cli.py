@@ -164,7 +164,7 @@ def topics(broker: str | None) -> None:
     outcome = ensure_topics(settings)
     counts = expected_topics(settings)
     for name in sorted(outcome):
-        _echo(f"{name}\t{counts[name]} partitions\t{outcome[name]}")
+        _echo(f"{name}\t{counts[name]} partition{'' if counts[name] == 1 else 's'}\t{outcome[name]}")
 
 
 # --- replay and tail ----------------------------------------------------------------------
@@ -214,7 +214,7 @@ def replay(broker: str | None, file: Path, advance_to: str | None, no_sort: bool
         _echo(f"skipped {scan.invalid_count} invalid lines")
     if advance is not None:
         ticks = advance_event_time(settings, advance)
-        _echo(f"advanced event time of {ticks} partitions of {settings.clock_ticks_topic} to "
+        _echo(f"advanced event time of {ticks} partition{'' if ticks == 1 else 's'} of {settings.clock_ticks_topic} to "
               f"{advance.isoformat().replace('+00:00', 'Z')}")
 
 

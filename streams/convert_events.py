@@ -949,9 +949,12 @@ def convert_complaints_csv(
                            "severity": severity,
                            "event_id": _hash("tkt-", customer, ticket, i, status, when)})
     if unknown_time:
-        stats.notes.append(f"{unknown_time:,} one-row tickets with a final status but no time for it (no "
-                           f"resolved-at or escalated-at column): written a second after the opening, so a "
-                           f"closed ticket counts as a complaint but never as one left unanswered")
+        timed = [c for c in ("resolved_at", "escalated_at") if c in stats.columns]
+        why = (f"the {' and '.join(repr(stats.columns[c]) for c in timed)} {'cells are' if len(timed) > 1 else 'cell is'} "
+               f"empty" if timed else "no resolved-at or escalated-at column")
+        stats.notes.append(f"{_count(unknown_time, 'one-row ticket')} with a final status but no time for it ({why}): "
+                           f"written a second after the opening, so a closed ticket counts as a complaint but never "
+                           f"as one left unanswered")
     if repeated:
         stats.notes.append(f"{repeated:,} status rows that repeat the ticket's status: left out")
     if early:

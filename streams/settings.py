@@ -581,7 +581,7 @@ class Settings:
         _number(0.05, 20.0, what="a factor"),
         "factor on the false-alarm budget of every statistical signal (silence, purchase frequency, order value, "
         "activity; `detectors.warning.with_false_alarm_scale`): 2 warns on smaller changes and sooner at about "
-        "twice the false alarms, 0.5 later and on fewer staying customers; complaint rules and the lapse verdict "
+        "1.5 times the false warnings, 0.5 later and on fewer staying customers; complaint rules and the lapse verdict "
         "keep theirs (docs/quality.md, \"One setting for the alarm budget\", measures each step)",
     )
 

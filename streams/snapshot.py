@@ -101,7 +101,7 @@ def wait_for_commits(group: str, wanted: Mapping, committed: Callable[[], Mappin
                   if now_committed.get(tp) is None or now_committed[tp].offset < off}
         if not behind:
             return
-        done = sum(min(now_committed[tp].offset, off) for tp, off in wanted.items()
+        done = sum(min(max(0, now_committed[tp].offset), off) for tp, off in wanted.items()
                    if now_committed.get(tp) is not None)
         now = clock()
         if first is None:
@@ -130,7 +130,8 @@ def not_processed(group: str, behind: Mapping, committed: Mapping, timeout: floa
     ...                     {tp("logins", 1): O(offset=12), tp("logins", 0): O(offset=100)}, 60))
     workers of group 'cw' have processed nothing for 60 s: 948 published events left (logins[1] 12 of 900, orders[1] 0 of 40, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
     """
-    done = {tp: committed[tp].offset if committed.get(tp) is not None else 0 for tp in behind}
+    # a group's "no commit yet" reads as offset -1
+    done = {tp: max(0, committed[tp].offset) if committed.get(tp) is not None else 0 for tp in behind}
     lag = {tp: end - done[tp] for tp, end in behind.items()}
     worst = sorted(behind, key=lambda tp: (-lag[tp], tp.topic, tp.partition))
     where = ", ".join(f"{tp.topic}[{tp.partition}] {done[tp]} of {behind[tp]}" for tp in worst[:8])
