@@ -227,7 +227,7 @@ def port_is_free(host: str, port: int) -> bool:
         ...     port_is_free("127.0.0.1", held.getsockname()[1])
         False
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))

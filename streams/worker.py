@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 
@@ -58,14 +57,11 @@ class WorkerStartError(ChurnwatchError):
 
 def _check_port(host: str, port: int, what: str, setting: str, also: str = "") -> None:
     """Raise WorkerStartError naming `setting` unless `host`:`port` can be listened on."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # as servers bind: a port whose last connections linger in TIME_WAIT is free
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise WorkerStartError(f"cannot serve {what} on {host}:{port} ({error.strerror or error}): another worker "
-                                   f"on this host? set {setting} to a free port{also}") from None
+    from streams.broker import port_is_free
+
+    if not port_is_free(host, port):
+        raise WorkerStartError(f"cannot serve {what} on {host}:{port}: the port is in use (another worker on this "
+                               f"host?); set {setting} to a free port{also}")
 
 
 def preflight(settings: Settings) -> None:
