@@ -320,7 +320,7 @@ class Settings:
     client_timeout_seconds: float = _setting(
         5.0,
         _seconds(0, inclusive=False),
-        "seconds a command waits for the broker to answer before it gives up",
+        "seconds a command, and a worker checking the broker before it starts, waits for it to answer",
     )
     profile: str = _setting(
         "dev",
