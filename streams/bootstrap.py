@@ -94,7 +94,7 @@ from schemas.outputs import ChurnWarning
 from streams.broker import changelog_topic_names, check_topics
 from streams.offline import SORTED_IN_MEMORY_NOTE, WARNING_CHOICES, OfflineResult, WarningSteps, run_offline
 from streams.privacy import pseudonymiser
-from streams.replay import REPLAY_BATCH_BYTES, ReplayFile, partition_for
+from streams.replay import REPLAY_BATCH_BYTES, Record, ReplayFile, iter_replay_records, partition_for, publish
 from streams.settings import Settings
 
 
@@ -130,6 +130,7 @@ class BootstrapResult:
     warnings_published: int = 0               # warning steps published (--warnings open or all)
     publish_seconds: float = 0.0              # ... and the time that took
     sorted_in_memory: bool = False            # the history was not in (stretches of) event-time order
+    market_events: int = 0                    # the history's market events published to the market topic
 
     @property
     def events_per_second(self) -> float:
@@ -351,6 +352,8 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
     if warnings not in WARNING_CHOICES:
         raise BootstrapError(f"--warnings {warnings!r}: expected one of {', '.join(WARNING_CHOICES)}")
     check_changelogs_empty(settings)
+    if not isinstance(lines, (ReplayFile, list, tuple)):
+        lines = list(lines)   # read twice: the run, then the market events
     # `--warnings all`: every step goes to a file as the run goes (`run_offline`'s spill) and is
     # published from there, so memory does not grow with the history's warnings.
     with tempfile.TemporaryDirectory(prefix="churnwatch-bootstrap-") as spill:
@@ -359,6 +362,11 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
                                             keep_warnings=warnings, spill_dir=spill)
         process_seconds, process_cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
         records = changelog_records(settings, result.customers, result.clocks, result.models)
+        # Every worker reads the market topic itself, from its start, for the promotions of
+        # each customer's time: the history's market events go there unless the history is on
+        # the input topics already. Before the state: a failed bootstrap can run again (the same
+        # market event read twice is applied once).
+        market_events = 0 if commit_offsets else publish_market_events(settings, lines)
         # Warnings first: should they fail, the changelogs are still empty and the bootstrap can run again.
         chosen = result.warnings   # just the steps to publish (`warnings_to_publish`), kept as the run went
         publish_seconds = publish_warnings(settings, chosen, datetime.now(timezone.utc)) if chosen else 0.0
@@ -371,7 +379,19 @@ def bootstrap(settings: Settings, lines: Iterable[bytes], *, advance_to: datetim
         process_seconds=process_seconds, process_cpu_seconds=process_cpu, produce_seconds=produce_seconds,
         committed=committed, assessment_errors=result.assessment_errors,
         warnings_published=len(chosen), publish_seconds=publish_seconds, sorted_in_memory=result.sorted_in_memory,
+        market_events=market_events,
     )
+
+
+def publish_market_events(settings: Settings, lines: Iterable[bytes]) -> int:
+    """Publish the market events among history lines to the market topic, as `churnwatch
+    replay` would (keyed by category, each partition's last record in a request of its own).
+    Returns how many; customer events are not parsed (a byte search picks the candidates)."""
+    market = [r for r in iter_replay_records((line for line in lines if b"market_event" in line), settings)
+              if isinstance(r, Record) and r.topic == settings.market_events_topic]
+    if market:
+        publish(settings, market)
+    return len(market)
 
 
 def _cpu_seconds() -> float:
@@ -421,6 +441,9 @@ def register(group: Any) -> None:
                    f"({result.dead_letters} dead letters) in {result.process_seconds:.1f} s "
                    f"({result.events_per_second:,.0f} events/s); wrote {written} "
                    f"changelog records in {result.produce_seconds:.1f} s")
+        if result.market_events:
+            click.echo(f"published the history's {result.market_events} market events to "
+                       f"{settings.market_events_topic}, which every worker reads from its start")
         if warnings != "none":
             click.echo(f"published {result.warnings_published} warning steps ({warnings}; levels >= "
                        f"{settings.publish_min_level}) to {settings.warnings_topic} in {result.publish_seconds:.1f} s")

@@ -65,6 +65,21 @@ def test_bootstrapped_worker_continues_with_the_state_a_streamed_replay_builds(
     b = snapshot(run_cli, booted, tmp_path / "bootstrapped.jsonl")
     assert sorted(a) == sorted(b) == customers
     assert _differences(a, b) == {}
+    assert _kinds(a) == _kinds(b)
+    assert any("competitor_pressure" in kinds for kinds in _kinds(a).values()), \
+        "the history's market events weigh on customers at its end: the market is compared"
+
+    # A history that is not on the input topics: the bootstrap publishes its market events to
+    # the market topic, which every worker reads from its start, so the workers judge the
+    # customers with the same promotions as a worker that streamed the history.
+    fresh = settings_factory()
+    done = run_cli(fresh, "bootstrap", str(history), "--advance-to", z(end), timeout=300)
+    assert done.returncode == 0, done.stderr
+    markets = sum(1 for line in history.read_text().splitlines() if '"market_event"' in line)
+    assert f"published the history's {markets} market events" in done.stdout
+    start_worker(fresh, "fresh.log")
+    c = snapshot(run_cli, fresh, tmp_path / "fresh.jsonl")
+    assert _differences(a, c) == {} and _kinds(a) == _kinds(c)
     assert any(row["level"] != "none" for row in a.values()), "the history raises warnings: levels are compared"
     # A consumer of the warnings topic reads the same steps either way: same partitions, keys,
     # ids, order and evidence; only `emitted_at` (wall time) and the risk score's model share
@@ -124,6 +139,12 @@ def _same_steps(got: list[tuple[int, bytes, dict]], want: list[tuple[int, bytes,
     assert bare(got) == bare(want)
     assert all(abs(g[2]["risk_score"] - w[2]["risk_score"]) < 0.05 for g, w in zip(got, want))
     return True
+
+
+def _kinds(rows: dict[str, dict]) -> dict[str, list[str]]:
+    """Each customer's signal kinds in the snapshot, and the first suggested action."""
+    return {cid: sorted(s["kind"] for s in row["signals"]) + [a["action"] for a in row["suggested_actions"][:1]]
+            for cid, row in rows.items()}
 
 
 def _differences(a: dict[str, dict], b: dict[str, dict]) -> dict[str, dict]:
