@@ -488,6 +488,16 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     @app.timer(10.0, on_leader=False)
     async def publish_population():
         # Customers per level and segment on this worker's partitions (Prometheus sums workers).
+        # Partitions recovered after a restart are counted before their first event arrives,
+        # and the recovered watermarks are this worker's stream time until events move it.
+        if not (app.rebalancing or app.in_recovery or stopping.is_set()):
+            try:
+                held = {tp.partition for tp in app.consumer.assignment() if tp.topic in agent_topics}
+            except Exception:  # noqa: BLE001 - not started or between assignments
+                held = set()
+            latest = processor.index_recovered(held)
+            if latest:
+                metrics.observe_stream_time(latest)
         counts = processor.population()
         metrics.set_customer_counts(counts)
         active: dict[str, int] = {}

@@ -184,6 +184,20 @@ class Metrics:
 
     # ------------------------------------------------------------------ per message
 
+    def observe_stream_time(self, event_time: float) -> None:
+        """Raise `churnwatch_stream_time_seconds` to `event_time` if it is later (an event, or
+        the watermarks a worker recovered from its clocks table after a restart).
+
+        Example:
+            >>> m = Metrics(CollectorRegistry())
+            >>> m.observe_stream_time(1_700_000_000); m.observe_stream_time(5)
+            >>> m.registry.get_sample_value("churnwatch_stream_time_seconds")
+            1700000000.0
+        """
+        if event_time > self._stream_time:
+            self._stream_time = float(event_time)
+            self.stream_time.set(self._stream_time)
+
     def observe_outcome(self, topic: str, outcome: _OutcomeLike, *, tick: bool = False,
                         now: float | None = None) -> None:
         """Count what one message did (`outcome` is a `streams.processing.Outcome`).
@@ -232,9 +246,7 @@ class Metrics:
             if not tick:
                 wall = time.time() if now is None else now
                 self.event_time_lag.observe(max(0.0, wall - outcome.event_time))
-            if outcome.event_time > self._stream_time:
-                self._stream_time = float(outcome.event_time)
-                self.stream_time.set(self._stream_time)
+            self.observe_stream_time(outcome.event_time)
         for state, level in getattr(outcome, "withheld", ()):
             self.warnings_withheld.labels(level=level, state=state).inc()
         for w in outcome.warnings:
@@ -510,6 +522,7 @@ EVENT_TIME_LAG = METRICS.event_time_lag
 STREAM_TIME = METRICS.stream_time
 
 observe_outcome = METRICS.observe_outcome
+observe_stream_time = METRICS.observe_stream_time
 set_customer_counts = METRICS.set_customer_counts
 set_customers_active = METRICS.set_customers_active
 set_unkeyed_held = METRICS.set_unkeyed_held

@@ -684,6 +684,32 @@ class Processor:
             self._write(cid, state, self._judged_activity)
         self._index(partition, cid, state.next_due)
 
+    def index_recovered(self, partitions) -> int:
+        """Count the customers of held partitions no event has reached since they were
+        recovered (a worker after a restart, before its first event), as `population` counts
+        them, from one read of their states; returns the latest watermark among `partitions`
+        (0: none). For the metrics alone: the due index and the population sample are still
+        rebuilt on first use (`_rebuild`), as before."""
+        latest = 0
+        for partition in partitions:
+            latest = max(latest, self.stream_time(partition))
+            if partition in self._population:
+                continue
+            fit = population.Population(self.params.population, self.params.segment)
+            raw = self.models.get(population_key(partition))
+            if raw is not None:
+                try:
+                    fit.restore(*population.decode_fit(raw))
+                except ValueError:
+                    pass    # `_rebuild` logs it and refits
+            core_value = fit.fitted[1].core_value
+            now = self.stream_time(partition)
+            self._population[partition] = {
+                state.customer_id: (state.level, value_figures(state, max(state.last_event, now),
+                                                               self.params.segment, core_value).segment)
+                for state in self._states_of(partition)}
+        return latest
+
     def population(self) -> dict[tuple[str, str], int]:
         """Customers at each (level, segment) among the partitions this processor holds."""
         counts: dict[tuple[str, str], int] = {}

@@ -7,6 +7,9 @@ static group instance id, restarted on the same data dir with the same id.
 from __future__ import annotations
 
 import json
+import re
+import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -30,6 +33,13 @@ def write_jsonl(path, rows) -> str:
     return str(path)
 
 
+def metric(settings, name: str) -> float:
+    """Sum of a metric's samples on the worker's Prometheus endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
 def snapshot(run_cli, settings, tmp_path, name) -> dict[str, dict]:
     out = tmp_path / name
     done = run_cli(settings, "snapshot", "--out", str(out), "--timeout", "60", timeout=90)
@@ -39,7 +49,9 @@ def snapshot(run_cli, settings, tmp_path, name) -> dict[str, dict]:
 
 def test_rocksdb_worker_restarted_on_its_data_dir_keeps_state_and_applies_new_events_once(
         settings_factory, start_worker, run_cli, tmp_path):
-    settings = settings_factory(store="rocksdb://", group_instance_id="churnwatch-0")
+    from streams.broker import free_port
+
+    settings = settings_factory(store="rocksdb://", group_instance_id="churnwatch-0", metrics_port=free_port())
     customers = ["keep-1", "keep-2", "keep-3", "keep-4"]
     worker = start_worker(settings, "worker-rocksdb.log")
     rows = [row for cid in customers for row in weekly_logins(cid, 10)]
@@ -59,6 +71,14 @@ def test_rocksdb_worker_restarted_on_its_data_dir_keeps_state_and_applies_new_ev
     unchanged = snapshot(run_cli, settings, tmp_path, "unchanged.jsonl")
     assert {cid: (row["events_applied"], row["last_active_at"]) for cid, row in unchanged.items()} == \
         {cid: (row["events_applied"], row["last_active_at"]) for cid, row in before.items()}
+    # Before any new event, the metrics count the recovered customers and carry the recovered
+    # event time (a dashboard's "customers" and "event time behind" after a restart).
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline and metric(settings, "churnwatch_customers_tracked") != len(customers):
+        time.sleep(1)
+    assert metric(settings, "churnwatch_customers_tracked") == len(customers)
+    assert metric(settings, "churnwatch_customers") == len(customers)
+    assert metric(settings, "churnwatch_stream_time_seconds") >= (T0 + timedelta(days=63)).timestamp()
 
     # A re-sent event (as after a crash) changes nothing; a new one counts once.
     more = [row for cid in customers for row in weekly_logins(cid, 11)[-2:]]
