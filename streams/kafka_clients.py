@@ -62,8 +62,50 @@ def broker_unreachable(settings: Settings, error: BaseException) -> KafkaUnavail
     return KafkaUnavailable(f"Kafka broker at {settings.broker} failed: {detail}")
 
 
+def check_tls(settings: Settings) -> None:
+    """With TLS on, complete one handshake with the first bootstrap server within the client
+    timeout, or raise :class:`KafkaUnavailable` saying why.
+
+    kafka-python waits for a TLS handshake without a deadline: a command pointed at a
+    plaintext listener, or at a server that accepts and never answers, hung for good. A
+    certificate the context refuses is also said here, in one line. Without TLS: nothing.
+    """
+    context = client_security(settings).ssl_context
+    if context is None:
+        return
+    import socket
+    import ssl
+
+    host, _, port = settings.bootstrap_servers[0].rpartition(":")
+    host = host.strip("[]")
+    timeout = settings.client_timeout_seconds
+    where = f"the Kafka broker at {host}:{port}"
+    try:
+        raw = socket.create_connection((host, int(port)), timeout=timeout)
+    except OSError:
+        return   # not reachable at all: the client's own attempt says so, as without TLS
+    try:
+        raw.settimeout(timeout)
+        with context.wrap_socket(raw, server_hostname=host):
+            pass
+    except ssl.SSLCertVerificationError as error:
+        raise KafkaUnavailable(f"{where} presented a certificate this client does not trust: "
+                               f"{error.verify_message or error}; set CHURNWATCH_SSL_CAFILE to the CA that "
+                               f"signed it") from None
+    except (TimeoutError, socket.timeout):
+        raise KafkaUnavailable(f"no TLS handshake with {where} within {timeout:g} s: is it a TLS listener "
+                               f"(CHURNWATCH_SECURITY_PROTOCOL={settings.security_protocol})?") from None
+    except (ssl.SSLError, OSError) as error:
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+        raise KafkaUnavailable(f"TLS handshake with {where} failed ({reason}): is it a TLS listener "
+                               f"(CHURNWATCH_SECURITY_PROTOCOL={settings.security_protocol})?") from None
+    finally:
+        raw.close()
+
+
 def admin_client(settings: Settings) -> KafkaAdminClient:
     """An admin client, or :class:`KafkaUnavailable` when the broker does not answer."""
+    check_tls(settings)
     try:
         return KafkaAdminClient(**_common(settings))
     except (KafkaError, OSError) as error:
@@ -77,6 +119,7 @@ def producer(settings: Settings, *, batch_size: int | None = None, linger_second
         batch_size: bytes per batch; defaults to ``settings.producer_max_batch_size``.
         linger_seconds: defaults to ``settings.producer_linger_seconds``.
     """
+    check_tls(settings)
     common = _common(settings)
     try:
         return KafkaProducer(
@@ -99,6 +142,7 @@ def producer(settings: Settings, *, batch_size: int | None = None, linger_second
 
 def consumer(settings: Settings) -> KafkaConsumer:
     """A consumer without a group (callers ``assign`` partitions themselves)."""
+    check_tls(settings)
     try:
         return KafkaConsumer(
             **_common(settings),

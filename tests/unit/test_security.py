@@ -392,3 +392,37 @@ def test_every_kafka_client_the_project_makes_gets_the_security_configuration():
                     sasl_password=Secret(PASSWORD))
     assert faust_settings(sasl)["broker_credentials"] is not None
     assert faust_settings(Settings())["broker_credentials"] is None
+
+
+def test_a_listener_that_never_completes_a_tls_handshake_is_one_line_within_the_client_timeout():
+    from streams import kafka_clients
+    # kafka-python waits for a TLS handshake without a deadline: a command pointed at a
+    # plaintext listener, or at a server that accepts and never answers, hung for good.
+    import socket
+    import threading
+    import time
+
+    from streams.kafka_clients import KafkaUnavailable
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    talks_plain = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def answer_in_plaintext() -> None:
+        conn, _ = talks_plain.accept()
+        conn.recv(1024)
+        conn.sendall(b"\x00\x00\x00\x08not tls!")   # a Kafka-ish plaintext reply
+        held.append(conn)
+
+    threading.Thread(target=answer_in_plaintext, daemon=True).start()
+    with silent, talks_plain:
+        for server, expected in ((silent, "no TLS handshake with the Kafka broker at 127.0.0.1:.* within 1 s"),
+                                 (talks_plain, "TLS handshake with the Kafka broker at 127.0.0.1:.* failed")):
+            settings = Settings(security_protocol="SSL", broker=f"127.0.0.1:{server.getsockname()[1]}",
+                                client_timeout_seconds=1)
+            started = time.monotonic()
+            with pytest.raises(KafkaUnavailable, match=expected):
+                kafka_clients.admin_client(settings)
+            assert time.monotonic() - started < 5
+    for conn in held:
+        conn.close()
