@@ -184,7 +184,7 @@ def run_count_worker(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app, registry = count_app(settings)
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     faust.Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
 

@@ -94,7 +94,7 @@ class Metrics:
         self.events_consumed = Counter(
             "churnwatch_events_consumed_total", "Messages consumed, per topic", ["topic"], registry=r)
         self.events_applied = Counter(
-            "churnwatch_events_applied_total", "Events applied to customer state, per topic", ["topic"], registry=r)
+            "churnwatch_events_applied_total", "Events applied (customer state, market timeline, clock ticks), per topic", ["topic"], registry=r)
         self.duplicates = Counter(
             "churnwatch_duplicate_events_total", "Re-delivered events recognised by event_id and applied once",
             ["topic"], registry=r)

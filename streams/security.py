@@ -45,13 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import ChurnwatchError
-from streams.settings import MASK, Secret, Settings, env_name
+from streams.settings import MASK, Secret, Settings, SettingsError, env_name
 
 log = logging.getLogger(__name__)
 
-class SecurityError(ChurnwatchError):
-    """A credential or certificate file cannot be used; the message names its variable, never its content."""
+class SecurityError(SettingsError):
+    """A credential or certificate file cannot be used; the message names its variable, never its content.
+    A settings error: the command exits with status 2, as for any other unusable setting."""
 
 
 @dataclass(frozen=True, repr=False, eq=False)

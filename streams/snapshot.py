@@ -128,16 +128,18 @@ def not_processed(group: str, behind: Mapping, committed: Mapping, timeout: floa
     >>> tp = TopicPartition
     >>> print(not_processed("cw", {tp("orders", 1): 40, tp("logins", 1): 900, tp("logins", 0): 120},
     ...                     {tp("logins", 1): O(offset=12), tp("logins", 0): O(offset=100)}, 60))
-    workers of group 'cw' have processed nothing for 60 s: 948 published events left (logins[1] 12 of 900, orders[1] 0 of 40, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
+    workers of group 'cw' have processed nothing for 60 s: 948 published events left (logins[1] 12 of 900 committed, orders[1] 0 of 40 committed, logins[0] 100 of 120 committed); is a worker running (`churnwatch worker`)?
     """
     # a group's "no commit yet" reads as offset -1
     done = {tp: max(0, committed[tp].offset) if committed.get(tp) is not None else 0 for tp in behind}
     lag = {tp: end - done[tp] for tp, end in behind.items()}
     worst = sorted(behind, key=lambda tp: (-lag[tp], tp.topic, tp.partition))
-    where = ", ".join(f"{tp.topic}[{tp.partition}] {done[tp]} of {behind[tp]}" for tp in worst[:8])
-    more = f", {len(worst) - 8} more partitions" if len(worst) > 8 else ""
+    where = ", ".join(f"{tp.topic}[{tp.partition}] {done[tp]} of {behind[tp]} committed" for tp in worst[:8])
+    rest = worst[8:]
+    more = (f"; {sum(lag[tp] for tp in rest)} more in {len(rest)} other partition{'' if len(rest) == 1 else 's'}"
+            if rest else "")
     return (f"workers of group {group!r} have processed nothing for {timeout:g} s: {sum(lag.values())} published "
-            f"events left ({where}{more} committed); is a worker running (`churnwatch worker`)?")
+            f"events left ({where}{more}); is a worker running (`churnwatch worker`)?")
 
 
 def read_changelog(settings: Settings, topic: str, idle_seconds: float = 1.5) -> dict[bytes, bytes]:

@@ -89,8 +89,9 @@ def run_worker(settings: Settings) -> None:
 
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
         log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
-    # Faust does not create missing parents of its data directory.
-    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+    # Faust does not create missing parents of its data directory (it creates the directory
+    # itself, then v1/ and v1/<app id>/ under it: streams.app.faust_settings).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     cw = create_app(settings)
     worker = BoundedWorker(
         cw.app,

@@ -62,6 +62,7 @@ def test_rocksdb_worker_restarted_on_its_data_dir_keeps_state_and_applies_new_ev
     # Under a directory of the app id: another app id on the same data dir starts empty.
     on_disk = sorted(p.name for p in (settings.data_dir / "v1" / settings.app_id).glob("customers-*.db"))
     assert on_disk == ["customers-0.db", "customers-1.db"], f"RocksDB files under {settings.data_dir}: {on_disk}"
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["v1"], "nothing beside Faust's own directory"
 
     again = start_worker(settings, "worker-rocksdb-again.log")
     again.wait_for_log("Worker ready", timeout=60)
