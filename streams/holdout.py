@@ -259,7 +259,7 @@ def score_split(split: Split, snapshot: Iterable[Mapping[str, Any]],
         "recency": [summaries[c].recency_days for c in ids],
     }
     for name in hb.SCORE_NAMES[1:]:
-        scores[name] = [baselines[c][name] if baselines and c in baselines else None for c in ids]
+        scores[name] = [baselines[c].get(name) if baselines and c in baselines else None for c in ids]
     open_levels = [rows_by_id[c].get("open_warning_level", "none") for c in ids]
 
     def block(rows: list[int]) -> dict[str, Any]:
@@ -527,6 +527,10 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
             f" | {_f(segs[s]['ranking'][name]['roc_auc']):>10}" for s in SEGMENTS))
     if report["baselines"].get("status") not in ("fitted", "cached"):
         lines.append(f"(BG/NBD, Pareto/NBD: {report['baselines']['status']})")
+    for key, model in (("bgnbd", "BG/NBD"), ("pnbd", "Pareto/NBD")):
+        failed = report["baselines"].get(key)
+        if isinstance(failed, dict) and "error" in failed:
+            lines.append(f"({model}: {failed['error']}; its columns are left empty)")
     lines += ["", "warning open at the cutoff as a churn prediction: warned / precision / recall"]
     for level in LEVELS:
         w = overall["warnings_open_at_cutoff"][level]

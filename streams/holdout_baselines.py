@@ -81,9 +81,14 @@ def model_scores(summaries: Mapping[str, Summary], horizon_days: float) -> tuple
     """BG/NBD and Pareto/NBD scores per customer, and the fitted parameters.
 
     Returns ``({customer: {score name: value}}, {"bgnbd": params, "pnbd": params, ...})``;
-    scores are oriented like :data:`SCORE_NAMES` (``1 - P(alive)``, ``-E[purchases]``).
-    Raises ``ImportError`` when ``lifetimes`` is not installed.
+    scores are oriented like :data:`SCORE_NAMES` (``1 - P(alive)``, ``-E[purchases]``). A
+    model whose fit does not converge (lifetimes' ``ConvergenceError``, common on a few
+    hundred customers) has no scores, and ``{"error": why}`` in place of its parameters;
+    the other model's scores stand. Raises ``ImportError`` when ``lifetimes`` is not installed.
     """
+    import contextlib
+    import io
+
     import numpy as np
     from lifetimes import BetaGeoFitter, ParetoNBDFitter
 
@@ -97,8 +102,15 @@ def model_scores(summaries: Mapping[str, Summary], horizon_days: float) -> tuple
     for name, fitter in (("bgnbd", BetaGeoFitter(penalizer_coef=0.0)), ("pnbd", ParetoNBDFitter(penalizer_coef=0.0))):
         # lifetimes' Pareto/NBD likelihood passes through log(0) for some trial parameters on
         # its way to the optimum (its own logaddexp handles them); the warnings say nothing.
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            fitter.fit(freq, rec, age)
+        try:
+            # lifetimes prints the optimiser's whole result before it raises ConvergenceError
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+                    contextlib.redirect_stdout(io.StringIO()):
+                fitter.fit(freq, rec, age)
+        except Exception as error:  # noqa: BLE001 - lifetimes' ConvergenceError, or a numeric failure of the fit
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            fitted[name] = {"error": f"the fit on {len(ids):,} customers did not converge ({first[:120]})"}
+            continue
         alive = np.asarray(fitter.conditional_probability_alive(freq, rec, age), dtype=float)
         expected = np.asarray(
             fitter.conditional_expected_number_of_purchases_up_to_time(horizon_weeks, freq, rec, age), dtype=float)

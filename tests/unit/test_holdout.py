@@ -172,6 +172,19 @@ def test_bgnbd_and_pareto_nbd_rank_a_lapsed_frequent_buyer_as_riskier_than_an_ac
     assert set(fitted["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fitted["pnbd"]) == {"r", "alpha", "s", "beta"}
 
 
+def test_a_baseline_fit_that_does_not_converge_leaves_its_columns_empty_and_says_why(capsys):
+    pytest.importorskip("lifetimes", reason="the realdata extra (lifetimes) is not installed")
+    day = 86_400
+    # eight customers, as a small export has them: lifetimes' BG/NBD fit does not converge
+    histories = [[0, 31, 60], [4, 120], [9], [40, 41], [60], [1], [92, 110], [14]]
+    summaries = {f"c{i}": streams.holdout_baselines.summarise([d * day for d in h], 121 * day)
+                 for i, h in enumerate(histories)}
+    scores, fitted = streams.holdout_baselines.model_scores(summaries, 120)
+    assert "did not converge" in fitted["bgnbd"]["error"]
+    assert all("bgnbd_p_alive" not in s for s in scores.values())
+    assert capsys.readouterr().out == "", "lifetimes' optimiser dump is not printed"
+
+
 def test_evaluate_holdout_command_converts_once_and_writes_report_and_scores(tmp_path: Path):
     import click
     from click.testing import CliRunner
