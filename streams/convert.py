@@ -41,7 +41,9 @@ Rules:
   amounts and quantities are summed (items = total quantity, or the number of lines without
   a quantity column), the time is the earliest line's, the category the most frequent one.
   Without an order id column every line is an order of its own (``order_id`` =
-  ``line-N``), or with ``one_order_per_day`` a customer's lines of one day are one order
+  ``row-`` + a hash of customer, time, amount and status, and of how many such lines came
+  before: the same in every export that holds the line, so converted exports of different
+  months concatenate without two orders sharing an id), or with ``one_order_per_day`` a customer's lines of one day are one order
   (``order_id`` = ``day-YYYYMMDD``; the CDNOW log has several lines for one day's purchase).
 * Further lines of an order (same customer and order id) whose order-level cells are blank
   (total, status, currency, as in Shopify's export) take the order's; an order none of
@@ -878,6 +880,23 @@ class _Order:
     priced_lines: int = 0   # lines that carried an amount (a Shopify order's first line only)
 
 
+def _row_order_id(customer: str, at: datetime, amount: Decimal | None, status: str, seen: Counter) -> str:
+    """The order id of a line without one: from its content, so that it does not depend on
+    where in which export the line stands; the n-th identical line of a file gets ``-n``.
+
+    >>> seen = Counter()
+    >>> a = _row_order_id("c1", datetime(2024, 1, 1), Decimal("50"), "placed", seen)
+    >>> b = _row_order_id("c1", datetime(2024, 2, 1), Decimal("50"), "placed", seen)
+    >>> again = _row_order_id("c1", datetime(2024, 1, 1), Decimal("50"), "placed", seen)
+    >>> a != b and again == a + "-2" and a.startswith("row-")
+    True
+    """
+    content = f"{customer}\x1f{at.isoformat()}\x1f{amount}\x1f{status}"
+    seen[content] += 1
+    digest = "row-" + hashlib.sha256(content.encode()).hexdigest()[:16]
+    return digest if seen[content] == 1 else f"{digest}-{seen[content]}"
+
+
 def _event_id(customer_id: str, order_id: str, status: str) -> str:
     digest = hashlib.sha256(f"{customer_id}\x1f{order_id}\x1f{status}".encode()).hexdigest()
     return "ord-" + digest[:24]
@@ -1012,6 +1031,7 @@ def convert_orders_csv(
             stats.examples.append(f"{where}: {reason} ({detail})")
 
     other_events: Counter[str] = Counter()
+    unnamed: Counter[str] = Counter()   # lines without an order id, by content (`_row_order_id`)
     try:
         with _open_csv(in_path, encoding) as f:
             first_line = f.readline()
@@ -1154,7 +1174,10 @@ def convert_orders_csv(
                              f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
                         continue
                 if not order_id or len(order_id) > 128:
-                    order_id = f"day-{at:%Y%m%d}" if one_order_per_day and c_order is None else f"line-{line}"
+                    if one_order_per_day and c_order is None:
+                        order_id = f"day-{at:%Y%m%d}"
+                    else:
+                        order_id = _row_order_id(customer, at, amount, status, unnamed)
                 key = (customer, order_id, status)
                 order = orders.get(key)
                 if order is None:

@@ -841,6 +841,7 @@ def convert_complaints_csv(
     # (customer, ticket) -> its rows: (time, line, status or None, category, severity, resolved, escalated)
     tickets: dict[tuple[str, str], list[tuple[datetime, int, str | None, str, str, datetime | None,
                                               datetime | None]]] = defaultdict(list)
+    unnamed: Counter[str] = Counter()   # rows without a ticket id, by content
     defaulted_severity = 0
     for line, row in reader.rows():
         roles = reader.roles
@@ -896,7 +897,13 @@ def convert_complaints_csv(
             defaulted_severity += 1
         if raw_severity:
             _note_mapping(stats, "severity", raw_severity[:60], severity)
-        ticket = reader.text(row, "ticket_id")[:128] or f"line-{line}"
+        ticket = reader.text(row, "ticket_id")[:128]
+        if not ticket:
+            # from the row's content, not its place in the file: tickets of exports of different
+            # months concatenate without two sharing an id (the n-th identical row gets -n)
+            content = f"{customer}\x1f{at.isoformat()}\x1f{raw_category}\x1f{status}"
+            unnamed[content] += 1
+            ticket = _hash("row-", content)[:20] + (f"-{unnamed[content]}" if unnamed[content] > 1 else "")
         tickets[(customer, ticket)].append((at, line, status, category, severity, resolved, escalated))
     reader.finish()
 
