@@ -45,6 +45,9 @@ Rules:
   before: the same in every export that holds the line, so converted exports of different
   months concatenate without two orders sharing an id), or with ``one_order_per_day`` a customer's lines of one day are one order
   (``order_id`` = ``day-YYYYMMDD``; the CDNOW log has several lines for one day's purchase).
+* A negative line of an order dated after the order's purchase (a refund booked under the
+  order's id) is a ``returned`` order event of its own, at its time, for its amount; the
+  purchase keeps its value. Negative lines at the purchase's own time (discounts) net into it.
 * Further lines of an order (same customer and order id) whose order-level cells are blank
   (total, status, currency, as in Shopify's export) take the order's; an order none of
   whose lines has an amount is skipped and counted (``missing_amount``).
@@ -1173,6 +1176,11 @@ def convert_orders_csv(
                         skip(line, "unknown_status", c_status,
                              f"{row[c_status]!r}; expected e.g. placed, cancelled, returned")
                         continue
+                if (known is not None and status in (None, "placed") and amount is not None and amount < 0
+                        and at > orders[known].at):
+                    # a refund booked after the purchase, under its order id: a return of its own,
+                    # at its own time (a negative line of the purchase itself, a discount, nets)
+                    status = "returned"
                 if not order_id or len(order_id) > 128:
                     if one_order_per_day and c_order is None:
                         order_id = f"day-{at:%Y%m%d}"

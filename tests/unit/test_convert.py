@@ -520,6 +520,20 @@ def test_a_row_whose_unquoted_value_holds_the_separator_is_skipped_not_shifted(t
         convert_orders_csv(src, out, strict=True)
 
 
+def test_a_refund_booked_later_under_the_order_id_is_a_return_of_its_own(tmp_path: Path):
+    text = ("customer_id,date,amount,order_id\n"
+            "c1,2024-01-01,50,o6\nc1,2024-01-10,-50,o6\n"     # refunded in full
+            "c2,2024-01-01,50,o1\nc2,2024-01-12,-80,o1\n"     # more than the order (shipping, goodwill)
+            "c4,2024-01-01,50,o3\nc4,2024-01-01,-5,o3\n")     # a discount line of the purchase itself
+    out = tmp_path / "o.jsonl"
+    stats = convert_orders_csv(_write(tmp_path, text), out)
+    got = sorted((e["customer_id"], e["occurred_at"][:10], e["status"], e["amount"], e["order_id"]) for e in _events(out))
+    assert got == [("c1", "2024-01-01", "placed", 50.0, "o6"), ("c1", "2024-01-10", "returned", 50.0, "o6"),
+                   ("c2", "2024-01-01", "placed", 50.0, "o1"), ("c2", "2024-01-12", "returned", 80.0, "o1"),
+                   ("c4", "2024-01-01", "placed", 45.0, "o3")]
+    assert stats.statuses == {"placed": 3, "returned": 2}
+
+
 def test_exports_without_order_ids_concatenate_without_two_orders_sharing_an_id(tmp_path: Path):
     # January's and February's exports: each order is on line 2 of its file
     january = _write(tmp_path, "customer_id,date,amount\nc1,2024-01-01,50\n", "m1.csv")
