@@ -373,6 +373,8 @@ class ConvertStats:
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
     same_time_lines: int = 0  # without an order id: orders written that share a customer and a time
+    repeated_rows: int = 0    # rows of an order that repeat one of its rows exactly (counted as further items)
+    future_orders: int = 0    # orders dated more than a day after the conversion ran
     decimal_guess: tuple[str, str] = ("", "")  # (an amount, the decimal mark it was read with) when no value settled it
 
     @property
@@ -1035,6 +1037,7 @@ def convert_orders_csv(
 
     other_events: Counter[str] = Counter()
     unnamed: Counter[str] = Counter()   # lines without an order id, by content (`_row_order_id`)
+    exact: Counter[int] = Counter()      # rows of orders with an id, hashed as written: a repeat, a re-exported row?
     try:
         with _open_csv(in_path, encoding) as f:
             first_line = f.readline()
@@ -1055,7 +1058,7 @@ def convert_orders_csv(
             if no_amounts:
                 roles.pop("amount", None)
                 roles.pop("unit_price", None)
-            stats.columns = {role: header[i] for role, i in roles.items()}
+            stats.columns = {role: header[i].strip() for role, i in roles.items()}
             layout = detect_layout(header)
             stats.layout = layout.name if layout is not None and columns is None else ""
             col = roles.get
@@ -1200,6 +1203,8 @@ def convert_orders_csv(
                     order.priced_lines += 1
                 order.items += abs(quantity) if quantity is not None else Decimal(1)
                 order.lines += 1
+                if order_id and c_order is not None:
+                    exact[hash((customer, *(v.strip() for v in row)))] += 1
                 stats.guest_rows += guest
                 if c_cat is not None and row[c_cat].strip():
                     order.categories[row[c_cat].strip()[:128]] += 1
@@ -1227,6 +1232,7 @@ def convert_orders_csv(
                                       f"(no line of order {order.order_id} has an amount)")
     stats.skipped = dict(sorted(skipped.items()))
     stats.other_events = dict(other_events)
+    stats.repeated_rows = sum(n - 1 for n in exact.values() if n > 1)
     events = [_order_event(o) for o in orders.values()]
     stats.statuses = dict(sorted(Counter(e["status"] for e in events).items()))
     if cancellations == "drop":
@@ -1259,6 +1265,8 @@ def convert_orders_csv(
         stats.same_time_lines = sum(n for n in at_once.values() if n > 1)
     stats.first_at, stats.last_at = events[0]["occurred_at"], events[-1]["occurred_at"]
     stats.currencies = dict(Counter(e["currency"] for e in events).most_common())
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stats.future_orders = sum(1 for e in events if e["occurred_at"] > tomorrow)
     return stats
 
 
@@ -1506,6 +1514,15 @@ def conversion_notes(stats: ConvertStats) -> list[str]:
         value = _parse_number(example, mark)
         notes.append(f"no amount in the file shows its decimal mark: {thousands!r} was read as a thousands separator "
                      f"({example!r} as {value:f}); if it is the decimal mark, --decimal-mark {thousands!r} reads it so")
+    if stats.repeated_rows:
+        notes.append(f"{_count(stats.repeated_rows, 'row')} of an order {'repeats' if stats.repeated_rows == 1 else 'repeat'} "
+                     f"another of its rows exactly: counted "
+                     f"as further items of the order (its amount includes them); if the export repeats rows, "
+                     f"remove the duplicates first")
+    if stats.future_orders:
+        notes.append(f"{_count(stats.future_orders, 'order')} dated in the future, the latest {stats.last_at}: event "
+                     f"time would move there and every customer would look quiet until then; check the date "
+                     f"column and --date-format")
     if stats.same_time_lines:
         notes.append(f"{stats.same_time_lines:,} orders share their customer and time with another: without an order "
                      f"id column every line is an order of its own; if such lines are the items of one basket, "

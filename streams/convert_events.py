@@ -492,7 +492,7 @@ class _Reader:
                 else:
                     self.header, body, first_data_line = first_row, f, 2
                 self.roles = map_roles(self.header, self.aliases, self.required, self.column_map, what=self.what)
-                self.stats.columns = {role: self.header[i] for role, i in self.roles.items()}
+                self.stats.columns = {role: self.header[i].strip() for role, i in self.roles.items()}
                 if self.date_format is None:
                     detected = _date_order_of(self.path, self.encoding, sep, self.roles["date"],
                                               skip_first=self.columns is None)

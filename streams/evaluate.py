@@ -238,10 +238,11 @@ def _collect_warnings(warnings: Iterable[Any], known: set[str], period_start: da
                     cw.episodes += 1
                 active = True
             else:
+                counts["not_qualifying"] += 1   # a clearing, or a step below min_level
                 active = False
         if cw.first_at is not None:
             result[customer_id] = cw
-    for key in ("warnings", "duplicates", "outside_period", "unknown_customers", "qualifying"):
+    for key in ("warnings", "duplicates", "outside_period", "unknown_customers", "qualifying", "not_qualifying"):
         counts.setdefault(key, 0)
     return result, dict(counts)
 
@@ -570,6 +571,7 @@ def format_report(report: dict[str, Any]) -> str:
                          f"s {fit['s']:.2f}, beta {fit['beta_days']:.1f} d)")
     counts = report["input"]
     lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
+                      f"{counts.get('not_qualifying', 0)} clearings or below the minimum level, "
                       f"{counts['duplicates']} repeated ids, {counts['outside_period']} outside the period, "
                       f"{counts['unknown_customers']} for customers not in the truth"])
     lines.extend(["", "lead time: days from a churner's first warning to their last activity (positive: warned while "

@@ -534,6 +534,18 @@ def test_a_refund_booked_later_under_the_order_id_is_a_return_of_its_own(tmp_pat
     assert stats.statuses == {"placed": 3, "returned": 2}
 
 
+def test_repeated_rows_of_an_order_and_orders_dated_in_the_future_are_pointed_out(tmp_path: Path):
+    from streams.convert import conversion_notes
+
+    text = ("customer_id,date,amount,order_id\nc8,2024-01-01,40.00,o14\nc8,2024-01-01,40.00,o14\n"
+            "c9,2099-01-01,10,o15\nc9,2024-01-01,10,o16\n")
+    stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl")
+    notes = conversion_notes(stats)
+    assert (stats.repeated_rows, stats.future_orders) == (1, 1)
+    assert any("1 row of an order repeats another" in n for n in notes)
+    assert any("1 order dated in the future, the latest 2099-01-01" in n for n in notes)
+
+
 def test_exports_without_order_ids_concatenate_without_two_orders_sharing_an_id(tmp_path: Path):
     # January's and February's exports: each order is on line 2 of its file
     january = _write(tmp_path, "customer_id,date,amount\nc1,2024-01-01,50\n", "m1.csv")

@@ -179,7 +179,8 @@ def test_breakdown_by_the_evidence_of_each_customers_first_warning(report):
 
 def test_inputs_that_were_left_out_are_counted(report):
     assert report["input"] == {"warnings": 14, "duplicates": 1, "outside_period": 1, "unknown_customers": 1,
-                               "qualifying": 8}
+                               "qualifying": 8, "not_qualifying": 3}
+    assert sum(v for k, v in report["input"].items() if k != "warnings") == 14, "every warning read is accounted for"
 
 
 def test_targets_are_judged(report):
