@@ -429,6 +429,12 @@ class Processor:
             self._dead_letter(out, topic, partition, offset, key, payload, err)
         return out
 
+    def _buffered(self, partition: int, customer_id: str, event_id: str) -> bool:
+        """Whether the partition's reorder buffer holds this customer's event `event_id` (a
+        late event's check only: one pass over the buffer)."""
+        return any(e.event_id == event_id and e.customer_id == customer_id
+                   for _, _, e, *_ in self._buffer.get(partition, ()))
+
     def stream_time(self, partition: int) -> int:
         """The partition's watermark: event time up to which every input has been read."""
         if partition not in self._stream_time:
@@ -540,8 +546,10 @@ class Processor:
         if ref_time and t < ref_time - self.settings.lateness_seconds:
             if state is None:
                 state = self._peek(event.customer_id)
-            if is_duplicate(state, event.event_id):
-                out.duplicate = True  # re-sent (another offset), applied before: not late, done
+            if is_duplicate(state, event.event_id) or self._buffered(partition, event.customer_id, event.event_id):
+                # re-sent (another offset), applied before or waiting in the reorder buffer (a
+                # backlog read again): not late, done, whichever the read order made it
+                out.duplicate = True
                 out.done.append(ref)
                 return
             hint = ""

@@ -800,3 +800,21 @@ def test_a_replay_that_jumps_a_century_ahead_does_not_assess_the_quiet_customers
     raised = {(w["customer_id"], w["level"]) for w in emitted}
     assert {("c1", "critical"), ("c2", "critical"), ("c3", "critical")} <= raised
     assert len(calls) - before < 300, len(calls) - before
+
+
+def test_a_resent_event_whose_original_still_waits_in_the_reorder_buffer_is_a_duplicate_not_late():
+    # A worker re-reading a backlog (after a reset) holds the original in its reorder buffer
+    # when the re-sent copy comes: the copy must be a duplicate then too, as it is once the
+    # original is applied, and as `churnwatch verify` recomputes it.
+    proc = make_processor(lateness_seconds=3600)
+    # the orders topic read up to a day before: the watermark holds the logins after it back
+    order = json.dumps({"event_id": "o1", "customer_id": "c3", "occurred_at": (T0 - timedelta(days=1)).isoformat(),
+                        "order_id": "o1", "amount": 10, "currency": "EUR"}).encode()
+    assert proc.handle("orders", 0, 0, b"c3", order).applied
+    original = proc.handle("logins", 0, 0, b"c1", login("c1", T0, eid="x"))
+    assert original.applied and "c1" not in proc.customers, "the original waits in the reorder buffer"
+    assert proc.handle("logins", 0, 1, b"c2", login("c2", T0 + timedelta(days=10))).applied
+    copy = proc.handle("logins", 0, 2, b"c1", login("c1", T0, eid="x"))
+    assert copy.duplicate and copy.dead_letter_reason is None
+    other = proc.handle("logins", 0, 3, b"c1", login("c1", T0, eid="y"))
+    assert other.dead_letter_reason == "late_event", "a different event as late is still late"
