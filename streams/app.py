@@ -135,6 +135,23 @@ def read_to_end(consumer, ends_at_tick: dict, tp, next_offset: int | None) -> bo
     return next_offset >= highwater
 
 
+#: RocksDB memory per partition's database (Faust opens one per table and partition, active
+#: and standby): Faust's defaults allow 3 x 64 MiB of memtables and a 2 GiB block cache each,
+#: which an index rebuild (it reads every record) fills. Bounded, a partition costs at most
+#: 32 + 8 + 2 x 16 = 72 MiB for the customers and 2 x (2 + 1 + 2 x 2) = 14 MiB for the clocks
+#: and models: 86 MiB, so 8 partitions (4 active, 4 standby) take at most ~0.7 GiB beside the
+#: worker's own memory (docs/operations.md, "Sizing partitions and workers").
+ROCKSDB_CUSTOMERS = {"block_cache_size": 32 * 2**20, "block_cache_compressed_size": 8 * 2**20,
+                     "write_buffer_size": 16 * 2**20, "max_write_buffer_number": 2}
+ROCKSDB_SMALL = {"block_cache_size": 2 * 2**20, "block_cache_compressed_size": 1 * 2**20,
+                 "write_buffer_size": 2 * 2**20, "max_write_buffer_number": 2}
+
+
+def rocksdb_options(settings: Settings, options: dict) -> dict:
+    """The table's ``options`` keyword for the RocksDB store (nothing for the memory store)."""
+    return {"options": dict(options)} if settings.store != "memory://" else {}
+
+
 def faust_settings(settings: Settings) -> dict:
     """The Faust app settings a worker runs with: broker, timeouts, producer batching, web
     server, topic declaration. The count-only ceiling of `make bench` (`streams.bench_procs`)
@@ -202,12 +219,15 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         await outputs[out.topic].send(key=key, value=value, partition=out.partition)
 
     # State records are our own compact bytes (detectors.state.encode): no JSON around them.
-    customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    clocks = app.Table("clocks", default=None, partitions=settings.partitions, key_type=str, value_type=int)
+    customers = app.Table("customers", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes,
+                          **rocksdb_options(settings, ROCKSDB_CUSTOMERS))
+    clocks = app.Table("clocks", default=None, partitions=settings.partitions, key_type=str, value_type=int,
+                       **rocksdb_options(settings, ROCKSDB_SMALL))
     # One online-model checkpoint per partition (key: the partition number), written by the
     # processor while it handles a message of that partition, so the record sits on that
     # partition of the changelog and a worker taking the partition over restores it.
-    models = app.Table("models", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    models = app.Table("models", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes,
+                       **rocksdb_options(settings, ROCKSDB_SMALL))
     acks = _InOrderAcks()
     changelog = None
     if settings.state_flush_records > 0:
