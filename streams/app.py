@@ -371,6 +371,9 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender, assigned, **kwargs):  # noqa: ARG001
+        # Faust's monitor keeps the offsets of partitions it no longer owns: their lag would
+        # be exported beside the new owner's (a dashboard's sum counts it twice) until a restart.
+        metrics.forget_partitions(app.monitor, set(assigned))
         processor.forget_partitions()
         acks.forget()
         received.clear()

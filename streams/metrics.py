@@ -383,6 +383,25 @@ def consumer_lag(end_offsets: Mapping[Any, int], committed_offsets: Mapping[Any,
     return lag
 
 
+def forget_partitions(monitor: Any, assigned: set) -> None:
+    """Drop from a Faust monitor's offset maps the partitions not in `assigned` (after a
+    rebalance), so that `churnwatch_consumer_lag_messages` covers this worker's own only.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> m = SimpleNamespace(tp_end_offsets={("logins", 0): 9, ("logins", 1): 7},
+        ...                     tp_committed_offsets={("logins", 1): 5})
+        >>> forget_partitions(m, {("logins", 0)})
+        >>> m.tp_end_offsets, m.tp_committed_offsets
+        ({('logins', 0): 9}, {})
+    """
+    for name in ("tp_end_offsets", "tp_committed_offsets"):
+        offsets = getattr(monitor, name, None)
+        if offsets:
+            for tp in [tp for tp in offsets if tp not in assigned]:
+                offsets.pop(tp, None)
+
+
 class ConsumerLagCollector(Collector):
     """``churnwatch_consumer_lag_messages{topic, partition}`` at scrape time from a Faust monitor.
 
