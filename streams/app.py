@@ -434,6 +434,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         # found: docs/reliability.md); one Faust has handed nothing of is read again.
         if app.rebalancing or stopping.is_set():
             stalls.reset()
+            metrics.set_partitions_stalled(0)
             return
         try:
             assigned = {tp for tp in app.consumer.assignment() if tp.topic in agent_topics}
@@ -445,6 +446,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
         except Exception:  # noqa: BLE001 - a diagnosis must never stop the worker
             log.exception("checking the partitions' progress failed")
             return
+        metrics.set_partitions_stalled(len(stalls.stalled(time.monotonic())))
         for partition in stalled:
             try:
                 await read_again_if_never_delivered(partition, assigned, ends)
@@ -648,6 +650,8 @@ class _StallWatch:
     (False, False)
     >>> w.observe(1, "b", True, 769), w.observe(1, "b", True, 771)
     (False, True)
+    >>> w.stalled(771)   # partition 1 since 100 (reported or not); 2 has nothing left to read
+    [1]
     """
 
     def __init__(self, after_seconds: float) -> None:
@@ -655,8 +659,11 @@ class _StallWatch:
         self._since: dict[int, tuple[object, float, float]] = {}   # partition -> (signature, since, last report)
 
     def observe(self, partition: int, signature, behind: bool, now: float) -> bool:
+        if not behind:
+            self._since.pop(partition, None)
+            return False
         last = self._since.get(partition)
-        if not behind or last is None or last[0] != signature:
+        if last is None or last[0] != signature:
             self._since[partition] = (signature, now, -1.0)
             return False
         _, since, reported = last
@@ -668,6 +675,11 @@ class _StallWatch:
     def still_for(self, partition: int, now: float) -> float:
         last = self._since.get(partition)
         return 0.0 if last is None else now - last[1]
+
+    def stalled(self, now: float) -> list[int]:
+        """The partitions with input left that have not moved for `after` seconds, reported or
+        not (what `churnwatch_partitions_stalled` counts)."""
+        return sorted(p for p, (_, since, _) in self._since.items() if now - since >= self.after)
 
     def reset(self) -> None:
         self._since.clear()

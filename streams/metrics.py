@@ -145,6 +145,10 @@ class Metrics:
         self.stream_time = Gauge(
             "churnwatch_stream_time_seconds", "Largest event time this worker has seen (epoch seconds)", registry=r)
         # ---- the customers on this worker's partitions
+        self.partitions_stalled = Gauge(
+            "churnwatch_partitions_stalled",
+            "Partitions of this worker with input left to read whose offsets, watermark and buffer have not moved "
+            "for CHURNWATCH_STALL_REPORT_SECONDS", registry=r)
         self.customers_tracked = Gauge(
             "churnwatch_customers_tracked", "Customers with state on this worker's partitions", registry=r)
         self.customers = Gauge(
@@ -279,6 +283,10 @@ class Metrics:
             self.customers.labels(level=level, segment=segment).set(by_level_segment.get((level, segment), 0))
         self._level_keys = keys
         self.customers_tracked.set(sum(by_level_segment.values()))
+
+    def set_partitions_stalled(self, n: int) -> None:
+        """How many of this worker's partitions are stalled (the stall watch of `streams.app`)."""
+        self.partitions_stalled.set(n)
 
     def set_customers_active(self, by_segment: Mapping[str, int]) -> None:
         """Set how many customers of each segment are active (not churned); others to 0.
@@ -544,6 +552,7 @@ observe_outcome = METRICS.observe_outcome
 observe_stream_time = METRICS.observe_stream_time
 set_customer_counts = METRICS.set_customer_counts
 set_customers_active = METRICS.set_customers_active
+set_partitions_stalled = METRICS.set_partitions_stalled
 set_unkeyed_held = METRICS.set_unkeyed_held
 customer_churned = METRICS.customer_churned
 model_labels_seen = METRICS.model_labels_seen
