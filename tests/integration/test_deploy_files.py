@@ -212,6 +212,11 @@ def test_dockerfile_copies_only_files_that_exist_and_the_build_context_keeps(tmp
     kept = {line[1:].strip("/") for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
             if line.startswith("!")}
     assert set(sources) <= kept, f"excluded from the build context: {set(sources) - kept}"
+    # the classic builder (docker-compose 1.x without BuildKit) reads only the context root's file
+
+    def rules(path):
+        return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    assert rules(ROOT / ".dockerignore") == rules(DEPLOY / "Dockerfile.dockerignore")
 
 
 def test_dockerfile_runs_the_worker_as_a_non_root_user_reachable_from_outside_the_container():
