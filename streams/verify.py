@@ -59,7 +59,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import orjson
 
@@ -277,6 +277,7 @@ class _Customer:
     active_days: set[int] = field(default_factory=set)
     dead_lettered: dict[str, tuple] = field(default_factory=dict)  # event id -> source coordinates
     last_offset: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, partition) -> last valid record
+    reused: dict[str, int] = field(default_factory=dict)  # event id -> repeats at another event time (another event)
 
 
 def verify(settings: Settings, observed: Observed, params: DetectorParams | None = None, *,
@@ -347,6 +348,8 @@ def _account(settings: Settings, observed: Observed, report: Report) -> dict[str
         c.last_offset[(kind_of(event), rec.partition)] = rec.offset  # records come in offset order
         if event.event_id in c.applied:
             counts["duplicates"] += 1
+            if epoch(event.occurred_at) != c.applied[event.event_id]:
+                c.reused[event.event_id] = c.reused.get(event.event_id, 0) + 1
             continue
         counts["applied"] += 1
         t = epoch(event.occurred_at)
@@ -387,7 +390,7 @@ def _check_states(settings: Settings, observed: Observed, customers: dict[str, _
         if s.customer_id != cid:
             problems.append(f"{cid}: the changelog key holds the state of {s.customer_id!r}")
         if s.applied != len(expected.applied):
-            problems.append(_count_problem(cid, s.applied, len(expected.applied), recomputed.get(cid)))
+            problems.append(_count_problem(cid, s.applied, len(expected.applied), recomputed.get(cid), expected.reused))
         seen = {h for _, h in s.seen}
         horizon = s.last_event - p.dedup_seconds
         if len(s.seen) < p.max_dedup:
@@ -410,7 +413,8 @@ def _check_states(settings: Settings, observed: Observed, customers: dict[str, _
                                 "of the applied events")
 
 
-def _count_problem(cid: str, counted: int, expected: int, uninterrupted: bytes | None) -> str:
+def _count_problem(cid: str, counted: int, expected: int, uninterrupted: bytes | None,
+                   reused: Mapping[str, int] | None = None) -> str:
     """Say what a wrong applied count means, using the uninterrupted run to tell the cases apart.
 
     The uninterrupted run applies every valid event once, including those the worker
@@ -423,6 +427,13 @@ def _count_problem(cid: str, counted: int, expected: int, uninterrupted: bytes |
     if counted < expected:
         return f"{head}: {expected - counted} lost"
     once = decode(uninterrupted).applied if uninterrupted is not None else expected
+    if reused and counted == once and counted - expected <= sum(reused.values()):
+        # one id on different events: the worker (and the recomputation) applied a later one as
+        # new, once the first had left the dedup window, as it must
+        (first, _), = list(reused.items())[:1]
+        return (f"{head}: {counted - expected} more, because the same event id is used by different events "
+                f"({first!r}{f' and {len(reused) - 1} more ids' if len(reused) > 1 else ''}); the later one came "
+                f"after the first had left the dedup window and was applied as new: give each event its own id")
     both, twice = max(0, once - expected), max(0, counted - once)
     parts = ([f"{both} applied but also dead-lettered (must be one or the other)"] if both else []) + \
             ([f"{twice} applied twice (double-counted)"] if twice else [])

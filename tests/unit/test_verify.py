@@ -357,3 +357,13 @@ def test_a_raise_lost_between_state_write_and_send_shows_as_warnings_disagreeing
         f"quiet: 0 raised on the topic, last {last['state']} {last['level']}; the state counts 1 episodes, "
         f"open level {last['level']}"]
     assert "1 customers: warnings disagree with the states" in report.render()
+
+
+def test_an_event_id_reused_after_the_dedup_window_is_named_as_such_not_as_double_counting():
+    topics = history(customers=1, weeks=40)
+    # a producer that reuses ids: c0's first login id again, on a login after the other 40
+    topics.add(S.logins_topic, "c0", login("c0", 0, at=T0 + timedelta(days=300)))
+    report = verify(S, honest(topics))
+    (problem,) = [p for p in report.accounting if p.startswith("c0:")]
+    assert "the same event id is used by different events ('c0-l0')" in problem
+    assert "give each event its own id" in problem and "dead-lettered" not in problem
