@@ -210,6 +210,10 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
             "as_of": to_datetime(now).isoformat().replace("+00:00", "Z"),
             "risk_score": round(risk, 6),
             "rule_score": a.risk_score,
+            # the signals' combined evidence, which sets the level (a warning's risk_score is
+            # never below it): a critical silence far beyond the customer's own rhythm can rank
+            # at 0.72 where the population does not call them gone yet
+            "evidence_score": a.rule_risk if a.rule_risk is not None else a.risk_score,
             "model_score": round(model_score, 6) if model_score is not None else None,
             "model_version": model.scored_by if model is not None else warn.MODEL_VERSION,
             "level": a.level_name,
