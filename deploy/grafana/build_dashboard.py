@@ -243,10 +243,13 @@ def build_dashboard() -> gd.Dashboard:
     for panel in [
         graph("Model ROC AUC and positive rate", "Rolling progressive-validation figures (alert below 0.6 AUC)",
               "percentunit",
-              [_q("avg(churnwatch_model_roc_auc)", "ROC AUC"), _q("avg(churnwatch_model_positive_rate)", "positive rate")],
+              # A worker whose model has no figure yet exports NaN, which would make the average
+              # NaN: `>= 0` keeps only the workers with a figure (a comparison with NaN is false).
+              [_q("avg(churnwatch_model_roc_auc >= 0)", "ROC AUC"),
+               _q("avg(churnwatch_model_positive_rate >= 0)", "positive rate")],
               width=8),
         graph("Model log loss", "Rolling log loss of predictions made before learning", "none",
-              [_q("avg(churnwatch_model_log_loss)", "log loss")], width=8),
+              [_q("avg(churnwatch_model_log_loss >= 0)", "log loss")], width=8),
         graph("Labels learned per hour", "Outcomes the model learned from", "short",
               [_q("3600 * sum(rate(churnwatch_model_labels_total[$__rate_interval]))", "labels")], width=8),
     ]:

@@ -120,3 +120,25 @@ def test_the_example_prometheus_config_is_valid_and_loads_the_rules(promtool):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "churnwatch.rules.yml" in result.stdout
+
+
+@pytest.mark.parametrize("metric", ["churnwatch_model_roc_auc", "churnwatch_model_log_loss",
+                                    "churnwatch_model_positive_rate"])
+def test_the_model_panels_average_only_workers_whose_model_has_a_figure(promtool, tmp_path, metric):
+    # A worker whose model has not judged yet exports NaN (see Metrics.set_model_quality); the
+    # panel must show the other workers' figure, not NaN.
+    dashboard = json.loads(DASHBOARD.read_text())
+    (expr,) = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", ()) if metric in t["expr"]]
+    case = {"rule_files": [], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [{"series": f'{metric}{{instance="worker-1:9108"}}', "values": "NaN NaN"},
+                         {"series": f'{metric}{{instance="worker-2:9108"}}', "values": "0.5 0.5"},
+                         {"series": f'{metric}{{instance="worker-3:9108"}}', "values": "0.7 0.7"}],
+        "promql_expr_test": [{"expr": expr, "eval_time": "1m", "exp_samples": [{"labels": "{}", "value": 0.6}]}],
+    }]}
+    path = tmp_path / "model_panel.test.yml"
+    path.write_text(yaml.safe_dump(case))
+
+    result = run(promtool, "test", "rules", str(path))
+
+    assert result.returncode == 0, expr + "\n" + result.stdout + result.stderr
