@@ -12,6 +12,7 @@ scrape targets and grace periods match the worker's settings.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import dataclasses
 import json
 import os
@@ -368,3 +369,16 @@ def test_statefulset_probes_scrape_annotations_and_volume_match_the_worker_setti
     assert resources["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
     namespaces = {r["metadata"].get("namespace") for kind, r in resources.items() if kind != "Namespace"}
     assert namespaces == {resources["Namespace"]["metadata"]["name"]}
+
+
+def test_compose_prometheus_keeps_the_dashboards_longest_churn_window(compose):
+    spec = importlib.util.spec_from_file_location("build_dashboard", DEPLOY / "grafana" / "build_dashboard.py")
+    builder = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = builder  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(builder)
+    days = {"d": 1, "w": 7}
+    longest = max(int(w[:-1]) * days[w[-1]] for w in builder.CHURN_WINDOWS)
+    (retention,) = [a.split("=", 1)[1] for a in compose["services"]["prometheus"]["command"]
+                    if a.startswith("--storage.tsdb.retention.time=")]
+
+    assert retention.endswith("d") and int(retention[:-1]) > longest, (retention, longest)
