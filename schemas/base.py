@@ -74,12 +74,21 @@ def _parse_utc(value: Any, _handler: Any) -> datetime:
 def rfc3339_to_utc(value: str) -> datetime:
     """The instant of an RFC 3339 timestamp (one the contracts accept), in UTC.
 
+    A leap second (``23:59:60``, which RFC 3339 and the JSON Schema ``date-time`` format
+    allow) is read as the second before it, as java.time does: Python's datetime has no
+    second 60, and the instant is one second off at most.
+
     Example:
         >>> rfc3339_to_utc("2024-05-01t14:00:00+02:00").isoformat()
         '2024-05-01T12:00:00+00:00'
+        >>> rfc3339_to_utc("2016-12-31T23:59:60.5Z").isoformat()
+        '2016-12-31T23:59:59.500000+00:00'
     """
     # upper(): RFC 3339 allows "t" and "z", datetime.fromisoformat does not.
-    return datetime.fromisoformat(value.upper()).astimezone(timezone.utc)
+    text = value.upper()
+    if text[17:19] == "60":
+        text = text[:17] + "59" + text[19:]
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
 def _require_schema_version(value: int) -> int:

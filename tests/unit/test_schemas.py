@@ -176,6 +176,9 @@ def test_unknown_extra_fields_are_ignored_for_forward_compatibility() -> None:
         ("2024-05-01t08:00:00z", datetime(2024, 5, 1, 8, 0, tzinfo=UTC)),
         ("2024-05-01T08:00:00.250+00:00", datetime(2024, 5, 1, 8, 0, 0, 250000, tzinfo=UTC)),
         ("2024-05-01T08:00:00.123456789Z", datetime(2024, 5, 1, 8, 0, 0, 123456, tzinfo=UTC)),
+        # a leap second, which RFC 3339 and the schema's pattern allow: the second before it
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2017-01-01T08:59:60.5+09:00", datetime(2016, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)),
     ],
 )
 def test_timestamps_with_an_offset_are_normalised_to_utc(text: str, expected: datetime) -> None:
