@@ -44,7 +44,7 @@ Rules:
   ``row-`` + a hash of customer, time, amount and status, and of how many such lines came
   before: the same in every export that holds the line, so converted exports of different
   months concatenate without two orders sharing an id), or with ``one_order_per_day`` a customer's lines of one day are one order
-  (``order_id`` = ``day-YYYYMMDD``; the CDNOW log has several lines for one day's purchase).
+  (``order_id`` = ``day-YYYYMMDD-`` and a hash of the customer; the CDNOW log has several lines for one day's purchase).
 * A negative line of an order dated after the order's purchase (a refund booked under the
   order's id) is a ``returned`` order event of its own, at its time, for its amount; the
   purchase keeps its value. Negative lines at the purchase's own time (discounts) net into it.
@@ -373,7 +373,8 @@ class ConvertStats:
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
     same_time_lines: int = 0  # without an order id: orders written that share a customer and a time
-    repeated_rows: int = 0    # rows of an order that repeat one of its rows exactly (counted as further items)
+    repeated_rows: int = 0    # rows that repeat another row exactly (of an order: counted as further items)
+    one_order_per_day: bool = False  # without an order id column, a customer's lines of one day were one order
     future_orders: int = 0    # orders dated more than a day after the conversion ran
     decimal_guess: tuple[str, str] = ("", "")  # (an amount, the decimal mark it was read with) when no value settled it
 
@@ -902,6 +903,17 @@ def _row_order_id(customer: str, at: datetime, amount: Decimal | None, status: s
     return digest if seen[content] == 1 else f"{digest}-{seen[content]}"
 
 
+def _day_order_id(customer: str, at: datetime) -> str:
+    """The order of a customer's lines of one day (``one_order_per_day``): the day and the
+    customer, so that two customers' orders of one day do not share an id.
+
+    >>> a = _day_order_id("00001", datetime(1997, 1, 1))
+    >>> a.startswith("day-19970101-") and a != _day_order_id("00002", datetime(1997, 1, 1))
+    True
+    """
+    return f"day-{at:%Y%m%d}-" + hashlib.sha256(customer.encode()).hexdigest()[:12]
+
+
 def _event_id(customer_id: str, order_id: str, status: str) -> str:
     digest = hashlib.sha256(f"{customer_id}\x1f{order_id}\x1f{status}".encode()).hexdigest()
     return "ord-" + digest[:24]
@@ -1020,7 +1032,8 @@ def convert_orders_csv(
         raise ConvertError(f"encoding={encoding!r}: not a text encoding Python knows (e.g. utf-8, latin-1)") from None
     delimiter = _delimiter_option(delimiter)
     parse_date = DateParser(date_format)
-    stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts, default_currency=default_currency)
+    stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts, default_currency=default_currency,
+                         one_order_per_day=one_order_per_day)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
     open_orders: dict[tuple[str, str], tuple[str, str, str | None]] = {}   # (customer, order id) -> its key
@@ -1037,7 +1050,7 @@ def convert_orders_csv(
 
     other_events: Counter[str] = Counter()
     unnamed: Counter[str] = Counter()   # lines without an order id, by content (`_row_order_id`)
-    exact: Counter[int] = Counter()      # rows of orders with an id, hashed as written: a repeat, a re-exported row?
+    exact: Counter[int] = Counter()      # rows hashed as written: a repeat, a re-exported row?
     try:
         with _open_csv(in_path, encoding) as f:
             first_line = f.readline()
@@ -1186,7 +1199,7 @@ def convert_orders_csv(
                     status = "returned"
                 if not order_id or len(order_id) > 128:
                     if one_order_per_day and c_order is None:
-                        order_id = f"day-{at:%Y%m%d}"
+                        order_id = _day_order_id(customer, at)
                     else:
                         order_id = _row_order_id(customer, at, amount, status, unnamed)
                 key = (customer, order_id, status)
@@ -1203,8 +1216,7 @@ def convert_orders_csv(
                     order.priced_lines += 1
                 order.items += abs(quantity) if quantity is not None else Decimal(1)
                 order.lines += 1
-                if order_id and c_order is not None:
-                    exact[hash((customer, *(v.strip() for v in row)))] += 1
+                exact[hash((customer, *(v.strip() for v in row)))] += 1
                 stats.guest_rows += guest
                 if c_cat is not None and row[c_cat].strip():
                     order.categories[row[c_cat].strip()[:128]] += 1
@@ -1514,11 +1526,17 @@ def conversion_notes(stats: ConvertStats) -> list[str]:
         value = _parse_number(example, mark)
         notes.append(f"no amount in the file shows its decimal mark: {thousands!r} was read as a thousands separator "
                      f"({example!r} as {value:f}); if it is the decimal mark, --decimal-mark {thousands!r} reads it so")
-    if stats.repeated_rows:
-        notes.append(f"{_count(stats.repeated_rows, 'row')} of an order {'repeats' if stats.repeated_rows == 1 else 'repeat'} "
+    repeat = 'repeats' if stats.repeated_rows == 1 else 'repeat'
+    if stats.repeated_rows and "order_id" in stats.columns:
+        notes.append(f"{_count(stats.repeated_rows, 'row')} of an order {repeat} "
                      f"another of its rows exactly: counted "
                      f"as further items of the order (its amount includes them); if the export repeats rows, "
                      f"remove the duplicates first")
+    elif stats.repeated_rows:
+        read_as = ("further items of the customer's order of that day (its amount includes them)"
+                   if stats.one_order_per_day else "orders of their own")
+        notes.append(f"{_count(stats.repeated_rows, 'row')} {repeat} another row exactly (customer, time and every "
+                     f"value): read as {read_as}; if the export repeats rows, remove the duplicates first")
     if stats.future_orders:
         notes.append(f"{_count(stats.future_orders, 'order')} dated in the future, the latest {stats.last_at}: event "
                      f"time would move there and every customer would look quiet until then; check the date "

@@ -272,12 +272,29 @@ def test_whitespace_separated_log_with_yyyymmdd_dates_is_read_like_the_cdnow_fil
 def test_one_order_per_day_merges_a_customers_lines_of_one_day(tmp_path: Path):
     out = tmp_path / "o.jsonl"
     stats = convert_orders_csv(_write(tmp_path, CDNOW_LIKE), out, one_order_per_day=True)
-    assert [(e["customer_id"], e["order_id"], e["amount"], e["items"]) for e in _events(out)] == [
+    events = _events(out)
+    assert [(e["customer_id"], e["order_id"][:12], e["amount"], e["items"]) for e in events] == [
         ("00001", "day-19970101", 11.77, 1),
         ("00002", "day-19970112", 89.0, 6),
         ("00002", "day-19970303", 20.76, 2),
     ]
     assert stats.rows_read == 4 and stats.orders_written == 3
+    # two customers' orders of one day are two orders, with two ids
+    both = _write(tmp_path, "customer_id,date,amount\nc1,1997-01-01,5\nc2,1997-01-01,6\n", "both.csv")
+    convert_orders_csv(both, out, one_order_per_day=True)
+    assert len({e["order_id"] for e in _events(out)}) == 2
+
+
+@pytest.mark.parametrize("per_day, read_as", [(False, "orders of their own"), (True, "further items")])
+def test_repeated_rows_of_a_file_without_order_ids_are_pointed_out(tmp_path: Path, per_day: bool, read_as: str):
+    from streams.convert import conversion_notes
+
+    text = "customer_id,date,amount\nc1,2024-01-01,40\nc1,2024-01-01,40\nc1,2024-01-01,40\nc2,2024-01-01,40\n"
+    stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl", one_order_per_day=per_day)
+
+    assert stats.repeated_rows == 2
+    (note,) = [n for n in conversion_notes(stats) if "repeat another row exactly" in n]
+    assert read_as in note
 
 
 def test_a_file_without_header_takes_its_column_names_from_the_columns_option(tmp_path: Path):
