@@ -67,6 +67,9 @@ RULES: tuple[tuple[str, float, str], ...] = (
     ("bgnbd_p_alive", 0.5, "BG/NBD P(alive) < 0.5"),
     ("pnbd_p_alive", 0.5, "Pareto/NBD P(alive) < 0.5"),
 )
+#: A calibration shorter than this (days from the first event to the cutoff) is noted as
+#: too short to judge by: a quarter of history holds few repeat purchases.
+SHORT_CALIBRATION_DAYS = 90
 #: Mis-ranked customers listed in the report, each way.
 MISRANKED_SHOWN = 8
 
@@ -280,9 +283,26 @@ def score_split(split: Split, snapshot: Iterable[Mapping[str, Any]],
         {"customer_id": c, "calibration_orders": orders[i], "segment": segments[i], "churned": labels[i],
          "open_warning_level": open_levels[i], "signals": ",".join(s["kind"] for s in rows_by_id[c].get("signals", [])
                                                                    if s.get("strength", 0) >= FIRE),
-         **{name: scores[name][i] for name in scores}}
+         **dict(_published(name, scores[name][i]) for name in scores)}
         for i, c in enumerate(ids)]
     return report
+
+
+def _published(name: str, score: float | None) -> tuple[str, float | None]:
+    """A score column of ``scores.csv`` as the model publishes it: the report ranks by
+    1 - P(alive) and by minus the expected orders (higher: more likely gone), the file
+    holds P(alive) and the expected orders themselves, under names that say so.
+
+    >>> _published("pnbd_p_alive", 0.25), _published("bgnbd_expected", -1.5), _published("recency", 40.0)
+    (('pnbd_p_alive', 0.75), ('bgnbd_expected_orders', 1.5), ('recency', 40.0))
+    """
+    if score is None:
+        return (name + "_orders" if name.endswith("_expected") else name), None
+    if name.endswith("_p_alive"):
+        return name, 1.0 - score
+    if name.endswith("_expected"):
+        return name + "_orders", -score
+    return name, score
 
 
 def _at_least(level: str, minimum: str) -> bool:
@@ -430,9 +450,17 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         open_levels = {row["customer_id"]: row.get("open_warning_level", "none") for row in result.snapshot}
         report["holdout_warnings"] = holdout_warning_scores(split, full.warnings, open_levels)
         report["holdout_warnings"]["seconds"] = round(time.monotonic() - started, 1)
+    notes = []
     if report["split"]["holdout_past_history_end"]:
-        report["split"]["note"] = (f"the holdout window ends {holdout_end:%Y-%m-%d}, after the last event "
-                                   f"{_iso(split.last_at)}: customers who would buy after the data ends count as churned")
+        notes.append(f"the holdout window ends {holdout_end:%Y-%m-%d}, after the last event "
+                     f"{_iso(split.last_at)}: customers who would buy after the data ends count as churned")
+    calibration_days = (split.cutoff - split.first_at) / DAY
+    if calibration_days < SHORT_CALIBRATION_DAYS:
+        notes.append(f"the calibration covers only {calibration_days:.0f} days of history: too little for a "
+                     f"customer's own rhythm, or for the BG/NBD and Pareto/NBD fits, to mean much; a later "
+                     f"--cutoff gives every score more to learn from")
+    if notes:
+        report["split"]["notes"] = notes
     return report
 
 
@@ -515,8 +543,7 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
         f"(no order in the holdout): {overall['churn_rate']:.1%}; "
         f"{split['customers_new_in_holdout']:,} first ordered in the holdout (not scored); {split['sample']}",
     ]
-    if split.get("note"):
-        lines.append(f"note: {split['note']}")
+    lines += [f"note: {note}" for note in split.get("notes", ())]
     seg_head = "".join(f" | {seg + ' order' + ('s' if seg != '1' else ''):>10}" for seg in SEGMENTS)
     lines += ["", f"{'ROC AUC / PR AUC (churners positive)':<40} {'ROC AUC':>8} {'PR AUC':>7}{seg_head}"]
     lines.append(f"{'customers (churn rate)':<40} {overall['customers']:>8,} {overall['churn_rate']:>7.3f}" + "".join(

@@ -814,7 +814,8 @@ class Processor:
             # Kept with the partition's model checkpoint: a worker that takes the partition
             # over judges with this fit, not one made on the states of a later moment.
             self.models[population_key(partition)] = population.encode_fit(*pop.fitted)
-            core = (f"core from {prior.core_value:,.0f} EUR a year" if prior.core_value > 0
+            core = (f"core from {prior.core_value:,.0f} EUR a year, every currency at its EUR rate"
+                    if prior.core_value > 0
                     else "core by the fixed threshold")
             if prior.customers:
                 log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "

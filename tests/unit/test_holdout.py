@@ -151,10 +151,23 @@ def test_evaluation_replays_the_calibration_through_the_worker_and_ranks_custome
                                              CUTOFF.strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert report["split"]["holdout"] == ["2024-07-19T00:00:00Z", "2024-09-13T00:00:00Z"]
     assert report["baselines"]["status"].startswith("not asked for")
+    assert "notes" not in report["split"]     # 200 days of calibration, a holdout within the data
+
+
+def test_a_short_calibration_and_a_holdout_past_the_data_are_noted(tmp_path: Path):
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(_population()) + b"\n")    # days 0 to 260
+
+    report = evaluate_holdout(Settings(), path, T0 + timedelta(days=60), 250, baselines=False)
+
+    past, short = report["split"]["notes"]
+    assert past.startswith("the holdout window ends 2024-11-06, after the last event")
+    assert short.startswith("the calibration covers only 60 days of history")
+    text = format_report(report)
+    assert f"note: {past}" in text and f"note: {short}" in text
 
 
 def test_bgnbd_and_pareto_nbd_rank_a_lapsed_frequent_buyer_as_riskier_than_an_active_one():
-    pytest.importorskip("lifetimes", reason="the realdata extra (lifetimes) is not installed")
     rng = random.Random(5)
     cutoff = 200 * 86_400
     summaries = {}
@@ -169,11 +182,15 @@ def test_bgnbd_and_pareto_nbd_rank_a_lapsed_frequent_buyer_as_riskier_than_an_ac
     scores, fitted = streams.holdout_baselines.model_scores(summaries, 60)
     for name in streams.holdout_baselines.SCORE_NAMES[1:]:
         assert scores["lapsed"][name] > scores["active"][name], name
+    # scores.csv holds the models' own figures, under names that say what they are
+    published = {c: dict(streams.holdout._published(n, v) for n, v in scores[c].items()) for c in ("active", "lapsed")}
+    for model in ("bgnbd", "pnbd"):
+        assert 0.0 <= published["lapsed"][f"{model}_p_alive"] < published["active"][f"{model}_p_alive"] <= 1.0
+        assert 0.0 <= published["lapsed"][f"{model}_expected_orders"] < published["active"][f"{model}_expected_orders"]
     assert set(fitted["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fitted["pnbd"]) == {"r", "alpha", "s", "beta"}
 
 
 def test_a_baseline_fit_that_does_not_converge_leaves_its_columns_empty_and_says_why(capsys):
-    pytest.importorskip("lifetimes", reason="the realdata extra (lifetimes) is not installed")
     day = 86_400
     # eight customers, as a small export has them: lifetimes' BG/NBD fit does not converge
     histories = [[0, 31, 60], [4, 120], [9], [40, 41], [60], [1], [92, 110], [14]]
