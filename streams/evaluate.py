@@ -27,9 +27,10 @@ Lead time
     ``trade_down``, ``unresolved_complaints``, ``competitor``).
 Abrupt leavers warned in time
     Among churners with cause ``abrupt`` whose window ``last_active_at + 2 × usual_gap_days``
-    ends inside the period (*due*), the share whose first qualifying warning came before
-    the window ended. Leavers whose window reaches past the period end are reported as not
-    due rather than counted as misses.
+    ends inside the period, its last instant included (*due*), the share whose first
+    qualifying warning came by the end of the window, its last instant included. Leavers
+    whose window reaches past the period end are reported as not due rather than counted
+    as misses.
 False warnings per 1,000 stayers per month
     Raise episodes of non-churners × 1000 / (non-churners × months in the period), a month
     being 365.25/12 days. An episode starts with a qualifying warning while the customer has

@@ -188,6 +188,38 @@ def test_targets_are_judged(report):
     assert targets["recall"] == {"value": pytest.approx(4 / 6), "target": ">= 0.9", "met": False}
     assert targets["gradual_median_lead_days"]["met"] is True
     assert targets["false_warnings_per_1000_stayers_per_month"]["met"] is False
+    assert targets["precision"] == {"value": pytest.approx(4 / 6), "target": ">= 0.8", "met": False}
+    assert targets["abrupt_share_in_time"] == {"value": 0.5, "target": ">= 0.9", "met": False}
+
+
+def test_every_gradual_cause_counts_and_each_boundary_is_inside():
+    """Boundaries, each exactly on its edge, and the two gradual causes the table above lacks.
+
+    g1 (unresolved complaints) warned exactly 14 days before its last activity, g2
+    (competitor) 10 days before: gradual median 12, half at least 14. b1 (gap 10) warned
+    exactly at the end of its window (day 100 + 20): in time. b2's window ends exactly at
+    the period's end: due, not warned. t1 and t2 are stayers warned exactly at the period's
+    first and last instants: both inside it.
+    """
+    truth = [
+        TruthRow("g1", True, "complainer_leaver", day(80), day(100), "unresolved_complaints", 30.0),
+        TruthRow("g2", True, "competitor_lured", day(80), day(100), "competitor", 30.0),
+        TruthRow("b1", True, "abrupt", day(100), day(100), "abrupt", 10.0),
+        TruthRow("b2", True, "abrupt", day(345.25), day(345.25), "abrupt", 10.0),
+        TruthRow("t1", False, "steady", None, day(360), "", 15.0),
+        TruthRow("t2", False, "steady", None, day(360), "", 15.0),
+    ]
+    warnings = [warning("x1", "g1", 86, "raised", "warning", "complaint_increase"),
+                warning("x2", "g2", 90, "raised", "warning", "competitor_pressure", "purchase_frequency_drop"),
+                warning("x3", "b1", 120, "raised", "warning", "silence"),
+                warning("x4", "t1", 0, "raised", "warning", "silence"),
+                warning("x5", "t2", 365.25, "raised", "warning", "silence")]
+
+    r = evaluate(warnings, truth, period_start=START, period_end=END)
+
+    assert r["gradual_lead_time_days"] == {"median": 12.0, "n": 2, "share_at_least_14": 0.5}
+    assert r["abrupt"]["due"] == 2 and r["abrupt"]["warned_in_time"] == 1 and r["abrupt"]["share_in_time"] == 0.5
+    assert r["input"]["outside_period"] == 0 and r["false_warning_episodes"] == 2
 
 
 def test_a_lower_min_level_counts_watch_warnings(report):

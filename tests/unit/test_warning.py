@@ -29,6 +29,15 @@ def test_a_lone_signal_at_warning_strength_is_a_warning_and_core_customers_get_t
     assert level_of([sig("silence", 0.62)], "core") == 2
 
 
+@pytest.mark.parametrize(("segment", "warning", "critical"), [
+    ("regular", 0.7, 0.85), ("new", 0.7, 0.85), ("lapsed", 0.7, 0.85), ("growth", 0.65, 0.8), ("core", 0.6, 0.75)])
+def test_each_segment_reaches_warning_and_critical_at_its_own_risk(segment, warning, critical):
+    # a lone silence counts at its full strength: the risk is the strength
+    assert [level_of([sig("silence", r)], segment) for r in (0.499, 0.501)] == [0, 1]
+    assert [level_of([sig("silence", r)], segment) for r in (warning - 0.001, warning + 0.001)] == [1, 2]
+    assert [level_of([sig("silence", r)], segment) for r in (critical - 0.001, critical + 0.001)] == [2, 3]
+
+
 def test_two_independent_kinds_of_evidence_together_reach_a_warning():
     # each fires on a steady customer about once in a hundred months: both together are rarer
     assert level_of([sig("order_value_drop", 0.5), sig("complaint_increase", 0.5)], "regular") == 2
