@@ -1,7 +1,7 @@
 """Real history: the CDNOW log fetched from PyPI converts completely and scores on the published split.
 
-Needs the package registry (the log ships in the lifetimes wheel); skipped with the reason
-when pip cannot reach it. The full evaluation is `make realdata` (minutes); here a slice of
+The log ships in the lifetimes wheel, which the dev extra installs, so no registry is
+needed. The full evaluation is `make realdata` (minutes); here a slice of
 customers goes through the same path, and its labels are checked against the raw file.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from streams.convert import convert_orders_csv
 from streams.holdout import evaluate_holdout
-from streams.realdata import FetchError, fetch_cdnow
+from streams.realdata import fetch_cdnow
 from streams.settings import Settings
 
 CUTOFF = datetime(1997, 10, 1, tzinfo=timezone.utc)
@@ -24,10 +24,7 @@ CUTOFF = datetime(1997, 10, 1, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        return fetch_cdnow(tmp_path_factory.mktemp("cdnow"), timeout=120)
-    except FetchError as error:
-        pytest.skip(f"the CDNOW log comes from PyPI, which is not reachable here: {error}")
+    return fetch_cdnow(tmp_path_factory.mktemp("cdnow"), timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,17 @@ def test_a_strong_promotion_in_the_main_category_fires_beside_a_decline_with_evi
                           "while 70% of orders are in that category: 0 orders in it since, 7 in the 50 days before")
 
 
+def test_a_category_share_needs_three_orders_within_the_last_year():
+    def buyer(days):
+        return build([order(day(d), 120.0, category="electronics") for d in days])
+
+    assert evaluate(buyer([300, 320]), day(360), CompetitorParams(), PROMO, 0.6) is None      # two orders
+    assert evaluate(buyer([300, 320, 340]), day(360), CompetitorParams(), PROMO, 0.6).fires
+    # three orders, the first 300 days before the promotion: still within the year
+    assert evaluate(buyer([60, 320, 340]), day(360), CompetitorParams(), PROMO, 0.6).fires
+    assert evaluate(buyer([-10, 320, 340]), day(360), CompetitorParams(), PROMO, 0.6) is None  # 370 days back
+
+
 @pytest.mark.parametrize("decline", [0.0, 0.3, 0.49])
 def test_pressure_never_fires_without_a_firing_decline(decline):
     sig = evaluate(electronics_buyer(), day(360), CompetitorParams(), PROMO, decline)

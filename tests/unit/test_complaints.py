@@ -125,6 +125,16 @@ def test_a_noisy_but_loyal_customer_is_not_flagged_for_their_usual_complaints():
     assert sig is not None and not sig.fires
     assert sig.baseline == pytest.approx(2.0, abs=0.2)
     assert "usual for this customer" in sig.detail
+    # two in one category (0.5), as usual for them (x 0.4), resolved and ordering since (x 0.4)
+    assert sig.strength == pytest.approx(0.5 * 0.4 * 0.4)
+
+
+def test_a_usual_rate_needs_half_a_year_of_tenure_before_the_window():
+    events = [login(day(0)), opened(day(240)), resolved(day(240, 5)), opened(day(244), "k2"), resolved(day(244, 5), "k2")]
+    # at day 245 the 90-day window starts at day 155: 155 days of tenure before it, too few
+    assert "no usual rate yet" in evaluate(build(events), day(245)).detail
+    # at day 275 it starts at day 185
+    assert "no usual rate yet" not in evaluate(build(events), day(275)).detail
 
 
 def test_two_escalations_in_a_quarter_fire_even_when_both_were_answered():
@@ -153,6 +163,17 @@ def test_returns_against_the_customers_habit_are_friction():
     both = build([opened(day(320)), resolved(day(320, 22)), opened(day(370), "k2"), resolved(day(370, 22), "k2")], s)
     assert evaluate(both, day(400)).strength == pytest.approx(handled(1 - 0.6 * 0.8))
     assert evaluate(both, day(400)).fires
+
+
+def test_friction_needs_three_times_the_usual_rate_of_returns():
+    # four returns in the 450 days before the window: 0.8 per 90 days usually
+    regular = orders_every(15, 0, 540) + [order(day(d), 50.0, status="returned") for d in (50, 150, 250, 350)]
+    two = [order(day(d), 50.0, status="returned") for d in (470, 500)]
+    assert evaluate(build(regular + two), day(540)) is None             # 2 < 3 x 0.8
+    four = two + [order(day(d), 50.0, status="returned") for d in (510, 530)]
+    sig = evaluate(build(regular + four), day(540))
+    assert sig.strength == pytest.approx(0.4)                            # 4 >= 2.4
+    assert "friction: 4 cancelled or returned orders (usually 0.8)" in sig.detail
 
 
 def test_a_customer_who_always_returns_a_lot_shows_no_friction():
