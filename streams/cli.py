@@ -25,6 +25,7 @@ import logging  # noqa: E402
 import signal
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,10 @@ def broker(broker: str | None, port: int | None, host: str | None, log_path: Pat
             f"log: {embedded.log_path}; in memory only: data is lost when it stops; Ctrl-C stops it",
             err=True,
         )
+        if settings.producer_max_batch_size != 1:
+            click.echo(f"workers on this broker: set CHURNWATCH_PRODUCER_MAX_BATCH_SIZE=1 (it reports end offsets "
+                       f"too low after a batch of several records, and a restarted worker's tables would "
+                       f"recover short); CHURNWATCH_BROKER={embedded.address}", err=True)
         while not stopping:
             code = embedded.wait(timeout=0.5)
             if code is not None:
@@ -172,27 +177,32 @@ def topics(broker: str | None) -> None:
 
 @main.command()
 @broker_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--advance-to", "advance_to", metavar="TS",
               help="After publishing, move event time of every partition to TS (RFC 3339, e.g. 2025-03-31T00:00:00Z, "
-                   "or a date: its midnight UTC).")
+                   "or a date: its midnight UTC). Without FILE, only that.")
 @click.option("--no-sort", is_flag=True, help="Publish in file order instead of by occurred_at.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="EVENTS_PER_S",
               help="Pace publishing to this many events per second [default: as fast as the broker takes them].")
 @click.option("--skip-invalid", is_flag=True, help="Publish the valid lines even when some are invalid.")
-def replay(broker: str | None, file: Path, advance_to: str | None, no_sort: bool, rate: float | None,
+def replay(broker: str | None, file: Path | None, advance_to: str | None, no_sort: bool, rate: float | None,
            skip_invalid: bool) -> None:
     """Publish a JSON Lines file (optionally gzipped) of events to their topics.
 
     Each line is {"type": login|page_view|order|complaint|market_event, ...contract fields}.
     A file with an invalid line publishes nothing (unless --skip-invalid); every invalid
-    line is reported with its number. An empty file with --advance-to only moves time.
+    line is reported with its number. Without FILE, --advance-to only moves event time
+    (`churnwatch replay --advance-to 2025-03-31`): quiet customers are judged up to then.
     """
-    from streams.replay import (ProgressLine, ReplayFile, advance_event_time, parse_timestamp, publish,
-                                records_in_order, scan_replay)
+    from streams.replay import ProgressLine, ReplayFile, parse_timestamp, publish, records_in_order, scan_replay
 
+    if file is None and advance_to is None:
+        raise click.UsageError("give a FILE to publish, or --advance-to TS alone to move event time")
     settings = load_settings(broker)
     advance = parse_timestamp(advance_to) if advance_to is not None else None
+    if file is None:
+        _advance(settings, advance)
+        return
     # Checked line by line first, then published as read again: a history of any length fits.
     source = ReplayFile(file)
     scan = scan_replay(source, settings, keep_invalid=SHOWN_INVALID_LINES)
@@ -213,9 +223,15 @@ def replay(broker: str | None, file: Path, advance_to: str | None, no_sort: bool
     if scan.invalid_count:
         _echo(f"skipped {scan.invalid_count} invalid lines")
     if advance is not None:
-        ticks = advance_event_time(settings, advance)
-        _echo(f"advanced event time of {ticks} partition{'' if ticks == 1 else 's'} of {settings.clock_ticks_topic} to "
-              f"{advance.isoformat().replace('+00:00', 'Z')}")
+        _advance(settings, advance)
+
+
+def _advance(settings: Settings, advance: datetime) -> None:
+    from streams.replay import advance_event_time
+
+    ticks = advance_event_time(settings, advance)
+    _echo(f"advanced event time of {ticks} partition{'' if ticks == 1 else 's'} of {settings.clock_ticks_topic} to "
+          f"{advance.isoformat().replace('+00:00', 'Z')}")
 
 
 @main.command()

@@ -136,6 +136,9 @@ def test_broker_command_serves_in_the_foreground_until_sigterm(tmp_path):
             admin.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+        # the setting workers on it need, with the address to give them
+        assert ("set CHURNWATCH_PRODUCER_MAX_BATCH_SIZE=1" in (err := process.stderr.read())
+                and f"CHURNWATCH_BROKER=127.0.0.1:{port}" in err)
     finally:
         if process.poll() is None:
             process.kill()
@@ -205,6 +208,19 @@ def test_advance_to_sends_one_tick_to_every_partition_of_the_tick_topic(
     ticks = consume_all(settings, settings.clock_ticks_topic, min_count=3)
     assert [(r.partition, r.key, json.loads(r.value)["partition"], json.loads(r.value)["occurred_at"])
             for r in ticks] == [(p, str(p).encode(), p, "2025-04-01T00:00:00Z") for p in range(3)]
+
+
+def test_advance_to_without_a_file_only_moves_event_time(settings_factory, run_cli, consume_all):
+    settings = settings_factory(partitions=2)
+
+    result = run_cli(settings, "replay", "--advance-to", "2025-04-01")
+
+    assert result.returncode == 0, result.stderr
+    assert "published" not in result.stdout and "advanced event time of 2 partitions" in result.stdout
+    ticks = consume_all(settings, settings.clock_ticks_topic, min_count=2)
+    assert sorted(json.loads(r.value)["occurred_at"] for r in ticks) == ["2025-04-01T00:00:00Z"] * 2
+    nothing = run_cli(settings, "replay")
+    assert nothing.returncode == 2 and "give a FILE to publish, or --advance-to TS alone" in nothing.stderr
 
 
 def test_invalid_lines_are_reported_by_number_and_nothing_is_published(
