@@ -42,7 +42,7 @@ from detectors import (activity, complaints, competitor_pressure, labels, order_
                        silence)
 from detectors.segment import SegmentParams, ValueFigures, value_figures
 from detectors.signal import FIRE, Signal, noisy_or
-from detectors.state import DAY, CustomerState, StateParams
+from detectors.state import DAY, PLACED, CustomerState, StateParams
 
 LEVELS = ("none", "watch", "warning", "critical")
 MODEL_VERSION = "rules-1"
@@ -342,7 +342,12 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
                           f"{firing['competitor_pressure'].detail}: match the rival's offer for this customer"))
     for kind in ("silence", "purchase_frequency_drop", "activity_drop"):
         if kind in firing:
-            out.append(Action("win_back", f"{firing[kind].detail}: send a win-back message with an incentive"))
+            if kind == "activity_drop" and _bought_within(state, now, firing[kind].window_days):
+                # fewer visits from a customer who still orders: not gone, drifting off the site
+                out.append(Action("targeted_offer", f"{firing[kind].detail}, while still ordering: a personal "
+                                                    "offer on what they buy brings them back before the orders go"))
+            else:
+                out.append(Action("win_back", f"{firing[kind].detail}: send a win-back message with an incentive"))
             break
     if value.tenure_days >= p.loyalty_tenure_days and level >= 2 and value.segment != "lapsed":
         # (not to a customer gone for half a year: points reward a customer who still buys)
@@ -357,6 +362,11 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
             seen.add(a.action)
             unique.append(a)
     return tuple(unique)
+
+
+def _bought_within(state: CustomerState, now: int, days: float) -> bool:
+    """Whether the customer placed an order in the `days` before `now`."""
+    return any(o[3] == PLACED and now - days * DAY < o[0] <= now for o in reversed(state.orders))
 
 
 def decide(state: CustomerState, a: Assessment, p: WarningParams = WarningParams()) -> Transition | None:

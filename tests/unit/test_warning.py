@@ -192,6 +192,20 @@ def test_loyalty_points_are_suggested_to_a_long_standing_customer_who_still_buys
     assert [a.action for a in suggest_actions(state, 0, [_silence(0.55)], 1, active)] == ["win_back"]
 
 
+def test_fewer_visits_from_a_customer_who_still_orders_call_for_an_offer_not_a_win_back():
+    from detectors.segment import ValueFigures
+    from detectors.warning import suggest_actions
+
+    fewer = Signal("activity_drop", 0.75, 2, 24, "logins per 56 days", 56, "active on 2 of the last 56 days")
+    value = ValueFigures("regular", 600.0, 8, 200.0)
+    ordering = build([order(day(100), 80.0)])
+    assert [a.action for a in suggest_actions(ordering, day(120), [fewer], 2, value)] == ["targeted_offer"]
+    # no order within the signal's 56 days: a win-back, as for silence
+    assert [a.action for a in suggest_actions(ordering, day(160), [fewer], 2, value)] == ["win_back"]
+    # silence first: the customer is quiet, whatever they ordered
+    assert [a.action for a in suggest_actions(ordering, day(120), [_silence(0.8), fewer], 2, value)] == ["win_back"]
+
+
 def test_a_cleared_warning_shows_where_the_signals_it_carried_stand_now_not_the_strongest_other():
     from detectors.segment import ValueFigures
     from detectors.state import CustomerState
