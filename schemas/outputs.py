@@ -120,7 +120,7 @@ class ChurnWarning(Contract):
         "reaches the workers' CHURNWATCH_PUBLISH_MIN_LEVEL (default warning), as its raised."))
     level: WarningLevel = Field(description=(
         "Urgency: watch < warning < critical. watch appears only where the workers publish it "
-        "(CHURNWATCH_PUBLISH_MIN_LEVEL=watch)."))
+        "(CHURNWATCH_PUBLISH_MIN_LEVEL=watch). On a cleared warning, the level the episode had reached."))
     risk_score: UnitInterval = Field(description="Estimated risk of leaving, 0 to 1.")
     occurred_at: UtcDatetime = Field(description="Event time at which the evidence held (UTC).")
     emitted_at: UtcDatetime = Field(description="Wall-clock time the warning was written (UTC).")
