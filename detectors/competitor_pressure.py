@@ -156,9 +156,9 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     False
     >>> sig = evaluate(s, 20 * DAY, market=market, decline=0.6)
     >>> sig.fires, sig.current, sig.baseline, sig.unit
-    (True, 4.0, 30.0, 'orders per 30 days in the category')
+    (True, 40.0, 300.0, 'EUR per 30 days in the category')
     >>> sig.detail
-    "rival competitor_promotion in 'electronics' (strength 0.8) for 15 days, while 70% of orders are in that category: 2 orders in it since, 5 in the 5 days before"
+    "rival competitor_promotion in 'electronics' (strength 0.8) for 15 days, while 70% of orders are in that category: 2 orders in it since (20 EUR), 5 in the 5 days before (50 EUR)"
     """
     p = params
     if not market:
@@ -177,20 +177,35 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     if best is None or best[0] <= 0:
         return None
     pressure, event, share = best
-    # Baseline vs now: the customer's orders in that category per 30 days since the rival
+    # Baseline vs now: the customer's spend in that category per 30 days since the rival
     # moved, against the same rate over the `share_days` before (or their whole history, if
     # shorter). A share of a year's orders barely moves within a promotion's weeks and read
-    # "0.75 vs 0.75"; the rate shows the orders that stopped. The rival's strength and the
-    # customer's exposure are in the detail.
+    # "0.75 vs 0.75"; the rate shows the orders that stopped, and spend shows too the
+    # customer who still orders as often but buys the cheap things here (orders alone read
+    # "3.4 vs 2.5" beside their order value drop). Spend in the currency of most of their
+    # orders in the category; orders, where the history has no amounts. The rival's strength
+    # and the customer's exposure are in the detail.
     key = _key(event.category)
     start = event.started_at
     placed = [o for o in state.orders if o[3] == PLACED and o[0] <= now and o[5] and _key(o[5]) == key]
-    since = sum(1 for o in placed if o[0] >= start)
     days_since = max(1.0, (now - start) / DAY)
     first = min((o[0] for o in state.orders), default=start)
     base_from = max(start - p.share_days * DAY, min(first, start))
-    before = sum(1 for o in placed if base_from <= o[0] < start)
     days_before = max(1.0, (start - base_from) / DAY)
+    after = [o for o in placed if o[0] >= start]
+    earlier = [o for o in placed if base_from <= o[0] < start]
+    currencies: dict[str, int] = {}
+    for o in placed:
+        currencies[o[2]] = currencies.get(o[2], 0) + 1
+    currency = max(sorted(currencies), key=currencies.__getitem__) if currencies else ""
+    spent_since = sum(o[1] for o in after if o[2] == currency)
+    spent_before = sum(o[1] for o in earlier if o[2] == currency)
+    if spent_since + spent_before > 0:
+        current, baseline, unit = spent_since, spent_before, f"{currency} per 30 days in the category"
+        money = (f" ({spent_since:,.0f} {currency})", f" ({spent_before:,.0f} {currency})")
+    else:
+        current, baseline, unit = len(after), len(earlier), "orders per 30 days in the category"
+        money = ("", "")
     decline = min(max(decline, 0.0), 1.0)
     strength = min(1.0, pressure * (0.5 + decline))
     if decline < p.min_decline:
@@ -198,14 +213,15 @@ def evaluate(state: CustomerState, now: int, params: CompetitorParams = Competit
     return Signal(
         kind=KIND,
         strength=strength,
-        current=round(30.0 * since / days_since, 2),
-        baseline=round(30.0 * before / days_before, 2),
-        unit="orders per 30 days in the category",   # named in the detail (a unit has at most 64 characters)
+        current=round(30.0 * current / days_since, 2),
+        baseline=round(30.0 * baseline / days_before, 2),
+        unit=unit,   # the category is named in the detail (a unit has at most 64 characters)
         window_days=round(days_since, 2),
         detail=(f"rival {event.kind} in '{event.category}' (strength {event.strength:g}) for {days_since:.0f} "
                 f"day{'' if round(days_since) == 1 else 's'}, "
-                f"while {share:.0%} of orders are in that category: {since} order{'' if since == 1 else 's'} in it "
-                f"since, {before} in the {days_before:.0f} days before"),
+                f"while {share:.0%} of orders are in that category: {len(after)} order"
+                f"{'' if len(after) == 1 else 's'} in it since{money[0]}, {len(earlier)} in the "
+                f"{days_before:.0f} days before{money[1]}"),
     )
 
 

@@ -25,12 +25,25 @@ def test_a_strong_promotion_in_the_main_category_fires_beside_a_decline_with_evi
     assert sig.fires
     assert sig.strength == pytest.approx(0.8 * 0.7 * (0.5 + 0.6))
     # baseline vs now: no electronics order in the 10 days since the rival's promotion (day
-    # 350), against 7 in the 50 days of history before it (4.2 a month)
-    assert (sig.current, sig.baseline) == (0.0, 4.2)
-    assert sig.unit == "orders per 30 days in the category"
+    # 350), against 7 of 120 EUR in the 50 days of history before it (504 EUR a month)
+    assert (sig.current, sig.baseline) == (0.0, 504.0)
+    assert sig.unit == "EUR per 30 days in the category"
     assert sig.window_days == 10.0
     assert sig.detail == ("rival competitor_promotion in 'electronics' (strength 0.8) for 10 days, "
-                          "while 70% of orders are in that category: 0 orders in it since, 7 in the 50 days before")
+                          "while 70% of orders are in that category: 0 orders in it since (0 EUR), "
+                          "7 in the 50 days before (840 EUR)")
+
+
+def test_the_evidence_shows_a_customer_who_orders_as_often_but_spends_less_in_the_category():
+    # an order every 10 days all along; 800 EUR baskets before the rival's sale (day 350), 250 since
+    buyer = build([order(day(d), 800.0 if d < 350 else 250.0, category="electronics") for d in range(250, 371, 10)])
+    sig = evaluate(buyer, day(370), CompetitorParams(), PROMO, 0.6)
+    assert (sig.current, sig.baseline) == (1125.0, 2400.0)       # 750 EUR in 20 days, 8,000 in 100
+    assert "3 orders in it since (750 EUR), 10 in the 100 days before (8,000 EUR)" in sig.detail
+    # a purchase log without amounts: orders per 30 days
+    counted = build([order(day(d), 0.0, category="electronics") for d in range(250, 371, 10)])
+    sig = evaluate(counted, day(370), CompetitorParams(), PROMO, 0.6)
+    assert (sig.current, sig.baseline, sig.unit) == (4.5, 3.0, "orders per 30 days in the category")
 
 
 def test_a_category_share_needs_three_orders_within_the_last_year():
@@ -139,4 +152,4 @@ def test_the_evidence_fits_the_warning_contract_whatever_the_category_name():
     assert sig.fires
     out = ContractSignal(kind=sig.kind, current=sig.current, baseline=sig.baseline, unit=sig.unit,
                          window_days=sig.window_days, detail=sig.detail, strength=sig.strength)
-    assert name in out.detail and (out.current, out.baseline) == (0.0, 4.8)
+    assert name in out.detail and (out.current, out.baseline) == (0.0, 576.0)
