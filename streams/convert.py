@@ -371,6 +371,7 @@ class ConvertStats:
     layout: str = ""  # the known export the header was read as ("Shopify orders export"), if any
     source_format: str = ""  # set when the file was a JSON export: "JSON array (12 records, 40 paths)"
     named_customers: int = 0  # customers whose id reads as a person's name ("Ann Lee"): namesakes are one customer
+    zero_padded: tuple[int, str] = (0, "")  # ids equal but for leading zeros ("00113", "113"): how many, an example
     guest_rows: int = 0  # rows without a customer id, whose customer is their e-mail address
     same_time_lines: int = 0  # without an order id: orders written that share a customer and a time
     repeated_rows: int = 0    # rows that repeat another row exactly (of an order: counted as further items)
@@ -903,6 +904,22 @@ def _row_order_id(customer: str, at: datetime, amount: Decimal | None, status: s
     return digest if seen[content] == 1 else f"{digest}-{seen[content]}"
 
 
+def _zero_padded(ids: set[str]) -> tuple[int, str]:
+    """How many numeric customer ids equal another but for leading zeros, and an example pair
+    (a spreadsheet drops the zeros of ids it reads as numbers: two exports of one shop then
+    name every such customer twice).
+
+    >>> _zero_padded({"00113", "113", "00007", "42"})
+    (1, "'00113' and '113'")
+    """
+    by_value: dict[str, list[str]] = {}
+    for c in ids:
+        if c.isdigit():
+            by_value.setdefault(c.lstrip("0"), []).append(c)
+    twins = sorted(sorted(v, key=lambda c: (-len(c), c)) for v in by_value.values() if len(v) > 1)
+    return len(twins), (f"{twins[0][0]!r} and {twins[0][1]!r}" if twins else "")
+
+
 def _day_order_id(customer: str, at: datetime) -> str:
     """The order of a customer's lines of one day (``one_order_per_day``): the day and the
     customer, so that two customers' orders of one day do not share an id.
@@ -1271,6 +1288,7 @@ def convert_orders_csv(
     ids = {e["customer_id"] for e in events}
     stats.customers = len(ids)
     stats.named_customers = sum(1 for c in ids if _PERSON_NAME.match(c))
+    stats.zero_padded = _zero_padded(ids)
     if "order_id" not in stats.columns and not one_order_per_day:
         # lines of one basket without an order id share their customer and time
         at_once = Counter((e["customer_id"], e["occurred_at"]) for e in events if e["status"] == "placed")
@@ -1537,6 +1555,11 @@ def conversion_notes(stats: ConvertStats) -> list[str]:
                    if stats.one_order_per_day else "orders of their own")
         notes.append(f"{_count(stats.repeated_rows, 'row')} {repeat} another row exactly (customer, time and every "
                      f"value): read as {read_as}; if the export repeats rows, remove the duplicates first")
+    if stats.zero_padded[0]:
+        notes.append(f"{_count(stats.zero_padded[0], 'customer id')} {'equals' if stats.zero_padded[0] == 1 else 'equal'} "
+                     f"another but for leading zeros "
+                     f"(e.g. {stats.zero_padded[1]}), read as different customers: if a spreadsheet dropped the "
+                     f"zeros of some ids, restore them (or drop them everywhere) before converting")
     if stats.future_orders:
         notes.append(f"{_count(stats.future_orders, 'order')} dated in the future, the latest {stats.last_at}: event "
                      f"time would move there and every customer would look quiet until then; check the date "

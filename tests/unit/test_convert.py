@@ -563,6 +563,20 @@ def test_repeated_rows_of_an_order_and_orders_dated_in_the_future_are_pointed_ou
     assert any("1 order dated in the future, the latest 2099-01-01" in n for n in notes)
 
 
+def test_ids_equal_but_for_leading_zeros_are_pointed_out(tmp_path: Path):
+    from streams.convert import conversion_notes
+
+    text = "customer_id,date,amount\n00113,2024-01-01,40\n113,2024-02-01,40\n0042,2024-01-01,9\n7,2024-01-01,9\n"
+    stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl")
+
+    assert stats.customers == 4
+    (note,) = [n for n in conversion_notes(stats) if "leading zeros" in n]
+    assert note.startswith("1 customer id equals another but for leading zeros (e.g. '00113' and '113')")
+    clean = convert_orders_csv(_write(tmp_path, "customer_id,date,amount\n00113,2024-01-01,40\n", "c.csv"),
+                               tmp_path / "c.jsonl")
+    assert not [n for n in conversion_notes(clean) if "leading zeros" in n]
+
+
 def test_exports_without_order_ids_concatenate_without_two_orders_sharing_an_id(tmp_path: Path):
     # January's and February's exports: each order is on line 2 of its file
     january = _write(tmp_path, "customer_id,date,amount\nc1,2024-01-01,50\n", "m1.csv")
