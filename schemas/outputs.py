@@ -124,7 +124,9 @@ class ChurnWarning(Contract):
     risk_score: UnitInterval = Field(description="Estimated risk of leaving, 0 to 1.")
     occurred_at: UtcDatetime = Field(description="Event time at which the evidence held (UTC).")
     emitted_at: UtcDatetime = Field(description="Wall-clock time the warning was written (UTC).")
-    segment: Segment = Field(description="Customer value segment (RFM) at `occurred_at`.")
+    segment: Segment = Field(description=(
+        "Customer value segment at `occurred_at`: core (the shop's top share of repeat buyers by yearly value), "
+        "growth, regular, new or lapsed."))
     signals: tuple[Signal, ...] = Field(description=(
         "Evidence, strongest first: the firing signals. On a cleared warning, where the signals it "
         "carried stand now (none of them firing any more)."))

@@ -155,11 +155,11 @@ class Metrics:
             "churnwatch_customers", "Customers on this worker's partitions, per warning level and value segment",
             ["level", "segment"], registry=r)
         self.customers_active = Gauge(
-            "churnwatch_customers_active", "Customers not churned (active within the churn horizon), per segment",
+            "churnwatch_customers_active", "Customers whose open warning is not critical (not churned), per segment",
             ["segment"], registry=r)
         self.customers_churned = Counter(
             "churnwatch_customers_churned_total",
-            "Customers who went from active to churned (silent for the churn horizon), per segment",
+            "Customers whose warning reached critical with silence firing (active to churned), per segment",
             ["segment"], registry=r)
         # ---- the online model (progressive validation: predict, then learn)
         self.model_labels = Counter(
