@@ -78,7 +78,8 @@ EXPECTED = {
     "silent": ("silence", "win_back", "critical"),
     "fewer-orders": ("purchase_frequency_drop", "win_back", "critical"),
     "smaller-baskets": ("order_value_drop", "targeted_offer", "critical"),
-    "less-active": ("activity_drop", "win_back", "critical"),
+    # still ordering every month: an offer on what they buy, not a win-back (detectors.warning)
+    "less-active": ("activity_drop", "targeted_offer", "critical"),
     # service recovery at once (watch, kept in the state: the topic carries levels >= warning
     # by default); once the escalated high-severity complaint has gone unanswered for two
     # weeks it is churn evidence in full (detectors.complaints)
