@@ -45,7 +45,15 @@ nobody has been quiet long yet, and maximum likelihood ran to a corner (s 0.05, 
 days: no one ever leaves, so P(alive) stayed at 1 whatever the quiet) or anywhere along a
 flat ridge (on CDNOW, four partitions' fits of one day had s from 0.42 to 50). The prior
 picks a point on that ridge and gives way to the data as lapses accumulate. Below
-`min_customers` (20) in the sample the published estimates themselves are used.
+`min_customers` (20) in the sample the published estimates themselves are used, and so they
+are while the sample's longest history is shorter than `min_span_days` (90, the churn
+horizon), marked `provisional`: a stand-in for the rhythm of short histories and for the
+ranking, on which no customer is judged gone (`detectors.silence`). A stream that starts without its history (no `churnwatch bootstrap`) sees every
+customer as new; two weeks in, a fit saw nothing but short gaps: customers active every
+three to four days, all alike (r 5.6, α 20 days), and read 18 quiet days after two visits
+as a lapse (P(alive) 0.53; 0.87 on the published fit). A steady customer who visits twice a
+month was warned as gone in the stream's first month. No one can have been seen away for
+the horizon before the horizon has passed.
 
 Deaths within the horizon are not modelled in the "no activity within H" term (an alive
 customer keeps their rate for H days): this errs towards "will be back" for everyone alike
@@ -82,6 +90,7 @@ class PopulationParams:
     horizon_days: float = 90.0       # "gone" = no activity within this many days (the churn labels' horizon)
     sample_size: int = 2000          # customers per partition the prior is fitted on
     min_customers: int = 20          # fewer in the sample: the default prior
+    min_span_days: float = 90.0      # a sample observed for less (its longest history): the default prior
     prior_log_sd: float = 1.0        # spread of the weak prior on each log-parameter around the default (see `fit`)
     refit_days: float = 28.0         # event time between fits (each ~0.1 s on 2,000 customers)
     # Bounds of a fit (shapes; scales in days): no population is fitted to a degenerate corner.
@@ -103,9 +112,14 @@ class Prior:
     # The shop's `core` threshold of yearly value (`detectors.segment.core_threshold`) computed
     # on the same sample at the same time; 0: none (the fixed `core_min_value` applies).
     core_value: float = 0.0
+    # The shop has not been observed for `min_span_days` yet: the published fit stands in for
+    # the rhythm and the ranking, and no lapse verdict is given (`detectors.silence`).
+    provisional: bool = False
 
 
 DEFAULT_PRIOR = Prior()
+#: The stand-in while a partition's customers have been observed for less than the horizon.
+YOUNG_PRIOR = Prior(provisional=True)
 
 
 def summary(state: CustomerState) -> tuple[int, float, int] | None:
@@ -230,11 +244,14 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     A function of its arguments only: the search always starts from the default prior (the
     dropout shape and scale lie on a flat ridge of the likelihood, which the weak prior
     around the default tilts towards it). Bounded by `params`;
-    the default prior with fewer than `min_customers` summaries.
+    the default prior with fewer than `min_customers` summaries, or while the longest history
+    in them (days from a first activity to `now`) is shorter than `min_span_days`.
 
     Examples
     --------
     >>> fit([(1, 10.0, 10 * DAY)] * 5, 20 * DAY) == DEFAULT_PRIOR
+    True
+    >>> fit([(3, 30.0, 60 * DAY)] * 50, 70 * DAY) == YOUNG_PRIOR        # 40 days of history
     True
     """
     if len(summaries) < params.min_customers:
@@ -243,6 +260,8 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     t_x = np.array([s[1] for s in summaries], dtype=float)
     quiet = np.array([max(0.0, (now - s[2]) / DAY) for s in summaries])
     big_t = t_x + quiet
+    if float(big_t.max()) < params.min_span_days:
+        return YOUNG_PRIOR
     shape = (math.log(params.min_shape), math.log(params.max_shape))
     scale = (math.log(params.min_scale_days), math.log(params.max_scale_days))
     bounds = [shape, scale, shape, scale]
@@ -340,7 +359,7 @@ class Population:
     worker judges with the prior an uninterrupted one has. The prior moves the risk score,
     and the silence verdict on short histories and purchase logs (`silence.purchase_log`).
 
-    >>> pop = Population(PopulationParams(min_customers=3))
+    >>> pop = Population(PopulationParams(min_customers=3, min_span_days=0))
     >>> for i in range(5):
     ...     pop.update(CustomerState(f"c{i}", last_active=(100 + i) * DAY, gaps=[7] * (i + 1)))
     >>> pop.prior(120 * DAY).customers
@@ -368,7 +387,7 @@ class Population:
         their due time after a later event has already started a new period) gets the fit in
         force at that time, so a verdict does not depend on when the sweep ran.
 
-        >>> pop = Population(PopulationParams(min_customers=1))
+        >>> pop = Population(PopulationParams(min_customers=1, min_span_days=0))
         >>> pop.update(CustomerState("a", last_active=5 * DAY, gaps=[2, 3]))
         >>> first = pop.prior(29 * DAY)                  # period 1 (days 28-55)
         >>> pop.update(CustomerState("b", last_active=60 * DAY, gaps=[9]))
@@ -405,11 +424,13 @@ def encode_fit(period: int, prior: Prior) -> bytes:
     """A fit as bytes for a table (see `Population.fitted`).
 
     >>> decode_fit(encode_fit(3, Prior(0.5, 60.0, 0.7, 90.0, 1200, 812.5)))
-    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200, core_value=812.5))
+    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200, core_value=812.5, provisional=False))
+    >>> decode_fit(encode_fit(1, YOUNG_PRIOR))[1] == YOUNG_PRIOR
+    True
     """
     return json.dumps({"period": period, "r": prior.r, "alpha": prior.alpha, "s": prior.s,
-                       "beta": prior.beta, "customers": prior.customers, "core_value": prior.core_value},
-                      sort_keys=True).encode()
+                       "beta": prior.beta, "customers": prior.customers, "core_value": prior.core_value,
+                       "provisional": prior.provisional}, sort_keys=True).encode()
 
 
 def decode_fit(raw: bytes) -> tuple[int, Prior]:
@@ -422,6 +443,7 @@ def decode_fit(raw: bytes) -> tuple[int, Prior]:
     try:
         d = json.loads(raw)
         return int(d["period"]), Prior(float(d["r"]), float(d["alpha"]), float(d["s"]), float(d["beta"]),
-                                       int(d["customers"]), float(d.get("core_value", 0.0)))
+                                       int(d["customers"]), float(d.get("core_value", 0.0)),
+                                       bool(d.get("provisional", False)))
     except (TypeError, KeyError, ValueError) as err:
         raise ValueError(f"not a population fit: {err}") from None

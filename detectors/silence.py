@@ -504,7 +504,7 @@ def breaks_taken(state: CustomerState, params: SilenceParams = SilenceParams(),
 def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
     """(strength, P(alive)) of the population's verdict on a short history or a purchase log
     (`purchase_log`; from `long_alive_fire`), or None."""
-    if prior is None or state.last_active <= 0:
+    if prior is None or prior.provisional or state.last_active <= 0:
         return None
     if len(state.gaps) >= p.min_gaps and not purchase_log(state):
         return None
@@ -593,7 +593,8 @@ def _crossing(gaps: tuple[int, ...], last_active: int, level: float, params: Sil
     # active day, not once per event. The population's rhythm stands in for a short
     # history's own; its verdict judges short histories and, with `purchases`
     # (`purchase_log`), long ones from `long_alive_fire`.
-    lapse_prior = prior if len(gaps) < params.min_gaps or purchases else None
+    lapse_prior = prior if (len(gaps) < params.min_gaps or purchases) and prior is not None \
+        and not prior.provisional else None
     if len(gaps) >= params.min_gaps:
         prior = None
     r = rhythm(CustomerState("", last_active=last_active, gaps=list(gaps)), params, prior)

@@ -821,10 +821,14 @@ class Processor:
                 log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
                          "beta %.4g d; %s)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,
                          prior.s, prior.beta, core)
-            else:
+            elif len(pop.sample) < self.params.population.min_customers:
                 log.info("partition %d: at %s, %d customers in the population sample, fewer than the %d a fit "
                          "needs: the published CDNOW prior (%s)", partition, to_datetime(now), len(pop.sample),
                          self.params.population.min_customers, core)
+            else:
+                log.info("partition %d: at %s, the population sample's histories are shorter than the %g days a "
+                         "fit needs: the published CDNOW prior stands in, and no one is judged gone on it (%s)",
+                         partition, to_datetime(now), self.params.population.min_span_days, core)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):

@@ -102,7 +102,7 @@ def verify(run_cli, settings: Settings, tmp_path: Path, *, timeout: float = 240)
     return report
 
 
-_ROUTINE = re.compile(r"population fitted|in the population sample|^\+|^\| |^\s*$")
+_ROUTINE = re.compile(r"population fitted|in the population sample|population sample's histories|^\+|^\| |^\s*$")
 
 
 def worker_logs(tmp_path: Path, lines: int = 14) -> str:

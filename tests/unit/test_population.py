@@ -115,15 +115,39 @@ def test_an_early_fit_keeps_the_dropout_off_its_bounds():
     # 40 days into a stream few customers have been quiet long: the likelihood alone puts
     # the dropout at a corner (no one ever leaves, P(alive) ~ 1 whatever the quiet); the
     # weak prior around the published fit keeps it where a lapse can still be judged.
+    # (Fitted here although a stream this young is judged by the published fit: min_span_days.)
     truth = Prior(r=3.0, alpha=30.0, s=0.5, beta=300.0)
     sample = _pareto_nbd_population(300, truth, 40.0, random.Random(2))
     bounds = PopulationParams()
-    mle = fit(sample, int(40 * DAY), PopulationParams(prior_log_sd=1e6))
+    mle = fit(sample, int(40 * DAY), PopulationParams(prior_log_sd=1e6, min_span_days=0))
     assert mle.s == pytest.approx(bounds.min_shape) and mle.beta == pytest.approx(bounds.max_scale_days)
-    got = fit(sample, int(40 * DAY))
+    got = fit(sample, int(40 * DAY), PopulationParams(min_span_days=0))
     assert got.r / got.alpha == pytest.approx(truth.r / truth.alpha, rel=0.15)     # the rate is the data's
     assert 0.1 < got.s < 2.0 and 50.0 < got.beta < 1_000.0
     assert p_alive(2, 10.0, 60.0, got) < 0.9 < p_alive(2, 10.0, 60.0, mle)
+
+
+def test_a_population_seen_for_less_than_the_horizon_gets_the_published_fit_as_a_stand_in():
+    # Two weeks into a stream that started without its history, everyone is new and nobody
+    # has shown a long gap yet: customers who visit every 2 to 15 days look alike and frequent.
+    rng = random.Random(6)
+    now = 15 * DAY
+    sample = []
+    for _ in range(200):
+        rate = 1 / rng.choice([2, 4, 7, 15])
+        first = rng.uniform(0, 5)
+        days = [first]
+        while (following := days[-1] + rng.expovariate(rate)) < 15:
+            days.append(following)
+        sample.append((len(days) - 1, days[-1] - first, int(days[-1] * DAY)))
+    young = fit(sample, now)
+    assert young.provisional and (young.r, young.alpha, young.s, young.beta) == (
+        DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta)
+    assert fit(sample, now, PopulationParams(min_span_days=0)).customers == 200
+    # once the first of them (a few minutes into day 0) has been seen for 90 days, their fit is used
+    assert fit(sample, 89 * DAY).provisional
+    fitted = fit(sample, 91 * DAY)
+    assert fitted.customers == 200 and not fitted.provisional
 
 
 def test_a_small_partition_gets_its_own_rate_not_the_published_one():

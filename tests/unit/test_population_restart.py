@@ -72,12 +72,12 @@ def test_a_restarted_processor_judges_with_the_fit_made_before_the_restart_not_a
                     p.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
                     offset += 1
 
-    feed(proc, range(0, 60))
+    feed(proc, range(0, 100))         # beyond the 90 days before which the published fit stands in
     period, fitted = proc.population_of(0).fitted
     assert period is not None and fitted.customers > 100
     # Within the same refit period the states move on (newer gaps), and nothing refits.
-    last_day = next(d for d in range(60, 90) if int(epoch(T0 + timedelta(days=d + 1)) // (28 * 86400)) != period) - 1
-    feed(proc, range(60, last_day + 1))
+    last_day = next(d for d in range(100, 130) if int(epoch(T0 + timedelta(days=d + 1)) // (28 * 86400)) != period) - 1
+    feed(proc, range(100, last_day + 1))
     now = epoch(T0 + timedelta(days=last_day, hours=12))
     assert proc.population_of(0).prior(now) == fitted
 

@@ -183,7 +183,7 @@ def test_coming_back_clears_silence():
 
 # ---------------------------------------------------------------- short histories: the population's rhythm
 
-from detectors.population import DEFAULT_PRIOR, Prior, p_alive  # noqa: E402
+from detectors.population import DEFAULT_PRIOR, YOUNG_PRIOR, Prior, p_alive  # noqa: E402
 
 ALIKE = Prior(r=3.0, alpha=27.0)          # customers active every 9 days on average, rates alike
 
@@ -195,6 +195,19 @@ def test_without_a_population_a_short_history_gets_no_verdict_and_with_one_it_do
     assert sig.fires and sig.kind == "silence"
     assert (sig.current, sig.baseline) == (300.0, 9.0)
     assert "after 1 active day" in sig.detail and "are still customers" in sig.detail
+
+
+def test_a_shop_not_yet_observed_for_the_horizon_judges_no_one_gone():
+    # the stand-in of a partition whose customers have been seen for under 90 days: the
+    # published fit's rhythm, but no verdict of "more likely gone than not"
+    s = build([login(day(0))])
+    assert evaluate(s, day(150), prior=DEFAULT_PRIOR).fires
+    young = evaluate(s, day(150), prior=YOUNG_PRIOR)
+    assert not young.fires and "are still customers" not in young.detail
+    assert next_change(s, day(0), prior=YOUNG_PRIOR) is None
+    # a customer with a rhythm of their own is still judged by it
+    regular = build([login(day(d)) for d in range(0, 60, 3)])
+    assert evaluate(regular, day(90), prior=YOUNG_PRIOR).fires
 
 
 def test_a_first_time_customer_is_judged_later_where_customers_differ_more():
