@@ -15,24 +15,40 @@ out.
 
 Amounts are compared on a log scale (basket sizes are skewed; a drop from 800 to 400 and
 from 80 to 40 are the same change): ratio r = geometric mean of the recent orders over the
-geometric mean of the baseline (medians are shown too), and a Welch-style z = the
-difference of mean log amounts over its standard error. The baseline's log variance is
-shrunk towards a typical basket spread (`prior_log_sd`, weight `prior_weight` orders), so a
-run of unusually similar baskets does not make the next small one look significant; the
-recent side uses its own variance but never less than the baseline's (three orders cannot
-vouch for a small spread).
+geometric mean of the baseline (medians are shown too), and a two-sample t statistic z =
+the difference of mean log amounts over its standard error. The spread behind it is pooled
+from both sides (what is tested is a steady customer, whose baskets have one spread): the
+baseline's and the recent orders' squared deviations, plus a typical basket spread
+(`prior_log_sd`, weight `prior_weight` orders), so a run of unusually similar baskets does
+not make the next small one look significant.
+
+The typical spread is the shop's own once it is known: the median of its customers' basket
+log-sd (`basket_log_sd`, customers with six orders or more in one currency), computed with
+the population fit of each partition (`detectors.population`, every 28 days; within 0.15
+and 0.8) and passed in by `detectors.warning.assess` (`with_shop_spread`); `prior_log_sd`
+(0.5) until then. A grocery shop's baskets vary less than a furniture store's, and two
+pseudo-orders of the wrong spread decide a short history's verdict: a customer of a shop
+whose baskets vary by a log-sd of 0.2 who falls from 500-1000 to 200-300 after six orders
+is a hint (strength 0.45) against 0.5 and fires against the shop's own.
 
 z is read against Student's t, not the normal: the spread behind it is itself estimated
-from a handful of orders (degrees of freedom: the baseline's orders less one, plus the
-prior's weight; Welch-Satterthwaite when the recent side's own spread is used). Read against
-the normal, four usual baskets of 700-900 and two of about 200 (z = -4.8) looked like a
-one-in-a-million event; with their 5 degrees of freedom it is 1 in 430. Steady buyers
-whose basket varies by a log-sd of 0.5 tripped the normal reading 2.5 to 3.4 times per
-1,000 customer-months where z = -3 promises 1.35 (`python -m streams.order_value_power`);
-read against t, 0.3 to 0.6.
-A short history therefore needs a clearer drop: baskets of 500-1000 falling to 200-300 are
-warned by the third small order in about a third of the cases after six monthly orders,
-nineteen in twenty after eight and all after twelve.
+from a handful of orders (degrees of freedom: both sides' orders less one each, plus the
+prior's weight). Read against the normal, four usual baskets of 700-900 and two of about
+200 (z = -5.3) looked like a one-in-17-million event; with their 6 degrees of freedom it
+is 1 in 1,100. Steady buyers whose basket varies by a log-sd of 0.5 tripped the normal
+reading 2.5 to 3.4 times per 1,000 customer-months where z = -3 promises 1.35 (`python -m
+streams.order_value_power`); read against t, 0.8 to 1.0.
+
+Until 2026-12-06 the recent side's own spread was used alone whenever it was the wider,
+with its own two degrees of freedom (Welch-Satterthwaite): a test made more cautious by
+the customer's three newest baskets, and less sensitive the tighter their usual baskets
+were (seven baskets of 645-1009 followed by 246, 326 and 362 read P = 0.0011 against the
+typical spread 0.5, 0.00009 against 0.25 and 0.0018 against 0.2). Pooled, the same
+baskets read 0.0004, 0.00003 and 0.00002. `python -m streams.order_value_power --gaps
+14,30,55`: baskets sliding from 750 to 250 over two weeks to nine months were warned 4 to 45
+days sooner, buyers every 55 days 42 to 57 times in 60 instead of 18 to 45; steady buyers
+(log-sd 0.3 and 0.5) fired in 0 to 0.96 months per 1,000 instead of 0 to 0.55, and buyers
+whose basket wanders by 5 % an order in 0 to 2.6 instead of 0 to 0.41.
 
 Defaults, and why:
 
@@ -105,8 +121,9 @@ Defaults, and why:
   probabilities of -3 and its shares; the z that reaches them depends on the degrees of
   freedom (below).
 * `prior_log_sd` 0.5 with `prior_weight` 2: household baskets typically vary by a factor of
-  about 1.6 either way; two pseudo-orders keep four similar baskets from vouching for a
-  tiny spread, and let the customer's own spread dominate soon after. (Six, when z was read
+  about 1.6 either way (the value until the shop's own spread is known, see above); two
+  pseudo-orders keep four similar baskets from vouching for a tiny spread, and let the
+  customer's own spread dominate soon after. (Six, when z was read
   against the normal, stood in for the uncertainty of a short history that Student's t now
   carries; with both, the brief's 500-1000 falling to 200-300 after eight monthly orders
   was warned in 73 % of cases instead of 94 %, for no fewer false warnings on the
@@ -119,7 +136,7 @@ Defaults, and why:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from statistics import NormalDist, median
 
@@ -165,7 +182,7 @@ class _Comparison:
     mean_log_baseline: float
     z_fire: float = -3.0          # z at which it fires, for this customer's usual gap
     lag: int = 0                  # orders left out between the baseline and the recent ones
-    dof: float = math.inf         # degrees of freedom of the variances behind z (`_dof`)
+    dof: float = math.inf         # degrees of freedom of the pooled spread behind z
     tail: float = 0.5             # one-sided P of a z this low, from Student's t with `dof`
 
     @property
@@ -246,28 +263,14 @@ def _compare(amounts: list[tuple[int, float]] | tuple[tuple[int, float], ...], c
     mean_b = sum(log_b) / len(log_b)
     dof_b = len(log_b) - 1
     var_b = (sum((x - mean_b) ** 2 for x in log_b) + p.prior_weight * p.prior_log_sd ** 2) / (dof_b + p.prior_weight)
-    var_b = max(var_b, p.min_log_sd ** 2)
-    own_r = sum((x - mean_r) ** 2 for x in log_r) / (len(log_r) - 1)
-    var_r = max(own_r, var_b)
-    z = (mean_r - mean_b) / math.sqrt(var_r / len(log_r) + var_b / len(log_b))
-    # Both variance terms from the baseline's estimate (the recent spread below it): their sum
-    # has its degrees of freedom; two independent estimates combine as Welch-Satterthwaite's.
-    dof = (_dof(var_r / len(log_r), len(log_r) - 1, var_b / len(log_b), dof_b + p.prior_weight)
-           if own_r >= var_b else dof_b + p.prior_weight)
+    ss_r = sum((x - mean_r) ** 2 for x in log_r)
+    dof = dof_b + p.prior_weight + len(log_r) - 1
+    var = max((var_b * (dof_b + p.prior_weight) + ss_r) / dof, p.min_log_sd ** 2)
+    z = (mean_r - mean_b) / math.sqrt(var * (1.0 / len(log_r) + 1.0 / len(log_b)))
     base_times = amounts[-n_recent - len(baseline)][0], amounts[-n_recent - 1][0]
     gap_days = (base_times[1] - base_times[0]) / DAY / (len(baseline) - 1)
     return _Comparison(currency, amounts[-n_recent][0], amounts[-1][0], recent, baseline, math.exp(mean_r - mean_b), z,
                        mean_r, mean_b, z_fire(gap_days, p, windows), lag, dof, t_tail(z, dof))
-
-
-def _dof(a: float, dof_a: float, b: float, dof_b: float) -> float:
-    """Welch-Satterthwaite degrees of freedom of a + b, two variance terms estimated with
-    `dof_a` and `dof_b` degrees of freedom.
-
-    >>> round(_dof(0.1, 2, 0.1, 9), 2), round(_dof(0.01, 9, 0.1, 9), 2)
-    (6.55, 10.78)
-    """
-    return (a + b) ** 2 / (a * a / dof_a + b * b / dof_b)
 
 
 def t_tail(z: float, dof: float) -> float:
@@ -420,6 +423,47 @@ def _anchored(amounts: tuple[tuple[int, float], ...], currency: str, raised_at: 
         return None
     c = _compare(before[-p.baseline_orders:] + amounts[-p.recent_orders:], currency, p)
     return None if c is None else _summary(c, p, " the warning")
+
+
+def basket_log_sd(state: CustomerState, params: OrderValueParams = OrderValueParams()) -> float | None:
+    """The spread (sample log-sd) of the customer's baskets in the currency they ordered in most,
+    over their last `baseline_orders` + `recent_orders` orders there; None with fewer than
+    `min_baseline` + `min_recent` such orders. The shop's typical spread, the median of its
+    customers' (`detectors.population`), stands in for `prior_log_sd`.
+
+    >>> s = CustomerState("c", orders=[[i * DAY, a, "EUR", 0, 1, None] for i, a in
+    ...                                enumerate([100.0, 110.0, 90.0, 100.0, 120.0, 80.0])])
+    >>> round(basket_log_sd(s), 3), basket_log_sd(CustomerState("n")) is None
+    (0.143, True)
+    """
+    by_currency: dict[str, list[float]] = {}
+    for o in placed_orders(state):
+        if o[1] > 0:
+            by_currency.setdefault(o[2], []).append(o[1])
+    if not by_currency:
+        return None
+    amounts = max(by_currency.items(), key=lambda kv: (len(kv[1]), kv[0]))[1]
+    if len(amounts) < params.min_baseline + params.min_recent:
+        return None
+    logs = [math.log(a) for a in amounts[-(params.baseline_orders + params.recent_orders):]]
+    mean = sum(logs) / len(logs)
+    return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+
+
+def with_shop_spread(params: OrderValueParams, shop_log_sd: float) -> OrderValueParams:
+    """`params` with the shop's typical basket spread as the prior (0: none known, `params` as is).
+
+    >>> with_shop_spread(OrderValueParams(), 0.3).prior_log_sd, with_shop_spread(OrderValueParams(), 0.0).prior_log_sd
+    (0.3, 0.5)
+    """
+    if not shop_log_sd or shop_log_sd == params.prior_log_sd:
+        return params
+    return _replaced(params, shop_log_sd)
+
+
+@lru_cache(maxsize=64)
+def _replaced(params: OrderValueParams, prior_log_sd: float) -> OrderValueParams:
+    return replace(params, prior_log_sd=prior_log_sd)
 
 
 def next_change(state: CustomerState, now: int, params: OrderValueParams = OrderValueParams()) -> int | None:

@@ -76,6 +76,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
 from detectors.segment import SegmentParams, core_threshold, year_value
+from detectors.order_value import basket_log_sd
 from detectors.state import DAY, CustomerState, id_hash
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
@@ -91,6 +92,11 @@ class PopulationParams:
     sample_size: int = 2000          # customers per partition the prior is fitted on
     min_customers: int = 20          # fewer in the sample: the default prior
     min_span_days: float = 90.0      # a sample observed for less (its longest history): the default prior
+    # The shop's typical basket spread (`typical_basket_log_sd`): the median of the sampled
+    # customers' own, from this many customers with enough orders (fewer: none), within bounds.
+    min_spread_customers: int = 20
+    min_basket_log_sd: float = 0.15
+    max_basket_log_sd: float = 0.8
     prior_log_sd: float = 1.0        # spread of the weak prior on each log-parameter around the default (see `fit`)
     refit_days: float = 28.0         # event time between fits (each ~0.1 s on 2,000 customers)
     # Bounds of a fit (shapes; scales in days): no population is fitted to a degenerate corner.
@@ -115,6 +121,9 @@ class Prior:
     # The shop has not been observed for `min_span_days` yet: the published fit stands in for
     # the rhythm and the ranking, and no lapse verdict is given (`detectors.silence`).
     provisional: bool = False
+    # The shop's typical spread of a customer's baskets (log-sd, `typical_basket_log_sd`): the
+    # prior of `detectors.order_value`'s spread. 0: none known (its fixed `prior_log_sd`).
+    basket_log_sd: float = 0.0
 
 
 DEFAULT_PRIOR = Prior()
@@ -273,6 +282,24 @@ def fit(summaries: list[tuple[int, float, int]], now: int, params: PopulationPar
     return Prior(r, a, s, b, len(summaries))
 
 
+def typical_basket_log_sd(spreads: list[float], params: PopulationParams = PopulationParams()) -> float:
+    """The shop's typical basket spread: the median of its customers' own (log-sd), within
+    [`min_basket_log_sd`, `max_basket_log_sd`]; 0 (none known) from fewer than
+    `min_spread_customers` customers.
+
+    >>> typical_basket_log_sd([0.2, 0.25, 0.3] * 10), typical_basket_log_sd([0.2] * 5)
+    (0.25, 0.0)
+    >>> typical_basket_log_sd([0.05] * 30), typical_basket_log_sd([1.5] * 30)
+    (0.15, 0.8)
+    """
+    if len(spreads) < params.min_spread_customers:
+        return 0.0
+    ordered = sorted(spreads)
+    mid = len(ordered) // 2
+    typical = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return min(params.max_basket_log_sd, max(params.min_basket_log_sd, typical))
+
+
 class PopulationSample:
     """A bounded uniform sample of a partition's customers: the `size` smallest id hashes.
 
@@ -289,10 +316,10 @@ class PopulationSample:
     def __init__(self, size: int, segment: SegmentParams = SegmentParams()) -> None:
         self.size = size
         self.segment = segment
-        # Each member's id hash, summary and yearly orders and value up to their last order
-        # (`segment.year_value`; 0 orders: none), packed (`_MEMBER`): one 81-byte object a
-        # member instead of four tuples and their numbers (470 B a member before, 2,000 members
-        # a partition: the samples were most of a worker's fixed memory).
+        # Each member's id hash, summary, yearly orders and value up to their last order
+        # (`segment.year_value`; 0 orders: none) and basket spread, packed (`_MEMBER`): one
+        # 89-byte object a member instead of tuples and their numbers (470 B a member before,
+        # 2,000 members a partition: the samples were most of a worker's fixed memory).
         self.members: dict[str, bytes] = {}
         # The members as a heap of (complement of the hash, big-endian) + id: its smallest is
         # the member with the largest hash, which a customer with a smaller hash replaces in
@@ -306,7 +333,8 @@ class PopulationSample:
 
     def _pack(self, h: int, s: tuple[int, float, int], state: CustomerState) -> bytes:
         v = year_value(state, self.segment)
-        return _MEMBER.pack(h, *s, *(v if v is not None else (0, 0.0, 0)))
+        spread = basket_log_sd(state)
+        return _MEMBER.pack(h, *s, *(v if v is not None else (0, 0.0, 0)), math.nan if spread is None else spread)
 
     def update(self, state: CustomerState) -> None:
         """Record the customer's current summary if they belong to the sample."""
@@ -330,7 +358,7 @@ class PopulationSample:
             self.members[cid] = self._pack(h, s, state)
 
     def _unpacked(self) -> list[tuple]:
-        """(hash, x, t_x, last activity, yearly orders, value, last order) of each member, by hash."""
+        """(hash, x, t_x, last activity, yearly orders, value, last order, basket log-sd) of each member, by hash."""
         return sorted(_MEMBER.unpack(m) for m in self.members.values())
 
     def summaries(self) -> list[tuple[int, float, int]]:
@@ -339,11 +367,16 @@ class PopulationSample:
 
     def year_values(self) -> list[tuple[int, float, int]]:
         """The members' yearly orders and value (`segment.year_value`), buyers only, in id-hash order."""
-        return [(n, value, last) for *_, n, value, last in self._unpacked() if n]
+        return [(n, value, last) for _, _, _, _, n, value, last, _ in self._unpacked() if n]
+
+    def basket_spreads(self) -> list[float]:
+        """The members' basket log-sd (`detectors.order_value.basket_log_sd`), those with enough orders."""
+        return [sd for *_, sd in self._unpacked() if not math.isnan(sd)]
 
 
-# A sample member: id hash, summary (x, t_x, last activity), yearly value (orders, value, last order).
-_MEMBER = struct.Struct("<QIdqIdq")
+# A sample member: id hash, summary (x, t_x, last activity), yearly value (orders, value, last order),
+# basket log-sd (NaN: too few orders).
+_MEMBER = struct.Struct("<QIdqIdqd")
 _HASH = struct.Struct("<Q")
 _HASH_MAX = 2 ** 64 - 1
 
@@ -401,7 +434,9 @@ class Population:
                 self._earlier = (self._earlier + [(self._period, self._prior)])[-self.KEEP_FITS:]
             self._period = period
             self._prior = dataclasses.replace(fit(self.sample.summaries(), now, self.params),
-                                              core_value=core_threshold(self.sample.year_values(), now, self.segment))
+                                              core_value=core_threshold(self.sample.year_values(), now, self.segment),
+                                              basket_log_sd=typical_basket_log_sd(self.sample.basket_spreads(),
+                                                                                  self.params))
         elif period < self._period:
             return next((p for fitted_in, p in reversed(self._earlier) if fitted_in <= period), self._prior)
         return self._prior
@@ -424,13 +459,13 @@ def encode_fit(period: int, prior: Prior) -> bytes:
     """A fit as bytes for a table (see `Population.fitted`).
 
     >>> decode_fit(encode_fit(3, Prior(0.5, 60.0, 0.7, 90.0, 1200, 812.5)))
-    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200, core_value=812.5, provisional=False))
+    (3, Prior(r=0.5, alpha=60.0, s=0.7, beta=90.0, customers=1200, core_value=812.5, provisional=False, basket_log_sd=0.0))
     >>> decode_fit(encode_fit(1, YOUNG_PRIOR))[1] == YOUNG_PRIOR
     True
     """
     return json.dumps({"period": period, "r": prior.r, "alpha": prior.alpha, "s": prior.s,
                        "beta": prior.beta, "customers": prior.customers, "core_value": prior.core_value,
-                       "provisional": prior.provisional}, sort_keys=True).encode()
+                       "provisional": prior.provisional, "basket_log_sd": prior.basket_log_sd}, sort_keys=True).encode()
 
 
 def decode_fit(raw: bytes) -> tuple[int, Prior]:
@@ -444,6 +479,6 @@ def decode_fit(raw: bytes) -> tuple[int, Prior]:
         d = json.loads(raw)
         return int(d["period"]), Prior(float(d["r"]), float(d["alpha"]), float(d["s"]), float(d["beta"]),
                                        int(d["customers"]), float(d.get("core_value", 0.0)),
-                                       bool(d.get("provisional", False)))
+                                       bool(d.get("provisional", False)), float(d.get("basket_log_sd", 0.0)))
     except (TypeError, KeyError, ValueError) as err:
         raise ValueError(f"not a population fit: {err}") from None

@@ -210,7 +210,7 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
                                     silence.explained_until(state, now, params.silence, prior),
                                     purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence,
                                                                        _pending_from(state, now))),
-        order_value.evaluate(state, now, params.order_value),
+        order_value.evaluate(state, now, order_value.with_shop_spread(params.order_value, prior.basket_log_sd)),
         activity.evaluate(state, now, params.activity),
         complaints.evaluate(state, now, params.complaints),
     ):

@@ -817,6 +817,8 @@ class Processor:
             core = (f"core from {prior.core_value:,.0f} EUR a year, every currency at its EUR rate"
                     if prior.core_value > 0
                     else "core by the fixed threshold")
+            core += (f"; baskets typically vary by a log-sd of {prior.basket_log_sd:.2f}" if prior.basket_log_sd
+                     else "; basket spread by the fixed prior")
             if prior.customers:
                 log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
                          "beta %.4g d; %s)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,

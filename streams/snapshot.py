@@ -299,7 +299,7 @@ def read_fits(records: Mapping[bytes, bytes]) -> dict[int, tuple[int, population
     """Partition -> (period, prior) of the population fits in the `models` changelog (key ``prior/<p>``).
 
     >>> read_fits({b"prior/1": population.encode_fit(2, population.Prior()), b"1": b"a model"})
-    {1: (2, Prior(r=0.55, alpha=74.0, s=0.61, beta=82.0, customers=0, core_value=0.0, provisional=False))}
+    {1: (2, Prior(r=0.55, alpha=74.0, s=0.61, beta=82.0, customers=0, core_value=0.0, provisional=False, basket_log_sd=0.0))}
     """
     out: dict[int, tuple[int, population.Prior]] = {}
     for key, value in records.items():

@@ -91,7 +91,7 @@ def test_a_short_history_needs_a_clearer_drop_than_a_long_one():
     # degrees of freedom, not the normal. The same fall to a quarter, every ten days:
     short = evaluate(build(orders([800, 900, 700, 850, 200, 210])), day(60))
     long = evaluate(build(orders([800, 900, 700, 850, 820, 760, 880, 790, 840, 810, 200, 210])), day(120))
-    assert not short.fires and "z=-4.8 (P=0.0023)" in short.detail     # t with 5 degrees of freedom
+    assert not short.fires and "z=-5.3 (P=0.00091)" in short.detail    # t with 6 degrees of freedom
     assert long.fires
 
 
@@ -141,10 +141,10 @@ def test_strength_reaches_one_at_a_quarter_of_the_usual_basket():
 
 
 def test_a_weekly_buyer_needs_a_clearer_drop_than_a_monthly_one():
-    # The same baskets: eight of about 100, then 46, 51 and 41 (z = -4.8, P = 0.0005). A
+    # The same baskets: eight of about 100, then 50, 55 and 45 (z = -4.7, P = 0.00035). A
     # monthly buyer has had one such test a month, a weekly buyer four: it fires for the
     # monthly one only.
-    amounts = [100, 110, 95, 105, 100, 115, 90, 100, 46, 46 * 1.1, 46 * 0.9]
+    amounts = [100, 110, 95, 105, 100, 115, 90, 100, 50, 50 * 1.1, 50 * 0.9]
     monthly = evaluate(build(orders(amounts, every=30)), day(330))
     weekly = evaluate(build(orders(amounts, every=7)), day(77))
     assert monthly.current == pytest.approx(weekly.current)
@@ -236,20 +236,21 @@ def _first_firing(history: list, params: OrderValueParams = OrderValueParams()):
 def test_a_basket_that_shrinks_over_months_is_judged_against_the_baskets_before_the_slide():
     # 750 -> 250 over nine months, a fortnightly buyer: each new basket is only a little
     # smaller than the dozen before it, so the sliding baseline follows the fall down and
-    # never sees it (0 of 10 warned without the slow-slide window); the baskets of a dozen
-    # orders earlier show it (7 of these 10; 52 of 60 in `python -m streams.order_value_power`).
-    warned = 0
+    # mostly misses it (3 of 10 warned without the slow-slide window); the baskets of a dozen
+    # orders earlier show it (10 of these 10; 60 of 60 in `python -m streams.order_value_power`).
+    warned = sliding_only = 0
     for seed in range(10):
         history = _sliding(270, seed)
         sig, _ = _first_firing(history)
         before, _ = _first_firing(history, OrderValueParams(slide_lag=0))
-        assert before is None
+        sliding_only += before is not None
         if sig is not None:
             warned += 1
-            assert (sig.detail.startswith("last 3 orders") and "over the 12 before the last 15" in sig.detail
-                    or sig.detail.startswith("last 6 orders") and "over the 12 before the last 18" in sig.detail)
+            if before is None:
+                assert (sig.detail.startswith("last 3 orders") and "over the 12 before the last 15" in sig.detail
+                        or sig.detail.startswith("last 6 orders") and "over the 12 before the last 18" in sig.detail)
             assert sig.current / sig.baseline <= 0.6
-    assert warned >= 7
+    assert warned >= 9 and sliding_only <= 4
 
 
 def test_a_basket_settled_at_half_after_a_slide_is_seen_in_the_last_six_orders():
@@ -264,8 +265,8 @@ def test_a_basket_settled_at_half_after_a_slide_is_seen_in_the_last_six_orders()
             if sig is not None:
                 warned[name] += 1
                 assert sig.current / sig.baseline <= 0.6
-    assert warned["default"] >= 10
-    assert warned["default"] >= warned["three only"] + 3
+    assert warned["default"] >= 11
+    assert warned["default"] >= warned["three only"] + 2
 
 
 def test_a_monthly_buyer_whose_basket_stepped_down_is_seen_once_six_small_baskets_have_come():
@@ -331,3 +332,18 @@ def test_an_open_warning_is_held_against_the_baskets_before_it_and_clears_only_o
     back = build(orders(usual + low + [rng.uniform(500, 1000) for _ in range(3)]))
     back.level, back.kinds, back.raised_at = 2, ["order_value_drop"], day(raise_day)
     assert not evaluate(back, day(530)).fires
+
+
+def test_a_tighter_typical_spread_never_makes_a_drop_look_less_unusual():
+    # Seven baskets of 645-1009, then 246, 326 and 362. The spread behind z pools both sides'
+    # (the null is a steady customer: one spread), so a tighter typical spread can only
+    # sharpen the test. (The recent side's own spread, used alone with its two degrees of
+    # freedom whenever it was the wider, made a tighter prior read 0.0018 where a looser one
+    # read 0.00009.)
+    s = build(orders([871.39, 657.26, 675.09, 675.09, 1009.17, 866.72, 644.54, 246.2, 326.39, 361.56], every=30))
+    tails = []
+    for sd in (0.5, 0.3, 0.25, 0.2, 0.15):
+        sig = evaluate(s, day(271), OrderValueParams(prior_log_sd=sd))
+        assert sig.fires and sig.detail.startswith("last 3 orders typically 307.42 EUR")
+        tails.append(float(sig.detail.rsplit("P=", 1)[1].rstrip(")")))
+    assert tails == sorted(tails, reverse=True) and tails[-1] < tails[0] / 10

@@ -10,8 +10,9 @@ import pytest
 
 from builders import DAY, build, day, login, order
 from detectors import warning as warn
-from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, fit,
-                                  gone_probability, p_alive, summary)
+from detectors.order_value import basket_log_sd
+from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, decode_fit,
+                                  encode_fit, fit, gone_probability, p_alive, summary)
 from detectors.state import CustomerState, decode, encode, id_hash
 
 
@@ -210,3 +211,44 @@ def _gaps(x: int, t_x: float) -> list[int]:
 def test_summary_counts_repeat_active_days_and_their_span():
     s = build([login(day(0)), login(day(0, 14)), order(day(3), 10.0), login(day(10))])
     assert summary(s) == (2, 10.0, day(10))
+
+
+def _buyer(cid: str, baskets: list[float]) -> CustomerState:
+    return build([order(day(30 * i), round(b, 2)) for i, b in enumerate(baskets)],
+                 CustomerState(cid))
+
+
+def test_the_fit_carries_the_shops_typical_basket_spread():
+    # 40 customers with 8 orders each whose baskets vary by a log-sd of about 0.2, ten with
+    # too few orders to say: the shop's spread is the median of the 40, and survives a restart
+    rng = random.Random(7)
+    states = [_buyer(f"b{i}", [500.0 * math.exp(rng.gauss(0.0, 0.2)) for _ in range(8)]) for i in range(40)]
+    states += [_buyer(f"f{i}", [400.0, 100.0]) for i in range(10)]
+    pop = Population(PopulationParams(min_customers=30))
+    for s in states:
+        pop.update(s)
+    prior = pop.prior(300 * DAY)
+    own = sorted(basket_log_sd(s) for s in states[:40])
+    assert prior.basket_log_sd == pytest.approx((own[19] + own[20]) / 2)
+    assert 0.15 < prior.basket_log_sd < 0.25
+    assert decode_fit(encode_fit(*pop.fitted))[1] == prior
+
+
+def test_too_few_customers_with_enough_orders_leave_the_basket_spread_to_the_fixed_prior():
+    rng = random.Random(8)
+    pop = Population(PopulationParams(min_customers=3))
+    for i in range(19):
+        pop.update(_buyer(f"b{i}", [500.0 * math.exp(rng.gauss(0.0, 0.2)) for _ in range(8)]))
+    assert pop.prior(300 * DAY).basket_log_sd == 0.0
+
+
+def test_the_shops_basket_spread_judges_a_customer_whose_baskets_fall():
+    # a customer of a shop whose baskets vary little (log-sd 0.2): six orders of 500-1000,
+    # then two of 200-300. Against the fixed typical spread (0.5) it is a hint; against the
+    # shop's own it fires on the two small baskets
+    s = build([order(day(30 * i), a) for i, a in enumerate([800, 650, 900, 700, 950, 600, 260, 230])])
+    now = day(30 * 7 + 1)
+    fixed = next(x for x in warn.assess(s, now).signals if x.kind == "order_value_drop")
+    shop = next(x for x in warn.assess(s, now, prior=Prior(basket_log_sd=0.2)).signals if x.kind == "order_value_drop")
+    assert not fixed.fires and fixed.strength == 0.45
+    assert shop.fires and shop.detail.startswith("last 2 orders typically 244.54 EUR")
