@@ -331,20 +331,28 @@ class PopulationSample:
     def __len__(self) -> int:
         return len(self.members)
 
-    def _pack(self, h: int, s: tuple[int, float, int], state: CustomerState) -> bytes:
+    def _pack(self, h: int, s: tuple[int, float, int], state: CustomerState, spread: float | None = None) -> bytes:
         v = year_value(state, self.segment)
-        spread = basket_log_sd(state)
-        return _MEMBER.pack(h, *s, *(v if v is not None else (0, 0.0, 0)), math.nan if spread is None else spread)
+        if spread is None:
+            spread = basket_log_sd(state)
+            spread = math.nan if spread is None else spread
+        return _MEMBER.pack(h, *s, *(v if v is not None else (0, 0.0, 0)), spread)
 
-    def update(self, state: CustomerState) -> None:
-        """Record the customer's current summary if they belong to the sample."""
+    def update(self, state: CustomerState, orders_changed: bool = True) -> None:
+        """Record the customer's current summary if they belong to the sample.
+
+        `orders_changed` False: the state's orders are those it had at its last update (a
+        login, page view or complaint was applied), so a member's basket spread is kept
+        rather than computed again.
+        """
         s = summary(state)
         if s is None:
             return
         cid = state.customer_id
         held = self.members.get(cid)
         if held is not None:
-            self.members[cid] = self._pack(_HASH.unpack_from(held)[0], s, state)
+            self.members[cid] = self._pack(_HASH.unpack_from(held)[0], s, state,
+                                           None if orders_changed else _MEMBER.unpack(held)[-1])
             return
         h = id_hash(cid)
         key = (_HASH_MAX - h).to_bytes(8, "big") + cid.encode()
@@ -410,8 +418,8 @@ class Population:
         self._period: int | None = None
         self._earlier: list[tuple[int, Prior]] = []     # (period, fit) before the current one, oldest first
 
-    def update(self, state: CustomerState) -> None:
-        self.sample.update(state)
+    def update(self, state: CustomerState, orders_changed: bool = True) -> None:
+        self.sample.update(state, orders_changed)
 
     def prior(self, now: int) -> Prior:
         """The prior to judge at event time `now`: fitted at the first call of each refit period.

@@ -664,7 +664,7 @@ class Processor:
         # `_take` hands the state over (decoded afresh, or out of the cache it was kept in): it is
         # changed in place, and reaches the table and the cache again only through `_write`.
         state = observe(state, event, self.params.state, partition=partition, owned=True)
-        self.population_of(partition).update(state)
+        self.population_of(partition).update(state, orders_changed=kind == "order")
         if self.offsets_are_real and offset >= 0:
             # Everything of this customer's topic below a record still buffered is not applied
             # yet: the mark stops short of it (and covers this one once that one is applied).

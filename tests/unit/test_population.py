@@ -252,3 +252,26 @@ def test_the_shops_basket_spread_judges_a_customer_whose_baskets_fall():
     shop = next(x for x in warn.assess(s, now, prior=Prior(basket_log_sd=0.2)).signals if x.kind == "order_value_drop")
     assert not fixed.fires and fixed.strength == 0.45
     assert shop.fires and shop.detail.startswith("last 2 orders typically 244.54 EUR")
+
+
+def test_a_sample_kept_up_visit_by_visit_holds_the_spreads_a_rebuild_computes():
+    # the worker recomputes a member's basket spread only when an order was applied; the
+    # spreads it holds equal those of a sample rebuilt from the final states
+    from detectors.state import kind_of, observe
+    rng = random.Random(11)
+    events = []
+    for c in range(30):
+        for d in range(0, 300, rng.randint(3, 9)):
+            events.append(login(day(d, rng.randint(0, 23)), customer_id=f"v{c}"))
+        for d in range(0, 300, rng.randint(20, 40)):
+            events.append(order(day(d, 12), round(rng.uniform(50, 150), 2), customer_id=f"v{c}"))
+    events.sort(key=lambda e: e.occurred_at)
+    live, states = PopulationSample(20), {}
+    for e in events:
+        states[e.customer_id] = observe(states.get(e.customer_id), e)
+        live.update(states[e.customer_id], orders_changed=kind_of(e) == "order")
+    rebuilt = PopulationSample(20)
+    for s in states.values():
+        rebuilt.update(s)
+    assert live.members == rebuilt.members
+    assert len(live.basket_spreads()) == 20
