@@ -40,7 +40,7 @@ from detectors.segment import SEGMENTS
 from detectors.signal import SIGNAL_KINDS, quantile
 from detectors.state import CANCELLED, DAY, PLACED, RESOLVED, RETURNED, CustomerState
 
-FEATURES_VERSION = 2   # 2: rule_risk is the population gone probability joined with firing signals
+FEATURES_VERSION = 3   # 3: rule_risk also joins purchase frequency under its alarm for visitors (2: with firing signals)
 
 _BASE = (
     "log_days_since_active",

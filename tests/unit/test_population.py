@@ -59,6 +59,51 @@ def test_the_risk_score_of_a_customer_who_just_came_back_is_low():
     assert a.level == 0
 
 
+_ORDER_DAYS = [0, 45, 115, 167, 248, 286, 352, 411]     # a buyer every 45-81 days
+
+
+def _visitor(quiet_orders: int, orders_go_on: bool = False):
+    """A login every three days throughout; orders on `_ORDER_DAYS` (and every 60 days after
+    them if `orders_go_on`); judged `quiet_orders` days after the last of `_ORDER_DAYS`."""
+    now = _ORDER_DAYS[-1] + quiet_orders
+    days = _ORDER_DAYS + (list(range(_ORDER_DAYS[-1] + 60, now, 60)) if orders_go_on else [])
+    events = sorted([order(day(d), 80.0) for d in days] + [login(day(d)) for d in range(0, now, 3)],
+                    key=lambda e: e.occurred_at)
+    return build(events), day(now)
+
+
+def test_a_visitor_who_stops_buying_ranks_higher_the_longer_the_orders_stay_away():
+    # Their visits keep the gone probability near zero; the purchase-frequency evidence,
+    # still under its alarm, ranks them before it fires (no level yet) and the score does
+    # not jump when it does.
+    risks = []
+    for quiet in (100, 130, 160):
+        s, now = _visitor(quiet)
+        a = warn.assess(s, now)
+        pf = next(x for x in a.signals if x.kind == "purchase_frequency_drop")
+        assert not pf.fires and a.level == 0
+        assert gone_probability(s, now) < 0.01
+        assert a.risk_score == pytest.approx(pf.strength, abs=0.02)
+        risks.append(a.risk_score)
+    assert risks[0] < risks[1] < risks[2] and risks[2] > 0.4
+    on_rhythm, now = _visitor(160, orders_go_on=True)
+    assert warn.assess(on_rhythm, now).risk_score < 0.05
+    s, now = _visitor(200)
+    fired = warn.assess(s, now)
+    assert fired.level >= 1 and fired.risk_score > risks[2]
+
+
+def test_a_purchase_only_history_is_ranked_by_its_gone_probability_until_a_signal_fires():
+    # Every active day is a purchase: the gone probability already reads the same quiet
+    # that purchase frequency judges, and counting both would weigh it twice.
+    s = build([order(day(d), 80.0) for d in _ORDER_DAYS])
+    now = day(_ORDER_DAYS[-1] + 100)
+    a = warn.assess(s, now)
+    pf = next(x for x in a.signals if x.kind == "purchase_frequency_drop")
+    assert 0.0 < pf.strength < 0.5 and a.level == 0
+    assert a.risk_score == round(gone_probability(s, now), 6)
+
+
 def _pareto_nbd_population(n: int, prior: Prior, days: float, rng: random.Random) -> list[tuple[int, float, int]]:
     """Summaries of customers drawn from the model itself, observed for `days` from their first day."""
     out = []
