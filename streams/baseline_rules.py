@@ -222,5 +222,41 @@ def baseline_rules(h: Histories, end: int) -> tuple[list[tuple[str, list[dict[st
     return rules, prior
 
 
+RANKING_SCORES = ("days since last activity", "days since last order",
+                  "Pareto/NBD 1 - P(alive), hindsight fit")
+
+
+def ranking_scores(h: Histories, end: int, prior: Prior) -> dict[str, dict[str, float]]:
+    """Per score of `RANKING_SCORES`, each customer's score at `end`, higher for a customer
+    more likely gone: the published ways to rank customers, to compare with a snapshot's
+    `risk_score` by ROC AUC. Days since the last order count from the first activity for a
+    customer who never ordered. P(alive) is that of `alive_warnings` (the hindsight fit, the
+    whole history of active days).
+
+    >>> from datetime import datetime, UTC
+    >>> t0 = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
+    >>> h = Histories()
+    >>> for kind, day in (("order", 0), ("login", 40), ("order", 50), ("login", 90)):
+    ...     h.add({"type": kind, "customer_id": "a", "occurred_at": _iso(t0 + day * DAY)})
+    >>> h.add({"type": "login", "customer_id": "b", "occurred_at": _iso(t0 + 30 * DAY)})
+    >>> h.sort()
+    >>> s = ranking_scores(h, t0 + 100 * DAY, Prior())
+    >>> s["days since last activity"], s["days since last order"]
+    ({'a': 10.0, 'b': 70.0}, {'a': 50.0, 'b': 70.0})
+    >>> s["Pareto/NBD 1 - P(alive), hindsight fit"]["a"] < s["Pareto/NBD 1 - P(alive), hindsight fit"]["b"]
+    True
+    """
+    recency: dict[str, float] = {}
+    since_order: dict[str, float] = {}
+    gone: dict[str, float] = {}
+    for customer, times in h.active.items():
+        recency[customer] = max(0.0, (end - times[-1]) / DAY)
+        orders = h.orders.get(customer)
+        since_order[customer] = max(0.0, (end - (orders[-1] if orders else times[0])) / DAY)
+        days, last, _ = _by_day(times)
+        gone[customer] = 1.0 - p_alive(len(days) - 1, float(days[-1] - days[0]), recency[customer], prior)
+    return dict(zip(RANKING_SCORES, (recency, since_order, gone)))
+
+
 def period_end_epoch(period_end: datetime) -> int:
     return int(math.floor(period_end.timestamp()))

@@ -100,7 +100,7 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
         snapshot_rows = [orjson.loads(line) for line in snap_path.read_bytes().splitlines()]
         truth = read_truth_csv(truth_path)
         report = ev.evaluate(warnings, truth, snapshot=snapshot_rows, period_start=start, period_end=end)
-        ev.compare_baselines(report, events_path, truth)   # the same customers under rules of thumb
+        ev.compare_baselines(report, events_path, truth, snapshot_rows)   # the same customers under rules of thumb
         (out_dir / "evaluation.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str))
         _say("5/5 summary")
         log.flush()

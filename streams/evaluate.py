@@ -570,6 +570,12 @@ def format_report(report: dict[str, Any]) -> str:
                    else "too few customers to fit: the published CDNOW estimates")
             lines.append(f"(Pareto/NBD over active days, {how}: r {fit['r']:.2f}, alpha {fit['alpha_days']:.1f} d, "
                          f"s {fit['s']:.2f}, beta {fit['beta_days']:.1f} d)")
+    if report.get("baselines_ranking"):
+        ranking = report["baselines_ranking"]
+        lines.extend(["", f"ranking every customer at the period end ({ranking[0]['customers']} customers)",
+                      f"{'score':<52}{'ROC AUC':>9}"])
+        for r in ranking:
+            lines.append(f"{r['score'][:51]:<52}{_fmt(r['roc_auc']):>9}")
     counts = report["input"]
     lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
                       f"{counts.get('not_qualifying', 0)} clearings or below the minimum level, "
@@ -595,22 +601,57 @@ def _summary_row(name: str, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare_baselines(report: dict[str, Any], events_path: str | Path,
-                      truth: Sequence[TruthRow | Mapping[str, Any]]) -> list[dict[str, Any]]:
+                      truth: Sequence[TruthRow | Mapping[str, Any]],
+                      snapshot: Iterable[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Churnwatch's headline figures beside those of the rules of thumb of
     :mod:`streams.baseline_rules` on the same truth and period; also stored as
-    ``report["baselines"]``."""
+    ``report["baselines"]``. With `snapshot`, the snapshot's ranking too: the ROC AUC of
+    its ``risk_score`` beside those of recency and Pareto/NBD P(alive) at the period end, on
+    the same customers (``report["baselines_ranking"]``, `ranking_against_baselines`)."""
     from streams import baseline_rules
 
     start, end = parse_time(report["period_start"]), parse_time(report["period_end"])
     histories = baseline_rules.read_histories(events_path)
     rows = [_summary_row(f"Churnwatch, level >= {report['min_level']}", report)]
-    rules, prior = baseline_rules.baseline_rules(histories, baseline_rules.period_end_epoch(end))
+    end_epoch = baseline_rules.period_end_epoch(end)
+    rules, prior = baseline_rules.baseline_rules(histories, end_epoch)
     for name, warnings in rules:
         rule_report = evaluate(warnings, truth, period_start=start, period_end=end, min_level="watch")
         rows.append(_summary_row(name, rule_report))
     report["baselines"] = rows
     report["baselines_fit"] = {"r": prior.r, "alpha_days": prior.alpha, "s": prior.s, "beta_days": prior.beta,
                                "customers": prior.customers}
+    if snapshot is not None:
+        report["baselines_ranking"] = ranking_against_baselines(
+            snapshot, truth, baseline_rules.ranking_scores(histories, end_epoch, prior))
+    return rows
+
+
+def ranking_against_baselines(snapshot: Iterable[Mapping[str, Any]], truth: Sequence[TruthRow | Mapping[str, Any]],
+                              baselines: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
+    """ROC AUC of the snapshot's ``risk_score`` and of each baseline score (customer -> score,
+    higher: more likely gone), all on the same customers: those of the truth that the
+    snapshot and every baseline score.
+
+    Example:
+        >>> truth = [{"customer_id": c, "churned": y} for c, y in (("a", True), ("b", False), ("c", True))]
+        >>> snap = [{"customer_id": "a", "risk_score": 0.9}, {"customer_id": "b", "risk_score": 0.2},
+        ...         {"customer_id": "c", "risk_score": 0.1}]
+        >>> rows = ranking_against_baselines(snap, truth, {"recency": {"a": 5.0, "b": 1.0, "c": 9.0, "x": 3.0}})
+        >>> [(r["score"], r["roc_auc"], r["customers"]) for r in rows]
+        [('Churnwatch risk_score', 0.5, 3), ('recency', 1.0, 3)]
+    """
+    churned = {}
+    for row in truth:
+        r = row if isinstance(row, TruthRow) else TruthRow.from_mapping(row)
+        churned[r.customer_id] = r.churned
+    risk = {str(row["customer_id"]): float(row["risk_score"]) for row in snapshot}
+    ids = sorted(c for c in churned if c in risk and all(c in b for b in baselines.values()))
+    labels = [churned[c] for c in ids]
+    rows = [{"score": "Churnwatch risk_score", "roc_auc": roc_auc([risk[c] for c in ids], labels),
+             "customers": len(ids)}]
+    for name, scores in baselines.items():
+        rows.append({"score": name, "roc_auc": roc_auc([scores[c] for c in ids], labels), "customers": len(ids)})
     return rows
 
 
@@ -760,7 +801,7 @@ def register(group: Any) -> None:
         report = evaluate(warnings, truth, snapshot=snapshot, period_start=start,
                           period_end=end, min_level=min_level)
         if baselines:
-            compare_baselines(report, events_path, truth)  # type: ignore[arg-type]
+            compare_baselines(report, events_path, truth, snapshot)  # type: ignore[arg-type]
         if json_path == "-":
             sys.stdout.buffer.write(report_json(report))
         else:

@@ -157,3 +157,40 @@ def test_docstring_examples_run():
 @pytest.mark.parametrize("status", ["opened", "escalated", "reopened"])
 def test_complaints_other_than_resolutions_are_activity(status):
     assert history(ev("complaint", 1, status=status)).active == {"a": [E0 + DAY]}
+
+
+def test_the_snapshot_ranking_is_scored_beside_recency_and_p_alive_on_the_same_customers(tmp_path: Path):
+    # a and b log in every 3 days to the end of the year; a bought every 30 days until day
+    # 150 and stopped (a churner as a buyer), b buys all year. c, a churner, left on day 200;
+    # d, a stayer, logs in every 10 days. e is in the snapshot but not in the truth.
+    events = [ev("login", d, c) for c in "ab" for d in range(0, 361, 3)]
+    events += [ev("order", d, "a", status="placed") for d in range(0, 151, 30)]
+    events += [ev("order", d, "b", status="placed") for d in range(0, 361, 30)]
+    events += [ev("login", d, "c") for d in range(0, 201, 4)] + [ev("login", d, "d") for d in range(0, 361, 10)]
+    events += [ev("login", 5, "e")]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in sorted(events, key=lambda e: e["occurred_at"])))
+    end = T0 + timedelta(days=365)
+    truth = [TruthRow(c, y, "p", None, None, "", 5.0) for c, y in (("a", True), ("b", False), ("c", True), ("d", False))]
+    # a snapshot that ranks the buyer who stopped first, then the customer who left
+    snapshot = [{"customer_id": c, "risk_score": r} for c, r in (("a", 0.8), ("b", 0.1), ("c", 0.7), ("d", 0.2), ("e", 0.9))]
+    report = evaluate([], truth, snapshot=snapshot, period_start=T0, period_end=end)
+    compare_baselines(report, path, truth, snapshot)
+    auc = {r["score"]: r["roc_auc"] for r in report["baselines_ranking"]}
+    assert {r["customers"] for r in report["baselines_ranking"]} == {4}
+    assert auc["Churnwatch risk_score"] == 1.0 == report["snapshot"]["roc_auc"]
+    # a logged in 5 days before the end, as b and d did: recency ties a with both stayers
+    # (pairs a-b, a-d one half each; c above both)
+    assert auc["days since last activity"] == 0.75
+    # days since the last order: a 215, b 5; c and d never ordered, counted from day 0 (365)
+    # a-b 1, a-d 0, c-b 1, c-d one half
+    assert auc["days since last order"] == 0.625
+    # P(alive) reads active days only: a and b have the same ones
+    assert auc["Pareto/NBD 1 - P(alive), hindsight fit"] < 1.0
+    text = format_report(report)
+    assert "ranking every customer at the period end (4 customers)" in text
+    assert "days since last activity" in text.split("ranking every customer")[1]
+    # without a snapshot, no ranking section
+    plain = evaluate([], truth, period_start=T0, period_end=end)
+    compare_baselines(plain, path, truth)
+    assert "baselines_ranking" not in plain and "ranking every customer" not in format_report(plain)
