@@ -40,7 +40,9 @@ from detectors.segment import SEGMENTS
 from detectors.signal import SIGNAL_KINDS, quantile
 from detectors.state import CANCELLED, DAY, PLACED, RESOLVED, RETURNED, CustomerState
 
-FEATURES_VERSION = 3   # 3: rule_risk also joins purchase frequency under its alarm for visitors (2: with firing signals)
+# 4: rule_risk also keeps the evidence that holds an open `warning` or `critical`; 3: it joins purchase
+# frequency under its alarm for visitors; 2: with firing signals
+FEATURES_VERSION = 4
 
 _BASE = (
     "log_days_since_active",

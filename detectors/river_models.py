@@ -117,7 +117,7 @@ class ChurnModel:
     >>> m.score({"rule_risk": 0.9}) > 0.5 > m.score({"rule_risk": 0.1})
     True
     >>> m.labels_seen, m.version, m.scored_by
-    (80, 'river-lr-f3-80', 'rules-1+river-lr-f3-80')
+    (80, 'river-lr-f4-80', 'rules-1+river-lr-f4-80')
     >>> ChurnModel.loads(m.dumps()).score({"rule_risk": 0.9}) == m.score({"rule_risk": 0.9})
     True
     """
@@ -189,7 +189,7 @@ class ChurnModel:
         significant digit, so the string changes a few times per tenfold, not per label).
 
         >>> m = ChurnModel(); m.labels_seen = 2345; m.version
-        'river-lr-f3-2000'
+        'river-lr-f4-2000'
         """
         return f"{self.kind}-f{FEATURES_VERSION}-{_round_down(self.labels_seen)}"
 

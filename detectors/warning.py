@@ -247,14 +247,26 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     # The gone probability reads active days, so for a customer who keeps visiting but has
     # stopped buying it stays near zero, and purchase frequency is the only graded word on
     # the orders; for one whose active days are their purchases (CDNOW) both read the same
-    # quiet, and the share is 0. Levels stay on the rules: a warning needs a firing signal.
+    # quiet, and the share is 0. And while a warning of level `warning` or above is open
+    # (what the warnings topic carries by default), the signals under their alarm join too
+    # (purchase frequency as above): that evidence is what holds the warning open (it clears
+    # below `clear_below`), and a customer with an open `critical` warning must not rank as
+    # safe because their baskets came part of the way back. Not for an open `watch`: on the
+    # simulated year its sub-threshold evidence lifted complaining stayers more than leavers.
+    # Levels stay on the rules: a warning needs a firing signal.
     gone = population.gone_probability(state, now, prior, params.population)
-    evidence = _combine_weighted([w for w, s in weighted if s.fires and s.kind != "silence"], params.warning)
+    held = state.level >= _HOLDS_EVIDENCE
+    evidence = _combine_weighted([w for w, s in weighted if s.kind != "silence" and (
+        s.fires or held and s.kind != purchase_frequency.KIND)], params.warning)
     hint = max((s.strength for s in found if s.kind == purchase_frequency.KIND and not s.fires), default=0.0)
     if hint > 0.0:
         hint *= _visit_share(state)
     risk = noisy_or([gone, evidence, hint])
     return Assessment(state.customer_id, now, round(risk, 6), level, value, tuple(found), acts, round(rules, 6))
+
+
+#: The open level from which the evidence under the alarm joins the risk score (`assess`).
+_HOLDS_EVIDENCE = LEVELS.index("warning")
 
 
 def _visit_share(state: CustomerState) -> float:

@@ -20,7 +20,7 @@ State it keeps per partition of the customer topics:
 The online model: each customer assessment first resolves the customer's pending feature
 snapshots (`detectors.labels`) and the partition's model learns the examples; after the
 assessment a weekly snapshot is taken if due. The risk score blends the ranking score
-(the population's gone probability with the other firing evidence, `detectors.warning.assess`)
+(the population's gone probability with the other evidence, `detectors.warning.assess`)
 with the model's churn probability (`river_models.blend`: rules alone while the model warms
 up), and a warning's `model_version` says which model scored it; a raised or escalated
 warning's `risk_score` is never below its signals' combined evidence (`rule_risk`), so a

@@ -189,7 +189,7 @@ def test_warnings_after_warm_up_carry_the_blended_risk_and_the_model_version_but
     assert {w["model_version"] for w in rules} == {"rules-1"}
     late = [w for w in blended if w["model_version"] != "rules-1"]
     assert late, "warnings after warm-up name the model"
-    assert all(w["model_version"].startswith("rules-1+river-lr-f3-") for w in late)
+    assert all(w["model_version"].startswith("rules-1+river-lr-f4-") for w in late)
     by_id = {w["warning_id"]: w["risk_score"] for w in rules}
     assert any(w["risk_score"] != by_id[w["warning_id"]] for w in late)
     assert all(0.0 <= w["risk_score"] <= 1.0 for w in blended)

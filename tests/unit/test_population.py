@@ -13,7 +13,7 @@ from detectors import warning as warn
 from detectors.order_value import basket_log_sd
 from detectors.population import (DEFAULT_PRIOR, Population, PopulationParams, PopulationSample, Prior, decode_fit,
                                   encode_fit, fit, gone_probability, p_alive, summary)
-from detectors.state import CustomerState, decode, encode, id_hash
+from detectors.state import CustomerState, decode, encode, id_hash, observe
 
 
 def test_a_one_purchase_customer_gets_a_population_gone_probability_that_rises_with_quiet():
@@ -102,6 +102,42 @@ def test_a_purchase_only_history_is_ranked_by_its_gone_probability_until_a_signa
     pf = next(x for x in a.signals if x.kind == "purchase_frequency_drop")
     assert 0.0 < pf.strength < 0.5 and a.level == 0
     assert a.risk_score == round(gone_probability(s, now), 6)
+
+
+def test_an_open_warning_ranks_the_customer_by_the_evidence_that_holds_it_open():
+    # Baskets of 100-120 fall to 30-35: order value raises a warning. Full baskets come
+    # back; one order later order value is under its alarm (no level) but over the clearing
+    # hysteresis, so the warning stays open. The customer's ranking score must not read
+    # "safe" while their warning is open: it keeps the evidence that holds it.
+    events = []
+    for i in range(20):
+        events += [order(day(14 * i), 100.0 + (i % 3) * 10), login(day(14 * i + 5))]
+    for j, amount in enumerate((30.0, 35.0, 30.0)):
+        events += [order(day(14 * (20 + j)), amount), login(day(14 * (20 + j) + 5))]
+    s = build(events)
+    a = warn.assess(s, day(14 * 22 + 6))
+    s = warn.apply(s, a, warn.decide(s, a))
+    assert s.level == 3 and s.kinds == ["order_value_drop"]
+    steps = []
+    for k in range(3):
+        s = observe(s, order(day(14 * (23 + k)), 100.0))
+        now = day(14 * (23 + k)) + 60
+        a = warn.assess(s, now)
+        t = warn.decide(s, a)
+        steps.append((s.copy(), now, a, t))
+        s = warn.apply(s, a, t)
+    before, at, held, t = steps[1]
+    ov = next(x for x in held.signals if x.kind == "order_value_drop")
+    assert before.level == 3 and t is None and held.level == 0        # open, held by the hysteresis
+    assert warn.WarningParams().clear_below <= ov.strength < 0.5
+    assert gone_probability(before, at) < 0.01
+    assert held.risk_score >= ov.strength * 0.9
+    # An open `watch` (not on the warnings topic by default) does not hold the ranking up.
+    before.level = 1
+    assert warn.assess(before, at).risk_score < 0.01
+    assert steps[2][3].state == "cleared"
+    after = warn.assess(s, now + DAY)                                  # cleared: the ranking lets go
+    assert s.level == 0 and after.risk_score < 0.01
 
 
 def _pareto_nbd_population(n: int, prior: Prior, days: float, rng: random.Random) -> list[tuple[int, float, int]]:

@@ -46,7 +46,7 @@ def test_the_model_gives_no_score_while_warming_up_and_the_rules_stand_alone():
     assert blend(0.42, m.score(x), m.labels_seen, m.params) == 0.42
     m.learn(x, 1)
     assert m.warm and 0.0 <= m.score(x) <= 1.0
-    assert m.scored_by == f"{MODEL_VERSION}+river-lr-f3-200"
+    assert m.scored_by == f"{MODEL_VERSION}+river-lr-f4-200"
 
 
 def test_a_model_that_has_seen_hardly_anyone_leave_stays_in_warm_up():
@@ -134,8 +134,8 @@ def test_a_checkpoint_of_something_else_is_refused():
 
 def test_the_version_names_the_labels_seen_rounded_down():
     m = ChurnModel()
-    for n, expected in [(0, "river-lr-f3-0"), (250, "river-lr-f3-200"), (1999, "river-lr-f3-1000"),
-                        (25_000, "river-lr-f3-20000")]:
+    for n, expected in [(0, "river-lr-f4-0"), (250, "river-lr-f4-200"), (1999, "river-lr-f4-1000"),
+                        (25_000, "river-lr-f4-20000")]:
         m.labels_seen = n
         assert m.version == expected
 
