@@ -105,7 +105,13 @@ Defaults, and why:
   warning, on the outside population one first warning by six days.)
 * `floor_days` 28: nor before four weeks without the orders: a very regular weekly buyer
   back from a two-week holiday has gone three weeks without an order, and that is not a
-  churn sign.
+  churn sign. Counted in whole days after the day of the window's first purchase (UTC): a
+  customer with a weekly habit who skipped three weeks comes back on the same weekday four
+  weeks later, often a little later in the day than their last order, and the floor
+  counted from the hour of that order was crossed minutes before the return; the first page
+  view of the session raised the warning and the order a minute later cleared it (7 of the
+  28 warnings at `warning` or above that the seventh outside population saw cleared within
+  the hour of their raise, docs/quality.md).
 * `max_trickle` 2: up to two orders in the window ("1 order in 6 months, usually 3").
 * `away_visit_ratio` 0.75: a spell away is left out only if the customer's active days
   (outside spells) come at most 0.75 times the usual gap between purchases apart. A
@@ -317,7 +323,8 @@ def guard_time(state: CustomerState, params: PurchaseFrequencyParams = PurchaseF
 
 def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:
     """Earliest event time at which some test passes its ratio guard (strength can reach 0.5)."""
-    return min(start + math.ceil(max(p.floor_days, _guard_days(j, total / n, p) * f) * DAY)
+    return min(max((start // DAY + 1) * DAY + math.ceil(p.floor_days * DAY),
+                   start + math.ceil(_guard_days(j, total / n, p) * f * DAY))
                for j, start, n, total, _, f in baselines)
 
 
@@ -471,7 +478,10 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
             # purchase is itself older than the usual gap (the customer is late again): a
             # fresh order always lowers the strength, a customer quiet again regains it.
             tail **= min(1.0, open_gap * p.max_ratio / usual)
-        ratio_ok = window >= p.floor_days and judged >= _guard_days(j, usual, p) \
+        # the floor counts whole days after the day of the window's first purchase: a weekly
+        # customer back on the same weekday four weeks later has not missed that day yet
+        whole = (now - (start // DAY + 1) * DAY) / DAY - gone
+        ratio_ok = whole >= p.floor_days and judged >= _guard_days(j, usual, p) \
             and (j == 0 or open_gap >= usual)
         tests.append(_Test(j, window, usual, tail, ratio_ok, gone, f))
     return tests

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from builders import DAY, HOUR, build, day, login, order, orders_every
+from builders import DAY, HOUR, build, day, login, order, orders_every, page_view
 from detectors.purchase_frequency import PurchaseFrequencyParams, _betainc, evaluate, next_change, purchase_days
 from detectors.signal import poisson_cdf
 
@@ -132,11 +132,26 @@ def test_never_fire_before_twice_the_usual_gap(days_without, fires):
         assert sig.strength == pytest.approx(0.45)   # capped just under the alarm
 
 
-@pytest.mark.parametrize("days_without, fires", [(27.9, False), (28.0, True)])
-def test_never_fire_before_four_weeks_without_an_order(days_without, fires):
+@pytest.mark.parametrize("days_without, fires", [(27.9, False), (28.0, False), (28.49, False), (28.5, True)])
+def test_never_fire_before_four_weeks_of_whole_days_without_an_order(days_without, fires):
+    """The floor is 28 whole days after the day of the last order: the orders are at noon,
+    so it is reached at midnight, 28.5 days after the last one."""
     s = build(orders_every(3, 0, 200))
     last = max(purchase_days(s))
     assert evaluate(s, last + int(days_without * DAY)).fires is fires
+
+
+def test_a_weekly_customer_back_four_weeks_later_on_the_same_weekday_is_not_warned_that_day():
+    """A customer who orders every Monday evening and skipped three weeks comes back on the
+    fourth Monday, a little later in the evening: their first page view of that session is
+    not "no order for 28 days" (warned, then cleared by the order a minute later); the next
+    day, still without an order, it is."""
+    s = build([order(day(d, 19.0), 60.0) for d in range(0, 371, 7)])
+    last = max(purchase_days(s))
+    back = last + 28 * DAY + 40 * 60             # four weeks and 40 minutes later
+    s = build([page_view(back)], s)
+    assert not evaluate(s, back).fires
+    assert evaluate(s, (last // DAY + 29) * DAY).fires
 
 
 def test_strength_is_just_under_the_alarm_one_hour_before_next_change():
@@ -246,7 +261,7 @@ def test_a_break_as_long_as_one_they_came_back_from_is_left_to_silence():
     assert s.returned[0] >= 30
     last = s.last_active
     without = weekly_buyer_with_a_month_away(break_days=None)
-    assert evaluate(without, last + 28 * DAY).fires
+    assert evaluate(without, last + 29 * DAY).fires
     until = explained_until(s, last + DAY)
     assert until > last + 30 * DAY
     for d in range(0, (until - last) // DAY):
