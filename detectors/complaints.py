@@ -44,7 +44,7 @@ has had a complaint resolved before and kept ordering or visiting since (their o
 says they stay through a slow answer).
 
 Units: counts per `repeat_days` (90) days; ages in hours. Defaults: the 24-hour deadline is
-the common service-level promise; 90 days is one quarter, long enough for a repeat of the
+the common service-level promise (a shop with another sets `CHURNWATCH_COMPLAINT_RESPONSE_HOURS`); 90 days is one quarter, long enough for a repeat of the
 same problem and short enough that an old, fixed one no longer counts; 180 days of tenure
 give two quarters of the customer's own complaint rate.
 

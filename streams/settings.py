@@ -585,6 +585,16 @@ class Settings:
         "keep theirs (docs/quality.md, \"One setting for the alarm budget\", measures each step)",
     )
 
+    # The shop's service-level promise for complaints (detectors.complaints).
+    complaint_response_hours: float = _setting(
+        24.0,
+        _number(1.0, 720.0, what="a number of hours"),
+        "hours within which the shop promises to answer a complaint (its service level): an open complaint older "
+        "than this is overdue and raises complaint_increase (a `watch` on its own), and a customer whose "
+        "complaints were all resolved within it counts as handled; set it to the shop's own promise (48 or 72 "
+        "where that is the rule), or every complaint answered on time is read as overdue",
+    )
+
     # Every other detector threshold is a field of the detectors' *Params dataclasses (their
     # defaults are documented there); a caller may attach a whole DetectorParams here. Not an
     # environment variable itself.
@@ -594,7 +604,8 @@ class Settings:
         """The detectors' parameters: `detectors` when set, the defaults otherwise, with the
         population's "gone" horizon (`detectors.population`) set to `churn_horizon_days`, the
         horizon the model's labels use, so one setting moves both, and the value segment's
-        core thresholds from the `core_*` settings, and the statistical signals' false-alarm budgets
+        core thresholds from the `core_*` settings, the complaints' deadline from
+        `complaint_response_hours`, and the statistical signals' false-alarm budgets
         times `false_alarm_scale`.
 
         >>> Settings(churn_horizon_days=60).detector_params().population.horizon_days
@@ -607,6 +618,8 @@ class Settings:
         (0.0015, 0.9, 1.0)
         >>> Settings.from_env({"CHURNWATCH_FALSE_ALARM_SCALE": "0.5"}).detector_params().activity.p_fire
         0.00075
+        >>> Settings.from_env({"CHURNWATCH_COMPLAINT_RESPONSE_HOURS": "72"}).detector_params().complaints.response_hours
+        72.0
         """
         from detectors.warning import DetectorParams
 
@@ -620,6 +633,9 @@ class Settings:
                                       fx_to_reference=fx)
         if segment != params.segment:
             params = dataclasses.replace(params, segment=segment)
+        if params.complaints.response_hours != self.complaint_response_hours:
+            params = dataclasses.replace(params, complaints=dataclasses.replace(
+                params.complaints, response_hours=float(self.complaint_response_hours)))
         if params.population.horizon_days != self.churn_horizon_days:
             params = dataclasses.replace(
                 params, population=dataclasses.replace(params.population, horizon_days=float(self.churn_horizon_days)))

@@ -248,3 +248,23 @@ def test_a_customer_who_stayed_through_a_resolved_complaint_is_not_alarmed_by_a_
     sig = evaluate(s, day(215))
     assert sig.strength == pytest.approx(handled(0.8))
     assert "earlier complaints resolved and the customer stayed" in sig.detail
+
+
+def test_a_shop_that_promises_an_answer_within_three_days_is_judged_by_its_own_promise():
+    """`CHURNWATCH_COMPLAINT_RESPONSE_HOURS=72`: a complaint still open after 60 hours is on
+    time, not overdue; after 73 hours it is, and the evidence names the shop's deadline."""
+    from detectors import warning as warn
+    from streams.settings import Settings
+
+    params = Settings.from_env({"CHURNWATCH_COMPLAINT_RESPONSE_HOURS": "72"}).detector_params()
+    s = build(orders_every(7, 0, 200) + [opened(day(200, 9))])
+    on_time, late = day(200, 9) + 60 * HOUR, day(200, 9) + 73 * HOUR
+
+    def complaint_signal(now, p=warn.DetectorParams()):
+        return next((x for x in warn.assess(s, now, p).signals if x.kind == "complaint_increase"), None)
+
+    assert complaint_signal(on_time).fires                          # the default 24 h: overdue
+    assert "past the 24 h deadline" in complaint_signal(on_time).detail
+    assert complaint_signal(on_time, params) is None or not complaint_signal(on_time, params).fires
+    late_signal = complaint_signal(late, params)
+    assert late_signal.fires and "past the 72 h deadline (longest 73 h)" in late_signal.detail
