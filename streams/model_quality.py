@@ -59,7 +59,7 @@ from detectors import labels as lab
 from detectors.competitor_pressure import update_market
 from detectors.features import FeatureParams, from_assessment
 from detectors.river_models import ChurnModel, ModelParams, blend
-from detectors.state import DAY, CustomerState, epoch, id_hash, is_duplicate, observe
+from detectors.state import CustomerState, epoch, id_hash, is_duplicate, observe
 from detectors.warning import DetectorParams, assess
 from schemas.events import parse_replay_line
 from streams.evaluate import roc_auc

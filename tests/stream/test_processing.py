@@ -429,7 +429,6 @@ def test_a_daily_visitor_back_from_three_weeks_away_gets_no_activity_warning_on_
 
 def test_events_wait_for_slower_topics_and_apply_in_event_time_order():
     proc = make_processor()
-    read = {"logins": 0, "orders": 0}
     ends = {"logins": 3, "orders": 1}
     proc.caught_up = lambda topic, partition, nxt: (nxt or 0) >= ends.get(topic, 0)
     order = json.dumps({"event_id": "o1", "customer_id": "c1", "occurred_at": (T0 + timedelta(days=10)).isoformat(),

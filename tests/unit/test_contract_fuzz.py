@@ -26,7 +26,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import jsonschema
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis_jsonschema import from_schema

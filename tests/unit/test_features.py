@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from builders import DAY, build, complaint, day, login, order, page_view
+from builders import build, complaint, day, login, order, page_view
 from detectors.features import FEATURE_NAMES, features, from_assessment, from_vector, vector
 from detectors.state import CustomerState, encode
 from detectors.warning import assess

@@ -95,7 +95,7 @@ def test_a_restarted_worker_keeps_the_shops_core_threshold_with_the_population_f
         return offset
 
     proc = Processor(Settings(), DetectorParams(), customers, {}, models=models, wall_clock=lambda: WALL)
-    offset = run(proc, range(0, 120), 0)
+    run(proc, range(0, 120), 0)
     period, fitted = proc.population_of(0).fitted
     # 60 repeat buyers of 5 to 64 USD a basket: the top tenth spend about 59 USD a basket or more
     assert fitted.core_value > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from detectors.segment import ValueFigures
 from detectors.signal import Signal
 from detectors.state import DAY, CustomerState
-from detectors.warning import Assessment, Transition, apply, decide, suggest_actions
+from detectors.warning import Assessment, apply, decide, suggest_actions
 
 REGULAR = ValueFigures("regular", 400.0, 4, 100.0)
 
