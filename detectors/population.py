@@ -46,14 +46,20 @@ days: no one ever leaves, so P(alive) stayed at 1 whatever the quiet) or anywher
 flat ridge (on CDNOW, four partitions' fits of one day had s from 0.42 to 50). The prior
 picks a point on that ridge and gives way to the data as lapses accumulate. Below
 `min_customers` (20) in the sample the published estimates themselves are used, and so they
-are while the sample's longest history is shorter than `min_span_days` (90, the churn
-horizon), marked `provisional`: a stand-in for the rhythm of short histories and for the
+are while the sample's longest history is shorter than `min_span_days` (180, two churn
+horizons), marked `provisional`: a stand-in for the rhythm of short histories and for the
 ranking, on which no customer is judged gone (`detectors.silence`). A stream that starts without its history (no `churnwatch bootstrap`) sees every
 customer as new; two weeks in, a fit saw nothing but short gaps: customers active every
 three to four days, all alike (r 5.6, α 20 days), and read 18 quiet days after two visits
 as a lapse (P(alive) 0.53; 0.87 on the published fit). A steady customer who visits twice a
 month was warned as gone in the stream's first month. No one can have been seen away for
-the horizon before the horizon has passed.
+the horizon before the horizon has passed. And a lapse verdict ("more likely gone than
+not") is about a customer quiet for about a horizon who will not be back within the next
+one: a population can only have shown that of anyone after two horizons. With one (90 days,
+until 2026-12-07), a shop of yearly renewals and twice-yearly purchases streamed from its
+first event was fitted on the first weeks' bursts (customers active every two or three
+weeks, r 1.6, α 19 days) and judged steady customers quiet 50 to 160 days gone in the
+spring of its first year (docs/quality.md, "An eighth outside population").
 
 Deaths within the horizon are not modelled in the "no activity within H" term (an alive
 customer keeps their rate for H days): this errs towards "will be back" for everyone alike
@@ -91,7 +97,7 @@ class PopulationParams:
     horizon_days: float = 90.0       # "gone" = no activity within this many days (the churn labels' horizon)
     sample_size: int = 2000          # customers per partition the prior is fitted on
     min_customers: int = 20          # fewer in the sample: the default prior
-    min_span_days: float = 90.0      # a sample observed for less (its longest history): the default prior
+    min_span_days: float = 180.0     # a sample observed for less (its longest history): the default prior
     # The shop's typical basket spread (`typical_basket_log_sd`): the median of the sampled
     # customers' own, from this many customers with enough orders (fewer: none), within bounds.
     min_spread_customers: int = 20
@@ -127,7 +133,7 @@ class Prior:
 
 
 DEFAULT_PRIOR = Prior()
-#: The stand-in while a partition's customers have been observed for less than the horizon.
+#: The stand-in while a partition's customers have been observed for less than two horizons.
 YOUNG_PRIOR = Prior(provisional=True)
 
 

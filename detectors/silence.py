@@ -501,12 +501,22 @@ def breaks_taken(state: CustomerState, params: SilenceParams = SilenceParams(),
     return tuple(out)
 
 
+def lapse_judged(state: CustomerState, params: SilenceParams = SilenceParams()) -> bool:
+    """True when the population's verdict (P(alive)) judges this customer: a short history
+    or a purchase log (`purchase_log`), once seen.
+
+    >>> lapse_judged(CustomerState("c", last_active=DAY, gaps=[3]))
+    True
+    >>> lapse_judged(CustomerState("c", last_active=DAY, gaps=[3] * 10))     # ten gaps of visits
+    False
+    """
+    return state.last_active > 0 and (len(state.gaps) < params.min_gaps or purchase_log(state))
+
+
 def _lapse(state: CustomerState, quiet: float, p: SilenceParams, prior: Prior | None) -> tuple[float, float] | None:
     """(strength, P(alive)) of the population's verdict on a short history or a purchase log
     (`purchase_log`; from `long_alive_fire`), or None."""
-    if prior is None or prior.provisional or state.last_active <= 0:
-        return None
-    if len(state.gaps) >= p.min_gaps and not purchase_log(state):
+    if prior is None or prior.provisional or not lapse_judged(state, p):
         return None
     alive = p_alive(len(state.gaps), float(sum(state.gaps)), quiet, prior)
     strength = lapse_strength(min(1.0, alive * _lapse_factor(len(state.gaps), p)), p)

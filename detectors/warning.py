@@ -569,6 +569,13 @@ def next_due(state: CustomerState, now: int, params: DetectorParams = DetectorPa
         weekly = state.level >= 3 or len(state.gaps) < params.silence.min_gaps
         days = params.warning.recheck_critical_days if weekly else params.warning.recheck_days
         candidates.append(now + int(days * DAY))
+    if prior.provisional and silence.lapse_judged(state, params.silence):
+        # The stand-in for a partition seen for less than two horizons gives no verdict of
+        # "more likely gone than not"; its first own fit may. Such a customer is looked at
+        # again when the next refit period begins, so a quiet one is judged by that fit when
+        # it comes, not only at their next event (`population.min_span_days`).
+        period = int(params.population.refit_days * DAY)
+        candidates.append((now // period + 1) * period)
     bound, deferred = 0, 0
     floor = state.last_active + math.ceil(params.silence.floor_days * DAY) if state.last_active > 0 else 0
     if lazy and now < floor:

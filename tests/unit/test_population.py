@@ -226,9 +226,10 @@ def test_a_population_seen_for_less_than_the_horizon_gets_the_published_fit_as_a
     assert young.provisional and (young.r, young.alpha, young.s, young.beta) == (
         DEFAULT_PRIOR.r, DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.s, DEFAULT_PRIOR.beta)
     assert fit(sample, now, PopulationParams(min_span_days=0)).customers == 200
-    # once the first of them (a few minutes into day 0) has been seen for 90 days, their fit is used
-    assert fit(sample, 89 * DAY).provisional
-    fitted = fit(sample, 91 * DAY)
+    # once the first of them (a few minutes into day 0) has been seen for two horizons (180
+    # days), their fit is used
+    assert fit(sample, 179 * DAY).provisional
+    fitted = fit(sample, 181 * DAY)
     assert fitted.customers == 200 and not fitted.provisional
 
 

@@ -40,13 +40,13 @@ def test_a_restarted_processor_rebuilds_the_same_population_from_the_customer_ta
     customers = ItemsOnlyTable()
     proc = Processor(Settings(), DetectorParams(), customers, {}, wall_clock=lambda: WALL)
     offset = 0
-    for day in range(0, 90):
+    for day in range(0, 185):
         for i in range(150):
             if (day * 7 + i * 3) % (1 + i % 9) == 0:        # 150 customers, rhythms from daily to every 9 days
                 out = proc.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
                 assert out.dead_letter_reason is None, out.outputs
                 offset += 1
-    now = epoch(T0 + timedelta(days=90))
+    now = epoch(T0 + timedelta(days=185))
     before = proc.population_of(0)
     active = len(list(customers.items()))
     assert active > 100 and len(before.sample) == active
@@ -72,12 +72,12 @@ def test_a_restarted_processor_judges_with_the_fit_made_before_the_restart_not_a
                     p.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
                     offset += 1
 
-    feed(proc, range(0, 100))         # beyond the 90 days before which the published fit stands in
+    feed(proc, range(0, 215))         # a refit beyond the 180 days before which the published fit stands in
     period, fitted = proc.population_of(0).fitted
     assert period is not None and fitted.customers > 100
     # Within the same refit period the states move on (newer gaps), and nothing refits.
-    last_day = next(d for d in range(100, 130) if int(epoch(T0 + timedelta(days=d + 1)) // (28 * 86400)) != period) - 1
-    feed(proc, range(100, last_day + 1))
+    last_day = next(d for d in range(215, 245) if int(epoch(T0 + timedelta(days=d + 1)) // (28 * 86400)) != period) - 1
+    feed(proc, range(215, last_day + 1))
     now = epoch(T0 + timedelta(days=last_day, hours=12))
     assert proc.population_of(0).prior(now) == fitted
 
@@ -85,3 +85,31 @@ def test_a_restarted_processor_judges_with_the_fit_made_before_the_restart_not_a
     assert restarted.population_of(0).prior(now) == fitted
     # What it would have judged with otherwise: a fit on the states of now.
     assert fit(restarted.population_of(0).sample.summaries(), now, DetectorParams().population) != fitted
+
+
+def test_a_customer_last_seen_under_the_stand_in_is_judged_by_the_first_fit_when_it_comes():
+    # A stream started without its history: for its first 180 days (two horizons) the
+    # partition is judged by the published fit, which gives no verdict of "gone". A customer
+    # seen once on day 2 and never again must still be judged when the partition's own fit
+    # arrives (the start of the first refit period after 180 days), not only at an event of
+    # theirs that never comes.
+    customers = ItemsOnlyTable()
+    proc = Processor(Settings(), DetectorParams(), customers, {}, wall_clock=lambda: WALL)
+    offset, seen = 0, []
+    for day in range(0, 215):
+        for i in range(150):
+            if (day * 7 + i * 3) % (1 + i % 9) == 0:
+                out = proc.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
+                offset += 1
+                seen += [w for w in out.warnings if w["customer_id"] == "gone"]
+        if day == 2:
+            proc.handle("logins", 0, offset, b"gone", _login("gone", T0 + timedelta(days=2, hours=3)))
+            offset += 1
+    period = int(DetectorParams().population.refit_days * 86400)
+    first_fit = -(-(epoch(T0) + 180 * 86400) // period) * period       # the first period start after 180 days
+    raised = [w for w in seen if w["state"] == "raised"]
+    assert raised, "the customer quiet since day 2 was never judged gone"
+    first = raised[0]
+    assert epoch(first["occurred_at"]) == first_fit
+    assert first["level"] in ("warning", "critical")
+    assert any(s["kind"] == "silence" and "still customers" in s["detail"] for s in first["signals"])

@@ -198,7 +198,7 @@ def test_without_a_population_a_short_history_gets_no_verdict_and_with_one_it_do
 
 
 def test_a_shop_not_yet_observed_for_the_horizon_judges_no_one_gone():
-    # the stand-in of a partition whose customers have been seen for under 90 days: the
+    # the stand-in of a partition whose customers have been seen for under 180 days: the
     # published fit's rhythm, but no verdict of "more likely gone than not"
     s = build([login(day(0))])
     assert evaluate(s, day(150), prior=DEFAULT_PRIOR).fires
