@@ -35,10 +35,6 @@ from kafka.errors import KafkaError
 from schemas.errors import ChurnwatchError
 from streams.settings import Settings, SettingsError, reference
 
-#: Bad lines of a replay file shown before the rest are only counted.
-SHOWN_INVALID_LINES = 20
-
-
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -194,7 +190,8 @@ def replay(broker: str | None, file: Path | None, advance_to: str | None, no_sor
     line is reported with its number. Without FILE, --advance-to only moves event time
     (`churnwatch replay --advance-to 2025-03-31`): quiet customers are judged up to then.
     """
-    from streams.replay import ProgressLine, ReplayFile, parse_timestamp, publish, records_in_order, scan_replay
+    from streams.replay import (SHOWN_INVALID_LINES, ProgressLine, ReplayFile, parse_timestamp, publish, records_in_order,
+                                scan_replay)
 
     if file is None and advance_to is None:
         raise click.UsageError("give a FILE to publish, or --advance-to TS alone to move event time")
@@ -356,6 +353,9 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
                    "customer and traceback): their warnings are late or missing", err=True)
     if result.sorted_in_memory:
         click.echo(SORTED_IN_MEMORY_NOTE, err=True)
+    if not warnings_out and not snapshot_out:
+        click.echo("note: the warnings and the snapshot were only counted: --warnings FILE and --snapshot FILE write "
+                   "them (docs/importing.md)", err=True)
     if advance_to and result.snapshot:
         # event time never goes back: an earlier --advance-to leaves it at the last event
         last = max(str(row["as_of"]) for row in result.snapshot)

@@ -415,10 +415,19 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         processes: run the replays' partitions in this many processes (0: one per core);
             the figures are the same (`streams.offline.run_offline`).
     """
-    from streams.offline import run_offline
+    from streams.offline import invalid_lines_message, run_offline
+    from streams.replay import SHOWN_INVALID_LINES, scan_replay
 
     started = time.monotonic()
-    split = split_replay(read_lines(replay_path), cutoff, horizon_days, sample)
+    try:
+        split = split_replay(read_lines(replay_path), cutoff, horizon_days, sample)
+    except HoldoutError:
+        # Every invalid line with its reason, as `churnwatch replay` and `offline` name them,
+        # not only the first that the split stumbled on.
+        scan = scan_replay(read_lines(replay_path), settings, keep_invalid=SHOWN_INVALID_LINES)
+        if scan.invalid_count:
+            raise HoldoutError(invalid_lines_message(scan)) from None
+        raise
     split_seconds = time.monotonic() - started
     model_scores, model_info = (cached_baselines(split, horizon_days, cache_dir) if baselines
                                 else (None, {"status": "not asked for (--no-baselines)"}))

@@ -33,8 +33,8 @@ from schemas.base import rfc3339_to_utc
 from schemas.events import EVENT_TYPES, parse_replay_line, to_json_bytes
 from schemas.outputs import ClockTick
 from streams.processing import Processor
-from streams.replay import (MAX_RUNS, ReplayError, ReplayFile, in_event_time_order, load_replay_lines, partition_for,
-                            scan_replay)
+from streams.replay import (MAX_RUNS, SHOWN_INVALID_LINES, InvalidLine, ReplayError, ReplayFile, ReplayScan,
+                            in_event_time_order, load_replay_lines, partition_for, scan_replay)
 from streams.settings import Settings
 from streams.snapshot import read_fits, snapshot_rows
 
@@ -60,6 +60,26 @@ class OfflineResult:
     # The file was not in event-time order (nor made of a few stretches that are): it was
     # sorted in memory, which holds the whole history.
     sorted_in_memory: bool = False
+
+
+def invalid_lines_message(scan: ReplayScan) -> str:
+    """Why a replay file is refused: every invalid line (up to `SHOWN_INVALID_LINES`) with its
+    number and reason, as `churnwatch replay` lists them, so one pass fixes them all.
+
+    >>> scan = ReplayScan(invalid_count=3, invalid=[InvalidLine(2, "not JSON"), InvalidLine(5, "no customer_id")])
+    >>> print(invalid_lines_message(scan))
+    3 invalid replay lines (a replay file has one JSON event per line; `churnwatch convert-orders` makes one from an orders CSV):
+      line 2: not JSON
+      line 5: no customer_id
+      ... and 1 more
+    """
+    n = scan.invalid_count
+    lines = [f"{n} invalid replay line{'s' if n != 1 else ''} (a replay file has one JSON event per line; "
+             "`churnwatch convert-orders` makes one from an orders CSV):"]
+    lines += [f"  {invalid}" for invalid in scan.invalid]
+    if n > len(scan.invalid):
+        lines.append(f"  ... and {n - len(scan.invalid)} more")
+    return "\n".join(lines)
 
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
@@ -89,10 +109,9 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
         lines = list(lines)
-    scan = scan_replay(lines, settings, keep_invalid=1)
+    scan = scan_replay(lines, settings, keep_invalid=SHOWN_INVALID_LINES)
     if scan.invalid_count:
-        raise ReplayError(f"{scan.invalid_count} invalid replay lines; first: {scan.invalid[0]} (a replay file has "
-                          "one JSON event per line; `churnwatch convert-orders` makes one from an orders CSV)")
+        raise ReplayError(invalid_lines_message(scan))
     if scan.in_stretches:
         def items() -> Iterator[tuple]:
             return in_event_time_order(lines, scan, partial(_items, settings=settings), _event_time)

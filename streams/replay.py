@@ -70,6 +70,10 @@ REPLAY_BATCH_BYTES = 256 * 1024
 T = TypeVar("T")
 
 
+#: Invalid lines of a refused file named one by one (`churnwatch replay`, `offline`, ...); the rest are counted.
+SHOWN_INVALID_LINES = 20
+
+
 class ReplayError(ChurnwatchError):
     """The replay file cannot be published (bad lines, unreadable file, failed sends)."""
 

@@ -285,3 +285,19 @@ def test_a_sample_keeps_the_same_customers_with_all_their_events():
     assert all(quarter.purchases[c] == full.purchases[c] for c in quarter.purchases)
     assert quarter.holdout_buyers == set(quarter.purchases)
     assert len(quarter.calibration_lines) == 2 * len(quarter.purchases)
+
+
+def test_a_history_with_bad_lines_is_refused_naming_every_one_of_them(tmp_path: Path):
+    good = _population()
+    bad = [b'{"type": "order", "customer_id": "x"', b'{"type": "purchase", "customer_id": "y", "event_id": "e", '
+           b'"occurred_at": "2024-02-01T00:00:00Z"}', b'[1, 2]']
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join([good[0], bad[0], good[1], bad[1], bad[2], *good[2:]]) + b"\n")
+
+    with pytest.raises(HoldoutError) as refused:
+        evaluate_holdout(Settings(), path, CUTOFF, 56, baselines=False)
+
+    message = str(refused.value)
+    assert message.startswith("3 invalid replay lines")
+    assert [line.split(":")[0].strip() for line in message.splitlines()[1:]] == ["line 2", "line 4", "line 5"]
+    assert "purchase" in message.splitlines()[2]

@@ -71,9 +71,31 @@ def test_the_offline_command_reads_a_date_and_says_when_it_cannot_go_back_in_tim
     early = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-03-01"])
     assert early.exit_code == 0, early.output
     assert "note: --advance-to 2024-03-01 is before the file's last event" in early.output
+    assert "only counted: --warnings FILE and --snapshot FILE write them" in early.output
+    assert "only counted" not in late.output      # --warnings given
     # a CSV instead of a replay file: one line saying what was expected, no traceback
     csv = tmp_path / "orders.csv"
     csv.write_text("customer_id,date,amount\nc1,2024-01-01,10\n")
     bad = CliRunner().invoke(main, ["offline", str(csv)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     assert "invalid replay lines" in bad.output and "convert-orders" in bad.output
+
+
+def test_offline_names_every_invalid_line_of_a_refused_file(tmp_path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    lines = [b'{"type":"login","event_id":"e1","customer_id":"c1","occurred_at":"2025-03-01T00:00:00Z","channel":"web"}',
+             b'not json', b'{"type":"login","event_id":"e2","occurred_at":"2025-03-02T00:00:00Z","channel":"web"}',
+             b'{"type":"login","event_id":"e3","customer_id":"c1","occurred_at":"2025-03-03T00:00:00","channel":"web"}']
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    bad = CliRunner().invoke(main, ["offline", str(path)])
+
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "3 invalid replay lines" in bad.output
+    for number in (2, 3, 4):
+        assert f"line {number}: " in bad.output
+    assert "line 1: " not in bad.output
