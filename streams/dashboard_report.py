@@ -44,6 +44,11 @@ MAIN_PANELS = (
 )
 
 
+#: The panels a replay of past history draws: event-time lag (the wall clock less event time) would
+#: only show how long ago the replayed history was, past the top of its histogram.
+REPLAY_PANELS = tuple(title for title in MAIN_PANELS if title != "Event-time lag")
+
+
 class PrometheusError(ChurnwatchError):
     """Prometheus is missing, did not start, or refused a query."""
 
@@ -208,14 +213,14 @@ def main_panels(dashboard: dict, titles: tuple[str, ...] = MAIN_PANELS) -> list[
 
 
 def collect(server: PrometheusServer, start: float, end: float, *, step: float = 1.0,
-            dashboard_path: Path = DASHBOARD) -> list[PanelData]:
-    """Run each main panel's queries over ``[start, end]`` (epoch seconds)."""
+            dashboard_path: Path = DASHBOARD, titles: tuple[str, ...] = MAIN_PANELS) -> list[PanelData]:
+    """Run the queries of the panels `titles` (the main ones) over ``[start, end]`` (epoch seconds)."""
     dashboard = json.loads(Path(dashboard_path).read_text())
     # At least four scrapes per rate window, as Grafana's $__rate_interval does.
     rate_interval = f"{max(4, int(4 * step))}s"
     window = f"{max(60, int(end - start))}s"
     panels = []
-    for panel in main_panels(dashboard):
+    for panel in main_panels(dashboard, titles):
         series = []
         for target in panel.get("targets", ()):
             expr = substitute(target["expr"], rate_interval=rate_interval, window=window)
@@ -264,8 +269,8 @@ def render_png(panels: list[PanelData], out: Path, *, title: str = "Churnwatch d
 
 
 def write_report(server: PrometheusServer, out: Path, start: float, end: float, *, step: float = 1.0,
-                 dashboard_path: Path = DASHBOARD) -> list[PanelData]:
-    """Query the main panels over ``[start, end]`` and draw them into the PNG `out`."""
-    panels = collect(server, start, end, step=step, dashboard_path=dashboard_path)
+                 dashboard_path: Path = DASHBOARD, titles: tuple[str, ...] = MAIN_PANELS) -> list[PanelData]:
+    """Query the panels `titles` (the main ones) over ``[start, end]`` and draw them into the PNG `out`."""
+    panels = collect(server, start, end, step=step, dashboard_path=dashboard_path, titles=titles)
     render_png(panels, out)
     return panels

@@ -22,6 +22,16 @@ def test_every_report_panel_is_a_panel_of_the_committed_dashboard():
     assert all(p["targets"] for p in chosen)
 
 
+def test_a_replay_of_past_history_draws_every_main_panel_but_the_event_time_lag():
+    # A replayed past year's event-time lag is the time since that year: years, past the
+    # histogram's top bucket, a flat line that says nothing about the run.
+    dashboard = json.loads(report.DASHBOARD.read_text())
+
+    chosen = [p["title"] for p in report.main_panels(dashboard, report.REPLAY_PANELS)]
+
+    assert chosen == [t for t in MAIN_PANELS if t != "Event-time lag"]
+
+
 def test_a_report_panel_missing_from_the_dashboard_is_named():
     with pytest.raises(PrometheusError, match="no panel titled 'Throughput'"):
         report.main_panels({"panels": [{"title": "Other"}]}, ("Throughput",))
