@@ -6,7 +6,10 @@ Segments, checked in this order:
 * `lapsed`  — no activity for `lapsed_days`: already gone by any definition;
 * `core`    — among the shop's top `core_share` (a tenth) of repeat buyers by the value of
               their last 365 days, with at least `core_min_orders` orders in them: the
-              customers whose loss hurts most;
+              customers whose loss hurts most. The threshold ranks the buyers who ordered
+              in the year before the fit, each by the year up to their last order
+              (`year_value`), so those who have left since still count: where many good
+              customers leave, fewer than a tenth of those still buying reach it;
 * `growth`  — spending faster in the last 90 days than over the year before
               (`growth_ratio` x the annualised rate, with at least two orders);
 * `regular` — everyone else.
