@@ -317,8 +317,16 @@ def parse_replay_line(line: bytes | str, *, max_bytes: int | None = None) -> tup
         Traceback (most recent call last):
         ...
         schemas.errors.InvalidEvent: type: expected one of 'login', 'page_view', 'order', 'complaint', 'market_event', got "refund"
+        >>> parse_replay_line(b'{"type":"order","customer_id":"x"\\n')
+        Traceback (most recent call last):
+        ...
+        schemas.errors.InvalidEvent: expected a JSON object, got text that is not JSON (EOF while parsing an object at line 1 column 33)
     """
     data = line.encode("utf-8") if isinstance(line, str) else line
+    if data.endswith(b"\n"):
+        # the line's own end is not part of the event: a parse error then says "line 1 column
+        # N", as the worker's dead letter for the same payload does, not "line 2 column 0"
+        data = data.rstrip(b"\r\n")
     if max_bytes is not None and len(data) > max_bytes:
         raise InvalidEvent("oversize", None, f"payload is {len(data)} bytes, expected at most {max_bytes}")
     try:
