@@ -306,8 +306,10 @@ def demo(customers: int, days: int, seed: int, replay_seconds: float, out_dir: P
                    "the online model's blend that `churnwatch snapshot` of a worker adds).")
 @click.option("--processes", type=click.IntRange(min=0), default=1, show_default=True,
               help="Run the partitions in this many processes (0: one per core); the output is the same.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Process the valid lines even when some are invalid (each is named, and left out).")
 def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapshot_out: str | None,
-            processes: int) -> None:
+            processes: int, skip_invalid: bool) -> None:
     """Run the worker's processing over a replay file without Kafka.
 
     The warnings are those a worker emits for the same input (same ids, same evidence), but `emitted_at`: no wall clock
@@ -334,7 +336,7 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     # memory does not grow with them.
     with tempfile.TemporaryDirectory(prefix="churnwatch-offline-") as spill:
         result = run_offline_file(settings, file, advance_to=parse_timestamp(advance_to) if advance_to else None,
-                                  processes=processes, spill_dir=spill)
+                                  processes=processes, spill_dir=spill, skip_invalid=skip_invalid)
         raised = 0
         with open(warnings_out, "wb") if warnings_out else contextlib.nullcontext() as sink:
             for w in result.warnings:
@@ -348,6 +350,12 @@ def offline(file: Path, advance_to: str | None, warnings_out: str | None, snapsh
     _echo(f"{result.events} events, {len(result.dead_letters)} dead letters, {len(result.snapshot)} customers, "
           f"{len(result.warnings)} warnings ({raised} raised; levels >= {settings.publish_min_level}, "
           "CHURNWATCH_PUBLISH_MIN_LEVEL)")
+    if result.skipped_count:
+        for invalid in result.skipped:
+            click.echo(f"{file}:{invalid.line_number}: {invalid.message}", err=True)
+        more = result.skipped_count - len(result.skipped)
+        click.echo(f"skipped {result.skipped_count} invalid line{'s' if result.skipped_count != 1 else ''}"
+                   + (f" ({more} not shown)" if more else "") + " (--skip-invalid)", err=True)
     if result.assessment_errors:
         click.echo(f"error: {result.assessment_errors} customer assessments failed (a bug; the log above has each "
                    "customer and traceback): their warnings are late or missing", err=True)

@@ -60,6 +60,10 @@ class OfflineResult:
     # The file was not in event-time order (nor made of a few stretches that are): it was
     # sorted in memory, which holds the whole history.
     sorted_in_memory: bool = False
+    # Lines left out under `skip_invalid` (the first `SHOWN_INVALID_LINES`, with their
+    # numbers and reasons) and how many there were.
+    skipped: list[InvalidLine] = field(default_factory=list)
+    skipped_count: int = 0
 
 
 def invalid_lines_message(scan: ReplayScan) -> str:
@@ -84,7 +88,7 @@ def invalid_lines_message(scan: ReplayScan) -> str:
 
 def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorParams | None = None,
                 advance_to: datetime | None = None, processes: int = 1, keep_warnings: str = "all",
-                spill_dir: str | Path | None = None) -> OfflineResult:
+                spill_dir: str | Path | None = None, skip_invalid: bool = False) -> OfflineResult:
     """Process replay lines in event-time order and return warnings, dead letters and a snapshot.
 
     `lines` that can be iterated more than once (a list, a `ReplayFile`) are read twice, line
@@ -105,16 +109,28 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     and a `spill_dir`, the steps are written to files there as the run goes and
     `OfflineResult.warnings` reads them back in order (`SpilledWarnings`): memory then does
     not grow with the warnings either. The files live as long as the directory.
+
+    A file with invalid lines is refused (`ReplayError`, naming them) unless `skip_invalid`:
+    then the valid lines are processed and the invalid ones left out and reported
+    (`OfflineResult.skipped`, `skipped_count`), as `churnwatch replay --skip-invalid` leaves
+    them unpublished.
     """
     params = params or settings.detector_params()
     if isinstance(lines, Iterator):   # one pass only
         lines = list(lines)
     scan = scan_replay(lines, settings, keep_invalid=SHOWN_INVALID_LINES)
+    skip: frozenset[int] = frozenset()
     if scan.invalid_count:
-        raise ReplayError(invalid_lines_message(scan))
+        if not skip_invalid:
+            raise ReplayError(invalid_lines_message(scan))
+        shown = scan.invalid
+        if scan.invalid_count > len(scan.invalid):     # every number, to leave each one out
+            scan = scan_replay(lines, settings, keep_invalid=scan.invalid_count)
+        skip = frozenset(i.line_number for i in scan.invalid)
+        scan.invalid = shown
     if scan.in_stretches:
         def items() -> Iterator[tuple]:
-            return in_event_time_order(lines, scan, partial(_items, settings=settings), _event_time)
+            return in_event_time_order(lines, scan, partial(_items, settings=settings, skip=skip), _event_time)
     else:
         records = load_replay_lines(lines, settings).records
 
@@ -138,6 +154,7 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     result = _merge(parts)
     result.input_counts = scan.counts
     result.sorted_in_memory = not scan.in_stretches
+    result.skipped, result.skipped_count = list(scan.invalid), scan.invalid_count
     return result
 
 
@@ -149,9 +166,10 @@ SORTED_IN_MEMORY_NOTE = (
 )
 
 
-def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings) -> Iterator[tuple]:
-    """(topic, key, value, event time as written) of checked replay lines (`start`, the number of
-    the first line, is not needed here).
+def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings,
+           skip: frozenset[int] = frozenset()) -> Iterator[tuple]:
+    """(topic, key, value, event time as written) of checked replay lines, but those whose
+    numbers are in `skip` (invalid lines left out; `start` is the number of the first line).
 
     The value is the line itself: the contracts ignore its ``type`` as they ignore any field
     they do not know, and parse it as they parse the contract's own JSON. A line over the
@@ -159,8 +177,8 @@ def _items(lines: Iterable[bytes], start: int = 1, *, settings: Settings) -> Ite
     """
     topics = {kind: settings.topic_for_event_type(kind) for kind in EVENT_TYPES}
     limit = settings.max_event_bytes
-    for line in lines:
-        if not line.strip():
+    for number, line in enumerate(lines, start):
+        if not line.strip() or (skip and number in skip):
             continue
         try:
             d = orjson.loads(line)

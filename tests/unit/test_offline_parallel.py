@@ -99,3 +99,37 @@ def test_offline_names_every_invalid_line_of_a_refused_file(tmp_path):
     for number in (2, 3, 4):
         assert f"line {number}: " in bad.output
     assert "line 1: " not in bad.output
+
+
+def test_skip_invalid_leaves_out_each_bad_line_and_processes_the_rest_as_if_they_were_never_there(
+        history, one_process, tmp_path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    bad = [b'{"type":"order","customer_id":"x"', b'{"type":"purchase","customer_id":"c","event_id":"e",'
+           b'"occurred_at":"2024-02-01T00:00:00Z"}', b'{"type":"login","event_id":"e","customer_id":"c",'
+           b'"occurred_at":"2024-02-01T00:00:00","channel":"web"}']
+    lines, bad_numbers = [], []
+    for i, line in enumerate(history):
+        if i % 97 == 5 and len(bad_numbers) < 25:     # 25 bad lines, more than are named, the last in the
+            lines.append(bad[len(bad_numbers) % 3])    # re-delivered order's stretch at the end
+            bad_numbers.append(len(lines))
+        lines.append(line)
+    lines.insert(len(lines) - 1, bad[0])
+    bad_numbers.append(len(lines) - 1)
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "w.jsonl"
+
+    refused = CliRunner().invoke(main, ["offline", str(path)])
+    run = CliRunner().invoke(main, ["offline", str(path), "--advance-to", "2024-07-15", "--warnings", str(out),
+                                    "--processes", "2", "--skip-invalid"])
+
+    assert refused.exit_code == 1 and f"{len(bad_numbers)} invalid replay lines" in refused.output
+    assert run.exit_code == 0, run.output
+    assert [orjson.loads(w) for w in out.read_bytes().splitlines()] == list(one_process.warnings)
+    for number in bad_numbers[:20]:
+        assert f"{path}:{number}: " in run.output
+    assert f"{path}:{bad_numbers[20]}: " not in run.output
+    assert f"skipped {len(bad_numbers)} invalid lines ({len(bad_numbers) - 20} not shown) (--skip-invalid)" in run.output
