@@ -238,15 +238,18 @@ def _advance(settings: Settings, advance: datetime) -> None:
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S",
               help="Exit after S seconds without a new warning [default: follow until Ctrl-C].")
 @click.option("--max", "max_warnings", type=click.IntRange(min=1), metavar="N", help="Exit after N warnings.")
+@click.option("--dead-letters", is_flag=True,
+              help="Follow the dead-letter topic instead: each message the workers could not use, with its "
+                   "reason, source topic, partition and offset, key, error and original payload.")
 def tail(broker: str | None, from_beginning: bool, as_json: bool, idle_timeout: float | None,
-         max_warnings: int | None) -> None:
-    """Follow the churn-warnings topic and print each warning."""
+         max_warnings: int | None, dead_letters: bool) -> None:
+    """Follow the churn-warnings topic and print each warning (--dead-letters: each dead letter)."""
     from streams.tail import follow
 
     settings = load_settings(broker)
     try:
         follow(settings, _echo, from_beginning=from_beginning, as_json=as_json, idle_timeout=idle_timeout,
-               max_warnings=max_warnings)
+               max_warnings=max_warnings, dead_letters=dead_letters)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how one stops following; not an error
 

@@ -1,4 +1,5 @@
-"""Follow the churn-warnings topic and print each warning, readably or as JSON lines.
+"""Follow the churn-warnings topic (or, with ``--dead-letters``, the dead-letter topic) and
+print each record, readably or as JSON lines.
 
 ``tail`` reads with kafka-python outside any consumer group: it assigns itself every
 partition, commits nothing and so never disturbs the workers or another ``tail``.
@@ -10,10 +11,18 @@ Example:
     ...     "signals": [{"kind": "silence", "current": 41, "baseline": 12, "unit": "days"}],
     ...     "suggested_actions": [{"action": "personal_call", "reason": "silent core customer"}]}))
     2025-03-04T10:00Z  RAISED  warning  cust-42  core  risk=0.71  silence: 41 days vs usual 12 days  → personal_call
+    >>> print(format_dead_letter({
+    ...     "source_topic": "logins", "partition": 2, "offset": 17, "key": "c1", "reason": "schema_violation",
+    ...     "error": "channel: expected 'web', 'app' or 'store', got 'fax'", "field": "channel",
+    ...     "payload_base64": "eyJjaGFubmVsIjoiZmF4In0=", "payload_size": 17,
+    ...     "dead_lettered_at": "2025-03-04T10:00:05.123Z"}))
+    2025-03-04T10:00:05Z  schema_violation  logins[2]@17  key=c1  channel: expected 'web', 'app' or 'store', got 'fax'  payload: {"channel":"fax"}
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -152,6 +161,57 @@ def render(value: bytes | None, *, as_json: bool) -> str:
     return format_warning(warning)
 
 
+#: How much of a dead letter's original payload a readable line shows.
+PAYLOAD_SHOWN = 160
+
+
+def _payload_text(letter: Mapping[str, Any]) -> str:
+    """The original message as text, cut to PAYLOAD_SHOWN characters, or why it is not shown."""
+    encoded = letter.get("payload_base64")
+    if not isinstance(encoded, str):
+        return f"payload not kept ({_number(letter.get('payload_size'))} bytes, over the size limit)"
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return f"payload unreadable: {encoded[:40]!r}"
+    text = raw.decode("utf-8", errors="backslashreplace").strip()
+    return "payload: " + (text if len(text) <= PAYLOAD_SHOWN else text[:PAYLOAD_SHOWN] + f"... ({len(raw):,} bytes)")
+
+
+def format_dead_letter(letter: Mapping[str, Any]) -> str:
+    """One readable line for a dead letter: when, why, where from, the error and the original message.
+
+    Example:
+        >>> format_dead_letter({"source_topic": "orders", "partition": 0, "offset": 5, "key": None,
+        ...                     "reason": "oversize", "error": "message of 70,000 bytes: the limit is 65,536",
+        ...                     "field": None, "payload_base64": None, "payload_size": 70000,
+        ...                     "dead_lettered_at": "2025-03-04T10:00:05Z"})
+        '2025-03-04T10:00:05Z  oversize  orders[0]@5  no key  message of 70,000 bytes: the limit is 65,536  payload not kept (70,000 bytes, over the size limit)'
+    """
+    when = str(letter.get("dead_lettered_at") or "?")
+    if len(when) > 20 and when.endswith("Z"):
+        when = when[:19] + "Z"  # whole seconds are enough to read
+    key = letter.get("key")
+    parts = [when, str(letter.get("reason") or "?"),
+             f"{letter.get('source_topic')}[{letter.get('partition')}]@{letter.get('offset')}",
+             "no key" if key is None else f"key={key}", str(letter.get("error") or ""), _payload_text(letter)]
+    return "  ".join(parts)
+
+
+def render_dead_letter(value: bytes | None, *, as_json: bool) -> str:
+    """The line to print for one record of the dead-letter topic (see :func:`render`)."""
+    raw = value or b""
+    if as_json:
+        return raw.decode("utf-8", errors="backslashreplace").strip()
+    try:
+        letter = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        letter = None
+    if not isinstance(letter, dict):
+        return f"unreadable dead letter: {raw[:200]!r}"
+    return format_dead_letter(letter)
+
+
 @dataclass
 class TailResult:
     printed: int
@@ -166,6 +226,7 @@ def follow(
     as_json: bool = False,
     idle_timeout: float | None = None,
     max_warnings: int | None = None,
+    dead_letters: bool = False,
     clock: Callable[[], float] = time.monotonic,
 ) -> TailResult:
     """Print warnings from the warnings topic until idle or ``max_warnings`` are printed.
@@ -176,10 +237,13 @@ def follow(
         idle_timeout: return after this many seconds without a new warning; ``None``
             follows until interrupted.
         max_warnings: return after printing this many.
+        dead_letters: follow the dead-letter topic instead (each record rendered by
+            :func:`render_dead_letter`); the other parameters mean the same for its records.
     """
     reader = consumer(settings)
+    show = render_dead_letter if dead_letters else render
     try:
-        topic = settings.warnings_topic
+        topic = settings.dead_letters_topic if dead_letters else settings.warnings_topic
         partitions = [TopicPartition(topic, p) for p in range(partition_count(reader, settings, topic))]
         reader.assign(partitions)
         # Partitions still at records written before we started (see below).
@@ -210,7 +274,7 @@ def follow(
                         catching_up.discard(partition)
                     if max_warnings is not None and printed >= max_warnings:
                         break
-                    emit(render(record.value, as_json=as_json))
+                    emit(show(record.value, as_json=as_json))
                     printed += 1
                     last_seen = clock()
     except KafkaError as error:

@@ -109,6 +109,15 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_good_events_still_apply(
     assert oversize["payload_base64"] is None and oversize["payload_size"] > 70_000
     state = snapshot(run_cli, settings, tmp_path)["bad-1"]
     assert state["events_applied"] == good, "every good event applied once, no bad one half-applied"
+    # An operator reads them with `churnwatch tail --dead-letters`: one line each, with the
+    # reason, where it came from, the error and the original message.
+    shown = run_cli(settings, "tail", "--dead-letters", "--from-beginning", "--max", str(len(BAD)))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert sorted(line.split("  ")[1] for line in lines) == sorted(reason for _, _, reason in BAD)
+    negative = next(line for line in lines if '"amount": -5' in line)
+    assert f"{settings.orders_topic}[" in negative and "key=bad-1" in negative and "amount" in negative
+    assert any("payload not kept" in line for line in lines if "  oversize  " in line)
 
 
 def test_state_survives_a_worker_restart(settings_factory, start_worker, produce, run_cli, tmp_path):
