@@ -288,8 +288,15 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
             try:
                 await asyncio.wait_for(market.ready.wait(), timeout=30.0)
             except asyncio.TimeoutError:
-                log.warning("market topic %s not read to its end after 30 s (read %s of %s): customer events wait",
-                            market_topic_name, dict(market.read), dict(market.ends))
+                if not market.ends:
+                    # Faust starts app tasks, the market reader among them, once the worker has
+                    # joined its group and recovered its tables (a restart on the embedded broker
+                    # can take a minute): nothing is wrong yet, but say what is being waited for.
+                    log.warning("market topic %s not read yet after 30 s: its reader starts once the worker has "
+                                "joined its group and recovered its tables; customer events wait", market_topic_name)
+                else:
+                    log.warning("market topic %s not read to its end after 30 s (read %s of %s): customer events wait",
+                                market_topic_name, _offsets_text(market.read), _offsets_text(market.ends))
         # Manual acknowledgement: an event waiting in the reorder buffer (for slower topics to
         # reach its event time) is acknowledged only once applied, so a crash re-reads it.
         async for event in stream.noack().events():
@@ -831,6 +838,18 @@ class _BrokerWatch:
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
             os._exit(EXIT_BROKER_STATE_LOST)
+
+
+def _offsets_text(offsets: dict) -> str:
+    """``{TopicPartition: offset}`` as ``market-events[0]=12, ...`` for a log line.
+
+    >>> from collections import namedtuple
+    >>> TP = namedtuple("TP", "topic partition")
+    >>> _offsets_text({TP("market-events", 1): 3, TP("market-events", 0): 12})
+    'market-events[0]=12, market-events[1]=3'
+    """
+    return ", ".join(f"{tp.topic}[{tp.partition}]={offset}"
+                     for tp, offset in sorted(offsets.items(), key=lambda item: (item[0].topic, item[0].partition)))
 
 
 class _MarketPosition:

@@ -555,9 +555,11 @@ class Processor:
             hint = ""
             if topic in self._unkeyed and self.settings.unkeyed_events == "rekey":
                 # Each worker re-publishes its copies in event-time order (`_publish_copies`),
-                # but the copies of several workers reading a backlog interleave.
-                hint = ("; this topic carries unkeyed events re-published keyed, which fall behind like this when "
-                        "several workers re-publish a backlog read at full speed: key the events by customer_id "
+                # but the copies of several workers reading a backlog interleave. A copy carries
+                # the customer's key like an event its producer keyed, so the hint says "if".
+                hint = ("; this topic has also carried unkeyed events, whose keyed copies (re-published by the "
+                        "workers) fall behind like this when several workers re-publish a backlog read at full "
+                        "speed: if this event was such a copy, key the events by customer_id "
                         "(docs/operations.md, \"Producers that send no key\")")
             raise InvalidEvent(
                 "late_event", "occurred_at",

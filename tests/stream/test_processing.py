@@ -272,7 +272,7 @@ def test_a_copy_that_falls_behind_its_partition_is_dead_lettered_late_with_the_r
     late = proc.handle("logins", home, 1, second.key, second.value)
     assert late.dead_letter_reason == "late_event" and not late.applied
     error = orjson.loads(late.outputs[0].value)["error"]
-    assert "unkeyed events re-published keyed" in error and "key the events by customer_id" in error
+    assert "unkeyed events, whose keyed copies" in error and "if this event was such a copy" in error and "key the events by customer_id" in error
 
 
 def test_a_backlog_of_unkeyed_events_read_partition_by_partition_is_republished_in_event_time_order():
