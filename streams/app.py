@@ -237,7 +237,7 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
                                    acknowledge=acks.done)
     processor = Processor(settings, params, _CustomerTable(customers, changelog),
                           clocks if changelog is None else _ClockTable(clocks, changelog),
-                          models=_CustomerTable(models))
+                          models=_CustomerTable(models), topic_times_per_event=changelog is not None)
 
     # End offsets of the customer topics asked of the broker when a clock tick arrives. The
     # consumer's own highwater comes with its last fetch of a partition, and a partition

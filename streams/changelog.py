@@ -28,7 +28,9 @@ What keeps this as safe as Faust's own path:
   the producer only once every earlier flush's records of the other tables are stored
   (Faust's send per write gives no such order: one produce request can carry a clock's
   batch and only the first of several queued state batches). A clock that lags is
-  harmless: it is only a floor, and the events after it are read again.
+  safe: it is only a floor, and the events after it are read again (a topic's time that
+  lags judges lateness more leniently until the topic's next event; the worker writes those
+  times as applied events move them, so they lag by at most a flush).
 * **The embedded broker's end offset.** Tansu reports a partition's end offset as the first
   offset of its newest batch plus one (why the tests run with one record per batch), and
   Faust's recovery reads up to that offset. Each partition's last record of a flush goes in

@@ -10,6 +10,9 @@ State it keeps per partition of the customer topics:
 * `customers[customer_id] -> bytes`: the encoded `CustomerState`;
 * `clocks[partition] -> int`: stream time (largest event time seen, epoch seconds), stored
   only when it crosses a sweep boundary or a tick arrives, to keep table writes per event at one;
+  `clocks["partition/topic"] -> int`: each input topic's time there (its newest applied event,
+  what lateness is judged against), stored as applied events move it where the tables' records
+  are written behind, else with the partition's clock;
 * `models[str(partition)] -> bytes`: a checkpoint of the partition's online churn model
   (`detectors.river_models.ChurnModel.dumps`), written every `model_checkpoint_labels`
   labels and at clock ticks, always while handling a message of that partition (so the
@@ -173,8 +176,13 @@ class Processor:
         label_params: labels.LabelParams | None = None,
         model_params: ModelParams | None = None,
         true_time: Callable[[], float] = time.time,
+        topic_times_per_event: bool = True,
     ) -> None:
         self.settings = settings
+        # Write each topic's time to `clocks` as every applied event moves it (cheap where the
+        # table's records are written behind, one per key and flush); otherwise only when the
+        # watermark crosses a sweep boundary (Faust's path: a produce request per write).
+        self.topic_times_per_event = topic_times_per_event
         # The real clock (epoch seconds) for the future-event guard of live use; `wall_clock`
         # may be fixed for reproducible output (`streams.offline`, `streams.verify`).
         self.true_time = true_time
@@ -590,6 +598,11 @@ class Processor:
                 key_tp = (topic, partition)
                 if t > self._tp_applied.get(key_tp, 0):
                     self._tp_applied[key_tp] = t
+                    if self.topic_times_per_event:
+                        # A restarted worker or the partition's next owner judges lateness
+                        # against this time; one written only at sweep boundaries would lag
+                        # and let it apply events this worker dead-letters as late.
+                        self._write_clock(f"{partition}/{topic}", t)
             except Exception as exc:  # a bug must not stop the stream: dead-letter it, keep going
                 log.exception("processing failed at %s[%d]@%d", topic, partition, offset)
                 err = InvalidEvent("processing_error", None, f"{type(exc).__name__}: {exc}"[:1000])

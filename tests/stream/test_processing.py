@@ -818,3 +818,25 @@ def test_a_resent_event_whose_original_still_waits_in_the_reorder_buffer_is_a_du
     assert copy.duplicate and copy.dead_letter_reason is None
     other = proc.handle("logins", 0, 3, b"c1", login("c1", T0, eid="y"))
     assert other.dead_letter_reason == "late_event", "a different event as late is still late"
+
+
+def test_a_worker_restarted_after_a_clean_stop_judges_lateness_as_the_worker_before_it():
+    """A restarted worker recovers each topic's time from the `clocks` table. If that time
+    were written only when the watermark crosses a sweep boundary, it would lag the events
+    applied since, and the new worker would apply an event the old one would have
+    dead-lettered as late: the same input, different states, depending on a restart
+    (`churnwatch verify` reports it). The time of every applied event is written."""
+    customers: dict = {}
+    clocks: dict = {}
+    before = Processor(Settings(), DetectorParams(), customers, clocks, wall_clock=lambda: WALL)
+    day10 = datetime(2024, 3, 10, tzinfo=timezone.utc)
+    offset = 0
+    for at in (day10 - timedelta(days=1), day10, day10 + timedelta(hours=5)):   # 00:00 is a sweep boundary
+        assert before.handle("logins", 0, offset, b"a", login("a", at)).applied
+        offset += 1
+    # Stopped here: the next worker recovers the tables as they are.
+    restarted = Processor(Settings(), DetectorParams(), dict(customers), dict(clocks), wall_clock=lambda: WALL)
+    probe = login("b", day10 - timedelta(hours=21))   # 26 h behind the newest login: late
+    assert before.handle("logins", 0, offset, b"b", probe).dead_letter_reason == "late_event"
+    out = restarted.handle("logins", 0, offset, b"b", probe)
+    assert out.dead_letter_reason == "late_event" and not out.applied
