@@ -557,6 +557,8 @@ def create_app(settings: Settings, params: DetectorParams | None = None) -> Chur
     # Faust's own Prometheus sensor (and consumer lag from it) on the registry the metrics endpoint serves.
     metrics.install_faust_sensor(app)
     metrics.set_worker_info(live=settings.live_ticks)
+    metrics.start_at_zero([*settings.customer_topics, settings.market_events_topic, settings.clock_ticks_topic],
+                          customer_topics=settings.customer_topics)
     return Churnwatch(settings, app, processor, customers, clocks, models)
 
 

@@ -13,6 +13,7 @@ can use both to leave a picture of its run.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -177,6 +178,15 @@ class PanelData:
     unit: str
     series: list[Series] = field(default_factory=list)
 
+    def moved(self) -> list[Series]:
+        """The series with a value other than 0 (a worker starts its labelled counters at 0
+        for every known label value, so most series of a by-reason panel stay flat at 0).
+
+        >>> PanelData("t", "", [Series("a", [0, 1], [0.0, 0.0]), Series("b", [0, 1], [0.0, 2.0])]).moved()[0].label
+        'b'
+        """
+        return [s for s in self.series if any(v != 0 and not math.isnan(v) for v in s.values)]
+
 
 def legend(template: str, labels: dict[str, str]) -> str:
     """Grafana's legend format: ``{{label}}`` replaced by the series' label value.
@@ -251,7 +261,13 @@ def render_png(panels: list[PanelData], out: Path, *, title: str = "Churnwatch d
         if not panel.series:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="grey")
             continue
-        for s in panel.series[:12]:  # a legend past a dozen series is unreadable
+        # A worker starts its labelled counters at 0 for every known label value: draw the
+        # series that moved (a legend of a dozen zero lines hides the one that matters).
+        moved = panel.moved()
+        if not moved:
+            ax.text(0.5, 0.5, "0 throughout", ha="center", va="center", transform=ax.transAxes, color="grey")
+            continue
+        for s in moved[:12]:  # a legend past a dozen series is unreadable
             ax.plot(s.times, s.values, label=s.label, linewidth=1.2)
         ax.set_xlabel("seconds since start", fontsize=7)
         if panel.unit:

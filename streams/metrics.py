@@ -33,7 +33,7 @@ import math
 import re
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any, Protocol
 
@@ -185,6 +185,50 @@ class Metrics:
         self._stream_time = 0.0
         self._level_keys: set[tuple[str, str]] = set()
         self._per_topic: dict[str, tuple[Any, Any]] = {}
+
+    def start_at_zero(self, topics: Iterable[str], customer_topics: Iterable[str] = ()) -> None:
+        """Create every series of the labelled counters at 0, for the label values known in advance.
+
+        A labelled counter has no series until its first increment, and Prometheus's
+        ``increase`` and ``rate`` cannot count the step from nothing to 1: the first dead letter
+        of a topic after a worker starts would never show in "dead letters per minute", and
+        the dashboard's warning panels would say "No data" instead of 0 (Prometheus's
+        instrumentation guidelines: avoid missing metrics). Label values come from the event
+        contracts: the dead-letter reasons, warning levels, states, segments and signal kinds.
+
+        Parameters:
+            topics: every topic the worker reads (per-topic counts and dead letters).
+            customer_topics: the customer-event topics (re-keyed unkeyed events).
+
+        Example:
+            >>> m = Metrics(CollectorRegistry())
+            >>> m.start_at_zero(["logins", "orders"], customer_topics=["logins", "orders"])
+            >>> m.registry.get_sample_value("churnwatch_dead_letters_total", {"topic": "orders", "reason": "oversize"})
+            0.0
+            >>> m.registry.get_sample_value("churnwatch_warnings_total",
+            ...                             {"level": "critical", "state": "raised", "segment": "core"})
+            0.0
+        """
+        from schemas.errors import DEAD_LETTER_REASONS
+        from schemas.outputs import SEGMENTS, SIGNAL_KINDS, WARNING_LEVELS, WARNING_STATES
+
+        for topic in topics:
+            for counter in (self.events_consumed, self.events_applied, self.duplicates):
+                counter.labels(topic=topic)
+            for reason in DEAD_LETTER_REASONS:
+                self.dead_letters.labels(topic=topic, reason=reason)
+        for topic in customer_topics:
+            self.rekeyed.labels(topic=topic)
+        for level in WARNING_LEVELS:
+            for state in WARNING_STATES:
+                self.warnings_withheld.labels(level=level, state=state)
+                for segment in SEGMENTS:
+                    self.warnings.labels(level=level, state=state, segment=segment)
+        for signal in SIGNAL_KINDS:
+            for state in WARNING_STATES:
+                self.warning_signals.labels(signal=signal, state=state)
+        for segment in SEGMENTS:
+            self.customers_churned.labels(segment=segment)
 
     # ------------------------------------------------------------------ per message
 
@@ -558,6 +602,7 @@ customer_churned = METRICS.customer_churned
 model_labels_seen = METRICS.model_labels_seen
 set_model_quality = METRICS.set_model_quality
 set_worker_info = METRICS.set_worker_info
+start_at_zero = METRICS.start_at_zero
 
 
 def metric_names(registry: CollectorRegistry = REGISTRY) -> set[str]:

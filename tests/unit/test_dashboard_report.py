@@ -68,6 +68,10 @@ def test_the_png_has_a_chart_per_panel_and_says_no_data_where_there_is_none(tmp_
         PanelData("Model log loss", "none", []),
         PanelData("Processing time", "s", [Series("p50", [0, 1], [0.001, 0.002]),
                                            Series("p99", [0, 1], [0.004, 0.009])]),
+        # Counters a worker starts at 0: only the series that moved are drawn.
+        PanelData("Dead letters per second by reason", "ops", [Series("oversize", [0, 1], [0.0, 0.0]),
+                                                               Series("late_event", [0, 1], [0.0, 0.5])]),
+        PanelData("Warnings per hour by level", "none", [Series("watch", [0, 1], [0.0, 0.0])]),
     ]
 
     out = report.render_png(panels, tmp_path / "sub" / "report.png")
@@ -77,7 +81,9 @@ def test_the_png_has_a_chart_per_panel_and_says_no_data_where_there_is_none(tmp_
     (figure,) = drawn
     charts = [ax for ax in figure.axes if ax.get_title()]
     assert [ax.get_title() for ax in charts] == [p.title for p in panels]
-    assert [len(ax.lines) for ax in charts] == [1, 0, 2]
+    assert [len(ax.lines) for ax in charts] == [1, 0, 2, 1, 0]
     assert [t.get_text() for t in charts[1].texts] == ["no data"]
+    assert [line.get_label() for line in charts[3].lines] == ["late_event"]
+    assert [t.get_text() for t in charts[4].texts] == ["0 throughout"]
     assert not charts[0].texts and not charts[2].texts
     close(figure)
