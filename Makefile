@@ -35,7 +35,7 @@ deploy-check: install prometheus deploy-tools
 	$(PY) -m pytest -q tests/integration/test_deploy_files.py
 
 # docs/benchmarks.md: throughput, latency, memory, replay and bootstrap on the embedded broker
-# (three runs, ~8 minutes on 2 cores; `make bench BENCH_ARGS=--quick` is a two-minute smoke run).
+# (three runs, ~16 minutes on 2 cores; `make bench BENCH_ARGS=--quick` is a two-minute smoke run).
 bench: install
 	$(PY) -m streams.bench $(BENCH_ARGS)
 
