@@ -149,16 +149,20 @@ def render(value: bytes | None, *, as_json: bool) -> str:
         >>> render(b"\\xff", as_json=False)
         "unreadable warning: b'\\\\xff'"
     """
+    return _render(value, as_json, format_warning, "warning")
+
+
+def _render(value: bytes | None, as_json: bool, formatted: Callable[[dict[str, Any]], str], what: str) -> str:
     raw = value or b""
     if as_json:
         return raw.decode("utf-8", errors="backslashreplace").strip()
     try:
-        warning = orjson.loads(raw)
+        record = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        warning = None
-    if not isinstance(warning, dict):
-        return f"unreadable warning: {raw[:200]!r}"
-    return format_warning(warning)
+        record = None
+    if not isinstance(record, dict):
+        return f"unreadable {what}: {raw[:200]!r}"
+    return formatted(record)
 
 
 #: How much of a dead letter's original payload a readable line shows.
@@ -199,17 +203,12 @@ def format_dead_letter(letter: Mapping[str, Any]) -> str:
 
 
 def render_dead_letter(value: bytes | None, *, as_json: bool) -> str:
-    """The line to print for one record of the dead-letter topic (see :func:`render`)."""
-    raw = value or b""
-    if as_json:
-        return raw.decode("utf-8", errors="backslashreplace").strip()
-    try:
-        letter = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        letter = None
-    if not isinstance(letter, dict):
-        return f"unreadable dead letter: {raw[:200]!r}"
-    return format_dead_letter(letter)
+    """The line to print for one record of the dead-letter topic (see :func:`render`).
+
+    >>> render_dead_letter(b"[1]", as_json=False)
+    "unreadable dead letter: b'[1]'"
+    """
+    return _render(value, as_json, format_dead_letter, "dead letter")
 
 
 @dataclass
