@@ -305,6 +305,11 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 #: a shop in another dollar names its currency with --currency or a column).
 _SYMBOL_CURRENCY = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 _CURRENCY_SYMBOL = re.compile(r"[€$£¥]")
+#: Words in an amount column's name that say its currency (CDNOW's ``dollar_value``): with an
+#: ISO code among the name's words (``Amount (GBP)``, ``umsatz_eur``, ``totalUSD``), the
+#: currency of rows without one when ``--currency`` is not given (:func:`currency_of_header`).
+_CURRENCY_WORDS = {"dollar": "USD", "dollars": "USD", "euro": "EUR", "euros": "EUR", "pound": "GBP",
+                   "pounds": "GBP", "sterling": "GBP", "yen": "JPY"}
 _LOOKS_LIKE_DATA = re.compile(r"^[\d.,:/\- +]+$")
 #: An amount whose only separators sit before groups of three digits (1.234, 1,234,567): a
 #: thousands separator or a decimal mark with three decimals, which the file's other values decide.
@@ -365,6 +370,8 @@ class ConvertStats:
     date_order: str = ""  # "month first (detected from '12/13/2010 8:28')" when read from the file
     default_currency: str = "EUR"
     defaulted_currency: int = 0  # rows without a currency of their own, given default_currency
+    currency_from: str = ""      # what gave default_currency when --currency did not
+    currency_given: bool = False  # default_currency set by the caller (--currency)
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets read, with their lines
     other_events: dict[str, int] = field(default_factory=dict)  # event value -> rows left out: not purchases
     currencies: dict[str, int] = field(default_factory=dict)  # orders written per currency, most first
@@ -424,6 +431,25 @@ class ConvertStats:
 def _count(n: int, word: str) -> str:
     """'1 order', '3 orders'."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def currency_of_header(name: str) -> str | None:
+    """The currency an amount column's name gives, or None: a currency word or an ISO 4217
+    code the value segment knows (`detectors.segment.DEFAULT_FX`) as one of its words.
+
+    >>> [currency_of_header(h) for h in ("dollar_value", "Amount (GBP)", "umsatz_eur", "totalUSD", "amount",
+    ...                                  "price", "Lineitem price", "cad_total")]
+    ['USD', 'GBP', 'EUR', 'USD', None, None, None, 'CAD']
+    """
+    from detectors.segment import DEFAULT_FX
+
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)           # totalUSD -> total USD
+    for word in re.split(r"[^a-z]+", spaced.lower()):
+        if word in _CURRENCY_WORDS:
+            return _CURRENCY_WORDS[word]
+        if len(word) == 3 and word.upper() in dict(DEFAULT_FX):
+            return word.upper()
+    return None
 
 
 def _normalise_header(name: str) -> str:
@@ -947,7 +973,7 @@ def convert_orders_csv(
     out_path: str | Path,
     *,
     date_format: str | None = None,
-    default_currency: str = "EUR",
+    default_currency: str | None = None,
     encoding: str = "utf-8-sig",
     delimiter: str | None = None,
     columns: Sequence[str] | None = None,
@@ -967,7 +993,9 @@ def convert_orders_csv(
             counts of seconds, milliseconds or microseconds since 1970 told by their digits),
             ``"dayfirst"``, ``"monthfirst"``, ``"epoch"`` / ``"epoch_ms"`` / ``"epoch_us"``
             (seconds, milliseconds or microseconds since 1970-01-01 UTC), or a ``strptime`` format.
-        default_currency: ISO 4217 code for rows without a currency column or value.
+        default_currency: ISO 4217 code for rows without a currency column or value;
+            ``None``: the currency the amount column's name gives (:func:`currency_of_header`,
+            CDNOW's ``dollar_value``: USD), else EUR.
         encoding: text encoding of the CSV (``latin-1`` for some older exports).
         delimiter: field separator; ``"whitespace"`` for columns separated by runs of
             spaces; ``None`` picks the most frequent of ``, ; tab |`` in the first line, or
@@ -1038,7 +1066,8 @@ def convert_orders_csv(
             # a shop's API in JSON (Shopify's {"orders": [...]}, WooCommerce's array of orders)
             return convert_json(in_path, out_path, convert_orders_csv, {**options, "encoding": encoding},  # type: ignore[no-any-return]
                                 COLUMN_ALIASES, shape)
-    default_currency = default_currency.strip().upper()
+    given_currency = default_currency is not None
+    default_currency = (default_currency or "EUR").strip().upper()
     if not _CURRENCY.match(default_currency):
         raise ConvertError(f"default_currency={default_currency!r}: expected an ISO 4217 code like EUR")
     if cancellations not in CANCELLATION_POLICIES:
@@ -1050,6 +1079,7 @@ def convert_orders_csv(
     delimiter = _delimiter_option(delimiter)
     parse_date = DateParser(date_format)
     stats = ConvertStats(cancellations=cancellations, no_amounts=no_amounts, default_currency=default_currency,
+                         currency_given=given_currency,
                          one_order_per_day=one_order_per_day)
     skipped: Counter[str] = Counter()
     orders: dict[tuple[str, str, str | None], _Order] = {}
@@ -1105,6 +1135,10 @@ def convert_orders_csv(
             # the customer column holds e-mail addresses (no id column): compared lower-cased
             email_customers = _normalise_header(header[c_cust]) in COLUMN_ALIASES["email"]
             c_money = c_amount if c_amount is not None else c_price
+            if not given_currency and c_money is not None and not no_amounts \
+                    and (named := currency_of_header(header[c_money])) is not None:
+                default_currency = stats.default_currency = named
+                stats.currency_from = f"the column name {header[c_money].strip()!r}"
             decimal = decimal_mark
             if decimal is None and c_money is not None and not no_amounts:
                 reading = _decimal_mark_of(in_path, encoding, sep, c_money, skip_first=columns is None)
@@ -1450,8 +1484,9 @@ def convert_options(command: Any) -> Any:
                           "month first as the file shows, when a part above 12 settles it; 10, 13 or 16 digits "
                           "(2001 to 2033) as seconds, milliseconds or microseconds since 1970; dates that name their "
                           "month and year, such as 'Dec 9, 2011']."),
-        click.option("--currency", "default_currency", default="EUR", show_default=True,
-                     help="Currency of rows without one (UCI Online Retail: GBP)."),
+        click.option("--currency", "default_currency", default=None,
+                     help="Currency of rows without one (UCI Online Retail: GBP) [default: the one the amount "
+                          "column's name gives (CDNOW's dollar_value: USD; Amount (GBP)), else EUR]."),
         click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file."),
         click.option("--delimiter", default=None,
                      help="Field separator: one character, 'tab' or 'whitespace' [default: guessed from the first line]."),
@@ -1508,7 +1543,9 @@ def echo_stats(stats: ConvertStats, out_path: Path) -> None:
     if stats.defaulted_currency and not stats.no_amounts:
         where = ("rows without a currency value" if "currency" in stats.columns
                  else "rows without a currency sign (no currency column)")
-        click.echo(f"currency: {stats.default_currency} for {where}, {stats.defaulted_currency:,} in all "
+        given = (f" (from {stats.currency_from})" if stats.currency_from
+                 else "" if stats.currency_given else " (assumed: the file does not say)")
+        click.echo(f"currency: {stats.default_currency}{given} for {where}, {stats.defaulted_currency:,} in all "
                    f"(--currency sets it; --currency-column names the column)", err=True)
     note = unrated_currencies_note(stats.currencies)
     if note and not stats.no_amounts:

@@ -240,7 +240,9 @@ def test_a_german_export_with_dotted_dates_and_an_unrecognised_currency_header(t
     assert [(e["occurred_at"], e["amount"], e["currency"]) for e in _events(out)] == [
         ("2024-01-05T00:00:00Z", 12.5, "EUR"), ("2024-03-05T00:00:00Z", 1234.5, "EUR")]
     assert "2 rows read, 2 orders for 1 customer written; dates read day first" in result.output
-    assert "currency: EUR for rows without a currency sign (no currency column)" in result.output
+    # nothing in the file names its currency: EUR is used, and said to be an assumption
+    assert "currency: EUR (assumed: the file does not say) for rows without a currency sign (no currency column)" \
+        in result.output
     result = CliRunner().invoke(cli, [*args, "--currency-column", "währung"])
     assert result.exit_code == 0, result.output
     assert {e["currency"] for e in _events(out)} == {"CHF"} and "currency:" not in result.output
@@ -267,6 +269,35 @@ def test_whitespace_separated_log_with_yyyymmdd_dates_is_read_like_the_cdnow_fil
     ]
     assert stats.columns == {"customer_id": "customer_id", "date": "date", "amount": "dollar_value",
                              "quantity": "number_of_cds"}
+
+
+def test_an_amount_column_named_for_its_currency_gives_the_currency_unless_one_is_given(tmp_path: Path):
+    import click
+    from click.testing import CliRunner
+
+    @click.group()
+    def cli() -> None:
+        pass
+
+    streams.convert.register(cli)
+    out = tmp_path / "o.jsonl"
+    # CDNOW's log as published: amounts in a column called dollar_value, no currency column
+    result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, CDNOW_LIKE)), str(out)])
+    assert result.exit_code == 0, result.output
+    assert {e["currency"] for e in _events(out)} == {"USD"}
+    assert "currency: USD (from the column name 'dollar_value') for rows without a currency sign" in result.output
+    # the shop knows better: --currency wins over the column's name
+    result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, CDNOW_LIKE)), str(out),
+                                      "--currency", "CAD"])
+    assert result.exit_code == 0, result.output
+    assert {e["currency"] for e in _events(out)} == {"CAD"}
+    assert "currency: CAD for rows without a currency sign" in result.output
+    # a code in the column's name, and a currency column that names it on some rows only
+    src = tmp_path / "gb.csv"
+    src.write_text("customer_id,date,Amount (GBP),currency\nc1,2024-01-05,12.50,\nc1,2024-02-05,9.00,EUR\n")
+    result = CliRunner().invoke(cli, ["convert-orders", str(src), str(out)])
+    assert result.exit_code == 0, result.output
+    assert [e["currency"] for e in _events(out)] == ["GBP", "EUR"]
 
 
 def test_one_order_per_day_merges_a_customers_lines_of_one_day(tmp_path: Path):
