@@ -34,8 +34,8 @@ the spells this customer came back from (`silence.explained_until`). While those
 silence under its alarm, the orders are judged only up to the end of the customer's last
 visit's usual pace (`judged_until`): orders missed while they were still around count, the
 quiet after it does not; once silence no longer explains the quiet, it counts in full (the
-sweep looks again at that time). The evidence says so ("the 28 quiet days since are left
-to silence"). Without a spell to come back from, nothing changes: a first holiday is judged
+sweep looks again at that time). The evidence says so ("judged up to 12 of the 40 days since
+their last activity: the days after are left to silence"). Without a spell to come back from, nothing changes: a first holiday is judged
 as before.
 
 Days away altogether. Once the customer is back, the windows still hold the spell they were
@@ -551,9 +551,9 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
             detail += f", discounted for the order {since:.0f} days ago"
     if judged < now:
         quiet = (now - state.last_active) / DAY
-        detail += (f"; judged up to {(judged - state.last_active) / DAY:.0f} days after their last visit: "
-                   f"the {quiet:.0f} quiet days since are left to silence, which weighs them against "
-                   "the quiet spells they came back from")
+        detail += (f"; judged up to {(judged - state.last_active) / DAY:.0f} of the {quiet:.0f} days since their "
+                   "last activity: the days after are left to silence, which weighs them against the quiet "
+                   "spells they came back from")
     return Signal(
         kind=KIND,
         strength=strength,
