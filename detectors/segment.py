@@ -160,7 +160,9 @@ def _segment(state, now, params, tenure, year, value, fx, core_min_value) -> str
     if value >= core_min_value and len(year) >= params.core_min_orders:
         return "core"
     recent = [o for o in year if o[0] > now - 90 * DAY]
-    if len(recent) >= 2 and tenure >= 180:
+    # Spend, not orders: in a purchase log without values (every amount 0) nobody is `growth`
+    # (0 >= 1.5 x 0 would call every recent buyer so).
+    if len(recent) >= 2 and tenure >= 180 and value > 0:
         recent_value = sum(o[1] * fx.get(o[2], 1.0) for o in recent)
         span_days = min(365.0, tenure)
         if recent_value * span_days / 90 >= params.growth_ratio * value:

@@ -54,6 +54,20 @@ def test_the_same_customers_are_core_whatever_the_currency_and_scale_of_the_shop
     assert _segments(_shop(45.0, "EUR")) == small
 
 
+def test_a_purchase_log_without_values_has_no_core_or_growth_customers():
+    """`convert-orders --no-amounts` writes every order at 0: nobody is judged by spend."""
+    def buyer(days: list[int]) -> CustomerState:
+        orders = [[d * DAY, 0.0, "EUR", 0, 1, None] for d in days]
+        return CustomerState("c", first_seen=days[0] * DAY, last_active=days[-1] * DAY, last_event=days[-1] * DAY,
+                             orders=orders)
+    speeding_up = buyer([40, 160, 280, 330, 350, 370, 390])   # five orders in the last 90 days, two before
+    assert value_figures(speeding_up, NOW).segment == "regular"
+    # the same rhythm with values is `growth`: spending faster lately than over the year
+    valued = buyer([40, 160, 280, 330, 350, 370, 390])
+    valued.orders = [[o[0], 50.0, "EUR", 0, 1, None] for o in valued.orders]
+    assert value_figures(valued, NOW).segment == "growth"
+
+
 def test_a_one_off_big_spender_is_not_core():
     shop = _shop(1.0)
     shop["big"] = CustomerState("big", first_seen=100 * DAY, last_active=390 * DAY, last_event=390 * DAY,
