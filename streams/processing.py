@@ -840,11 +840,12 @@ class Processor:
                          prior.s, prior.beta, core)
             elif len(pop.sample) < self.params.population.min_customers:
                 log.info("partition %d: at %s, %d customers in the population sample, fewer than the %d a fit "
-                         "needs: the published CDNOW prior (%s)", partition, to_datetime(now), len(pop.sample),
-                         self.params.population.min_customers, core)
+                         "needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop; %s)",
+                         partition, to_datetime(now), len(pop.sample), self.params.population.min_customers, core)
             else:
                 log.info("partition %d: at %s, the population sample's histories are shorter than the %g days a "
-                         "fit needs: the published CDNOW prior stands in, and no one is judged gone on it (%s)",
+                         "fit needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop), and no "
+                         "one is judged gone on it (%s)",
                          partition, to_datetime(now), self.params.population.min_span_days, core)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
