@@ -218,6 +218,10 @@ def snapshot_rows(states: Mapping, clocks: Mapping[int, int],
             "model_version": model.scored_by if model is not None else warn.MODEL_VERSION,
             "level": a.level_name,
             "open_warning_level": warn.LEVELS[state.level],
+            # when the open episode was raised (at whatever level it started): a warning held
+            # open with no signal firing any more says since when
+            "open_warning_since": (to_datetime(state.raised_at).isoformat().replace("+00:00", "Z")
+                                   if state.level > 0 and state.raised_at else None),
             "segment": a.segment,
             "signals": [s.as_dict() for s in a.signals],
             "suggested_actions": [x.as_dict() for x in _actions(state, now, a, params)],

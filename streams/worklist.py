@@ -113,7 +113,8 @@ def _evidence(row: Mapping[str, Any]) -> str:
     else:
         text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {top.get('unit', '')}"
     if float(top.get("strength") or 0.0) < _FIRE:
-        text += " (no signal firing now)"
+        since = str(row.get("open_warning_since") or "")[:10]
+        text += f" (no signal firing now; open since {since})" if since else " (no signal firing now)"
     return text.replace("  ", " ")
 
 
