@@ -248,10 +248,16 @@ def tail(broker: str | None, from_beginning: bool, as_json: bool, idle_timeout: 
 
     settings = load_settings(broker)
     try:
-        follow(settings, _echo, from_beginning=from_beginning, as_json=as_json, idle_timeout=idle_timeout,
-               max_warnings=max_warnings, dead_letters=dead_letters)
+        result = follow(settings, _echo, from_beginning=from_beginning, as_json=as_json, idle_timeout=idle_timeout,
+                        max_warnings=max_warnings, dead_letters=dead_letters)
     except KeyboardInterrupt:
-        pass  # Ctrl-C is how one stops following; not an error
+        return  # Ctrl-C is how one stops following; not an error
+    if result.reason == "idle":
+        # on standard error, so that --json output stays records only; an empty topic says so
+        what = "dead letter" if dead_letters else "warning"
+        topic = settings.dead_letters_topic if dead_letters else settings.warnings_topic
+        click.echo(f"{result.printed:,} {what}{'' if result.printed == 1 else 's'} "
+                   f"{'on' if from_beginning else 'new on'} {topic}; none more for {idle_timeout:g} s", err=True)
 
 
 # --- the worker and what reads its state --------------------------------------------------

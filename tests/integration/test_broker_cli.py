@@ -302,6 +302,8 @@ def test_tail_prints_warnings_as_json_lines_and_exits_when_idle(settings_factory
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.splitlines()) == sorted(v.decode() for v in sent)
     assert time.monotonic() - started < 15
+    # the count on standard error, so an empty topic is not just silence
+    assert f"3 warnings on {settings.warnings_topic}; none more for 2 s" in result.stderr
 
 
 def test_tail_prints_readable_lines_and_stops_after_max(settings_factory, run_cli, produce):
