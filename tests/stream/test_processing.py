@@ -145,11 +145,22 @@ def test_a_customer_whose_assessment_fails_does_not_hold_back_the_others_and_is_
 
 
 def test_steady_customer_gets_no_warning_as_time_passes():
-    proc = make_processor()
-    feed_weekly_logins(proc, "c1", weeks=20)
+    """A weekly visitor, then event time moving on to just under their own silence threshold:
+    no warning at any level (`watch` published too) at any step, and no episode in the state."""
+    proc = make_processor(publish_min_level="watch")
+    outcomes = []
+    for w in range(20):
+        at = T0 + timedelta(days=7 * w)
+        outcomes.append(proc.handle("logins", 0, w, b"c1", login("c1", at)))
     last = T0 + timedelta(days=7 * 19)
-    out = proc.handle("clock-ticks", 0, 0, b"0", tick(0, last + timedelta(days=6)))
-    assert warnings_of(out) == []
+    threshold = silence_threshold_days(decode(proc.customers["c1"]))
+    assert 14 < threshold < 40     # a weekly rhythm: a few missed weeks, not one
+    for i, days in enumerate((6, 10, threshold - 1)):
+        outcomes.append(proc.handle("clock-ticks", 0, i, b"0", tick(0, last + timedelta(days=days))))
+    assert [w for o in outcomes for w in warnings_of(o)] == []
+    assert [h for o in outcomes for h in o.withheld] == []
+    state = decode(proc.customers["c1"])
+    assert (state.level, state.episode) == (0, 0)
 
 
 def test_bad_message_is_dead_lettered_with_reason_and_state_untouched():

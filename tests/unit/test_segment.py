@@ -68,6 +68,35 @@ def test_a_purchase_log_without_values_has_no_core_or_growth_customers():
     assert value_figures(valued, NOW).segment == "growth"
 
 
+def _monthly(first: int, last: int, amount: float = 50.0) -> CustomerState:
+    orders = [[d * DAY, amount, "EUR", 0, 1, None] for d in range(first, last + 1, 30)]
+    return CustomerState("c", first_seen=first * DAY, last_active=orders[-1][0], last_event=orders[-1][0],
+                         orders=orders)
+
+
+def test_a_customer_is_new_for_their_first_60_days_then_judged_by_value():
+    state = _monthly(340, 370)          # first seen on day 340
+    assert value_figures(state, 385 * DAY).segment == "new"      # 45 days in
+    assert value_figures(state, 401 * DAY).segment == "regular"  # 61 days in
+
+
+def test_a_customer_quiet_for_180_days_is_lapsed_whatever_they_spent():
+    state = _monthly(1, 361, amount=500.0)      # core by the fixed threshold while buying
+    assert value_figures(state, 362 * DAY).segment == "core"
+    assert value_figures(state, (361 + 170) * DAY).segment == "core"
+    assert value_figures(state, (361 + 190) * DAY).segment == "lapsed"
+
+
+def test_a_recent_customer_spending_fast_is_not_growth_before_half_a_year():
+    # five orders in the last 90 days, one before: spending faster lately, by 1.5 x or more
+    days = [NOW // DAY - d for d in (170, 80, 60, 40, 20, 5)]
+    state = CustomerState("c", first_seen=days[0] * DAY, last_active=days[-1] * DAY, last_event=days[-1] * DAY,
+                          orders=[[d * DAY, 50.0, "EUR", 0, 1, None] for d in days])
+    assert value_figures(state, NOW).segment == "regular"       # 170 days of tenure
+    state.first_seen -= 20 * DAY                                # the same orders, 190 days of tenure
+    assert value_figures(state, NOW).segment == "growth"
+
+
 def test_a_one_off_big_spender_is_not_core():
     shop = _shop(1.0)
     shop["big"] = CustomerState("big", first_seen=100 * DAY, last_active=390 * DAY, last_event=390 * DAY,
