@@ -304,3 +304,21 @@ def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_si
     assert cleared, steps
     assert [s["kind"] for s in cleared[0]["signals"]] == ["complaint_increase"], steps
     assert "all resolved" in cleared[0]["signals"][0]["detail"] and cleared[0]["signals"][0]["strength"] == 0.0
+
+
+def test_the_risk_score_of_a_quiet_customer_is_the_gone_probability_not_silences_saturated_strength():
+    """Silence at full strength sets the level (critical), but the ranking score stays the
+    population's graded gone probability: two customers both 'impossibly' quiet to silence
+    still rank by how likely each is to be gone."""
+    from detectors import population
+
+    events = [login(day(d, 9)) for d in range(0, 210, 7)] + [order(day(d, 10), 80.0) for d in (30, 120)]
+    state = build(sorted(events, key=lambda e: e.occurred_at))
+    params = DetectorParams()
+    now = state.last_active + 60 * DAY
+    a = assess(state, now, params)
+    assert [(s.kind, s.strength) for s in a.signals if s.fires] == [("silence", 1.0)]
+    assert a.level == 3
+    gone = population.gone_probability(state, now, population.DEFAULT_PRIOR, params.population)
+    assert 0.5 < gone < 0.99
+    assert a.risk_score == round(gone, 6)
