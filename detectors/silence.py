@@ -306,7 +306,7 @@ def evaluate(state: CustomerState, now: int, params: SilenceParams = SilencePara
     >>> sig.fires, sig.current, sig.baseline
     (True, 35.0, 7.0)
     >>> sig.detail
-    'no activity for 35 days; usually active every 7 days (longest gap 7 days); a customer with this rhythm goes this quiet about once in 347 months'
+    'no activity for 35 days; usually active every 7 days (longest gap 7 days); a customer with this rhythm goes this quiet about once in 29 years'
     """
     r = rhythm(state, params, prior)
     if r is None:
@@ -687,13 +687,20 @@ def explained_until(state: CustomerState, now: int, params: SilenceParams = Sile
 
 
 def _how_rarely(rate: float) -> str:
-    """"about once in N months" for a rate per month, in words a reader can weigh.
+    """"about once in N months" (in years from ten years on) for a rate per month, in words
+    a reader can weigh.
 
-    >>> _how_rarely(1 / 347), _how_rarely(1 / 50_358_566), _how_rarely(2.0)
-    ('about once in 347 months', 'less than once in 1,000 years', 'every month')
+    >>> _how_rarely(1 / 47), _how_rarely(1 / 347), _how_rarely(1 / 3_654), _how_rarely(1 / 50_358_566)
+    ('about once in 47 months', 'about once in 29 years', 'about once in 300 years', 'less than once in 1,000 years')
+    >>> _how_rarely(2.0)
+    'every month'
     """
     if rate >= 1:
         return "every month"
     if rate < 1 / 12_000:
         return "less than once in 1,000 years"
-    return f"about once in {1 / rate:,.0f} months"
+    months = 1 / rate
+    if months >= 120:
+        years = months / 12
+        return f"about once in {years:,.0f} years" if years < 100 else f"about once in {round(years, -2):,.0f} years"
+    return f"about once in {months:,.0f} months"
