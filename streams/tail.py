@@ -70,12 +70,19 @@ def format_signal(signal: dict[str, Any]) -> str:
         'purchase_frequency_drop: 0.5 orders per 30 days vs usual 3 orders per 30 days'
         >>> format_signal({"kind": "complaint_increase", "current": 1, "baseline": 0.26, "unit": "complaints per 90 days"})
         'complaint_increase: 1 complaint per 90 days vs usual 0.26 complaints per 90 days'
+
+    A quiet spell is set against the usual gap (silence's and purchase frequency's baseline):
+
+        >>> format_signal({"kind": "silence", "current": 519, "baseline": 151.2, "unit": "days since last activity"})
+        'silence: 519 days since last activity vs a usual gap of 151 days'
     """
     unanswered = unresolved_part(signal)
     if unanswered:
         return f"{signal.get('kind', '?')}: {unanswered}"
     unit = str(signal.get("unit", "")).replace("_", " ")
     current, baseline = _number(signal.get("current")), _number(signal.get("baseline"))
+    if unit.startswith("days since"):
+        return f"{signal.get('kind', '?')}: {current} {_counted(current, unit)} vs a usual gap of {baseline} days"
     return (f"{signal.get('kind', '?')}: {current} {_counted(current, unit)} vs usual {baseline} "
             f"{_counted(baseline, unit)}").replace("  ", " ").strip()
 

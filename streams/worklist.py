@@ -25,9 +25,9 @@ Example:
     >>> [r["customer_id"] for r in rank(rows)]
     ['b', 'a']
     >>> print(format_worklist(rank(rows)))
-    #  customer  segment  level     risk  quiet  evidence                                    action
-    1  b         core     warning   0.71     2d  order_value_drop: 240 vs 700 EUR per order  personal_call
-    2  a         regular  critical  0.97    60d  silence: 60 vs 9 days since last activity   win_back
+    #  customer  segment  level     risk  quiet  evidence                                           action
+    1  b         core     warning   0.71     2d  order_value_drop: 240 vs 700 EUR per order         personal_call
+    2  a         regular  critical  0.97    60d  silence: 60 days since last activity, usual gap 9  win_back
 """
 
 from __future__ import annotations
@@ -111,7 +111,11 @@ def _evidence(row: Mapping[str, Any]) -> str:
     if unanswered:
         text = f"{top.get('kind')}: {unanswered}"
     else:
-        text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {top.get('unit', '')}"
+        unit = str(top.get("unit", ""))
+        if unit.startswith("days since"):    # a quiet spell against the usual gap between them
+            text = f"{top.get('kind')}: {_number(top.get('current'))} {unit}, usual gap {_number(top.get('baseline'))}"
+        else:
+            text = f"{top.get('kind')}: {_number(top.get('current'))} vs {_number(top.get('baseline'))} {unit}"
     if float(top.get("strength") or 0.0) < _FIRE:
         since = str(row.get("open_warning_since") or "")[:10]
         text += f" (no signal firing now; open since {since})" if since else " (no signal firing now)"

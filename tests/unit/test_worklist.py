@@ -46,7 +46,7 @@ def test_the_command_prints_the_ranked_table_with_evidence_and_action(tmp_path):
     lines = out.output.splitlines()
     assert lines[0].split()[:6] == ["#", "customer", "segment", "level", "risk", "quiet"]
     assert lines[1].split()[:6] == ["1", "core-crit", "core", "critical", "0.90", "58d"]
-    assert "silence: 58 vs 9 days since last activity" in lines[1] and lines[1].endswith("win_back")
+    assert "silence: 58 days since last activity, usual gap 9" in lines[1] and lines[1].endswith("win_back")
     assert lines[3] == "... and 4 more (--top to see more)"
 
 
