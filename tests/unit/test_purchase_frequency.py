@@ -69,6 +69,24 @@ def test_a_trickle_whose_last_order_is_fresh_says_its_evidence_is_discounted():
     assert old.fires and "discounted" not in old.detail
 
 
+def test_a_trickle_ending_in_a_big_basket_counts_the_time_since_it_as_shorter():
+    """A last basket worth 1.4 usual ones (3x the amount) stands for more of the usual gap:
+    40 days after it the trickle's evidence is discounted as if about 29 days had passed
+    (P=0.27, where counting the 40 days in full gives 0.1), and the evidence says it is
+    discounted while that shorter time is under two usual gaps (70 days after it, not 100)."""
+    plain = build(orders_every(30, 0, 720) + [order(day(690 + 80), 100.0)])
+    big = build(orders_every(30, 0, 720) + [order(day(690 + 80), 300.0)])
+    assert evaluate(plain, day(690 + 120)).fires
+    sig = evaluate(big, day(690 + 120))
+    assert not sig.fires
+    assert sig.unit == "orders per 30 days"
+    assert sig.detail.endswith("discounted for the order 40 days ago"), sig.detail
+    assert float(sig.detail.split("P=")[1].split(",")[0]) == pytest.approx(0.27, abs=0.02), sig.detail
+    assert evaluate(big, day(690 + 150)).detail.endswith("discounted for the order 70 days ago")
+    assert "discounted" not in evaluate(plain, day(690 + 150)).detail
+    assert "discounted" not in evaluate(big, day(690 + 180)).detail
+
+
 def test_a_random_poisson_buyer_is_never_flagged_over_a_year():
     rng = random.Random(11)
     t, events = 0.0, []
@@ -130,6 +148,16 @@ def test_never_fire_before_twice_the_usual_gap(days_without, fires):
     assert sig.fires is fires
     if not fires:
         assert sig.strength == pytest.approx(0.45)   # capped just under the alarm
+
+
+def test_a_clockwork_monthly_buyer_is_only_watched_just_past_two_missed_orders():
+    """34 orders exactly 30 days apart look like a clock, but no rhythm counts as more
+    regular than `min_cv2`: two days past twice the gap is a `watch`, not the `critical`
+    a perfect clock would read."""
+    s = build(orders_every(30, 0, 1020))
+    last = max(purchase_days(s))
+    sig = evaluate(s, last + 62 * DAY)
+    assert 0.5 <= sig.strength < 0.7, sig.strength   # 0.51; 1.0 if the gaps counted as a clock
 
 
 @pytest.mark.parametrize("days_without, fires", [(27.9, False), (28.0, False), (28.49, False), (28.5, True)])
@@ -382,11 +410,15 @@ def test_a_first_visit_back_waits_for_its_confirmation_when_asked_to():
     assert away_in_windows(back) == away_in_windows(back, now=day(134, 18)) != ()
 
 
-def weekly_then_monthly(big: float, currency: str = "EUR"):
+def weekly_then_monthly(big: float, currency: str = "EUR", usual_in_currency: int = 0):
     """Weekly baskets of 40-60 EUR for 29 weeks, then three baskets of `big` four weeks apart
-    (days 231, 259, 287): the same spend, if `big` is four usual baskets, in fewer orders."""
+    (days 231, 259, 287): the same spend, if `big` is four usual baskets, in fewer orders.
+    The last `usual_in_currency` weekly baskets are paid in `currency` (the same amounts)."""
     rng = random.Random(3)
-    events = [order(day(d), round(40 + 20 * rng.random(), 2)) for d in range(0, 203, 7)]
+    weeks = list(range(0, 203, 7))
+    events = [order(day(d), round(40 + 20 * rng.random(), 2),
+                    currency=currency if i >= len(weeks) - usual_in_currency else "EUR")
+              for i, d in enumerate(weeks)]
     return build(events + [order(day(d), big, currency=currency) for d in (231, 259, 287)])
 
 
@@ -421,11 +453,14 @@ def test_one_bigger_last_basket_hardly_delays_a_leavers_warning():
     assert plain <= bigger <= plain + 2 * DAY
 
 
-@pytest.mark.parametrize("case", ["no amounts", "another currency"])
+@pytest.mark.parametrize("case", ["no amounts", "another currency", "too few in that currency"])
 def test_baskets_that_cannot_be_compared_leave_the_rhythm_to_judge_alone(case):
     if case == "no amounts":   # a purchase log without values: amounts 0
         s = build([order(day(d), 0.0) for d in list(range(0, 203, 7)) + [231, 259, 287]])
-    else:                      # the big baskets paid in a currency with no usual basket
+    elif case == "another currency":   # the big baskets paid in a currency with no usual basket
         s = weekly_then_monthly(175.0, currency="GBP")
+    else:                      # only two usual baskets in it (three with the first big one):
+        # fewer than `value_min_orders` say nothing of a usual basket, and stretch nothing
+        s = weekly_then_monthly(175.0, currency="GBP", usual_in_currency=2)
     sig = evaluate(s, day(287 + 45))
     assert sig.fires and "worth" not in sig.detail
