@@ -76,6 +76,17 @@ def test_a_customer_who_rarely_buys_in_the_category_is_not_pressed():
     assert not sig.fires
 
 
+def test_the_rival_move_that_presses_hardest_on_the_customer_is_the_one_reported():
+    """A launch at full strength in books (20 % of the orders) presses less than a 0.8
+    promotion in electronics (70 %): the signal names electronics, at its strength."""
+    rivals = {"electronics": MarketPressure("electronics", 0.8, "competitor_promotion", started_at=day(350)),
+              "books": MarketPressure("books", 1.0, "competitor_launch", started_at=day(350))}
+    sig = evaluate(electronics_buyer(), day(360), CompetitorParams(), rivals, 0.6)
+    assert sig.detail.startswith("rival competitor_promotion in 'electronics' (strength 0.8)"), sig.detail
+    assert sig.strength == pytest.approx(0.8 * 0.7 * (0.5 + 0.6))    # not 1.0 x 0.2 x 1.1
+    assert sig.fires
+
+
 def test_no_exposure_means_no_signal():
     toys = {"toys": MarketPressure("toys", 1.0, "competitor_launch", started_at=day(350))}
     assert evaluate(electronics_buyer(), day(360), CompetitorParams(), toys, 0.9) is None
