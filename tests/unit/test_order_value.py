@@ -115,6 +115,18 @@ def test_a_drop_in_the_currency_paid_now_fires_even_when_another_currency_is_ste
     assert sig.current == pytest.approx(geo([100, 90, 110]), abs=0.01)
 
 
+def test_the_currency_judged_is_the_one_paid_in_now_even_with_fewer_orders_in_it():
+    """A customer who paid in EUR for a dozen orders, then moved to GBP: their GBP baskets,
+    though fewer, are the ones that show what they buy now, and two at a third of the usual
+    GBP basket fire; the steady EUR history of before does not hide them."""
+    eur = orders([100, 110, 90, 105, 95, 100, 108, 92, 100, 104, 96, 100], start=0, every=10, currency="EUR")
+    gbp = orders([80, 85, 78, 82, 90, 84, 27, 26], start=125, every=30, currency="GBP")
+    sig = evaluate(build(eur + gbp), day(400))
+    assert sig.unit == "GBP per order"
+    assert sig.fires
+    assert sig.detail.startswith("last 2 orders typically 26.50 GBP"), sig.detail
+
+
 def test_cancelled_returned_and_free_orders_are_not_baskets():
     usual = orders([800, 900, 700, 850, 820, 780])
     noise = [order(day(70), 20.0, status="cancelled"), order(day(80), 15.0, status="returned"),
@@ -304,6 +316,11 @@ def test_a_drop_just_inside_the_ratio_limit_does_not_fire():
 def test_a_very_regular_basket_does_not_make_pennies_significant():
     s = build(orders([50.0] * 12 + [49.0, 49.5, 49.0]))
     assert evaluate(s, day(200)).strength < 0.1
+    # even where the shop's baskets hardly vary at all, the spread behind z is never taken
+    # under `min_log_sd` (+-10 %): a basket a euro smaller stays a mild z (about -6 without)
+    sig = evaluate(s, day(200), OrderValueParams(prior_log_sd=0.01))
+    z = float(sig.detail.split("z=")[1].split(" ")[0])
+    assert -1.0 < z < 0.0, sig.detail
 
 
 def test_the_verdict_changes_only_with_new_orders():
