@@ -150,6 +150,20 @@ def test_two_escalations_in_a_quarter_fire_even_when_both_were_answered():
     assert "escalated or reopened 2 times" in sig.detail
 
 
+def test_escalations_of_one_answered_complaint_count_at_most_as_two():
+    """Escalated and reopened twice over, then answered: one complaint fought over, no more
+    churn evidence than two escalations (escalation_cap), not a near-certain leaver."""
+    twice = [opened(day(0, 9)), complaint(day(0, 11), "k1", "escalated"), resolved(day(0, 19)),
+             complaint(day(1, 9), "k1", "reopened"), resolved(day(1, 15))]
+    four = [opened(day(0, 9)), complaint(day(0, 11), "k1", "escalated"), resolved(day(0, 19)),
+            complaint(day(1, 9), "k1", "reopened"), complaint(day(1, 11), "k1", "escalated"),
+            resolved(day(1, 19)), complaint(day(2, 9), "k1", "reopened"), resolved(day(2, 15))]
+    two_sig, four_sig = evaluate(build(twice), day(5)), evaluate(build(four), day(5))
+    assert "escalated or reopened 4 times" in four_sig.detail
+    assert four_sig.strength == pytest.approx(two_sig.strength)
+    assert four_sig.strength == pytest.approx(handled(0.6))     # 0.54; 0.7 uncapped
+
+
 def test_returns_against_the_customers_habit_are_friction():
     regular = orders_every(15, 0, 400)
     returns = [order(day(380), 50.0, status="returned"), order(day(390), 50.0, status="cancelled")]
