@@ -8,7 +8,7 @@ import pytest
 
 from builders import build, complaint, day, login, order, page_view
 from detectors.features import FEATURE_NAMES, features, from_assessment, from_vector, vector
-from detectors.state import CustomerState, encode
+from detectors.state import DAY, CustomerState, encode
 from detectors.warning import assess
 
 
@@ -35,9 +35,14 @@ def test_a_customer_with_no_history_gets_finite_neutral_features():
 
 
 def test_a_steady_weekly_buyer_shows_no_trend_and_a_small_quiet_ratio():
-    f = features(weekly_buyer(), day(7 * 25, 18))
+    now = day(7 * 25, 18)
+    f = features(weekly_buyer(), now)
     assert f["log_active_days_trend"] == pytest.approx(0.0, abs=0.15)
     assert f["log_logins_trend"] == pytest.approx(0.0, abs=0.15)
+    # two page views a visit, as before: steady against their own views, not their logins
+    assert f["log_views_trend"] == pytest.approx(0.0, abs=0.15)
+    # tenure counts from the first event (day 0), whatever the quiet since the last one
+    assert f["log_tenure_days"] == pytest.approx(math.log1p((now - day(0)) / DAY))
     assert f["log_order_value_ratio"] == pytest.approx(0.0)
     assert f["quiet_to_usual_gap"] < 0.1
     assert f["order_overdue_ratio"] < 0.1
