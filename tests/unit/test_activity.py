@@ -541,6 +541,25 @@ def test_a_fall_deeper_than_last_years_still_fires():
     assert fired is not None, "a fall deeper than last year's dip was taken for the season"
 
 
+def test_a_mild_dip_a_year_ago_is_no_season_to_excuse_a_real_fall():
+    """Last summer a dip to about 0.6 of the usual visits: unusual (P under 0.05) but not a
+    fall that would fire (at most 0.4 of the weeks before), so not the customer's season.
+    This summer's fall to almost nothing is judged against the spring before it alone."""
+    rng, state, states = random.Random(5), None, []
+    for d in range(364 + 300):
+        summer = 182 <= d % 364 < 245
+        rate = (0.55 if d < 364 else 0.05) if summer else 0.9
+        if rng.random() < rate:
+            state = build([login(day(d))], state)
+        if state is not None:
+            states.append((d, state))
+    fired = _first_firing(states, 364 + 182, 364 + 245)
+    assert fired is not None
+    held = [d for d, s in states if 364 + 182 <= d <= 364 + 245
+            for sig in [evaluate(s, day(d, 23.5))] if sig is not None and "a year ago" in sig.detail]
+    assert held == [], f"judged against last year's mild dip on days {held}"
+
+
 def test_seasons_count_the_active_days_of_each_block_and_survive_an_encode():
     from detectors.state import decode, encode, season_days
     states = _yearly(_student)
