@@ -92,11 +92,11 @@ Defaults, and why:
   2026-12-05, warned a holiday stayer of the first outside population of docs/quality.md
   (14 active days of 56 against 33 over Christmas), and no leaver sooner there, on the
   second outside population or on the 10,000-customer year (its report unchanged).
-* `p_fire` 0.002: the window slides daily, so a customer gets about a dozen independent
+* `p_fire` 0.0015: the window slides daily, so a customer gets about a dozen independent
   looks a year; on a simulated steady population (light and heavy visitors, one or two
   offline holidays a year, tests/unit/test_detector_contract.py) 0.01 fired in 2-3 % of
-  customer-months, 0.002 in about 0.3 %. A visitor with 13 logins a month down to 2 still
-  fires (P = 0.0013).
+  customer-months, 0.002 in about 0.3 %; the default is a little stricter than that. A
+  visitor with 13 logins a month down to 2 still fires (P = 0.0013).
 * `p_full` 1e-5: strength 1.0 (e.g. from 20 active days a month down to 2).
 * A second, longer scale: the last `long_window_days` 56 days against the
   `long_baseline_days` 112 before (both within the 26 weeks the state keeps), with the same
@@ -469,9 +469,12 @@ _CHI2_LOW = (0.0, *(float(k / chi2.ppf(0.95, k)) for k in range(1, 53)))
 
 def _dispersion(state: CustomerState, now: int, start: int, p: ActivityParams) -> float:
     """How much burstier than independent days the customer's visits are, from the weekly
-    active-day counts of the whole weeks kept before day `start`: their variance over the
-    binomial variance 7 q (1 - q) at their mean (q = active share of days), shrunk towards 1
-    with `dispersion_prior_weeks`, never under 1. 1 without `dispersion_min_weeks` of them."""
+    active-day counts of the whole weeks kept before day `start` (since the customer was
+    first seen, within the last `history_days`): their variance over the binomial variance
+    7 q (1 - q) at their mean (q = active share of days), taken at the lower end of its 95 %
+    confidence interval (times (w - 1) / chi2.ppf(0.95, w - 1) for w weeks), never under 1.
+    1 without `dispersion_min_weeks` such weeks, or when the customer was active on none or
+    on every day of them."""
     if p.dispersion_min_weeks <= 0:
         return 1.0
     oldest = max(now // DAY - p.history_days, state.first_seen // DAY)
