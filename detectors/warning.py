@@ -370,7 +370,7 @@ def suggest_actions(state: CustomerState, now: int, signals: list[Signal], level
         out.append(Action("personal_call",
                           f"{value.segment} customer ({value.orders_365d} orders, {value.value_365d:,.0f} {value.currency} "
                           "in 12 months): "
-                          "an account manager should call in person"))
+                          "call them in person (their account manager, or the retention team)"))
     if "order_value_drop" in firing:
         out.append(Action("targeted_offer",
                           f"{firing['order_value_drop'].detail}: offer a discount on their usual basket"))
