@@ -525,16 +525,22 @@ def test_a_fall_without_a_dip_a_year_earlier_fires_as_before():
     assert "the same weeks a year ago" not in fired[1].detail
 
 
-def test_a_fall_deeper_than_last_years_still_fires():
-    # last summer a dip to a third, this summer nothing but a visit or two
+def _two_summers(last_summer: float, this_summer: float) -> list:
+    """(day, state) of a visitor active 90 % of days, and at these rates in two summers."""
     rng, state, states = random.Random(5), None, []
     for d in range(364 + 300):
         summer = 182 <= d % 364 < 245
-        rate = (0.3 if d < 364 else 0.03) if summer else 0.9
+        rate = (last_summer if d < 364 else this_summer) if summer else 0.9
         if rng.random() < rate:
             state = build([login(day(d))], state)
         if state is not None:
             states.append((d, state))
+    return states
+
+
+def test_a_fall_deeper_than_last_years_still_fires():
+    # last summer a dip to a third, this summer nothing but a visit or two
+    states = _two_summers(0.3, 0.03)
     # last summer was a dip (the season's test applies), this one is far deeper: it fires
     # within the summer, on 8 active days of 56 where last summer had about 17
     fired = _first_firing(states, 364 + 182, 364 + 245)
@@ -545,14 +551,7 @@ def test_a_mild_dip_a_year_ago_is_no_season_to_excuse_a_real_fall():
     """Last summer a dip to about 0.6 of the usual visits: unusual (P under 0.05) but not a
     fall that would fire (at most 0.4 of the weeks before), so not the customer's season.
     This summer's fall to almost nothing is judged against the spring before it alone."""
-    rng, state, states = random.Random(5), None, []
-    for d in range(364 + 300):
-        summer = 182 <= d % 364 < 245
-        rate = (0.55 if d < 364 else 0.05) if summer else 0.9
-        if rng.random() < rate:
-            state = build([login(day(d))], state)
-        if state is not None:
-            states.append((d, state))
+    states = _two_summers(0.55, 0.05)
     fired = _first_firing(states, 364 + 182, 364 + 245)
     assert fired is not None
     held = [d for d, s in states if 364 + 182 <= d <= 364 + 245

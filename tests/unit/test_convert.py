@@ -199,15 +199,22 @@ def test_docstring_examples_run():
     assert doctest.testmod(streams.convert).failed == 0
 
 
-def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path):
+def _convert_cli():
+    """A click group with the converters' commands, as `churnwatch` registers them."""
     import click
-    from click.testing import CliRunner
 
     @click.group()
     def cli() -> None:
         pass
 
     streams.convert.register(cli)
+    return cli
+
+
+def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path):
+    from click.testing import CliRunner
+
+    cli = _convert_cli()
     out = tmp_path / "out" / "orders.jsonl"
     result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, UCI)), str(out),
                                       "--date-format", "monthfirst", "--currency", "GBP"])
@@ -220,14 +227,9 @@ def test_convert_orders_command_reports_counts_and_skipped_lines(tmp_path: Path)
 
 
 def test_a_german_export_with_dotted_dates_and_an_unrecognised_currency_header(tmp_path: Path):
-    import click
     from click.testing import CliRunner
 
-    @click.group()
-    def cli() -> None:
-        pass
-
-    streams.convert.register(cli)
+    cli = _convert_cli()
     src = tmp_path / "bestellungen.csv"
     src.write_text("kunde;datum;betrag;währung\nk1;05.01.2024;12,50;CHF\nk1;05.03.2024;1.234,50;CHF\n",
                    encoding="utf-8")
@@ -272,14 +274,9 @@ def test_whitespace_separated_log_with_yyyymmdd_dates_is_read_like_the_cdnow_fil
 
 
 def test_an_amount_column_named_for_its_currency_gives_the_currency_unless_one_is_given(tmp_path: Path):
-    import click
     from click.testing import CliRunner
 
-    @click.group()
-    def cli() -> None:
-        pass
-
-    streams.convert.register(cli)
+    cli = _convert_cli()
     out = tmp_path / "o.jsonl"
     # CDNOW's log as published: amounts in a column called dollar_value, no currency column
     result = CliRunner().invoke(cli, ["convert-orders", str(_write(tmp_path, CDNOW_LIKE)), str(out)])
@@ -443,14 +440,9 @@ def test_a_named_month_without_a_year_is_refused_not_given_this_years(tmp_path: 
 
 
 def test_convert_orders_command_takes_column_and_layout_options(tmp_path: Path):
-    import click
     from click.testing import CliRunner
 
-    @click.group()
-    def cli() -> None:
-        pass
-
-    streams.convert.register(cli)
+    cli = _convert_cli()
     src = _write(tmp_path, "00001 19970101  1   11.77\n00001 19970101  2   5.00\n00002 19970103  1   3.00\n")
     out = tmp_path / "orders.jsonl.gz"
     result = CliRunner().invoke(cli, ["convert-orders", str(src), str(out), "--columns", "customer,date,n,spend",
