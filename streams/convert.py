@@ -87,7 +87,9 @@ Rules:
   through a spreadsheet as a float) becomes ``17850``. Leading zeros are kept (``00001``).
 * Currency: a ``currency`` column is optional; a row without one takes the sign written
   beside its amount (``$12.00``: USD; ``€``, ``£``, ``¥``: EUR, GBP, JPY), else
-  ``default_currency``; how many rows got the default is printed.
+  ``default_currency``, which is, unless given, the currency the amount column's name says
+  (``dollar_value``: USD; ``Amount (GBP)``), else EUR; how many rows got the default, and
+  where it came from, is printed.
 * Purchase logs without values (``no_amounts``, ``--no-amounts``; e.g. a loyalty-card log
   of ``customer, date``): every order is written with amount 0, and any amount or price
   column is ignored. Purchase rhythm, silence, cancellations and the gone probability are
