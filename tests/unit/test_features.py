@@ -7,7 +7,7 @@ import math
 import pytest
 
 from builders import build, complaint, day, login, order, page_view
-from detectors.features import FEATURE_NAMES, features, from_assessment, from_vector, vector
+from detectors.features import FEATURE_NAMES, FeatureParams, features, from_assessment, from_vector, vector
 from detectors.state import DAY, CustomerState, encode
 from detectors.warning import assess
 
@@ -113,3 +113,23 @@ def test_the_vector_form_round_trips_and_refuses_another_length():
     assert all(back[k] == pytest.approx(f[k], abs=5e-5) for k in FEATURE_NAMES)
     with pytest.raises(ValueError, match="expected"):
         from_vector(vector(f)[:-1])
+
+
+def test_an_order_later_than_the_assessment_time_is_not_counted():
+    # A sweep assesses at its partition's clock, which can be behind an order already
+    # applied from a topic that runs ahead: the features are those of that time.
+    s = weekly_buyer()
+    ahead = build([order(day(7 * 25 + 3), 500.0)], s)
+    now = day(7 * 25 + 1)
+    with_it, without = features(ahead, now), features(s, now)
+    order_features = [n for n in FEATURE_NAMES if "order" in n]
+    assert len(order_features) >= 5
+    assert {n: with_it[n] for n in order_features} == {n: without[n] for n in order_features}
+
+
+def test_the_overdue_ratio_is_capped_for_a_customer_gone_for_years():
+    # a weekly buyer quiet for two years is 104 gaps overdue: capped, so one such
+    # customer cannot dominate the linear model
+    f = features(weekly_buyer(), day(7 * 25 + 730))
+    assert f["order_overdue_ratio"] == FeatureParams().max_ratio
+    assert f["quiet_to_usual_gap"] == FeatureParams().max_ratio
