@@ -282,3 +282,18 @@ def test_a_shop_that_promises_an_answer_within_three_days_is_judged_by_its_own_p
     assert complaint_signal(on_time, params) is None or not complaint_signal(on_time, params).fires
     late_signal = complaint_signal(late, params)
     assert late_signal.fires and "past the 72 h deadline (longest 73 h)" in late_signal.detail
+
+
+def test_a_repeat_exactly_at_the_customers_usual_rate_is_habitual():
+    # Tenure of exactly four quarters before the window, with eight complaints in it: two a
+    # quarter usually, and two this quarter is no more than usual.
+    events = [login(day(0))]
+    for n in range(8):
+        events += [opened(day(10 + 45 * n), f"old{n}"), resolved(day(10 + 45 * n, 20), f"old{n}")]
+    events += [opened(day(400), "k1"), resolved(day(400, 20), "k1"),
+               opened(day(430), "k2"), resolved(day(430, 20), "k2")]
+    sig = evaluate(build(events), day(450))
+    assert sig.baseline == pytest.approx(2.0)
+    assert "usual for this customer" in sig.detail
+    # two in one category (0.5), as usual for them (x 0.4), each resolved in time (x 0.6)
+    assert sig.strength == pytest.approx(0.5 * 0.4 * 0.6)
