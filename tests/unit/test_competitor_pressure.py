@@ -164,3 +164,12 @@ def test_the_evidence_fits_the_warning_contract_whatever_the_category_name():
     out = ContractSignal(kind=sig.kind, current=sig.current, baseline=sig.baseline, unit=sig.unit,
                          window_days=sig.window_days, detail=sig.detail, strength=sig.strength)
     assert name in out.detail and (out.current, out.baseline) == (0.0, 576.0)
+
+
+def test_a_rival_renewing_a_campaign_at_the_same_strength_extends_the_pressure():
+    # the same 0.5 promotion announced again on day 20: the newer one counts, so the
+    # category is under pressure until day 50, not day 30
+    m = update_market({}, market(day(0), "shoes", 0.5))
+    m = update_market(m, market(day(20), "shoes", 0.5))
+    assert m["shoes"].started_at == day(20)
+    assert m["shoes"].active(day(40))
