@@ -234,3 +234,13 @@ def test_competitor_pressure_never_fires_alone_on_steady_customers(steady_firing
     # beside another firing signal.
     _, alone = steady_firing
     assert alone == 0
+
+
+def test_evidence_is_joined_within_zero_and_one_whatever_a_strength_says():
+    from detectors.signal import noisy_or
+    assert noisy_or([]) == 0.0
+    assert noisy_or([0.5, 0.5]) == pytest.approx(0.75)
+    # a strength out of range counts as certain or as nothing, never beyond
+    assert noisy_or([1.4]) == 1.0
+    assert noisy_or([-0.3, 0.5]) == pytest.approx(0.5)
+    assert noisy_or([1.2, 0.3]) == 1.0
