@@ -57,6 +57,17 @@ from the yearly month away that silence knew to expect was warned `critical` at 
 that showed them back ("no order for 33 days"); a warning the quiet raised is still judged
 in full at that login, so a last look never clears it.
 
+A drought answered. A warning of level `warning` or above that carried this signal and
+cleared after an order keeps that order (`CustomerState.answered`, `answered_gaps`): the
+drought it ended was judged while it lasted and published, and the customer answered it.
+Until they are late again by the overdue test's guard (twice the usual gap since that
+order), the trickle tests leave that gap out of their windows, its days and the gap itself.
+A fortnightly buyer back from 56 days without an order was otherwise warned again with "1
+order in the last 70 days" fourteen days after the order that cleared the warning, when
+the next order was merely due: a raise, a clearing and a raise for one drought. Once they
+are that late, a customer still buying as slowly is judged on all of it again. The risk
+score's ranking always weighs the drought (`evaluate(answered=False)`, `warning.assess`).
+
 Bigger baskets. A customer who starts buying three or four times the basket once a month,
 where they bought every week, spends as before in fewer orders: stocking up, a bigger pack,
 a household that now shops in one go. Counted in orders, that reads as a collapse of their
@@ -134,6 +145,7 @@ from __future__ import annotations
 
 import math
 import struct
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -183,6 +195,7 @@ class _Test(NamedTuple):
     ratio_ok: bool
     away: float = 0.0  # days of the window the customer was away altogether, left out of `window`
     factor: float = 1.0  # the window's baskets over the usual one (lower bound, `_value_factor`): window judged / factor
+    answered: float = 0.0  # days of the window in a drought already judged and answered (`answered_gaps`), left out of `window`
 
 
 def purchase_days(state: CustomerState) -> list[int]:
@@ -450,12 +463,56 @@ def away_in_windows(state: CustomerState, params: PurchaseFrequencyParams = Purc
     return away_spells(state, breaks, params, now) if breaks else ()
 
 
+def _union(spells: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Overlapping spells merged into one: sorted, none overlapping."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spells):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
 def _away_days(away: tuple[tuple[int, int], ...], start: int, now: int) -> float:
     """Days of [start, now] inside the spells `away` (`silence.breaks_taken`)."""
     return sum(max(0, min(b, now) - max(a, start)) for a, b in away) / DAY
 
 
-def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[int, int], ...] = ()) -> list[_Test]:
+def answered_gaps(state: CustomerState) -> tuple[tuple[int, int], ...]:
+    """The gap between purchases that ended with the order answering the customer's latest
+    purchase-frequency warning of level `warning` or above (`CustomerState.answered`), as
+    (start, end) event times; () when none is known or it is no longer among the purchases.
+
+    That drought was judged while it lasted, published, and the customer ordered again. The
+    trickle tests (j >= 1) leave it out of their windows, as they leave out a spell away
+    altogether: a fortnightly buyer back from a 56-day drought was otherwise warned again
+    with "1 order in the last 70 days" fourteen days after the order that cleared the
+    warning, when the next order was merely due (a warning, a clearing and a warning again for
+    one drought). What follows the answer is judged as before: the overdue test from the
+    last order, and the trickles over every other gap in their windows, so a customer who
+    goes on buying as slowly is warned again on the gaps since. A drought that reached only
+    `watch` was not published as a warning, and a trickle over it may still be its first.
+
+    >>> from detectors.state import CustomerState
+    >>> orders = [[d * DAY, 50.0, "EUR", 0, 1, None] for d in (0, 14, 28, 84, 98)]
+    >>> [(a // DAY, b // DAY) for a, b in answered_gaps(CustomerState("c", orders=orders, answered=84 * DAY))]
+    [(28, 84)]
+    >>> answered_gaps(CustomerState("c", orders=orders))
+    ()
+    """
+    t = state.answered
+    if not t:
+        return ()
+    times = purchase_days(state)
+    i = bisect_left(times, t)
+    if i < 1 or i >= len(times) or times[i] != t:
+        return ()
+    return ((times[i - 1], t),)
+
+
+def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[int, int], ...] = (),
+           dry: tuple[tuple[int, int], ...] = ()) -> list[_Test]:
     tests = []
     # Days since the latest purchase (baselines[0] is the j = 0 test, which starts there).
     open_gap = max(0.0, (now - baselines[0][1]) / DAY) if baselines and baselines[0][0] == 0 else math.inf
@@ -465,11 +522,23 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
         open_gap /= baselines[0][5]       # the last basket's worth, in usual ones
     for j, start, n, total, k, f in baselines:
         gone = _away_days(away, start, now) if away else 0.0
+        answered, gaps = 0.0, j + 1       # gaps the window is made of: its j + 1 purchases' own
+        if dry and j > 0 and open_gap * p.max_ratio < total / n:
+            # A drought judged and answered (the j = 0 window starts after it): its days, those
+            # not already left out as away, and the gap it was, are left out until the
+            # customer is late again by the overdue test's own guard (twice the usual gap
+            # since the answer): a customer still buying that slowly is judged on it all
+            # again. A window of the drought and the open gap alone is the overdue test's.
+            inside = sum(1 for a, _ in dry if a >= start)
+            if inside:
+                answered = _away_days(_union(away + dry), start, now) - gone
+                gone += answered
+                gaps -= inside
         window = max(0.0, (now - start) / DAY - gone)
         usual = total / n
         # bigger baskets last longer: the window is judged as if its purchases were usual ones
         judged = window / f
-        tail = _betainc(n * k, (j + 1) * k, total / (total + judged)) if window > 0 else 1.0
+        tail = _betainc(n * k, gaps * k, total / (total + judged)) if window > 0 and (j == 0 or gaps > 1) else 1.0
         if j > 0 and tail < 1.0:
             # A trickle says the rate *was* low over the window; a purchase since says they
             # are buying *now*. Its log-evidence counts in proportion to the time since that
@@ -481,9 +550,9 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
         # the floor counts whole days after the day of the window's first purchase: a weekly
         # customer back on the same weekday four weeks later has not missed that day yet
         whole = (now - (start // DAY + 1) * DAY) / DAY - gone
-        ratio_ok = whole >= p.floor_days and judged >= _guard_days(j, usual, p) \
-            and (j == 0 or open_gap >= usual)
-        tests.append(_Test(j, window, usual, tail, ratio_ok, gone, f))
+        ratio_ok = whole >= p.floor_days and judged >= _guard_days(gaps - 1, usual, p) \
+            and (j == 0 or open_gap >= usual and gaps > 1)
+        tests.append(_Test(j, window, usual, tail, ratio_ok, gone - answered, f, answered))
     return tests
 
 
@@ -498,12 +567,15 @@ def _strength(tests: list[_Test], p: PurchaseFrequencyParams) -> tuple[float, _T
 
 
 def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = PurchaseFrequencyParams(),
-             explained: int | None = None, away: tuple[tuple[int, int], ...] | None = None) -> Signal | None:
+             explained: int | None = None, away: tuple[tuple[int, int], ...] | None = None,
+             answered: bool = True) -> Signal | None:
     """The purchase frequency signal at event time `now`, or None without enough order history.
 
     `explained`: `silence.explained_until` for this customer at `now` (computed with the
     default silence settings when not given); see `judged_until`. `away`: `away_in_windows`
     (likewise), the spells the customer was away altogether, left out of every window.
+    `answered`: leave out the drought the customer answered (`answered_gaps`), as the
+    alarm does; False weighs it too, as the risk score's ranking does (`warning.assess`).
 
     Examples
     --------
@@ -527,22 +599,27 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
     judged = judged_until(state, now, params, explained)
     if away is None:
         away = away_in_windows(state, params)
-    strength, best, p_adj = _strength(_tests(baselines, judged, params, away), params)
+    strength, best, p_adj = _strength(_tests(baselines, judged, params, away,
+                                             answered_gaps(state) if answered else ()), params)
     usual = best.usual
     gone = (f", {best.away:.0f} of them away altogether (left out: they came back from that quiet)"
             if best.away >= 1 else "")
+    if best.answered >= 1:
+        gone += (f", {best.answered:.0f} of them the drought their warning was about (left out: "
+                 "they ordered again after it)")
+    span = best.window + best.away + best.answered
     worth = ""
     if best.factor > 1.0:
         worth = (f"; the last {max(best.j + 1, params.value_min_window)} baskets were worth at least "
                  f"{best.factor:.1f} usual ones each, so judged as {best.window / best.factor:.0f} days")
     if best.j == 0:
-        current, baseline, unit = best.window + best.away, usual, "days since last order"
-        detail = (f"no order for {best.window + best.away:.0f} days{gone}; usually one every {usual:.0f} days"
+        current, baseline, unit = span, usual, "days since last order"
+        detail = (f"no order for {span:.0f} days{gone}; usually one every {usual:.0f} days"
                   f"{worth} (P={p_adj:.2g})")
     else:
         expected = best.window / usual
         current, baseline, unit = 30.0 * best.j / max(best.window, 1.0), 30.0 / usual, "orders per 30 days"
-        detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {best.window + best.away:.0f} days{gone}; "
+        detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {span:.0f} days{gone}; "
                   f"usually {expected:.1f} (one every {usual:.0f} days){worth}; P={p_adj:.2g}")
         since = (judged - baselines[0][1]) / DAY      # the j = 0 window starts at the last purchase
         if since * params.max_ratio / (baselines[0][5] if baselines[0][0] == 0 else 1.0) < usual:
@@ -560,7 +637,7 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
         current=round(current, 2),
         baseline=round(baseline, 2),
         unit=unit,
-        window_days=round(best.window + best.away, 2),
+        window_days=round(span, 2),
         detail=detail,
     )
 
@@ -610,16 +687,17 @@ def next_change(state: CustomerState, now: int, params: PurchaseFrequencyParams 
     baselines = _baselines(state, params)
     if not baselines:
         return None
+    dry = answered_gaps(state)
 
     def margin(t: int, lv: float) -> float:
         """log of (tail probability at which `lv` is reached / tail at t): >= 0 once reached."""
-        tests = _tests(baselines, t, params, away)
+        tests = _tests(baselines, t, params, away, dry)
         strength, best, p_adj = _strength(tests, params)
         if strength >= lv:
             return max(0.0, _log_margin(best, p_adj, lv, params))
         return min(-1e-12, _log_margin(best, p_adj, lv, params))
 
-    current = _strength(_tests(baselines, now, params, away), params)[0]
+    current = _strength(_tests(baselines, now, params, away, dry), params)[0]
     # below every ratio guard the strength is capped under 0.5: start the search there
     start = max(now, _guard_time(baselines, params))
     # an integer step: event times are whole seconds (a float here made every time after it one)

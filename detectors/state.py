@@ -34,7 +34,7 @@ import orjson
 from schemas.events import TYPE_OF_MODEL
 
 DAY = 86_400
-STATE_FORMAT = 7
+STATE_FORMAT = 8
 
 #: Days in a block of `CustomerState.seasons`, and the blocks kept: enough to see the 8-week
 #: window of a year ago with the 16 weeks before it, shifted by up to two weeks, behind the
@@ -155,6 +155,12 @@ class CustomerState:
     # yet (format 1-6: built from the daily buckets at the next active day, older blocks
     # unknown). `season_days` reads it.
     seasons: str = ""
+    # Time of the purchase that answered the customer's latest purchase-frequency warning of
+    # level `warning` or above: the first order after its raise, the warning cleared since
+    # (`detectors.warning.apply`). The gap that order closed was judged when it happened;
+    # `detectors.purchase_frequency` leaves it out of its trickle windows. 0: none (or format
+    # 1-7).
+    answered: int = 0
 
     def copy(self) -> "CustomerState":
         """A copy whose lists can be changed without touching this state."""
@@ -186,7 +192,7 @@ _FIELDS = (
     "customer_id", "partition", "first_seen", "last_event", "last_active", "last_active_day",
     "days", "logins", "views", "dwell", "bounces", "gaps", "orders", "complaints", "seen",
     "level", "kinds", "episode", "raised_at", "next_due", "applied", "pf_due", "pending", "offsets",
-    "returned", "habit", "seasons",
+    "returned", "habit", "seasons", "answered",
 )
 # Older formats lack the last fields; their records decode with those fields' defaults.
 # Format 1 had no `pending` (none pending); format 2 no `offsets` (none known: re-read
@@ -196,9 +202,10 @@ _FIELDS = (
 # `returned` (none known in older records: learnt again from the next long quiet spell),
 # format 6 `habit` (none kept: an activity warning opened before it is held against what
 # the daily buckets still hold of the habit before it, as format-5 workers did), format 7
-# `seasons` (none kept: built from the daily buckets at the customer's next active day).
-_FIELDS_OF_FORMAT = {1: _FIELDS[:-5], 2: _FIELDS[:-4], 3: _FIELDS[:-3], 4: _FIELDS[:-3], 5: _FIELDS[:-2],
-                     6: _FIELDS[:-1], 7: _FIELDS}
+# `seasons` (none kept: built from the daily buckets at the customer's next active day),
+# format 8 `answered` (none known: a drought answered before the upgrade may be judged again).
+_FIELDS_OF_FORMAT = {1: _FIELDS[:-6], 2: _FIELDS[:-5], 3: _FIELDS[:-4], 4: _FIELDS[:-4], 5: _FIELDS[:-3],
+                     6: _FIELDS[:-2], 7: _FIELDS[:-1], 8: _FIELDS}
 if _FIELDS != tuple(f.name for f in dataclass_fields(CustomerState)):  # pragma: no cover - programming error
     raise TypeError("state record fields must follow CustomerState's field order (decode passes them by position)")
 # All fields at once, as a tuple (one C call instead of a getattr per field).
@@ -229,7 +236,7 @@ def decode(data: bytes) -> CustomerState:
     its customers: format 1 (before pending snapshots) with none pending, format 2 (before
     input offsets) with no offsets known, and formats 1-3 (order id hashes, 63-bit event-id
     hashes) in format 4's layout, their recent event ids still recognised; format 5 (before
-    `habit`) with no habit kept.
+    `habit`) with no habit kept, format 7 (before `answered`) with no answered drought.
 
     Examples
     --------
@@ -249,6 +256,9 @@ def decode(data: bytes) -> CustomerState:
     >>> six = orjson.dumps([6, *(getattr(CustomerState("c1", habit=[1, 2]), f) for f in _FIELDS_OF_FORMAT[6])])
     >>> decode(six).habit, decode(six).seasons
     ([1, 2], '')
+    >>> seven = orjson.dumps([7, *(getattr(CustomerState("c1", seasons="3"), f) for f in _FIELDS_OF_FORMAT[7])])
+    >>> decode(seven).seasons, decode(seven).answered
+    ('3', 0)
     """
     values = orjson.loads(data)
     if not isinstance(values, list) or not values or values[0] not in _FIELDS_OF_FORMAT:

@@ -204,12 +204,12 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     on the customers of their partition); the default is the published CDNOW fit.
     """
     found: list[Signal] = []
+    explained = silence.explained_until(state, now, params.silence, prior)
+    away = purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence, _pending_from(state, now))
+    orders = purchase_frequency.evaluate(state, now, params.purchase_frequency, explained, away)
     for sig in (
         silence.evaluate(state, now, params.silence, prior),
-        purchase_frequency.evaluate(state, now, params.purchase_frequency,
-                                    silence.explained_until(state, now, params.silence, prior),
-                                    purchase_frequency.away_in_windows(state, params.purchase_frequency, params.silence,
-                                                                       _pending_from(state, now))),
+        orders,
         order_value.evaluate(state, now, order_value.with_shop_spread(params.order_value, prior.basket_log_sd)),
         activity.evaluate(state, now, params.activity),
         complaints.evaluate(state, now, params.complaints),
@@ -230,6 +230,15 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     # numbers in the same order as `combine` would.
     weighted = _weighted(found, params.warning)
     rules = _combine_weighted([w for w, _ in weighted], params.warning)
+    # The ranking below weighs a drought the customer answered (`CustomerState.answered`):
+    # left out of the alarm, which needs new evidence to warn again, it is still what ranks
+    # a customer who answered it with one order and went on buying as slowly.
+    ranked = weighted
+    if state.answered and orders is not None and purchase_frequency.answered_gaps(state):
+        full = purchase_frequency.evaluate(state, now, params.purchase_frequency, explained, away, answered=False)
+        if full is not None and full.strength != orders.strength:
+            ranked = _weighted(sorted([full if s is orders else s for s in found], key=lambda s: (-s.strength, s.kind)),
+                               params.warning)
     value = value_figures(state, now, params.segment, prior.core_value)
     firing = [s for s in found if s.fires]
     level = _level_of(_combine_weighted([w for w, s in weighted if s.fires], params.warning),
@@ -256,9 +265,9 @@ def assess(state: CustomerState, now: int, params: DetectorParams = DetectorPara
     # Levels stay on the rules: a warning needs a firing signal.
     gone = population.gone_probability(state, now, prior, params.population)
     held = state.level >= _HOLDS_EVIDENCE
-    evidence = _combine_weighted([w for w, s in weighted if s.kind != "silence" and (
+    evidence = _combine_weighted([w for w, s in ranked if s.kind != "silence" and (
         s.fires or held and s.kind != purchase_frequency.KIND)], params.warning)
-    hint = max((s.strength for s in found if s.kind == purchase_frequency.KIND and not s.fires), default=0.0)
+    hint = max((s.strength for _, s in ranked if s.kind == purchase_frequency.KIND and not s.fires), default=0.0)
     if hint > 0.0:
         hint *= _visit_share(state)
     risk = noisy_or([gone, evidence, hint])
@@ -481,7 +490,11 @@ def apply(state: CustomerState, a: Assessment, t: Transition | None,
     """The state's lifecycle fields after transition `t` (a changed copy; input untouched).
 
     When `activity_drop` joins the warning's kinds, the activity habit before it is kept
-    (`activity.habit`): the warning is held against it for as long as it stays open.
+    (`activity.habit`): the warning is held against it for as long as it stays open. When a
+    warning of level `warning` or above that carried `purchase_frequency_drop` clears after
+    an order, the first purchase since its raise is kept (`CustomerState.answered`): the
+    drought that order ended was judged, and purchase frequency's trickle tests leave it out
+    of their windows (`purchase_frequency.answered_gaps`).
     """
     if t is None:
         return state
@@ -498,6 +511,11 @@ def apply(state: CustomerState, a: Assessment, t: Transition | None,
         if activity.KIND in s.kinds and activity.KIND not in state.kinds:
             s.habit = activity.habit(s, a.now, activity_params)
     else:
+        if purchase_frequency.KIND in state.kinds and state.level >= _HOLDS_EVIDENCE:
+            after = [t for t in purchase_frequency.purchase_days(state) if t > state.raised_at]
+            if after:
+                s.answered = after[0]
+                s.pf_due = [-1, -1, -1, 0, 0, 0, 0]     # the crossings kept no longer hold
         s.level = 0
         s.kinds = []
         s.habit = []

@@ -851,3 +851,56 @@ def test_a_worker_restarted_after_a_clean_stop_judges_lateness_as_the_worker_bef
     assert before.handle("logins", 0, offset, b"b", probe).dead_letter_reason == "late_event"
     out = restarted.handle("logins", 0, offset, b"b", probe)
     assert out.dead_letter_reason == "late_event" and not out.applied
+
+
+def _drought_and_back(orders_after: list[int]) -> list[dict]:
+    """A fortnightly buyer who logs in every other day: orders on days 0, 14, ..., 196, then
+    none until day 252 (56 days, logging in all along), then on the days `orders_after`.
+    Ticks move event time on to day 340. Every step published (level >= `watch`)."""
+    proc = make_processor(publish_min_level="watch")
+    order_days = list(range(0, 197, 14)) + [252] + orders_after
+    events = [("logins", d, 9) for d in range(0, 331, 2)] + [("orders", d, 12) for d in order_days]
+    events.sort(key=lambda e: (e[1], e[2]))
+    offsets = {"logins": 0, "orders": 0}
+    out = []
+    for topic, d, hour in events:
+        at = T0 + timedelta(days=d, hours=hour)
+        value = login("c1", at) if topic == "logins" else _order("c1", at, offsets["orders"])
+        out += warnings_of(proc.handle(topic, 0, offsets[topic], b"c1", value))
+        offsets[topic] += 1
+    for i, d in enumerate(range(331, 341)):
+        out += warnings_of(proc.handle("clock-ticks", 0, i, b"0", tick(0, T0 + timedelta(days=d, hours=23))))
+    return out
+
+
+def _steps(steps: list[dict]) -> list[tuple]:
+    return [(round(_day(w), 1), w["state"], w["level"], w["signals"][0]["detail"] if w["signals"] else "")
+            for w in steps]
+
+
+def test_a_drought_warned_about_and_answered_by_an_order_is_not_warned_about_again():
+    """The drought raises a purchase-frequency warning at `warning` or above, and the order on
+    day 252 clears it. The customer then orders a little late, 16 days on: at 14 days the
+    trickle test read "1 order in the last 70 days", the drought again, and raised a
+    second warning the day before that order. The drought has been answered; no step follows
+    the clearing."""
+    steps = _drought_and_back([268, 282, 296, 310, 324])
+    drought = [w for w in steps if _day(w) < 253]
+    assert any(w["level"] in ("warning", "critical") and w["signals"][0]["kind"] == "purchase_frequency_drop"
+               for w in drought), _steps(drought)
+    assert drought[-1]["state"] == "cleared" and 252 <= _day(drought[-1]) < 253, _steps(drought)
+    after = [w for w in steps if _day(w) >= 253]
+    assert after == [], _steps(after)
+
+
+def test_a_customer_who_stays_away_after_answering_a_drought_is_warned_again_from_that_order():
+    """The same customer, without an order after day 252: the quiet since that order is new
+    evidence. They are warned again once they are late by twice their usual gap since that
+    order, on the drought and the quiet since together."""
+    steps = _drought_and_back([])
+    again = [w for w in steps if _day(w) >= 253 and w["state"] == "raised"]
+    assert again, _steps(steps)
+    first = again[0]
+    pf = [s for s in first["signals"] if s["kind"] == "purchase_frequency_drop"]
+    assert pf, _steps(again)
+    assert 252 + 28 <= _day(first) <= 252 + 40, _steps(again)

@@ -464,3 +464,38 @@ def test_baskets_that_cannot_be_compared_leave_the_rhythm_to_judge_alone(case):
         s = weekly_then_monthly(175.0, currency="GBP", usual_in_currency=2)
     sig = evaluate(s, day(287 + 45))
     assert sig.fires and "worth" not in sig.detail
+
+
+def fortnightly_drought_and_back(answered: bool):
+    """Every 14 days to day 196, then nothing until day 252 (56 days), then one order; the
+    order on day 252 answered a warning about that drought when `answered`."""
+    s = build(orders_every(14, 0, 197) + [order(day(252), 100.0)])
+    if answered:
+        s.answered = day(252)
+    return s
+
+
+def test_a_drought_answered_by_an_order_is_not_judged_again_while_the_next_order_is_merely_due():
+    before = evaluate(fortnightly_drought_and_back(answered=False), day(267))
+    assert before.fires and before.detail.startswith("1 order in the last 71 days")
+    after = evaluate(fortnightly_drought_and_back(answered=True), day(267))
+    assert not after.fires
+    for d in range(253, 280):          # two usual gaps after the answer: nothing yet
+        assert not evaluate(fortnightly_drought_and_back(answered=True), day(d)).fires, d
+
+
+def test_after_an_answered_drought_a_customer_late_again_is_judged_on_it_all():
+    """Once the customer is late again by the overdue test's guard (twice the usual gap since
+    the order that answered the drought), the drought counts again: a customer still buying
+    that slowly is warned on all of it."""
+    s = fortnightly_drought_and_back(answered=True)
+    t = next_change(s, day(253))
+    assert t == pytest.approx(day(252 + 2 * 14), abs=3600)   # the trickle's rhythm before the drought
+    sig = evaluate(s, t)
+    assert sig.fires and sig.detail.startswith("1 order in the last 84 days; usually 6.0"), sig.detail
+    assert not evaluate(s, t - 3600).fires
+    # the order before the guard: what the window holds besides the drought is judged
+    s = build(orders_every(14, 0, 197) + [order(day(252), 100.0), order(day(282), 100.0)])
+    s.answered = day(252)
+    sig = evaluate(s, day(300))
+    assert "56 of them the drought their warning was about (left out: they ordered again after it)" in sig.detail

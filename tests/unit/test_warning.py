@@ -322,3 +322,42 @@ def test_the_risk_score_of_a_quiet_customer_is_the_gone_probability_not_silences
     gone = population.gone_probability(state, now, population.DEFAULT_PRIOR, params.population)
     assert 0.5 < gone < 0.99
     assert a.risk_score == round(gone, 6)
+
+
+@pytest.mark.parametrize("level, kind, kept", [
+    (2, "purchase_frequency_drop", True),     # a purchase-frequency warning, published by default
+    (3, "purchase_frequency_drop", True),
+    (1, "purchase_frequency_drop", False),    # only a `watch`: not a published verdict
+    (2, "silence", False),                    # the orders were not its evidence
+])
+def test_the_order_that_answers_a_purchase_frequency_warning_is_kept_when_it_clears(level, kind, kept):
+    from detectors.segment import ValueFigures
+    from detectors.state import decode, encode
+    from detectors.warning import Assessment, apply, decide
+
+    s = build(orders_every(14, 0, 197) + [login(day(d)) for d in range(0, 240, 2)])
+    v = ValueFigures("regular", 0.0, 0, 400.0)
+    dry = Assessment("c", day(230), 0.8, level, v, (sig(kind, 0.8),), ())
+    s = apply(s, dry, decide(s, dry))
+    assert s.answered == 0
+    s = build([order(day(252), 80.0), order(day(253), 80.0)], s)   # the answer, and one more
+    calm = Assessment("c", day(253), 0.1, 0, v, (), ())
+    s = apply(s, calm, decide(s, calm))
+    assert s.level == 0
+    assert s.answered == (day(252) if kept else 0)
+    assert decode(encode(s)).answered == s.answered
+
+
+def test_an_answered_drought_is_left_out_of_the_alarm_but_still_ranks_the_customer():
+    """A fortnightly buyer back from a 56-day drought with one order (day 252), 15 days on:
+    the trickle over the drought fires, but that drought's warning was answered by the
+    order, so no level; the risk score, which ranks every customer, still weighs it."""
+    events = orders_every(14, 0, 197) + [order(day(252), 100.0)] + [login(day(d)) for d in range(0, 268, 2)]
+    before = build(events)
+    answered = build(events)
+    answered.answered = day(252)
+    now = day(267)
+    a, b = assess(before, now), assess(answered, now)
+    assert a.level >= 1 and any(s.kind == "purchase_frequency_drop" and s.fires for s in a.signals)
+    assert b.level == 0 and not any(s.fires for s in b.signals)
+    assert b.risk_score == a.risk_score > 0.5
