@@ -678,6 +678,12 @@ def _yearly_holiday(back: bool) -> tuple[list[dict], int]:
     active = [d for d in range(0, last + 1) if not any(d in r for r in away)]
     events = [("logins", d, 9) for d in active if d % 2 == 0 or d == 498]
     events += [("orders", d, 12) for d in active if d % 7 == 3 and d != 498]
+    return _feed(proc, events, range(last + 1, 541)), 498
+
+
+def _feed(proc: Processor, events: list[tuple[str, int, int]], tick_days) -> list[dict]:
+    """c1's logins and orders, (topic, day, hour), in event-time order, then a tick at the end
+    of each of `tick_days`: every warning published on the way."""
     events.sort(key=lambda e: (e[1], e[2]))
     offsets = {"logins": 0, "orders": 0}
     out = []
@@ -686,9 +692,9 @@ def _yearly_holiday(back: bool) -> tuple[list[dict], int]:
         value = login("c1", at) if topic == "logins" else _order("c1", at, offsets["orders"])
         out += warnings_of(proc.handle(topic, 0, offsets[topic], b"c1", value))
         offsets[topic] += 1
-    for i, d in enumerate(range(last + 1, 541)):
+    for i, d in enumerate(tick_days):
         out += warnings_of(proc.handle("clock-ticks", 0, i, b"0", tick(0, T0 + timedelta(days=d, hours=23))))
-    return out, 498
+    return out
 
 
 def _day(w: dict) -> float:
@@ -860,17 +866,7 @@ def _drought_and_back(orders_after: list[int]) -> list[dict]:
     proc = make_processor(publish_min_level="watch")
     order_days = list(range(0, 197, 14)) + [252] + orders_after
     events = [("logins", d, 9) for d in range(0, 331, 2)] + [("orders", d, 12) for d in order_days]
-    events.sort(key=lambda e: (e[1], e[2]))
-    offsets = {"logins": 0, "orders": 0}
-    out = []
-    for topic, d, hour in events:
-        at = T0 + timedelta(days=d, hours=hour)
-        value = login("c1", at) if topic == "logins" else _order("c1", at, offsets["orders"])
-        out += warnings_of(proc.handle(topic, 0, offsets[topic], b"c1", value))
-        offsets[topic] += 1
-    for i, d in enumerate(range(331, 341)):
-        out += warnings_of(proc.handle("clock-ticks", 0, i, b"0", tick(0, T0 + timedelta(days=d, hours=23))))
-    return out
+    return _feed(proc, events, range(331, 341))
 
 
 def _steps(steps: list[dict]) -> list[tuple]:
