@@ -224,6 +224,9 @@ def baseline_rules(h: Histories, end: int) -> tuple[list[tuple[str, list[dict[st
 
 RANKING_SCORES = ("days since last activity", "days since last order",
                   "Pareto/NBD 1 - P(alive), hindsight fit")
+#: Those of `RANKING_SCORES` that are probabilities of being gone, whose calibration can be
+#: scored beside the risk score's (`streams.evaluate.calibration`).
+PROBABILITY_SCORES = (RANKING_SCORES[2],)
 
 
 def ranking_scores(h: Histories, end: int, prior: Prior) -> dict[str, dict[str, float]]:

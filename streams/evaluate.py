@@ -40,6 +40,11 @@ Snapshot ROC AUC
     Probability that a random churner has a higher snapshot ``risk_score`` than a random
     non-churner, ties counting one half (the Mann-Whitney U statistic divided by the number
     of pairs). Customers missing from the snapshot are left out and counted.
+Snapshot Brier score and calibration
+    The ``risk_score`` read as a probability of churning (`calibration`): the mean squared
+    distance between score and outcome, beside that of the churn rate given to everyone;
+    and the customers in ten slices of risk, each with the share that churned. ROC AUC
+    says whether churners rank above stayers; this says what a score of 0.8 means.
 By signal
     For each signal kind, the number of warned churners and warned non-churners whose
     qualifying warnings carried that kind.
@@ -149,6 +154,63 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool | int]) -> float | No
         rank_sum_pos += average_rank * sum(1 for k in order[i:j + 1] if labels[k])
         i = j + 1
     return (rank_sum_pos - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def calibration(scores: Sequence[float], labels: Sequence[bool | int], bins: int = 10) -> dict[str, Any] | None:
+    """How far scores in [0, 1] can be read as the probability of churning.
+
+    * ``brier``: the mean squared difference between score and outcome (0 is perfect);
+    * ``reference``: the Brier score of the churn rate given to everyone, ``rate * (1 -
+      rate)``, what a score must beat to say anything about who leaves;
+    * ``skill``: ``1 - brier / reference`` (1 perfect, 0 no better than the churn rate,
+      negative worse); ``None`` when everyone churned or no one did;
+    * ``bins``: the customers by score in ``bins`` equal slices of [0, 1] (empty ones left
+      out), each with its mean score and the share that churned; a calibrated score has
+      the two close in every slice;
+    * ``gap``: the mean over customers of the distance between their slice's mean score and
+      its churn share (the expected calibration error).
+
+    ROC AUC says whether churners are ranked above stayers; this says whether a score of 0.8
+    means that about eight in ten such customers leave. ``None`` without scores.
+
+    Example:
+        >>> c = calibration([0.1, 0.1, 0.9, 0.9], [0, 0, 1, 1])
+        >>> c["brier"], c["reference"], c["skill"], c["gap"]
+        (0.01, 0.25, 0.96, 0.1)
+        >>> [(b["low"], b["customers"], b["mean_score"], b["churn_share"]) for b in c["bins"]]
+        [(0.1, 2, 0.1, 0.0), (0.9, 2, 0.9, 1.0)]
+        >>> calibration([0.5, 0.5], [1, 1])["skill"] is None
+        True
+        >>> calibration([1.5], [1])
+        Traceback (most recent call last):
+        ...
+        streams.evaluate.EvaluationError: calibration: a score outside [0, 1] (1.5) is not a probability
+    """
+    if len(scores) != len(labels):
+        raise EvaluationError(f"calibration: {len(scores)} scores but {len(labels)} labels")
+    if not scores:
+        return None
+    slices: list[list[tuple[float, int]]] = [[] for _ in range(bins)]
+    for s, y in zip(scores, labels):
+        if not 0.0 <= s <= 1.0:
+            raise EvaluationError(f"calibration: a score outside [0, 1] ({s}) is not a probability")
+        slices[min(bins - 1, int(s * bins))].append((s, 1 if y else 0))
+    n = len(scores)
+    brier = sum((s - (1 if y else 0)) ** 2 for s, y in zip(scores, labels)) / n
+    rate = sum(1 for y in labels if y) / n
+    reference = rate * (1 - rate)
+    out, gap = [], 0.0
+    for i, members in enumerate(slices):
+        if not members:
+            continue
+        mean = sum(s for s, _ in members) / len(members)
+        share = sum(y for _, y in members) / len(members)
+        gap += len(members) * abs(mean - share)
+        out.append({"low": round(i / bins, 6), "high": round((i + 1) / bins, 6), "customers": len(members),
+                    "mean_score": round(mean, 6), "churn_share": round(share, 6)})
+    return {"brier": round(brier, 6), "reference": round(reference, 6),
+            "skill": round(1 - brier / reference, 6) if reference > 0 else None,
+            "gap": round(gap / n, 6), "churn_rate": round(rate, 6), "bins": out}
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -447,6 +509,7 @@ def _snapshot_stats(snapshot: Iterable[Mapping[str, Any]], by_id: dict[str, Trut
         "missing_from_snapshot": len(by_id) - len(matched),
         "unknown_customers": unknown,
         "roc_auc": roc_auc(values, labels),
+        "calibration": calibration(values, labels),
         "mean_risk_churned": statistics.fmean(churned_scores) if churned_scores else None,
         "mean_risk_stayers": statistics.fmean(stayer_scores) if stayer_scores else None,
         "level_precision": _ratio(sum(r.churned for r in flagged), len(flagged)),
@@ -534,6 +597,10 @@ def format_report(report: dict[str, Any]) -> str:
                      f"({snap['matched']} matched, {snap['missing_from_snapshot']} missing)")
         lines.append(f"{'snapshot mean risk, churned / stayers':<52}"
                      f"{_fmt(snap['mean_risk_churned'], 2) + ' / ' + _fmt(snap['mean_risk_stayers'], 2):>9}")
+        cal = snap.get("calibration")
+        if cal:
+            lines.append(f"{'snapshot Brier score (risk_score vs churned)':<52}{_fmt(cal['brier']):>9}  "
+                         f"(the churn rate alone {_fmt(cal['reference'])}; skill {_fmt(cal['skill'], 2)})")
 
     def table(title: str, groups: dict[str, dict[str, Any]]) -> None:
         lines.extend(["", f"{title:<24}{'customers':>10}{'churners':>9}{'warned':>8}{'recall':>8}"
@@ -573,9 +640,17 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("baselines_ranking"):
         ranking = report["baselines_ranking"]
         lines.extend(["", f"ranking every customer at the period end ({ranking[0]['customers']} customers)",
-                      f"{'score':<52}{'ROC AUC':>9}"])
+                      f"{'score':<52}{'ROC AUC':>9}{'Brier':>8}"])
         for r in ranking:
-            lines.append(f"{r['score'][:51]:<52}{_fmt(r['roc_auc']):>9}")
+            lines.append(f"{r['score'][:51]:<52}{_fmt(r['roc_auc']):>9}{_fmt(r.get('brier')):>8}")
+    cal = (snap or {}).get("calibration")
+    if cal:
+        lines.extend(["", "risk_score read as a probability: the customers by their risk, and the share that churned",
+                      f"{'risk':<12}{'customers':>10}{'mean risk':>11}{'churned':>9}"])
+        for b in cal["bins"]:
+            lines.append(f"{b['low']:.1f} - {b['high']:.1f}{b['customers']:>13}{b['mean_score']:>11.2f}"
+                         f"{b['churn_share']:>9.2f}")
+        lines.append(f"(mean distance between a slice's mean risk and its churned share: {_fmt(cal['gap'])})")
     counts = report["input"]
     lines.extend(["", f"warnings read {counts['warnings']}: {counts['qualifying']} qualifying, "
                       f"{counts.get('not_qualifying', 0)} clearings or below the minimum level, "
@@ -623,23 +698,27 @@ def compare_baselines(report: dict[str, Any], events_path: str | Path,
                                "customers": prior.customers}
     if snapshot is not None:
         report["baselines_ranking"] = ranking_against_baselines(
-            snapshot, truth, baseline_rules.ranking_scores(histories, end_epoch, prior))
+            snapshot, truth, baseline_rules.ranking_scores(histories, end_epoch, prior),
+            probabilities=baseline_rules.PROBABILITY_SCORES)
     return rows
 
 
 def ranking_against_baselines(snapshot: Iterable[Mapping[str, Any]], truth: Sequence[TruthRow | Mapping[str, Any]],
-                              baselines: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
+                              baselines: Mapping[str, Mapping[str, float]],
+                              probabilities: Sequence[str] = ()) -> list[dict[str, Any]]:
     """ROC AUC of the snapshot's ``risk_score`` and of each baseline score (customer -> score,
     higher: more likely gone), all on the same customers: those of the truth that the
-    snapshot and every baseline score.
+    snapshot and every baseline score. The Brier score (`calibration`) of the risk score and
+    of the baselines named in `probabilities` (scores that are probabilities of being gone);
+    ``None`` for the others (days since, counts).
 
     Example:
         >>> truth = [{"customer_id": c, "churned": y} for c, y in (("a", True), ("b", False), ("c", True))]
         >>> snap = [{"customer_id": "a", "risk_score": 0.9}, {"customer_id": "b", "risk_score": 0.2},
         ...         {"customer_id": "c", "risk_score": 0.1}]
         >>> rows = ranking_against_baselines(snap, truth, {"recency": {"a": 5.0, "b": 1.0, "c": 9.0, "x": 3.0}})
-        >>> [(r["score"], r["roc_auc"], r["customers"]) for r in rows]
-        [('Churnwatch risk_score', 0.5, 3), ('recency', 1.0, 3)]
+        >>> [(r["score"], r["roc_auc"], r["customers"], r["brier"]) for r in rows]
+        [('Churnwatch risk_score', 0.5, 3, 0.286667), ('recency', 1.0, 3, None)]
     """
     churned = {}
     for row in truth:
@@ -648,10 +727,17 @@ def ranking_against_baselines(snapshot: Iterable[Mapping[str, Any]], truth: Sequ
     risk = {str(row["customer_id"]): float(row["risk_score"]) for row in snapshot}
     ids = sorted(c for c in churned if c in risk and all(c in b for b in baselines.values()))
     labels = [churned[c] for c in ids]
-    rows = [{"score": "Churnwatch risk_score", "roc_auc": roc_auc([risk[c] for c in ids], labels),
-             "customers": len(ids)}]
+    def brier(values: list[float]) -> float | None:
+        c = calibration(values, labels)
+        return c["brier"] if c else None
+
+    values = [risk[c] for c in ids]
+    rows = [{"score": "Churnwatch risk_score", "roc_auc": roc_auc(values, labels), "customers": len(ids),
+             "brier": brier(values)}]
     for name, scores in baselines.items():
-        rows.append({"score": name, "roc_auc": roc_auc([scores[c] for c in ids], labels), "customers": len(ids)})
+        values = [scores[c] for c in ids]
+        rows.append({"score": name, "roc_auc": roc_auc(values, labels), "customers": len(ids),
+                     "brier": brier(values) if name in probabilities else None})
     return rows
 
 

@@ -19,7 +19,11 @@ split (Fader, Hardie & Lee 2005 on CDNOW: 39 weeks + 39 weeks):
    (:mod:`streams.holdout_baselines`: recency, BG/NBD, Pareto/NBD); precision and recall
    of "a warning is open at the cutoff" as a churn prediction; all of it overall and per
    segment of calibration orders (1, 2-3, 4+). PR AUC is to be read against the churn
-   rate, its value for a random ranking.
+   rate, its value for a random ranking. The scores that are probabilities (the risk
+   score, the models' 1 - P(alive)) also get a Brier score against the holdout's outcome,
+   and the risk score its churned share per slice of risk (`streams.evaluate.calibration`);
+   the risk score asks about `CHURNWATCH_CHURN_HORIZON_DAYS`, and the report says so when
+   the holdout is longer or shorter.
 
 The baselines depend only on the data and the split, so they are cached next to the
 converted file; a re-run after a detector change costs the replay only.
@@ -43,7 +47,7 @@ import orjson
 from detectors.signal import FIRE
 from schemas.errors import ChurnwatchError
 from streams import holdout_baselines as hb
-from streams.evaluate import LEVELS, roc_auc
+from streams.evaluate import LEVELS, calibration, roc_auc
 from streams.replay import read_lines
 
 DAY = 86_400
@@ -58,6 +62,9 @@ SCORE_LABELS: dict[str, str] = {
     "pnbd_p_alive": "Pareto/NBD 1 - P(alive)",
     "pnbd_expected": "Pareto/NBD expected holdout orders (-)",
 }
+#: The scores that are probabilities of being gone (the models' 1 - P(alive) and the risk
+#: score): their Brier score against the holdout's outcome is reported beside the ranking.
+PROBABILITIES = frozenset({"risk_score", "bgnbd_p_alive", "pnbd_p_alive"})
 #: Rules of thumb a warning is judged beside: (score column, threshold above which the
 #: rule calls the customer gone, label). Recency rules are what a team without a model uses;
 #: "P(alive) < 0.5" is how the buy-till-you-die models are turned into a yes/no answer.
@@ -234,10 +241,13 @@ def _ranking(scores: Mapping[str, Sequence[float | None]], labels: Sequence[bool
     for name, values in scores.items():
         picked = [(values[i], labels[i]) for i in rows if values[i] is not None]
         if len(picked) < len(rows):  # a baseline that could not be computed
-            out[name] = {"roc_auc": None, "pr_auc": None}
+            out[name] = {"roc_auc": None, "pr_auc": None, **({"brier": None} if name in PROBABILITIES else {})}
             continue
         s, y = [p[0] for p in picked], [p[1] for p in picked]
         out[name] = {"roc_auc": roc_auc(s, y), "pr_auc": average_precision(s, y)}
+        if name in PROBABILITIES:
+            c = calibration(s, y)
+            out[name]["brier"] = c["brier"] if c else None
     return out
 
 
@@ -276,6 +286,7 @@ def score_split(split: Split, snapshot: Iterable[Mapping[str, Any]],
                 "rules_at_cutoff": rules}
 
     report: dict[str, Any] = {"overall": block(list(range(len(ids))))}
+    report["overall"]["risk_calibration"] = calibration(scores["risk_score"], labels)
     report["by_calibration_orders"] = {seg: block([i for i in range(len(ids)) if segments[i] == seg])
                                        for seg in SEGMENTS}
     report["misranked"] = _misranked(ids, labels, orders, scores, rows_by_id, summaries)
@@ -441,6 +452,7 @@ def evaluate_holdout(settings: Any, replay_path: str | Path, cutoff: datetime, h
         "calibration": [_iso(split.first_at), _iso(split.cutoff)],
         "holdout": [_iso(split.cutoff), _iso(split.end)],
         "horizon_days": horizon_days,
+        "risk_horizon_days": (params or settings.detector_params()).population.horizon_days,
         "holdout_past_history_end": split.end > split.last_at + DAY,
         "calibration_events": len(split.calibration_lines),
         "customers_new_in_holdout": len(split.new_in_holdout),
@@ -554,13 +566,24 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
     ]
     lines += [f"note: {note}" for note in split.get("notes", ())]
     seg_head = "".join(f" | {seg + ' order' + ('s' if seg != '1' else ''):>10}" for seg in SEGMENTS)
-    lines += ["", f"{'ROC AUC / PR AUC (churners positive)':<40} {'ROC AUC':>8} {'PR AUC':>7}{seg_head}"]
-    lines.append(f"{'customers (churn rate)':<40} {overall['customers']:>8,} {overall['churn_rate']:>7.3f}" + "".join(
-        f" | {segs[s]['customers']:>5,} {_f(segs[s]['churn_rate'], 2):>4}" for s in SEGMENTS))
+    lines += ["", f"{'ROC AUC / PR AUC (churners positive)':<40} {'ROC AUC':>8} {'PR AUC':>7} {'Brier':>6}{seg_head}"]
+    lines.append(f"{'customers (churn rate)':<40} {overall['customers']:>8,} {overall['churn_rate']:>7.3f} {'':>6}"
+                 + "".join(f" | {segs[s]['customers']:>5,} {_f(segs[s]['churn_rate'], 2):>4}" for s in SEGMENTS))
     for name, label in SCORE_LABELS.items():
         o = overall["ranking"][name]
-        lines.append(f"{label:<40} {_f(o['roc_auc']):>8} {_f(o['pr_auc']):>7}" + "".join(
+        lines.append(f"{label:<40} {_f(o['roc_auc']):>8} {_f(o['pr_auc']):>7} {_f(o.get('brier')):>6}" + "".join(
             f" | {_f(segs[s]['ranking'][name]['roc_auc']):>10}" for s in SEGMENTS))
+    lines.append(f"(Brier: the mean squared distance of a probability from the outcome; the churn rate given to "
+                 f"everyone scores {_f(overall['churn_rate'] * (1 - overall['churn_rate']))})")
+    cal = overall.get("risk_calibration")
+    if cal:
+        lines += ["", "risk_score read as a probability: the customers by their risk, and the share with no order in "
+                      "the holdout", f"  {'risk':<12}{'customers':>10}{'mean risk':>11}{'churned':>9}"]
+        lines += [f"  {b['low']:.1f} - {b['high']:.1f}{b['customers']:>13,}{b['mean_score']:>11.2f}{b['churn_share']:>9.2f}"
+                  for b in cal["bins"]]
+        if split.get("risk_horizon_days") not in (None, split["horizon_days"]):
+            lines.append(f"(the risk score is the chance of no activity within {split['risk_horizon_days']:g} days, "
+                         f"CHURNWATCH_CHURN_HORIZON_DAYS; the holdout asks about {split['horizon_days']:g})")
     if report["baselines"].get("status") not in ("fitted", "cached"):
         lines.append(f"(BG/NBD, Pareto/NBD: {report['baselines']['status']})")
     for key, model in (("bgnbd", "BG/NBD"), ("pnbd", "Pareto/NBD")):

@@ -187,6 +187,11 @@ def test_the_snapshot_ranking_is_scored_beside_recency_and_p_alive_on_the_same_c
     assert auc["days since last order"] == 0.625
     # P(alive) reads active days only: a and b have the same ones
     assert auc["Pareto/NBD 1 - P(alive), hindsight fit"] < 1.0
+    # probabilities get a Brier score beside their ranking, days since do not:
+    # (0.2² + 0.1² + 0.3² + 0.2²) / 4 for the risk score
+    brier = {r["score"]: r["brier"] for r in report["baselines_ranking"]}
+    assert brier["Churnwatch risk_score"] == pytest.approx(0.045) and brier["days since last activity"] is None
+    assert 0.0 <= brier["Pareto/NBD 1 - P(alive), hindsight fit"] <= 1.0
     text = format_report(report)
     assert "ranking every customer at the period end (4 customers)" in text
     assert "days since last activity" in text.split("ranking every customer")[1]

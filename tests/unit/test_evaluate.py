@@ -33,6 +33,7 @@ import pytest
 import streams.evaluate
 from streams.evaluate import (
     EvaluationError,
+    calibration,
     evaluate,
     evaluate_files,
     format_report,
@@ -141,6 +142,36 @@ def test_snapshot_auc_counts_ties_as_one_half(report):
     assert snap["mean_risk_churned"] == pytest.approx(0.55) and snap["mean_risk_stayers"] == pytest.approx(0.35)
     # Level >= warning in the snapshot: d1, d2, a1, s1.
     assert snap["level_precision"] == pytest.approx(0.75) and snap["level_recall"] == pytest.approx(0.5)
+
+
+def test_snapshot_risk_is_scored_as_a_probability_by_brier_score_and_slices(report):
+    cal = report["snapshot"]["calibration"]
+    # Churners 0.9 0.7 0.4 0.7 0.2 0.4 miss 1 by 0.01+0.09+0.36+0.09+0.64+0.36 = 1.55 squared;
+    # stayers 0.4 0.1 0.7 0.2 miss 0 by 0.16+0.01+0.49+0.04 = 0.70: (1.55 + 0.70) / 10.
+    assert cal["brier"] == pytest.approx(0.225)
+    assert cal["reference"] == pytest.approx(0.24) and cal["skill"] == pytest.approx(1 - 0.225 / 0.24)
+    assert [(b["low"], b["customers"], round(b["churn_share"], 3)) for b in cal["bins"]] == [
+        (0.1, 1, 0.0), (0.2, 2, 0.5), (0.4, 3, 0.667), (0.7, 3, 0.667), (0.9, 1, 1.0)]
+    # |0.1 - 0| + 2 |0.2 - 0.5| + 3 |0.4 - 2/3| + 3 |0.7 - 2/3| + |0.9 - 1|, over 10 customers
+    assert cal["gap"] == pytest.approx(0.17)
+    text = format_report(report)
+    assert "snapshot Brier score (risk_score vs churned)            0.225  (the churn rate alone 0.240; skill 0.06)" \
+        in text.splitlines()
+    assert "0.4 - 0.5            3       0.40     0.67" in text.splitlines()
+
+
+def test_a_calibrated_score_has_skill_and_a_small_gap_and_the_churn_rate_alone_has_none():
+    rng = random.Random(3)
+    scores = [rng.random() for _ in range(20_000)]
+    labels = [rng.random() < s for s in scores]          # churns with the probability it is given
+    cal = calibration(scores, labels)
+    assert cal["skill"] > 0.3 and cal["gap"] < 0.02
+    assert all(abs(b["mean_score"] - b["churn_share"]) < 0.05 for b in cal["bins"])
+    rate = sum(labels) / len(labels)
+    assert calibration([rate] * len(labels), labels)["skill"] == pytest.approx(0.0, abs=1e-6)
+    # the same ranking squeezed towards 1 ranks as well and is a worse probability
+    squeezed = calibration([0.5 + s / 2 for s in scores], labels)
+    assert squeezed["skill"] < 0 < cal["skill"] and squeezed["gap"] > 0.2
 
 
 def test_breakdown_by_persona_cause_and_signal(report):

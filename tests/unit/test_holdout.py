@@ -96,10 +96,15 @@ def test_scores_rank_churners_against_returners_per_segment_and_warnings_count_a
     report = score_split(split, snapshot, baselines=None)
     overall = report["overall"]
     assert (overall["customers"], overall["churned"], overall["churn_rate"]) == (4, 2, 0.5)
-    assert overall["ranking"]["risk_score"] == {"roc_auc": 1.0, "pr_auc": 1.0}
+    # the risk score is also a probability: its Brier score, (0.1² + 0.2² + 0.3² + 0.1²) / 4
+    assert overall["ranking"]["risk_score"] == {"roc_auc": 1.0, "pr_auc": 1.0, "brier": 0.0375}
     # recency days: a 10, b 170, c 100, d 160 -> pairs (c,d) over (a,b): d>a, d<b, c>a, c<b
     assert overall["ranking"]["recency"]["roc_auc"] == 0.5
-    assert overall["ranking"]["bgnbd_p_alive"] == {"roc_auc": None, "pr_auc": None}  # not computed
+    assert overall["ranking"]["bgnbd_p_alive"] == {"roc_auc": None, "pr_auc": None, "brier": None}  # not computed
+    assert "brier" not in overall["ranking"]["recency"]                    # days, not a probability
+    # by risk: a 0.1-0.2 (returned), b 0.2-0.3 (returned), c 0.7-0.8 and d 0.9-1.0 (churned)
+    assert [(b["low"], b["customers"], b["churn_share"]) for b in overall["risk_calibration"]["bins"]] == [
+        (0.1, 1, 0.0), (0.2, 1, 0.0), (0.7, 1, 1.0), (0.9, 1, 1.0)]
     assert overall["warnings_open_at_cutoff"]["warning"] == {"warned": 2, "precision": 0.5, "recall": 0.5}
     assert overall["warnings_open_at_cutoff"]["watch"] == {"warned": 3, "precision": 2 / 3, "recall": 1.0}
     # the rules of thumb beside them: recency > 90 days warns b, c and d; > 180 days no one
@@ -112,6 +117,10 @@ def test_scores_rank_churners_against_returners_per_segment_and_warnings_count_a
                              "customers_new_in_holdout": 0, "sample": "all customers"},
          "baselines": {"status": "not asked for"}, "replay": {"events": 0, "seconds": 0, "warnings": 0,
                                                                "dead_letters": 0}})
+    assert text.splitlines()[[line.split()[:2] for line in text.splitlines()].index(["Churnwatch", "risk_score"])].split()[2:5] \
+        == ["1.000", "1.000", "0.037"]
+    assert "the churn rate given to everyone scores 0.250" in text
+    assert "  0.9 - 1.0            1       0.90     1.00" in text.splitlines()
     shown = {line.split("  ")[1].strip(): line for line in text.splitlines() if "P(alive) < 0.5" in line or "recency >" in line}
     assert shown["BG/NBD P(alive) < 0.5"].endswith("(not computed)")
     assert shown["recency > 90 days"].split()[4:7] == ["3", "0.667", "1.000"]
@@ -152,6 +161,10 @@ def test_evaluation_replays_the_calibration_through_the_worker_and_ranks_custome
     assert report["split"]["holdout"] == ["2024-07-19T00:00:00Z", "2024-09-13T00:00:00Z"]
     assert report["baselines"]["status"].startswith("not asked for")
     assert "notes" not in report["split"]     # 200 days of calibration, a holdout within the data
+    # the risk score asks about the churn horizon (90 days), the holdout about 56: the report says so
+    assert report["split"]["risk_horizon_days"] == 90
+    assert "(the risk score is the chance of no activity within 90 days, CHURNWATCH_CHURN_HORIZON_DAYS; " \
+        "the holdout asks about 56)" in format_report(report)
 
 
 def test_a_short_calibration_and_a_holdout_past_the_data_are_noted(tmp_path: Path):
