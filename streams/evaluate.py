@@ -844,7 +844,8 @@ def register(group: Any) -> None:
                        "twice usual_gap_days, the days between their orders, after "
                        "last_active_at; never_engaged).")
     @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="Snapshot JSON Lines (`churnwatch snapshot`), for the ROC AUC of risk scores.")
+                  help="Snapshot JSON Lines (`churnwatch snapshot`), for the ROC AUC of risk scores and, read "
+                       "as probabilities, their Brier score and churned share per slice of risk.")
     @click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="The replay file: its first and last event times give the period.")
     @click.option("--period-start", default=None, metavar="TIME",
