@@ -779,7 +779,8 @@ def evaluate_files(
 
 
 def write_plots(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """Write PNG plots (risk score distributions, lead time histogram) to ``out_dir``.
+    """Write PNG plots (risk score distributions, the risk score as a probability: each slice's
+    churned share against its mean risk, lead time histogram) to ``out_dir``.
 
     Needs matplotlib (``pip install 'churnwatch[plots]'``); returns the files written.
     """
@@ -805,6 +806,25 @@ def write_plots(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         ax.set(title=f"Snapshot risk score (ROC AUC {_fmt(auc)})", xlabel="risk_score", ylabel="density")
         ax.legend()
         path = out_dir / "risk_score_distribution.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    cal = (report.get("snapshot") or {}).get("calibration")
+    if cal and cal["bins"]:
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="a calibrated probability")
+        xs, ys = [b["mean_score"] for b in cal["bins"]], [b["churn_share"] for b in cal["bins"]]
+        ax.plot(xs, ys, marker="o", label="risk_score, by slice (beside each: its customers)")
+        for b in cal["bins"]:
+            ax.annotate(str(b["customers"]), (b["mean_score"], b["churn_share"]), textcoords="offset points",
+                        xytext=(4, -10), fontsize=7)
+        ax.set(title=f"Risk score as a probability (Brier {_fmt(cal['brier'])}, churn rate alone "
+                     f"{_fmt(cal['reference'])})", xlabel="mean risk_score of the slice",
+               ylabel="share that churned", xlim=(0, 1), ylim=(0, 1))
+        ax.title.set_fontsize(9)
+        ax.legend(loc="upper left", fontsize=8)
+        path = out_dir / "risk_score_calibration.png"
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(path)

@@ -565,14 +565,14 @@ def format_report(report: Mapping[str, Any], min_level: str = "warning") -> str:
         f"{split['customers_new_in_holdout']:,} first ordered in the holdout (not scored); {split['sample']}",
     ]
     lines += [f"note: {note}" for note in split.get("notes", ())]
-    seg_head = "".join(f" | {seg + ' order' + ('s' if seg != '1' else ''):>10}" for seg in SEGMENTS)
+    seg_head = "".join(f" | {seg + ' order' + ('s' if seg != '1' else ''):>11}" for seg in SEGMENTS)
     lines += ["", f"{'ROC AUC / PR AUC (churners positive)':<40} {'ROC AUC':>8} {'PR AUC':>7} {'Brier':>6}{seg_head}"]
     lines.append(f"{'customers (churn rate)':<40} {overall['customers']:>8,} {overall['churn_rate']:>7.3f} {'':>6}"
-                 + "".join(f" | {segs[s]['customers']:>5,} {_f(segs[s]['churn_rate'], 2):>4}" for s in SEGMENTS))
+                 + "".join(f" | {segs[s]['customers']:>6,} {_f(segs[s]['churn_rate'], 2):>4}" for s in SEGMENTS))
     for name, label in SCORE_LABELS.items():
         o = overall["ranking"][name]
         lines.append(f"{label:<40} {_f(o['roc_auc']):>8} {_f(o['pr_auc']):>7} {_f(o.get('brier')):>6}" + "".join(
-            f" | {_f(segs[s]['ranking'][name]['roc_auc']):>10}" for s in SEGMENTS))
+            f" | {_f(segs[s]['ranking'][name]['roc_auc']):>11}" for s in SEGMENTS))
     lines.append(f"(Brier: the mean squared distance of a probability from the outcome; the churn rate given to "
                  f"everyone scores {_f(overall['churn_rate'] * (1 - overall['churn_rate']))})")
     cal = overall.get("risk_calibration")

@@ -356,7 +356,8 @@ def test_plots_are_written_when_matplotlib_is_there_and_explained_when_not(tmp_p
             write_plots(report, tmp_path)
         return
     written = write_plots(report, tmp_path)
-    assert [p.name for p in written] == ["risk_score_distribution.png", "lead_time_histogram.png"]
+    assert [p.name for p in written] == ["risk_score_distribution.png", "risk_score_calibration.png",
+                                         "lead_time_histogram.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
 
 
