@@ -202,6 +202,10 @@ class Processor:
         # partition's last checkpoint.
         self._models: dict[int, ChurnModel] = {}
         self._unsaved: dict[int, int] = {}
+        # partition -> why the built-in prior last stood in for a fit, as logged: the same
+        # reason at the next refit is logged at DEBUG (a history replayed from its start
+        # otherwise repeats it every refit period of its first 180 days, per partition)
+        self._stand_in: dict[int, str] = {}
         self.labels_learned = 0   # labels learned, not yet reported to metrics (the Faust layer resets it)
         self.market_timeline = MarketTimeline()
         # Set by the Faust layer: has the market topic been read to its end? Until it has,
@@ -765,6 +769,13 @@ class Processor:
                             rolling_roc_auc=weighted("rolling_roc_auc"),
                             rolling_log_loss=weighted("rolling_log_loss"))
 
+    def _stand_in_level(self, partition: int, reason: str) -> int:
+        """INFO the first time the built-in prior stands in for `reason` on `partition`, DEBUG
+        while the same reason repeats at later refits."""
+        repeat = self._stand_in.get(partition) == reason
+        self._stand_in[partition] = reason
+        return logging.DEBUG if repeat else logging.INFO
+
     def population_of(self, partition: int) -> population.Population:
         """The partition's population sample and prior, rebuilt from the customer table on first use.
 
@@ -835,18 +846,21 @@ class Processor:
             core += (f"; baskets typically vary by a log-sd of {prior.basket_log_sd:.2f}" if prior.basket_log_sd
                      else "; basket spread by the fixed prior")
             if prior.customers:
+                self._stand_in.pop(partition, None)
                 log.info("partition %d: population fitted at %s on %d customers (r %.4g, alpha %.4g d, s %.4g, "
                          "beta %.4g d; %s)", partition, to_datetime(now), prior.customers, prior.r, prior.alpha,
                          prior.s, prior.beta, core)
             elif len(pop.sample) < self.params.population.min_customers:
-                log.info("partition %d: at %s, %d customers in the population sample, fewer than the %d a fit "
-                         "needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop; %s)",
-                         partition, to_datetime(now), len(pop.sample), self.params.population.min_customers, core)
+                log.log(self._stand_in_level(partition, "few"),
+                        "partition %d: at %s, %d customers in the population sample, fewer than the %d a fit "
+                        "needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop; %s)",
+                        partition, to_datetime(now), len(pop.sample), self.params.population.min_customers, core)
             else:
-                log.info("partition %d: at %s, the population sample's histories are shorter than the %g days a "
-                         "fit needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop), and no "
-                         "one is judged gone on it (%s)",
-                         partition, to_datetime(now), self.params.population.min_span_days, core)
+                log.log(self._stand_in_level(partition, "short"),
+                        "partition %d: at %s, the population sample's histories are shorter than the %g days a "
+                        "fit needs: the built-in prior stands in (Pareto/NBD's published fit to the CDNOW shop), and no "
+                        "one is judged gone on it (%s)",
+                        partition, to_datetime(now), self.params.population.min_span_days, core)
         a = warn.assess(state, now, self.params, self.market_timeline.at(now), prior)
         feats = None
         if labels.is_due(state.pending, state.last_active, now, lp):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 
 from detectors.population import DEFAULT_PRIOR, fit
@@ -113,3 +114,26 @@ def test_a_customer_last_seen_under_the_stand_in_is_judged_by_the_first_fit_when
     assert epoch(first["occurred_at"]) == first_fit
     assert first["level"] in ("warning", "critical")
     assert any(s["kind"] == "silence" and "still customers" in s["detail"] for s in first["signals"])
+
+
+def test_the_stand_in_prior_is_announced_once_per_reason_not_at_every_refit(caplog):
+    # A history replayed from its start: at its first event the sample is one customer, then
+    # for its first 180 days every refit finds the histories too short. Each reason is said
+    # once at INFO, its repeats only at DEBUG, and the first real fit is announced.
+    customers = ItemsOnlyTable()
+    proc = Processor(Settings(), DetectorParams(), customers, {}, wall_clock=lambda: WALL)
+    offset = 0
+    with caplog.at_level(logging.DEBUG, logger="streams.processing"):
+        for day in range(0, 215):
+            for i in range(150):
+                if (day * 7 + i * 3) % (1 + i % 9) == 0:
+                    proc.handle("logins", 0, offset, f"c{i}".encode(), _login(f"c{i}", T0 + timedelta(days=day)))
+                    offset += 1
+    stand_in = [r for r in caplog.records if "stands in" in r.getMessage()]
+    shown = [r.getMessage() for r in stand_in if r.levelno == logging.INFO]
+    repeats = [r for r in stand_in if r.levelno == logging.DEBUG]
+    assert len(shown) == 2
+    assert "1 customers in the population sample" in shown[0] and "histories are shorter than the 180 days" in shown[1]
+    assert len(repeats) >= 4 and all("histories are shorter" in r.getMessage() for r in repeats)
+    fitted = [r for r in caplog.records if "population fitted" in r.getMessage()]
+    assert fitted and all(r.levelno == logging.INFO for r in fitted)
