@@ -165,7 +165,11 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "unit_price": ("unitprice", "price", "priceeach", "itemprice", "unitcost"),
     "currency": ("currency", "currencycode", "ordercurrencycode", "ordercurrency", "basecurrencycode",
                  "currencyiso"),
-    "category": ("category", "productcategory", "categoryname", "categorycode"),
+    # Olist's product_category_name, H&M's product_type_name and product_group_name, the
+    # "Product Type" or "Department" of many shop exports; a finer column after a coarser one.
+    "category": ("category", "productcategory", "categoryname", "categorycode", "productcategoryname",
+                 "maincategory", "producttype", "producttypename", "productgroup", "productgroupname",
+                 "productline", "itemcategory", "department", "subcategory", "categoryid"),
     "status": ("status", "orderstatus", "paymentstatus", "financialstatus", "orderstate"),
     # When an order was cancelled: a value marks the order cancelled, whatever its status.
     # Or a flag (KKBox's is_cancel: 1 or 0): a true value marks it cancelled, 0/false/no do not.

@@ -1021,3 +1021,17 @@ def test_day_numbers_are_read_from_the_first_day_named(tmp_path: Path):
         "household_key", "BASKET_ID", "SALES_VALUE")
     assert [(e["order_id"], e["occurred_at"], e["amount"], e["items"]) for e in _events(tmp_path / "o.jsonl")] == [
         ("26984851472", "2020-01-01T00:00:00Z", 2.21, 2), ("26984851516", "2020-02-01T00:00:00Z", 0.99, 1)]
+
+
+@pytest.mark.parametrize("header", ["Product Type", "product_category_name", "Department", "product_type_name"])
+def test_the_category_column_is_recognised_by_the_names_shop_exports_give_it(tmp_path: Path, header: str):
+    # the category is what a rival's promotion is matched against (competitor pressure)
+    src = _write(tmp_path, f"Customer ID,Purchase Date,Total Price,{header}\n1000,2024-03-20,741.09,Tablet\n")
+    convert_orders_csv(src, tmp_path / "o.jsonl")
+    assert _events(tmp_path / "o.jsonl")[0]["category"] == "Tablet"
+
+
+def test_a_category_column_is_preferred_to_a_finer_or_coded_one(tmp_path: Path):
+    src = _write(tmp_path, "customer_id,date,amount,category_id,sub_category,category\nc1,2024-01-01,3,17,Mugs,Kitchen\n")
+    convert_orders_csv(src, tmp_path / "o.jsonl")
+    assert _events(tmp_path / "o.jsonl")[0]["category"] == "Kitchen"
