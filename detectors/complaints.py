@@ -17,7 +17,8 @@ evidence):
   beyond any ordinary resolution process, is the one customers leave over (the longer it
   stays open, the less likely it is to be resolved at all; with two weeks, slow but
   resolved complaints of customers who stayed fired as often in a simulation). Complaints with no update for `stale_days`
-  are taken as settled outside the complaint system and ignored.
+  are taken as settled outside the complaint system and ignored (for one more `repeat_days`
+  the signal says so at strength 0, so a complaint warning that ends that way shows why).
 * **repeated**: complaints opened in one category within `repeat_days`: 2 give 0.5, 3 or
   more 0.7. A customer whose usual complaint rate (before the window, over at least
   `history_days` of tenure, per `repeat_days`) is already at least that count is a habitual
@@ -211,11 +212,19 @@ def evaluate(state: CustomerState, now: int, params: ComplaintParams = Complaint
                      + (f" (usually {usual_friction:.1f})" if usual_friction is not None else ""))
 
     if not components:
-        if not recent or any(c[4] != RESOLVED for c in recent):
+        # Open complaints that went stale within the last window: a complaint warning that
+        # ends because of them must say so, not show another signal.
+        stale = [c for c in state.complaints
+                 if c[4] in _OPEN and p.stale_days * DAY < now - c[5] <= (p.stale_days + p.repeat_days) * DAY]
+        if any(c[4] != RESOLVED for c in recent) or not (recent or stale):
             return None
         # Complaints in the window, all resolved, nothing against the customer: strength 0, so
         # that a cleared complaint warning shows where they stand rather than another signal.
-        parts.append("all resolved")
+        if recent:
+            parts.append("all resolved")
+        if stale:
+            parts.append(f"{len(stale)} still open with no update for over {p.stale_days:g} days, "
+                         "taken as settled outside the complaint system")
     raw = noisy_or(components)
     # How far a complaint is evidence of leaving, not only a reason to act (the alarm, 0.5,
     # calls for service recovery in any case): most customers whose complaints are being

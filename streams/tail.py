@@ -104,9 +104,15 @@ def unresolved_part(signal: Mapping[str, Any]) -> str:
     Example:
         >>> unresolved_part({"detail": "0 complaints in 90 days; unresolved: 1 past the 24 h deadline (longest 30 h)"})
         'unresolved: 1 past the 24 h deadline (longest 30 h)'
+        >>> unresolved_part({"detail": "0 complaints in 90 days; 1 still open with no update for over 180 days, "
+        ...                            "taken as settled outside the complaint system"})
+        '1 still open with no update for over 180 days, taken as settled outside the complaint system'
     """
     detail = str(signal.get("detail") or "")
-    return detail[detail.index("unresolved:"):].split(";")[0] if "unresolved:" in detail else ""
+    if "unresolved:" in detail:
+        return detail[detail.index("unresolved:"):].split(";")[0]
+    # a complaint warning that ended because its complaint went stale says so
+    return next((part.strip() for part in detail.split(";") if "taken as settled" in part), "")
 
 
 def format_warning(warning: dict[str, Any]) -> str:

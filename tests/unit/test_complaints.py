@@ -84,7 +84,11 @@ def test_a_reopened_complaint_gets_a_fresh_deadline_from_the_reopening():
 def test_open_complaints_untouched_for_half_a_year_are_taken_as_settled():
     s = build([opened(day(0))])
     assert evaluate(s, day(150)).fires
-    assert evaluate(s, day(181)) is None
+    settled = evaluate(s, day(181))
+    # nothing against the customer any more, but a warning that ends here can say why
+    assert settled.strength == 0.0 and not settled.fires
+    assert "1 still open with no update for over 180 days, taken as settled" in settled.detail
+    assert evaluate(s, day(181 + 91)) is None      # a quarter later: nothing to say
 
 
 def test_the_same_problem_twice_in_a_quarter_fires():

@@ -306,6 +306,39 @@ def test_a_cleared_complaint_warning_shows_the_complaint_resolved_not_another_si
     assert "all resolved" in cleared[0]["signals"][0]["detail"] and cleared[0]["signals"][0]["strength"] == 0.0
 
 
+def test_a_complaint_warning_that_ends_because_the_complaint_went_stale_says_so():
+    """A high-severity complaint never answered, the customer ordering every week: the
+    warning it raised clears once the complaint has had no update for half a year (taken as
+    settled outside the complaint system), and the cleared step shows that complaint, not an
+    unrelated signal that happens to be the strongest."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from streams.offline import run_offline
+    from streams.settings import Settings
+    from streams.tail import format_warning
+
+    utc = timezone.utc
+    t0 = datetime(2023, 6, 1, 10, tzinfo=utc)
+    at = lambda d, h=0: (t0 + timedelta(days=d, hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    events = [{"type": "order", "customer_id": "c5", "occurred_at": at(d), "order_id": f"o{d}",
+               "amount": 40.0 + (d * 7919 % 41), "currency": "EUR", "event_id": f"o{d}"} for d in range(0, 570, 7)]
+    events.append({"type": "complaint", "customer_id": "c5", "occurred_at": at(264), "complaint_id": "k1",
+                   "status": "opened", "category": "logistics", "severity": "high", "event_id": "k1"})
+    events.sort(key=lambda e: e["occurred_at"])
+    result = run_offline(Settings(partitions=1, publish_min_level="watch"), [json.dumps(e).encode() for e in events],
+                         advance_to=t0 + timedelta(days=575))
+    assert result.dead_letters == []
+    steps = [(w["state"], w["occurred_at"], [s["kind"] for s in w["signals"]]) for w in result.warnings]
+    assert steps[0][0] == "raised" and steps[0][2] == ["complaint_increase"], steps
+    cleared = [w for w in result.warnings if w["state"] == "cleared"]
+    assert cleared, steps
+    # not before the half year without an update (the customer kept ordering all along)
+    assert cleared[0]["occurred_at"] >= at(264 + 180), steps
+    assert [s["kind"] for s in cleared[0]["signals"]] == ["complaint_increase"], steps
+    assert "taken as settled outside the complaint system" in format_warning(cleared[0])
+
+
 def test_the_risk_score_of_a_quiet_customer_is_the_gone_probability_not_silences_saturated_strength():
     """Silence at full strength sets the level (critical), but the ranking score stays the
     population's graded gone probability: two customers both 'impossibly' quiet to silence
