@@ -106,7 +106,9 @@ def _evidence(row: Mapping[str, Any]) -> str:
     signals = list(row.get("signals") or ())
     if not signals:
         return "-"
-    top = max(signals, key=lambda s: float(s.get("strength") or 0.0))
+    # On a tie (several at full strength) the customer's own behaviour is the evidence; a
+    # rival's move only explains it.
+    top = max(signals, key=lambda s: (float(s.get("strength") or 0.0), s.get("kind") != "competitor_pressure"))
     unanswered = unresolved_part(top)     # a complaint left unanswered: not a count
     if unanswered:
         text = f"{top.get('kind')}: {unanswered}"

@@ -102,3 +102,13 @@ def test_a_warnings_file_is_refused_not_read_as_nobody_at_risk(tmp_path):
     empty.write_bytes(b"")
     out = CliRunner().invoke(main, ["worklist", str(empty)])
     assert out.exit_code == 0 and "holds no snapshot rows" in out.output
+
+
+def test_at_equal_strength_the_customers_own_behaviour_is_the_evidence_not_a_rivals_move(tmp_path):
+    both = row("quiet", "regular", "critical", 0.99, strength=1.0)
+    both["signals"].insert(0, {"kind": "competitor_pressure", "strength": 1.0, "current": 0, "baseline": 140,
+                               "unit": "EUR per 30 days in the category"})
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(orjson.dumps(both) + b"\n")
+    out = CliRunner().invoke(main, ["worklist", str(path)])
+    assert "silence: 58 days since last activity" in out.output and "competitor_pressure" not in out.output
