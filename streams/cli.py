@@ -39,12 +39,19 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _own_lines(text: str) -> str:
+    """One of our own errors as it was written: a list it gives (every invalid line of a
+    file) stays one item per line, indented; each line's own spacing is tidied."""
+    return "\n".join(("  " if line[:1].isspace() else "") + " ".join(line.split())
+                     for line in str(text).splitlines() if line.strip())
+
+
 class _ConfigError(click.ClickException):
     exit_code = 2
 
 
 class _Group(click.Group):
-    """Turns the errors a command can expect into one line and a non-zero exit."""
+    """Turns the errors a command can expect into a short message and a non-zero exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -56,7 +63,7 @@ class _Group(click.Group):
         except SettingsError as error:
             raise _ConfigError(_one_line(str(error))) from None
         except ChurnwatchError as error:
-            raise click.ClickException(_one_line(str(error))) from None
+            raise click.ClickException(_own_lines(str(error))) from None
         except KafkaError as error:
             raise click.ClickException(f"Kafka: {_one_line(str(error)) or type(error).__name__}") from None
         except OSError as error:

@@ -122,7 +122,8 @@ def run_offline(settings: Settings, lines: Iterable[bytes], *, params: DetectorP
     skip: frozenset[int] = frozenset()
     if scan.invalid_count:
         if not skip_invalid:
-            raise ReplayError(invalid_lines_message(scan))
+            raise ReplayError(invalid_lines_message(scan) + "\nnothing was processed (--skip-invalid processes the "
+                              "valid lines and names the ones left out)")
         shown = scan.invalid
         if scan.invalid_count > len(scan.invalid):     # every number, to leave each one out
             scan = scan_replay(lines, settings, keep_invalid=scan.invalid_count)
