@@ -27,6 +27,7 @@ Columns:
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -189,13 +190,20 @@ def write_truth_csv(path: str | Path, rows: Iterable[TruthRow]) -> int:
 def read_truth_csv(path: str | Path) -> list[TruthRow]:
     """Read a ground-truth CSV written by :func:`write_truth_csv` (or by hand).
 
-    Requires the columns ``customer_id`` and ``churned``; the others may be empty.
+    Requires the columns ``customer_id`` and ``churned``; the others may be empty. The
+    separator is read from the header: a comma, or a semicolon, tab or bar when the header
+    has more of those (a spreadsheet saved in a locale with decimal commas writes semicolons).
     """
     with open_text_reader(path) as f:
-        reader = csv.DictReader(f)
-        missing = {"customer_id", "churned"} - set(reader.fieldnames or ())
+        header = f.readline()
+        counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+        delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+        reader = csv.DictReader(itertools.chain([header], f), delimiter=delimiter)
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or ()]
+        missing = {"customer_id", "churned"} - set(reader.fieldnames)
         if missing:
-            raise TruthFileError(f"{path}: ground-truth CSV lacks the column(s) {', '.join(sorted(missing))}")
+            raise TruthFileError(f"{path}: ground-truth CSV lacks the column(s) {', '.join(sorted(missing))} "
+                                 f"(its header: {header.strip()[:200]!r})")
         rows = []
         for number, row in enumerate(reader, start=2):
             try:

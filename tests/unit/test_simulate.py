@@ -134,6 +134,21 @@ def test_truth_file_round_trips_and_has_one_row_per_customer(tmp_path: Path):
     assert sum(r.churned for r in rows) == stats.churners > 0
 
 
+def test_a_truth_file_saved_by_a_spreadsheet_with_semicolons_reads_as_the_same_truth(tmp_path: Path):
+    from streams.truth import TruthFileError
+
+    commas, semicolons = tmp_path / "truth.csv", tmp_path / "truth-semicolons.csv"
+    commas.write_text("customer_id,churned,cause\nc1,1,drift\nc2,0,\n")
+    semicolons.write_text("customer_id ; churned;cause\nc1;1;drift\nc2;0;\n")
+    fields = lambda rows: [(r.customer_id, r.churned, r.cause) for r in rows]  # noqa: E731
+    assert fields(read_truth_csv(semicolons)) == fields(read_truth_csv(commas)) == [("c1", True, "drift"),
+                                                                                 ("c2", False, "")]
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,left\nc1,1\n")
+    with pytest.raises(TruthFileError, match=r"lacks the column\(s\) churned, customer_id \(its header: 'id,left'\)"):
+        read_truth_csv(wrong)
+
+
 def test_last_active_at_is_each_customers_last_event_and_churners_leave_inside_the_period(population):
     _, by_customer, truth = population
     for row in truth:
