@@ -391,6 +391,8 @@ class ConvertStats:
     one_order_per_day: bool = False  # without an order id column, a customer's lines of one day were one order
     future_orders: int = 0    # orders dated more than a day after the conversion ran
     decimal_guess: tuple[str, str] = ("", "")  # (an amount, the decimal mark it was read with) when no value settled it
+    # rows with a quoted value over several lines: how many, and the first one's (line, lines it spans)
+    multiline_values: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def rows_skipped(self) -> int:
@@ -643,9 +645,21 @@ class DateParser:
         Traceback (most recent call last):
         ...
         ValueError: '12/1/2010 8:26' is not an ISO 8601 date; say how to read it (--date-format): 'dayfirst', 'monthfirst', 'epoch' or a strptime format like '%d/%m/%Y %H:%M'
+
+    A format that is none of those (no ``%`` code) is refused at once, not on every row:
+
+        >>> DateParser("ddmmyyyy")
+        Traceback (most recent call last):
+        ...
+        streams.convert.ConvertError: --date-format 'ddmmyyyy' is not a format: use 'dayfirst', 'monthfirst', 'epoch', 'epoch_ms', 'epoch_us', 'days:FIRST-DAY' or a strptime format with % codes, such as '%d%m%Y' or '%d/%m/%Y %H:%M'
     """
 
     def __init__(self, date_format: str | None) -> None:
+        if (date_format is not None and "%" not in date_format and date_format not in ("dayfirst", "monthfirst")
+                and date_format not in _EPOCH_UNITS and not date_format.startswith("days:")):
+            raise ConvertError(f"--date-format {date_format!r} is not a format: use 'dayfirst', 'monthfirst', "
+                               "'epoch', 'epoch_ms', 'epoch_us', 'days:FIRST-DAY' or a strptime format with % codes, "
+                               "such as '%d%m%Y' or '%d/%m/%Y %H:%M'")
         self.date_format = date_format
         self._cache: dict[str, datetime] = {}
 
@@ -1155,6 +1169,10 @@ def convert_orders_csv(
                 if not row or all(not v.strip() for v in row):
                     continue
                 stats.rows_read += 1
+                spans = max((v.rstrip("\r\n").count("\n") for v in row), default=0)
+                if spans:
+                    n, first, first_spans = stats.multiline_values
+                    stats.multiline_values = (n + 1, first or line, first_spans or spans + 1)
                 if len(row) < len(header):
                     row = row + [""] * (len(header) - len(row))
                 elif columns is None and any(v.strip() for v in row[len(header):]):
@@ -1279,7 +1297,8 @@ def convert_orders_csv(
                     order.categories[row[c_cat].strip()[:128]] += 1
     except UnicodeDecodeError as exc:
         raise ConvertError(
-            f"{in_path}: not valid {encoding} text near byte {exc.start}; pass the file's encoding, e.g. latin-1"
+            f"{in_path}: not valid {encoding} text near byte {exc.start}; pass the file's encoding, e.g. "
+            "--encoding latin-1"
         ) from None
     except csv.Error as exc:
         raise ConvertError(f"{in_path}: not a readable CSV ({exc})") from None
@@ -1577,6 +1596,12 @@ def conversion_notes(stats: ConvertStats) -> list[str]:
         '120 orders share their customer and time with another:'
     """
     notes = []
+    if stats.multiline_values[0]:
+        n, line, spans = stats.multiline_values
+        notes.append(f"{_count(n, 'row')} {'holds' if n == 1 else 'hold'} a quoted value that runs over several "
+                     f"lines, the first from line {line} over {spans} lines: if no value should, a quote there has "
+                     "no closing partner, and the lines after it were read as one value (the line numbers after it "
+                     "count rows, not lines)")
     if stats.customers >= 50 and stats.orders_written == stats.customers:
         notes.append(f"every one of the {stats.customers:,} customers has exactly one order: if the customer "
                      f"column {stats.columns.get('customer_id')!r} is an order's own customer record (as Olist's "

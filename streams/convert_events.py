@@ -510,7 +510,7 @@ class _Reader:
                     yield line, row
         except UnicodeDecodeError as exc:
             raise ConvertError(f"{self.path}: not valid {self.encoding} text near byte {exc.start}; pass the "
-                               f"file's encoding, e.g. latin-1") from None
+                               f"file's encoding, e.g. --encoding latin-1") from None
         except csv.Error as exc:
             raise ConvertError(f"{self.path}: not a readable CSV ({exc})") from None
 

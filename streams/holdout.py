@@ -683,6 +683,7 @@ def register(group: Any) -> None:
 
         settings = load_settings(None)
         started = time.monotonic()
+        cutoff_at = parse_cutoff(cutoff)    # before converting: a large export takes a while
         cache_dir = out_dir / "cache"
         if looks_like_replay(orders):
             replay_path = orders
@@ -691,7 +692,7 @@ def register(group: Any) -> None:
             click.echo(f"{info['summary']} ({'cached' if info['cached'] else 'converted'}: {replay_path})", err=True)
             for note in info.get("notes", []):
                 click.echo(f"note: {note}", err=True)
-        report = evaluate_holdout(settings, replay_path, parse_cutoff(cutoff), horizon_days,
+        report = evaluate_holdout(settings, replay_path, cutoff_at, horizon_days,
                                   cache_dir=cache_dir, baselines=not no_baselines, holdout_warnings=holdout_warnings,
                                   sample=sample, processes=processes)
         report["seconds"] = round(time.monotonic() - started, 1)

@@ -189,7 +189,7 @@ def test_gzipped_input_and_output_and_identical_output_on_a_second_run(tmp_path:
 def test_a_latin1_file_is_refused_with_the_encoding_to_try_and_read_with_it(tmp_path: Path):
     text = "customer_id,date,amount,category\nc1,2024-01-01,3,caf\u00e9\n"
     path = _write(tmp_path, text, encoding="latin-1")
-    with pytest.raises(ConvertError, match="not valid utf-8-sig text.*e.g. latin-1"):
+    with pytest.raises(ConvertError, match="not valid utf-8-sig text.*e.g. --encoding latin-1"):
         convert_orders_csv(path, tmp_path / "o.jsonl")
     convert_orders_csv(path, tmp_path / "o.jsonl", encoding="latin-1")
     assert _events(tmp_path / "o.jsonl")[0]["category"] == "caf\u00e9"
@@ -428,6 +428,15 @@ def test_common_date_formats_are_read(tmp_path: Path, text: str, date_format: st
     out = tmp_path / "o.jsonl"
     convert_orders_csv(_write(tmp_path, f"customer_id;date;amount\nc1;{text};1\n"), out, date_format=date_format)
     assert _events(out)[0]["occurred_at"] == expected
+
+
+def test_a_date_format_without_percent_codes_is_refused_before_any_row_is_read(tmp_path: Path):
+    out = tmp_path / "o.jsonl"
+    with pytest.raises(ConvertError, match=r"--date-format 'ddmmyyyy' is not a format: .*such as '%d%m%Y'"):
+        convert_orders_csv(_write(tmp_path, "customer_id,date,amount\nc1,01022024,1\n"), out, date_format="ddmmyyyy")
+    assert not out.exists()
+    convert_orders_csv(_write(tmp_path, "customer_id,date,amount\nc1,01022024,1\n"), out, date_format="%d%m%Y")
+    assert _events(out)[0]["occurred_at"] == "2024-02-01T00:00:00Z"
 
 
 def test_a_named_month_without_a_year_is_refused_not_given_this_years(tmp_path: Path):
@@ -1035,3 +1044,17 @@ def test_a_category_column_is_preferred_to_a_finer_or_coded_one(tmp_path: Path):
     src = _write(tmp_path, "customer_id,date,amount,category_id,sub_category,category\nc1,2024-01-01,3,17,Mugs,Kitchen\n")
     convert_orders_csv(src, tmp_path / "o.jsonl")
     assert _events(tmp_path / "o.jsonl")[0]["category"] == "Kitchen"
+
+
+def test_a_quote_without_its_partner_is_named_not_left_to_swallow_the_rest_of_the_file_unseen(tmp_path: Path):
+    from streams.convert import conversion_notes
+
+    text = ('customer_id,date,amount,note\nc1,2024-01-01,50,ok\nc1,2024-02-01,55,"broken\n'
+            'c1,2024-03-01,52,ok\nc2,2024-03-05,25,ok\n')
+    stats = convert_orders_csv(_write(tmp_path, text), tmp_path / "o.jsonl")
+    (note,) = [n for n in conversion_notes(stats) if "quoted value" in n]
+    assert "the first from line 3 over 3 lines" in note and "no closing partner" in note
+    # a value written over two lines on purpose is read as one value, and named the same way
+    fine = 'customer_id,date,amount,note\nc1,2024-01-01,50,"two\nlines"\nc1,2024-02-01,55,ok\n'
+    stats = convert_orders_csv(_write(tmp_path, fine), tmp_path / "o.jsonl")
+    assert stats.orders_written == 2 and stats.multiline_values == (1, 2, 2)

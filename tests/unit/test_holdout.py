@@ -314,3 +314,17 @@ def test_a_history_with_bad_lines_is_refused_naming_every_one_of_them(tmp_path: 
     assert message.startswith("3 invalid replay lines")
     assert [line.split(":")[0].strip() for line in message.splitlines()[1:]] == ["line 2", "line 4", "line 5"]
     assert "purchase" in message.splitlines()[2]
+
+
+def test_a_wrong_cutoff_is_refused_before_the_export_is_converted(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    export = tmp_path / "orders.csv"
+    export.write_text("customer_id,date,amount\nc1,2024-01-01,10\nc1,2024-02-01,12\n")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["evaluate-holdout", str(export), "--cutoff", "2024-13-01", "--horizon", "90",
+                                       "--out", str(out)])
+    assert result.exit_code != 0 and "2024-13-01" in result.output and "Traceback" not in result.output
+    assert not (out / "cache").exists()       # nothing converted, nothing cached
