@@ -243,6 +243,20 @@ def collect(server: PrometheusServer, start: float, end: float, *, step: float =
     return panels
 
 
+#: Grafana's unit ids as an axis label says them.
+UNIT_LABELS = {"ops": "per second", "s": "seconds", "short": "", "percentunit": "share (1 = 100 %)"}
+
+
+def unit_label(unit: str) -> str:
+    """The y-axis label of a Grafana unit id.
+
+    Example:
+        >>> [unit_label(u) for u in ("ops", "percentunit", "short", "bytes")]
+        ['per second', 'share (1 = 100 %)', '', 'bytes']
+    """
+    return UNIT_LABELS.get(unit, unit)
+
+
 def render_png(panels: list[PanelData], out: Path, *, title: str = "Churnwatch dashboard") -> Path:
     """Draw the panels in a grid of small line charts; returns `out`."""
     try:
@@ -270,8 +284,8 @@ def render_png(panels: list[PanelData], out: Path, *, title: str = "Churnwatch d
         for s in moved[:12]:  # a legend past a dozen series is unreadable
             ax.plot(s.times, s.values, label=s.label, linewidth=1.2)
         ax.set_xlabel("seconds since start", fontsize=7)
-        if panel.unit:
-            ax.set_ylabel(panel.unit, fontsize=7)
+        if unit_label(panel.unit):
+            ax.set_ylabel(unit_label(panel.unit), fontsize=7)
         ax.legend(fontsize=6, loc="upper left")
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
@@ -285,8 +299,9 @@ def render_png(panels: list[PanelData], out: Path, *, title: str = "Churnwatch d
 
 
 def write_report(server: PrometheusServer, out: Path, start: float, end: float, *, step: float = 1.0,
-                 dashboard_path: Path = DASHBOARD, titles: tuple[str, ...] = MAIN_PANELS) -> list[PanelData]:
+                 dashboard_path: Path = DASHBOARD, titles: tuple[str, ...] = MAIN_PANELS,
+                 title: str = "Churnwatch dashboard") -> list[PanelData]:
     """Query the panels `titles` (the main ones) over ``[start, end]`` and draw them into the PNG `out`."""
     panels = collect(server, start, end, step=step, dashboard_path=dashboard_path, titles=titles)
-    render_png(panels, out)
+    render_png(panels, out, title=title)
     return panels

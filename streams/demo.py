@@ -124,7 +124,9 @@ def run_demo(base: Settings, out_dir: Path, *, customers: int, days: int, seed: 
             png = out_dir / "dashboard.png"
             try:
                 # a simulated past year: its event-time lag is the time since that year
-                write_report(prom, png, report_from, time.time(), step=2.0, titles=REPLAY_PANELS)
+                write_report(prom, png, report_from, time.time(), step=2.0, titles=REPLAY_PANELS,
+                             title="Churnwatch dashboard, make run: a simulated year replayed in seconds, so "
+                                   "rates are per second (or hour) of the replay's wall-clock time")
                 _say(f"    dashboard panels as Prometheus saw them: {png}")
             except Exception as err:  # the report is a view; the demo's result stands without it
                 _say(f"    (dashboard report not written: {err})")

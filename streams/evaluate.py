@@ -588,6 +588,11 @@ def format_report(report: dict[str, Any]) -> str:
     for label, key, digits in measures:
         met = {True: "yes", False: "NO", None: "-"}[t[key]["met"]]
         lines.append(f"{label:<52}{_fmt(t[key]['value'], digits):>9}  {t[key]['target']:<8} {met}")
+    if any(t[key]["met"] is False for _, key, _ in measures):
+        lines.append("(targets: the project's goals, not this run's pass marks; README \"How good the warnings "
+                     "are\" says which are not met and why"
+                     + (", and \"against rules of thumb\" below what simpler rules reach on the same customers)"
+                        if report.get("baselines") else ")"))
     lead = report["lead_time_days"]
     lines.append(f"{'median lead time, all warned churners (days)':<52}{_fmt(lead['median'], 1):>9}  "
                  f"(p25 {_fmt(lead['p25'], 1)}, p75 {_fmt(lead['p75'], 1)})")

@@ -395,3 +395,12 @@ def test_evaluate_command_prints_the_table_or_json_and_needs_a_period(tmp_path: 
     assert json.loads(CliRunner().invoke(cli, dates).output)["period_end"] == "2024-12-31T00:00:00Z"
     naive = CliRunner().invoke(cli, [*args[:10], "2024-12-31 06:00"])
     assert naive.exit_code != 0 and "--period-end='2024-12-31 06:00': expected a date" in str(naive.exception)
+
+
+def test_a_target_not_met_points_the_reader_to_why_not(report):
+    text = format_report(report).splitlines()
+    assert any(line.split()[-1] == "NO" for line in text if line.startswith("recall"))
+    assert any(line.startswith("(targets: the project's goals, not this run's pass marks") for line in text)
+    met = dict(report, targets={k: dict(v, met=True if v["met"] is not None else None)
+                                for k, v in report["targets"].items()})
+    assert not any(line.startswith("(targets:") for line in format_report(met).splitlines())
