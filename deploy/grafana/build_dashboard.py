@@ -41,12 +41,16 @@ DATASOURCE = gm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 CHURN_WINDOWS = ("1d", "7d", "30d")
 DEFAULT_CHURN_WINDOW = "7d"
 
-#: Churned customers of a segment over the window, per average active customer of that
-#: segment over the same window. Counters are per worker; `increase` absorbs restarts, and
-#: partitions that move between workers keep being counted by whichever worker owns them.
+#: Churned customers of a segment over the window, per customer of that segment at stake in
+#: it: the average active ones, plus those who churned (a customer is counted under the
+#: segment they had when they churned, and one quiet for half a year turns `lapsed` then, so
+#: over the active `lapsed` customers alone, who are few, the rate read 15 × 100 %). Counters
+#: are per worker; `increase` absorbs restarts, and partitions that move between workers
+#: keep being counted by whichever worker owns them.
 CHURN_RATE = (
     "sum by (segment) (increase(churnwatch_customers_churned_total[$window]))\n"
-    "/ sum by (segment) (avg_over_time(churnwatch_customers_active[$window]))"
+    "/ (sum by (segment) (avg_over_time(churnwatch_customers_active[$window]))"
+    " + sum by (segment) (increase(churnwatch_customers_churned_total[$window])))"
 )
 
 

@@ -108,11 +108,14 @@ def test_the_dashboard_shows(dashboard, needed, pattern):
     assert any(re.search(pattern, expr) for _, expr in queries(dashboard)), f"no panel shows {needed}"
 
 
-def test_churn_rate_is_churned_over_average_active_customers_of_the_same_segment_and_window(builder):
+def test_churn_rate_is_churned_over_the_segments_customers_at_stake_in_the_same_window(builder):
     numerator, denominator = builder.CHURN_RATE.split("\n/ ")
 
     assert numerator == "sum by (segment) (increase(churnwatch_customers_churned_total[$window]))"
-    assert denominator == "sum by (segment) (avg_over_time(churnwatch_customers_active[$window]))"
+    # the churned join the average active ones: a share, at most 1 even for a segment that
+    # customers enter as they churn (`lapsed`)
+    assert denominator == ("(sum by (segment) (avg_over_time(churnwatch_customers_active[$window]))"
+                           " + sum by (segment) (increase(churnwatch_customers_churned_total[$window])))")
 
 
 def test_the_churn_window_variable_offers_its_windows_with_a_default(dashboard, builder):
