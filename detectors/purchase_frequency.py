@@ -90,6 +90,23 @@ never make the test fire sooner: order value judges them. Orders without amounts
 purchase log) and baskets in a currency without usual baskets are counted as orders, as
 before.
 
+One basket worth many. A customer who paid a month at a time and now pays for the year, or
+who bought a case and now buys a pallet, sends one order where there were seven or ten, and
+then, for months, smaller ones or none. Weighed with the basket before it and capped at four
+usual ones, that invoice put off the verdict by weeks, not by the months it paid for. So a
+purchase that is worth at least two usual baskets on its own (`_covers`: its amount against
+the baskets before it, at the same lower bound, in whole baskets, at most `max_cover`) is
+taken to cover the usual gaps of the baskets it stands for: a basket worth at least seven
+usual ones covers the six usual gaps after its own. The days it covers are left out of
+every window that reaches into them, and the trickles wait until the customer is late after
+them, as they wait after any fresh order; of the two readings of bigger baskets, the one
+that judges the shorter window counts. The evidence says so: "no order for 200 days;
+usually one every 30 days; the basket of 2026-01-20 was worth at least 7 usual ones, so the
+180 days it covers are left out: judged as 20 days". To be worth two usual baskets at the
+lower bound, a basket must be about 2.7 times the usual amount for a customer whose baskets
+hardly vary, and 5.6 times for one whose baskets spread by a factor of 1.6 (log sd 0.5);
+a leaver's last basket of twice the usual one covers nothing.
+
 Defaults, and why:
 
 * `min_orders` 6 over `min_history_days` 90: five gaps spanning at least a quarter before the
@@ -138,6 +155,9 @@ Defaults, and why:
   time and two 1 and 6 days later. At z = 1.5 (with the last basket alone for "no order
   since") one false warning fewer and the price-rise leavers' median first warning nine days
   later (docs/quality.md, "Bigger baskets, fewer orders").
+* `max_cover` 13: one basket stands for at most thirteen usual ones (a year of monthly
+  invoices and one to spare), so a one-off purchase of a hundred times the usual basket puts
+  the verdict off by a year of the customer's usual gaps, not for good.
 * strength 0.5 at the firing probability, 1.0 at a hundred times smaller.
 """
 
@@ -145,6 +165,7 @@ from __future__ import annotations
 
 import math
 import struct
+from datetime import datetime, timezone
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
@@ -183,6 +204,7 @@ class PurchaseFrequencyParams:
     value_prior_log_sd: float = 0.5        # ... whose log spread is shrunk towards this
     value_prior_weight: float = 2.0        # ... with the weight of this many baskets
     max_value_factor: float = 4.0          # a bigger basket stretches the usual gap at most this many times
+    max_cover: int = 13                    # one basket is taken to cover at most this many usual gaps (`_covers`)
 
 
 class _Test(NamedTuple):
@@ -196,6 +218,9 @@ class _Test(NamedTuple):
     away: float = 0.0  # days of the window the customer was away altogether, left out of `window`
     factor: float = 1.0  # the window's baskets over the usual one (lower bound, `_value_factor`): window judged / factor
     answered: float = 0.0  # days of the window in a drought already judged and answered (`answered_gaps`), left out of `window`
+    covered: float = 0.0   # days of the window covered by one basket worth several usual ones (`_covers`): window judged - covered
+    worth: int = 0         # ... that basket's worth, in whole usual baskets
+    cover_time: int = 0    # ... and its event time
 
 
 def purchase_days(state: CustomerState) -> list[int]:
@@ -247,11 +272,11 @@ def purchases(state: CustomerState) -> tuple[tuple[int, ...], tuple[float, ...],
 
 
 def _value_factor(amounts: tuple[float, ...], currencies: tuple[str, ...], lo: int, hi: int,
-                  p: PurchaseFrequencyParams) -> float:
+                  p: PurchaseFrequencyParams, cap: float | None = None) -> float:
     """How many usual baskets the purchases `amounts[hi:]` are each worth, at least: the lower
     bound (`value_z`) of their geometric mean over that of the baseline's `amounts[lo:hi]` in
     the same currency (the latest purchase's), 1.0 unless that bound is above 1, at most
-    `max_value_factor`. Purchases of amount 0 carry no basket size.
+    `max_value_factor` (or `cap`). Purchases of amount 0 carry no basket size.
 
     >>> usual = (40, 50, 45, 60, 38, 52, 47, 41)
     >>> round(_value_factor(usual + (160.0,) * 3, ("EUR",) * 11, 0, 8, PurchaseFrequencyParams()), 2)
@@ -273,7 +298,66 @@ def _value_factor(amounts: tuple[float, ...], currencies: tuple[str, ...], lo: i
     var_b = ((sum((x - mean_b) ** 2 for x in b) + p.value_prior_weight * p.value_prior_log_sd ** 2)
              / (len(b) - 1 + p.value_prior_weight))
     lower = sum(w) / len(w) - mean_b - p.value_z * math.sqrt(var_b * (1 / len(w) + 1 / len(b)))
-    return min(p.max_value_factor, math.exp(lower)) if lower > 0 else 1.0
+    return min(p.max_value_factor if cap is None else cap, math.exp(lower)) if lower > 0 else 1.0
+
+
+def _covers(times: tuple[int, ...], amounts: tuple[float, ...], currencies: tuple[str, ...],
+            p: PurchaseFrequencyParams, odd: int = 0) -> tuple[tuple[int, int], ...]:
+    """(time, worth) of the purchases of the customer's usual kind (not flagged in `odd`,
+    `_odd_purchases`) worth at least two usual baskets on their own: each
+    purchase's amount against the `max_gaps` purchases before it (`_value_factor` with that
+    purchase alone as the window: the lower bound at `value_z`, at least `value_min_orders`
+    baskets before it in its currency), in whole usual baskets, at most `max_cover`.
+
+    A yearly invoice where the customer paid monthly, a pallet where they bought a case:
+    twelve usual baskets in one. The purchase is taken to cover the usual gaps of the
+    baskets it stands for (`_tests`).
+
+    >>> monthly = tuple(range(0, 360 * DAY, 30 * DAY))
+    >>> amounts = (100.0, 104.0, 98.0, 101.0, 99.0, 103.0, 100.0, 97.0, 102.0, 100.0, 101.0, 99.0)
+    >>> _covers(monthly + (360 * DAY,), amounts + (1200.0,), ("EUR",) * 13, PurchaseFrequencyParams())
+    ((31104000, 7),)
+    >>> _covers(monthly + (360 * DAY,), amounts + (250.0,), ("EUR",) * 13, PurchaseFrequencyParams())
+    ()
+    """
+    n = len(times)
+    first = max(p.value_min_orders, n - p.max_cover - p.max_trickle - 1)   # the latest purchases only:
+    if first >= n:                                    # an earlier one's cover ended before the widest window
+        return ()
+    out = []
+    if currencies.count(currencies[0]) != n:          # several currencies: each against its own baskets
+        for i in range(first, n):
+            if amounts[i] <= 0 or odd >> (n - 1 - i) & 1:
+                continue
+            worth = int(_value_factor(amounts[:i + 1], currencies[:i + 1], max(0, i - p.max_gaps), i, p,
+                                      cap=float(p.max_cover)))
+            if worth >= 2:
+                out.append((times[i], worth))
+        return tuple(out)
+    # one currency: `_value_factor`'s bound from running sums of the log amounts (each
+    # purchase's own slice costs as much as the rest of the baselines together)
+    base = max(0, first - p.max_gaps)
+    cnt, s1, s2 = [0], [0.0], [0.0]
+    for v in amounts[base:n]:
+        x = math.log(v) if v > 0 else 0.0
+        cnt.append(cnt[-1] + (v > 0))
+        s1.append(s1[-1] + x)
+        s2.append(s2[-1] + x * x)
+    w0 = p.value_prior_weight * p.value_prior_log_sd ** 2
+    for i in range(first, n):
+        if amounts[i] <= 0 or odd >> (n - 1 - i) & 1:
+            continue
+        lo, hi = max(0, i - p.max_gaps) - base, i - base
+        m = cnt[hi] - cnt[lo]
+        if m < p.value_min_orders:
+            continue
+        mean = (s1[hi] - s1[lo]) / m
+        var = (max(0.0, s2[hi] - s2[lo] - m * mean * mean) + w0) / (m - 1 + p.value_prior_weight)
+        lower = math.log(amounts[i]) - mean - p.value_z * math.sqrt(var * (1 + 1 / m))
+        worth = int(min(float(p.max_cover), math.exp(lower))) if lower > 0 else 1
+        if worth >= 2:
+            out.append((times[i], worth))
+    return tuple(out)
 
 
 def _dispersion(gaps: list[float], p: PurchaseFrequencyParams) -> float:
@@ -285,28 +369,67 @@ def _dispersion(gaps: list[float], p: PurchaseFrequencyParams) -> float:
     return min(p.max_cv2, max(p.min_cv2, shrunk))
 
 
-def _baselines(state: CustomerState, p: PurchaseFrequencyParams) -> tuple[tuple[int, int, float, float, float, float], ...]:
+def _baselines(state: CustomerState, p: PurchaseFrequencyParams) -> tuple[tuple, ...]:
     """Per j: (j, start time of the window, n gaps, S = sum of gaps, shape k, value factor of
-    the window's j + 1 purchases) of usable baselines."""
+    the window's j + 1 purchases, (covered until: the latest event time a bigger basket
+    covers with the baseline's usual gaps, 0 if none; that basket's time; its worth in
+    usual baskets)) of usable baselines."""
     times, amounts, currencies = purchases(state)
+    odd = _odd_purchases(state, p.max_cover + p.max_trickle + 1) if len(times) > p.min_orders else 0
     # The cache's key, compact: the amounts packed (no float object kept alive per purchase)
     # and one currency for a customer who pays in one, as nearly all do. With a tuple of
     # (amount, currency) pairs a full cache took 4.6 times the memory of the times alone
     # (5.3 against 1.15 KB an entry, 4,096 entries); packed, 1.5 times.
     one = currencies[0] if currencies and currencies.count(currencies[0]) == len(currencies) else currencies
-    return _baselines_of(times, struct.pack(f"<{len(amounts)}d", *amounts), one, p)
+    return _baselines_of(times, struct.pack(f"<{len(amounts)}d", *amounts), one, odd, p)
+
+
+def _odd_purchases(state: CustomerState, last: int) -> int:
+    """Which of the `last` latest purchases (`purchases`) are not of the customer's usual
+    kind, as bits (bit 0 the latest): a purchase's kind is the category of its biggest
+    placed order that day, the usual kind the commonest over all purchases. Orders without a
+    category are of one kind, "unknown". A handset bought beside weekly top-ups is no
+    prepayment of top-ups (`_covers`).
+
+    >>> from detectors.state import CustomerState
+    >>> o = [[d * DAY, 10.0, "EUR", 0, 1, "topup"] for d in (0, 7, 14)] + [[15 * DAY, 200.0, "EUR", 0, 1, "device"],
+    ...      [15 * DAY + 60, 10.0, "EUR", 0, 1, "topup"], [21 * DAY, 10.0, "EUR", 0, 1, "topup"]]
+    >>> bin(_odd_purchases(CustomerState("c", orders=o), 8))
+    '0b10'
+    """
+    kinds: list = []
+    biggest = -1.0
+    last_day = None
+    for o in state.orders:
+        if o[3] != PLACED:
+            continue
+        d = o[0] // DAY
+        if d != last_day:
+            kinds.append(o[5])
+            biggest, last_day = o[1], d
+        elif o[1] > biggest:
+            kinds[-1], biggest = o[5], o[1]
+    if len(set(kinds)) < 2:
+        return 0
+    usual = max(set(kinds), key=kinds.count)
+    bits = 0
+    for i, k in enumerate(reversed(kinds[-last:])):
+        if k != usual:
+            bits |= 1 << i
+    return bits
 
 
 # The baselines change only with the customer's purchases, while every assessment (sweeps
 # included) asks for them, and the next-change search once per level: kept for the recently
 # assessed purchase histories (read only: a tuple of tuples).
 @lru_cache(maxsize=4096)
-def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[str, ...],
-                  p: PurchaseFrequencyParams) -> tuple[tuple[int, int, float, float, float, float], ...]:
+def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[str, ...], odd: int,
+                  p: PurchaseFrequencyParams) -> tuple[tuple, ...]:
     amounts = struct.unpack(f"<{len(times)}d", packed)
     currencies = (currency,) * len(times) if isinstance(currency, str) else currency
     out = []
     all_gaps = [(b - a) / DAY for a, b in zip(times, times[1:])]
+    covers = _covers(times, amounts, currencies, p, odd) if len(times) > p.min_orders else ()
     for j in range(p.max_trickle + 1):
         n_base = len(times) - j
         if n_base < p.min_orders or (times[n_base - 1] - times[0]) / DAY < p.min_history_days:
@@ -316,8 +439,20 @@ def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[s
         # the baskets that opened the baseline's gaps, against the window's j + 1
         first = min(n_base - 1, len(times) - p.value_min_window)
         factor = _value_factor(amounts, currencies, lo, first, p)
-        out.append((j, times[n_base - 1], len(gaps), sum(gaps), 1.0 / _dispersion(gaps, p), factor))
+        usual = sum(gaps) / len(gaps)
+        # what the bigger baskets cover: the worth-1 further usual gaps after each, the latest end
+        cover = _NO_COVER
+        for t, w in covers:
+            end = t + int((w - 1) * usual * DAY)
+            if end > cover[0]:
+                cover = (end, t, w)
+        out.append((j, times[n_base - 1], len(gaps), sum(gaps), 1.0 / _dispersion(gaps, p), factor, cover))
     return tuple(out)
+
+
+# (covered until, the covering basket's time, its worth) of a baseline without one: shared,
+# so a cached baseline without a bigger basket costs one reference more
+_NO_COVER = (0, 0, 0)
 
 
 def guard_time(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> int | None:
@@ -336,9 +471,11 @@ def guard_time(state: CustomerState, params: PurchaseFrequencyParams = PurchaseF
 
 def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:
     """Earliest event time at which some test passes its ratio guard (strength can reach 0.5)."""
+    # the judged window is the smaller of the two readings of bigger baskets: both must pass
     return min(max((start // DAY + 1) * DAY + math.ceil(p.floor_days * DAY),
-                   start + math.ceil(_guard_days(j, total / n, p) * f * DAY))
-               for j, start, n, total, _, f in baselines)
+                   start + math.ceil(_guard_days(j, total / n, p) * f * DAY),
+                   until + math.ceil(_guard_days(j, total / n, p) * DAY))
+               for j, start, n, total, _, f, (until, _, _) in baselines)
 
 
 def _guard_days(j: int, usual: float, p: PurchaseFrequencyParams) -> float:
@@ -514,13 +651,8 @@ def answered_gaps(state: CustomerState) -> tuple[tuple[int, int], ...]:
 def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[int, int], ...] = (),
            dry: tuple[tuple[int, int], ...] = ()) -> list[_Test]:
     tests = []
-    # Days since the latest purchase (baselines[0] is the j = 0 test, which starts there).
-    open_gap = max(0.0, (now - baselines[0][1]) / DAY) if baselines and baselines[0][0] == 0 else math.inf
-    if away and baselines[0][0] == 0:
-        open_gap -= _away_days(away, baselines[0][1], now)
-    if baselines and baselines[0][0] == 0:
-        open_gap /= baselines[0][5]       # the last basket's worth, in usual ones
-    for j, start, n, total, k, f in baselines:
+    open_gap = _open_gap(baselines, now, away)
+    for j, start, n, total, k, f, (until, when, worth) in baselines:
         gone = _away_days(away, start, now) if away else 0.0
         answered, gaps = 0.0, j + 1       # gaps the window is made of: its j + 1 purchases' own
         if dry and j > 0 and open_gap * p.max_ratio < total / n:
@@ -536,8 +668,15 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
                 gaps -= inside
         window = max(0.0, (now - start) / DAY - gone)
         usual = total / n
-        # bigger baskets last longer: the window is judged as if its purchases were usual ones
-        judged = window / f
+        # bigger baskets last longer: the window is judged as if its purchases were usual ones,
+        # or, if it leaves less, without the days one basket worth several usual ones covers
+        judged, covered = window / f, 0.0
+        if until > start:
+            covered = min(window, (until - start) / DAY)
+            if window - covered < judged:
+                judged, f = window - covered, 1.0
+            else:
+                covered = 0.0
         tail = _betainc(n * k, gaps * k, total / (total + judged)) if window > 0 and (j == 0 or gaps > 1) else 1.0
         if j > 0 and tail < 1.0:
             # A trickle says the rate *was* low over the window; a purchase since says they
@@ -552,8 +691,22 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
         whole = (now - (start // DAY + 1) * DAY) / DAY - gone
         ratio_ok = whole >= p.floor_days and judged >= _guard_days(gaps - 1, usual, p) \
             and (j == 0 or open_gap >= usual and gaps > 1)
-        tests.append(_Test(j, window, usual, tail, ratio_ok, gone - answered, f, answered))
+        tests.append(_Test(j, window, usual, tail, ratio_ok, gone - answered, f, answered,
+                           covered, worth if covered else 0, when if covered else 0))
     return tests
+
+
+def _open_gap(baselines, now: int, away: tuple[tuple[int, int], ...] = ()) -> float:
+    """Days since the latest purchase (baselines[0] is the j = 0 test, which starts there),
+    the days away altogether left out, judged as its tests judge it (`_tests`): over the last
+    baskets' worth, or without the days a bigger basket covers; inf without that test."""
+    if not baselines or baselines[0][0] != 0:
+        return math.inf
+    _, last, _, _, _, f, (until, _, _) = baselines[0]
+    gap = max(0.0, (now - last) / DAY)
+    if away:
+        gap -= _away_days(away, last, now)
+    return min(gap / f, max(0.0, gap - (until - last) / DAY)) if until > last else gap / f
 
 
 def _strength(tests: list[_Test], p: PurchaseFrequencyParams) -> tuple[float, _Test, float]:
@@ -612,6 +765,10 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
     if best.factor > 1.0:
         worth = (f"; the last {max(best.j + 1, params.value_min_window)} baskets were worth at least "
                  f"{best.factor:.1f} usual ones each, so judged as {best.window / best.factor:.0f} days")
+    elif best.covered >= 1:
+        day = datetime.fromtimestamp(best.cover_time, timezone.utc).date().isoformat()
+        worth = (f"; the basket of {day} was worth at least {best.worth} usual ones, so the "
+                 f"{best.covered:.0f} days it covers are left out: judged as {best.window - best.covered:.0f} days")
     if best.j == 0:
         current, baseline, unit = span, usual, "days since last order"
         detail = (f"no order for {span:.0f} days{gone}; usually one every {usual:.0f} days"
@@ -622,7 +779,7 @@ def evaluate(state: CustomerState, now: int, params: PurchaseFrequencyParams = P
         detail = (f"{best.j} order{'s' if best.j > 1 else ''} in the last {span:.0f} days{gone}; "
                   f"usually {expected:.1f} (one every {usual:.0f} days){worth}; P={p_adj:.2g}")
         since = (judged - baselines[0][1]) / DAY      # the j = 0 window starts at the last purchase
-        if since * params.max_ratio / (baselines[0][5] if baselines[0][0] == 0 else 1.0) < usual:
+        if min(_open_gap(baselines, judged), since) * params.max_ratio < usual:
             # The trickle's evidence is discounted while its last order is fresh (see `_tests`):
             # say so, or the P beside the count reads as a mistake.
             detail += f", discounted for the order {since:.0f} days ago"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -73,18 +74,21 @@ def test_a_trickle_ending_in_a_big_basket_counts_the_time_since_it_as_shorter():
     """A last basket worth 1.4 usual ones (3x the amount) stands for more of the usual gap:
     40 days after it the trickle's evidence is discounted as if about 29 days had passed
     (P=0.27, where counting the 40 days in full gives 0.1), and the evidence says it is
-    discounted while that shorter time is under two usual gaps (70 days after it, not 100)."""
+    discounted while that shorter time is under two usual gaps (70 days after it, not 100).
+    (The basket alone is also worth two usual ones, which covers a usual gap: that reading is
+    switched off here, `max_cover` 1, and tested below.)"""
+    p = PurchaseFrequencyParams(max_cover=1)
     plain = build(orders_every(30, 0, 720) + [order(day(690 + 80), 100.0)])
     big = build(orders_every(30, 0, 720) + [order(day(690 + 80), 300.0)])
-    assert evaluate(plain, day(690 + 120)).fires
-    sig = evaluate(big, day(690 + 120))
+    assert evaluate(plain, day(690 + 120), p).fires
+    sig = evaluate(big, day(690 + 120), p)
     assert not sig.fires
     assert sig.unit == "orders per 30 days"
     assert sig.detail.endswith("discounted for the order 40 days ago"), sig.detail
     assert float(sig.detail.split("P=")[1].split(",")[0]) == pytest.approx(0.27, abs=0.02), sig.detail
-    assert evaluate(big, day(690 + 150)).detail.endswith("discounted for the order 70 days ago")
-    assert "discounted" not in evaluate(plain, day(690 + 150)).detail
-    assert "discounted" not in evaluate(big, day(690 + 180)).detail
+    assert evaluate(big, day(690 + 150), p).detail.endswith("discounted for the order 70 days ago")
+    assert "discounted" not in evaluate(plain, day(690 + 150), p).detail
+    assert "discounted" not in evaluate(big, day(690 + 180), p).detail
 
 
 def test_a_random_poisson_buyer_is_never_flagged_over_a_year():
@@ -499,3 +503,60 @@ def test_after_an_answered_drought_a_customer_late_again_is_judged_on_it_all():
     s.answered = day(252)
     sig = evaluate(s, day(300))
     assert "56 of them the drought their warning was about (left out: they ordered again after it)" in sig.detail
+
+
+def _monthly_then_yearly(extra=()):
+    """Two years of monthly invoices of about 100 (seat counts vary a little), then one yearly
+    invoice of 1,000 on day 750 (ten months' price: the usual discount for paying a year)."""
+    rng = random.Random(4)
+    orders = [order(day(d), round(100 * rng.uniform(0.9, 1.1), 2)) for d in range(0, 750, 30)]
+    return build(sorted(orders + [order(day(750), 1000.0)] + list(extra), key=lambda e: e.occurred_at))
+
+
+def test_a_yearly_invoice_covers_the_months_it_paid_for():
+    """A customer who paid monthly and now pays for the year sends no invoice for twelve
+    months. Counted in orders (or as two baskets 2.6 times the usual one) that reads as "no
+    order for 164 days; usually one every 30" and fires. The invoice stands for at least
+    seven usual ones on its own: the 180 days after it are covered, and the customer is
+    judged from there, late as a monthly customer is late (about two usual gaps)."""
+    s = _monthly_then_yearly()
+    plain = PurchaseFrequencyParams(max_cover=1)
+    assert evaluate(s, day(750 + 180), plain).fires
+    assert not any(evaluate(s, day(750 + d)).fires for d in range(1, 236, 3))
+    sig = evaluate(s, day(750 + 200))
+    assert "the basket of 2026-01-20 was worth at least 7 usual ones, so the 180 days it covers are left out: " \
+        "judged as 20 days" in sig.detail, sig.detail
+    assert sig.current == 200.0 and sig.unit == "days since last order"
+    t = next_change(s, day(751))
+    assert 750 + 180 + 2 * 25 < (t - day(0)) / DAY < 750 + 180 + 2 * 35
+    assert evaluate(s, t).fires and not evaluate(s, t - 3600).fires
+
+
+def test_small_orders_after_a_yearly_invoice_are_no_trickle():
+    """Add-ons and seats bought between yearly invoices are small orders: "1 order in the
+    last 200 days" must not fire while the yearly invoice covers the time."""
+    s = _monthly_then_yearly([order(day(800), 25.0), order(day(860), 12.0)])
+    plain = PurchaseFrequencyParams(max_cover=1)
+    assert any(evaluate(s, day(750 + d), plain).fires for d in range(1, 240, 3))
+    assert not any(evaluate(s, day(750 + d)).fires for d in range(1, 240, 3))
+
+
+def test_a_last_basket_twice_the_usual_puts_off_nothing():
+    """A leaver's last basket is sometimes twice their usual one by chance: that is no cover
+    (fewer than two usual baskets at the lower bound), and the warning comes when it would."""
+    rng = random.Random(9)
+    orders = [order(day(d), round(60 * math.exp(rng.gauss(0, 0.3)), 2)) for d in range(0, 600, 20)]
+    s = build(orders + [order(day(600), 120.0)])
+    assert next_change(s, day(601)) == next_change(s, day(601), PurchaseFrequencyParams(max_cover=1))
+
+
+def test_a_one_off_purchase_of_another_kind_covers_nothing():
+    """A handset bought among fortnightly top-ups is fifty top-ups' worth, and no prepayment
+    of them: a customer who stops topping up is warned when they would have been without it,
+    where the same amount in top-ups covers two months more than its weight as a bigger basket."""
+    topups = [order(day(d), 15.0, category="topup") for d in range(0, 400, 14)]
+    device = build(topups + [order(day(402), 750.0, category="device"), order(day(406), 15.0, category="topup")])
+    no_cover = PurchaseFrequencyParams(max_cover=1)
+    assert next_change(device, day(407)) == next_change(device, day(407), no_cover)
+    prepaid = build(topups + [order(day(402), 750.0, category="topup"), order(day(406), 15.0, category="topup")])
+    assert next_change(prepaid, day(407)) > next_change(prepaid, day(407), no_cover) + 60 * DAY
