@@ -169,6 +169,7 @@ from datetime import datetime, timezone
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from detectors.signal import FIRE, Signal, betainc as _betainc, first_crossing, pvalue_strength
@@ -302,9 +303,9 @@ def _value_factor(amounts: tuple[float, ...], currencies: tuple[str, ...], lo: i
 
 
 def _covers(times: tuple[int, ...], amounts: tuple[float, ...], currencies: tuple[str, ...],
-            p: PurchaseFrequencyParams, odd: int = 0) -> tuple[tuple[int, int], ...]:
-    """(time, worth) of the purchases of the customer's usual kind (not flagged in `odd`,
-    `_odd_purchases`) worth at least two usual baskets on their own: each
+            p: PurchaseFrequencyParams) -> tuple[tuple[int, int, int], ...]:
+    """(time, worth, purchases after it) of the purchases worth at least two usual baskets
+    on their own (whether they are of the customer's usual kind is `_baselines`' to ask): each
     purchase's amount against the `max_gaps` purchases before it (`_value_factor` with that
     purchase alone as the window: the lower bound at `value_z`, at least `value_min_orders`
     baskets before it in its currency), in whole usual baskets, at most `max_cover`.
@@ -316,7 +317,7 @@ def _covers(times: tuple[int, ...], amounts: tuple[float, ...], currencies: tupl
     >>> monthly = tuple(range(0, 360 * DAY, 30 * DAY))
     >>> amounts = (100.0, 104.0, 98.0, 101.0, 99.0, 103.0, 100.0, 97.0, 102.0, 100.0, 101.0, 99.0)
     >>> _covers(monthly + (360 * DAY,), amounts + (1200.0,), ("EUR",) * 13, PurchaseFrequencyParams())
-    ((31104000, 7),)
+    ((31104000, 7, 0),)
     >>> _covers(monthly + (360 * DAY,), amounts + (250.0,), ("EUR",) * 13, PurchaseFrequencyParams())
     ()
     """
@@ -327,25 +328,23 @@ def _covers(times: tuple[int, ...], amounts: tuple[float, ...], currencies: tupl
     out = []
     if currencies.count(currencies[0]) != n:          # several currencies: each against its own baskets
         for i in range(first, n):
-            if amounts[i] <= 0 or odd >> (n - 1 - i) & 1:
+            if amounts[i] <= 0:
                 continue
             worth = int(_value_factor(amounts[:i + 1], currencies[:i + 1], max(0, i - p.max_gaps), i, p,
                                       cap=float(p.max_cover)))
             if worth >= 2:
-                out.append((times[i], worth))
+                out.append((times[i], worth, n - 1 - i))
         return tuple(out)
     # one currency: `_value_factor`'s bound from running sums of the log amounts (each
     # purchase's own slice costs as much as the rest of the baselines together)
     base = max(0, first - p.max_gaps)
-    cnt, s1, s2 = [0], [0.0], [0.0]
-    for v in amounts[base:n]:
-        x = math.log(v) if v > 0 else 0.0
-        cnt.append(cnt[-1] + (v > 0))
-        s1.append(s1[-1] + x)
-        s2.append(s2[-1] + x * x)
+    xs = [math.log(v) if v > 0 else 0.0 for v in amounts[base:n]]
+    cnt = list(accumulate((v > 0 for v in amounts[base:n]), initial=0))
+    s1 = list(accumulate(xs, initial=0.0))
+    s2 = list(accumulate((x * x for x in xs), initial=0.0))
     w0 = p.value_prior_weight * p.value_prior_log_sd ** 2
     for i in range(first, n):
-        if amounts[i] <= 0 or odd >> (n - 1 - i) & 1:
+        if amounts[i] <= 0:
             continue
         lo, hi = max(0, i - p.max_gaps) - base, i - base
         m = cnt[hi] - cnt[lo]
@@ -356,8 +355,11 @@ def _covers(times: tuple[int, ...], amounts: tuple[float, ...], currencies: tupl
         lower = math.log(amounts[i]) - mean - p.value_z * math.sqrt(var * (1 + 1 / m))
         worth = int(min(float(p.max_cover), math.exp(lower))) if lower > 0 else 1
         if worth >= 2:
-            out.append((times[i], worth))
+            out.append((times[i], worth, n - 1 - i))
     return tuple(out)
+
+
+_NO_COVER = (0, 0, 0)    # (covered until, basket time, worth) where no basket covers anything
 
 
 def _dispersion(gaps: list[float], p: PurchaseFrequencyParams) -> float:
@@ -371,50 +373,66 @@ def _dispersion(gaps: list[float], p: PurchaseFrequencyParams) -> float:
 
 def _baselines(state: CustomerState, p: PurchaseFrequencyParams) -> tuple[tuple, ...]:
     """Per j: (j, start time of the window, n gaps, S = sum of gaps, shape k, value factor of
-    the window's j + 1 purchases, (covered until: the latest event time a bigger basket
-    covers with the baseline's usual gaps, 0 if none; that basket's time; its worth in
-    usual baskets)) of usable baselines."""
+    the window's j + 1 purchases, cover: () or (covered until, the latest event time a bigger
+    basket of the customer's usual kind covers with the baseline's usual gaps; that basket's
+    time; its worth in usual baskets)) of usable baselines."""
     times, amounts, currencies = purchases(state)
-    odd = _odd_purchases(state, p.max_cover + p.max_trickle + 1) if len(times) > p.min_orders else 0
     # The cache's key, compact: the amounts packed (no float object kept alive per purchase)
     # and one currency for a customer who pays in one, as nearly all do. With a tuple of
     # (amount, currency) pairs a full cache took 4.6 times the memory of the times alone
     # (5.3 against 1.15 KB an entry, 4,096 entries); packed, 1.5 times.
     one = currencies[0] if currencies and currencies.count(currencies[0]) == len(currencies) else currencies
-    return _baselines_of(times, struct.pack(f"<{len(amounts)}d", *amounts), one, odd, p)
+    base = _baselines_of(times, struct.pack(f"<{len(amounts)}d", *amounts), one, p)
+    if not base or not base[0][6]:
+        return base
+    # Bigger baskets (rare): those of the customer's usual kind cover, read per assessment
+    # (the categories are not part of the cache's key)
+    odd = _odd_purchases(_kinds(state), p.max_cover + p.max_trickle + 1)
+    kept = [(t, w) for t, w, back in base[0][6] if not odd >> back & 1]
+    out = []
+    for b in base:
+        cover, usual = (), b[3] / b[2]
+        for t, w in kept:         # the worth - 1 further usual gaps after each, the latest end
+            end = t + int((w - 1) * usual * DAY)
+            if not cover or end > cover[0]:
+                cover = (end, t, w)
+        out.append(b[:6] + (cover,))
+    return tuple(out)
 
 
-def _odd_purchases(state: CustomerState, last: int) -> int:
-    """Which of the `last` latest purchases (`purchases`) are not of the customer's usual
-    kind, as bits (bit 0 the latest): a purchase's kind is the category of its biggest
-    placed order that day, the usual kind the commonest over all purchases. Orders without a
-    category are of one kind, "unknown". A handset bought beside weekly top-ups is no
-    prepayment of top-ups (`_covers`).
-
-    >>> from detectors.state import CustomerState
-    >>> o = [[d * DAY, 10.0, "EUR", 0, 1, "topup"] for d in (0, 7, 14)] + [[15 * DAY, 200.0, "EUR", 0, 1, "device"],
-    ...      [15 * DAY + 60, 10.0, "EUR", 0, 1, "topup"], [21 * DAY, 10.0, "EUR", 0, 1, "topup"]]
-    >>> bin(_odd_purchases(CustomerState("c", orders=o), 8))
-    '0b10'
-    """
-    kinds: list = []
-    biggest = -1.0
-    last_day = None
+def _kinds(state: CustomerState) -> list:
+    """The kind of each of the customer's purchases (`purchases`): the category of the day's
+    biggest placed order, None without one."""
+    biggest: dict[int, list] = {}
     for o in state.orders:
-        if o[3] != PLACED:
-            continue
-        d = o[0] // DAY
-        if d != last_day:
-            kinds.append(o[5])
-            biggest, last_day = o[1], d
-        elif o[1] > biggest:
-            kinds[-1], biggest = o[5], o[1]
-    if len(set(kinds)) < 2:
+        if o[3] == PLACED:
+            day = biggest.setdefault(o[0] // DAY, [-1.0, None])
+            if o[1] > day[0]:
+                day[0], day[1] = o[1], o[5]
+    return [k for _, k in biggest.values()]
+
+
+def _odd_purchases(kinds: list, last: int) -> int:
+    """Which of the `last` latest purchases are not of the customer's usual kind, as bits
+    (bit 0 the latest): `kinds` as `_kinds` gives them, the usual kinds the commonest over
+    all purchases (all of them on a tie: the verdict must not depend on which comes first
+    in a hash). Orders without a category are of one kind, None. A handset bought beside
+    weekly top-ups is no prepayment of top-ups (`_covers`).
+
+    >>> bin(_odd_purchases(["topup"] * 3 + ["device", "topup"], 8))
+    '0b10'
+    >>> _odd_purchases(["a", "b"] * 3, 8)
+    0
+    """
+    counts: dict = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    if len(counts) < 2:
         return 0
-    usual = max(set(kinds), key=kinds.count)
+    top = max(counts.values())          # kinds as common as the commonest are all usual
     bits = 0
     for i, k in enumerate(reversed(kinds[-last:])):
-        if k != usual:
+        if counts[k] < top:
             bits |= 1 << i
     return bits
 
@@ -423,13 +441,14 @@ def _odd_purchases(state: CustomerState, last: int) -> int:
 # included) asks for them, and the next-change search once per level: kept for the recently
 # assessed purchase histories (read only: a tuple of tuples).
 @lru_cache(maxsize=4096)
-def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[str, ...], odd: int,
+def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[str, ...],
                   p: PurchaseFrequencyParams) -> tuple[tuple, ...]:
     amounts = struct.unpack(f"<{len(times)}d", packed)
     currencies = (currency,) * len(times) if isinstance(currency, str) else currency
     out = []
     all_gaps = [(b - a) / DAY for a, b in zip(times, times[1:])]
-    covers = _covers(times, amounts, currencies, p, odd) if len(times) > p.min_orders else ()
+    # every j's last slot: the bigger baskets, () for nearly every customer (`_baselines`)
+    covers = _covers(times, amounts, currencies, p) if len(times) > p.min_orders else ()
     for j in range(p.max_trickle + 1):
         n_base = len(times) - j
         if n_base < p.min_orders or (times[n_base - 1] - times[0]) / DAY < p.min_history_days:
@@ -439,20 +458,8 @@ def _baselines_of(times: tuple[int, ...], packed: bytes, currency: str | tuple[s
         # the baskets that opened the baseline's gaps, against the window's j + 1
         first = min(n_base - 1, len(times) - p.value_min_window)
         factor = _value_factor(amounts, currencies, lo, first, p)
-        usual = sum(gaps) / len(gaps)
-        # what the bigger baskets cover: the worth-1 further usual gaps after each, the latest end
-        cover = _NO_COVER
-        for t, w in covers:
-            end = t + int((w - 1) * usual * DAY)
-            if end > cover[0]:
-                cover = (end, t, w)
-        out.append((j, times[n_base - 1], len(gaps), sum(gaps), 1.0 / _dispersion(gaps, p), factor, cover))
+        out.append((j, times[n_base - 1], len(gaps), sum(gaps), 1.0 / _dispersion(gaps, p), factor, covers))
     return tuple(out)
-
-
-# (covered until, the covering basket's time, its worth) of a baseline without one: shared,
-# so a cached baseline without a bigger basket costs one reference more
-_NO_COVER = (0, 0, 0)
 
 
 def guard_time(state: CustomerState, params: PurchaseFrequencyParams = PurchaseFrequencyParams()) -> int | None:
@@ -474,8 +481,8 @@ def _guard_time(baselines, p: PurchaseFrequencyParams) -> int:
     # the judged window is the smaller of the two readings of bigger baskets: both must pass
     return min(max((start // DAY + 1) * DAY + math.ceil(p.floor_days * DAY),
                    start + math.ceil(_guard_days(j, total / n, p) * f * DAY),
-                   until + math.ceil(_guard_days(j, total / n, p) * DAY))
-               for j, start, n, total, _, f, (until, _, _) in baselines)
+                   (cover[0] if cover else 0) + math.ceil(_guard_days(j, total / n, p) * DAY))
+               for j, start, n, total, _, f, cover in baselines)
 
 
 def _guard_days(j: int, usual: float, p: PurchaseFrequencyParams) -> float:
@@ -652,7 +659,8 @@ def _tests(baselines, now: int, p: PurchaseFrequencyParams, away: tuple[tuple[in
            dry: tuple[tuple[int, int], ...] = ()) -> list[_Test]:
     tests = []
     open_gap = _open_gap(baselines, now, away)
-    for j, start, n, total, k, f, (until, when, worth) in baselines:
+    for j, start, n, total, k, f, cover in baselines:
+        until, when, worth = cover or _NO_COVER
         gone = _away_days(away, start, now) if away else 0.0
         answered, gaps = 0.0, j + 1       # gaps the window is made of: its j + 1 purchases' own
         if dry and j > 0 and open_gap * p.max_ratio < total / n:
@@ -702,7 +710,8 @@ def _open_gap(baselines, now: int, away: tuple[tuple[int, int], ...] = ()) -> fl
     baskets' worth, or without the days a bigger basket covers; inf without that test."""
     if not baselines or baselines[0][0] != 0:
         return math.inf
-    _, last, _, _, _, f, (until, _, _) = baselines[0]
+    _, last, _, _, _, f, cover = baselines[0]
+    until = cover[0] if cover else 0
     gap = max(0.0, (now - last) / DAY)
     if away:
         gap -= _away_days(away, last, now)
